@@ -1,0 +1,187 @@
+/* Process wiring and the main loop. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <ev.h>
+
+#include "common/clock.h"
+#include "common/errlog.h"
+#include "common/log.h"
+#include "routing/model.h"
+#include "routing/routesfile.h"
+#include "routing/rtable.h"
+#include "spoa/agent.h"
+#include "spoa/conn.h"
+#include "spoa/listener.h"
+#include "spoa/options.h"
+#include "spoa/tables.h"
+#include "spoa/worker.h"
+
+#define STOP_GRACE 3.0   /* seconds for connections to say goodbye */
+
+static const struct options *opts;
+static struct ev_loop *main_loop;
+static int64_t started_ms;
+static int64_t routes_loaded_ms;
+static unsigned nthreads;
+
+struct ev_loop *agent_loop(void)
+{
+	return main_loop;
+}
+
+void agent_info(struct agent_info *ai)
+{
+	ai->version = SWARM_SPOA_VERSION;
+	ai->started_ms = started_ms;
+	ai->threads = nthreads;
+	ai->routes_loaded_ms = routes_loaded_ms;
+	ai->routes_file = opts ? opts->routes_file : NULL;
+}
+
+/* Loads the routes file into the "file" provider. On failure the previous
+ * routes stay. Returns 0 or -1.
+ */
+static int agent_load_routes(void)
+{
+	char err[256];
+	struct model *m = routesfile_load(opts->routes_file, err, sizeof(err));
+
+	if (!m) {
+		LOG(LL_ERROR, "routes", "cannot load routes file, keeping the current routes",
+		    KVS("file", opts->routes_file), KVS("reason", err));
+		errlog_record(ERRLOG_CONFIG, opts->routes_file, err);
+		return -1;
+	}
+	if (tables_update("file", m) < 0)
+		return -1;
+	routes_loaded_ms = clock_wall_ms();
+	LOG(LL_INFO, "routes", "routes file loaded", KVS("file", opts->routes_file),
+	    KVI("services", m->nsvcs));
+	return 0;
+}
+
+static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (opts->routes_file)
+		agent_load_routes();
+	else
+		LOG(LL_INFO, "agent", "SIGHUP ignored: no routes file");
+}
+
+static void on_sigterm(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)revents;
+	LOG(LL_INFO, "agent", "stopping", KVI("signal", w->signum));
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_reclaim(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+	tables_reclaim();
+}
+
+static unsigned cpu_count(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static int agent_setup_logging(void)
+{
+	enum log_level lvl;
+	enum log_format fmt;
+
+	if (log_level_parse(opts->log_level, &lvl) < 0) {
+		fprintf(stderr, "swarm-spoa: invalid log level '%s'\n", opts->log_level);
+		return -1;
+	}
+	if (log_format_parse(opts->log_format, &fmt) < 0) {
+		fprintf(stderr, "swarm-spoa: invalid log format '%s'\n", opts->log_format);
+		return -1;
+	}
+	log_set_level(lvl);
+	log_set_format(fmt);
+	return 0;
+}
+
+int agent_run(const struct options *o)
+{
+	struct rtable_build_opts bo;
+	ev_signal sig_hup, sig_term, sig_int;
+	ev_timer reclaim;
+	sigset_t all, old;
+	char err[256];
+
+	opts = o;
+	started_ms = clock_wall_ms();
+	if (agent_setup_logging() < 0)
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	conn_max_frame = o->max_frame_size;
+	nthreads = o->threads ? o->threads : cpu_count();
+
+	main_loop = ev_default_loop(EVFLAG_AUTO);
+	if (!main_loop) {
+		LOG(LL_ERROR, "agent", "cannot create the event loop");
+		return 1;
+	}
+
+	for (size_t i = 0; i < o->nlisten; i++) {
+		if (listener_open(o->listen[i], err, sizeof(err)) < 0) {
+			LOG(LL_ERROR, "agent", "cannot listen", KVS("reason", err));
+			return 1;
+		}
+	}
+
+	bo.nworkers = nthreads;
+	bo.service_cluster = o->service_cluster;
+	tables_init(&bo);
+	if (o->routes_file) {
+		if (agent_load_routes() < 0)
+			return 1;
+	} else if (tables_update("file", NULL) < 0) {
+		return 1;
+	}
+
+	/* Workers and the acceptor inherit a blocked signal mask: signals are
+	 * handled by the main loop only. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (worker_start_all(nthreads) < 0 || listener_start() < 0) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		LOG(LL_ERROR, "agent", "cannot start threads");
+		return 1;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	ev_signal_init(&sig_hup, on_sighup, SIGHUP);
+	ev_signal_init(&sig_term, on_sigterm, SIGTERM);
+	ev_signal_init(&sig_int, on_sigterm, SIGINT);
+	ev_signal_start(main_loop, &sig_hup);
+	ev_signal_start(main_loop, &sig_term);
+	ev_signal_start(main_loop, &sig_int);
+	ev_timer_init(&reclaim, on_reclaim, 0.1, 0.1);
+	ev_timer_start(main_loop, &reclaim);
+
+	LOG(LL_INFO, "agent", "started", KVS("version", SWARM_SPOA_VERSION),
+	    KVI("threads", nthreads), KVS("listen", o->listen[0]),
+	    KVI("listeners", o->nlisten), KVI("pid", getpid()));
+
+	ev_run(main_loop, 0);
+
+	listener_stop();
+	worker_stop_all(STOP_GRACE);
+	tables_shutdown();
+	LOG(LL_INFO, "agent", "stopped");
+	return 0;
+}
