@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/errlog.h"
 #include "common/log.h"
+#include "discovery/discovery.h"
 #include "routing/model.h"
 #include "routing/routesfile.h"
 #include "routing/rtable.h"
@@ -18,6 +19,7 @@
 #include "spoa/options.h"
 #include "spoa/tables.h"
 #include "spoa/worker.h"
+#include "stats/stats.h"
 
 #define STOP_GRACE 3.0   /* seconds for connections to say goodbye */
 
@@ -26,6 +28,12 @@ static struct ev_loop *main_loop;
 static int64_t started_ms;
 static int64_t routes_loaded_ms;
 static unsigned nthreads;
+static struct discovery *discovery;
+
+struct discovery *agent_discovery(void)
+{
+	return discovery;
+}
 
 struct ev_loop *agent_loop(void)
 {
@@ -60,6 +68,47 @@ static int agent_load_routes(void)
 	routes_loaded_ms = clock_wall_ms();
 	LOG(LL_INFO, "routes", "routes file loaded", KVS("file", opts->routes_file),
 	    KVI("services", m->nsvcs));
+	return 0;
+}
+
+/* Discovery hands over every changed model; the provider name is the
+ * model's source ("swarm" or "docker").
+ */
+static void on_discovered(void *arg, struct model *m)
+{
+	(void)arg;
+	tables_update(m->source, m);
+}
+
+static int agent_start_services(const struct options *o)
+{
+	struct stats_opts so = {
+		.socket_path = o->stats_socket,
+		.socket_mode = o->stats_socket_mode,
+		.tcp_listen = o->stats_listen,
+		.allow_remote = o->stats_allow_remote,
+		.metrics_listen = o->metrics_listen,
+	};
+	char err[256];
+
+	if (o->docker) {
+		struct discovery_opts dopts = {
+			.url = o->docker,
+			.mode = o->docker_mode,
+			.poll_fast_ms = o->poll_fast_ms,
+			.poll_slow_ms = o->poll_slow_ms,
+		};
+
+		discovery = discovery_new(main_loop, &dopts, on_discovered, NULL, err, sizeof(err));
+		if (!discovery) {
+			LOG(LL_ERROR, "agent", "cannot start discovery", KVS("reason", err));
+			return -1;
+		}
+	}
+	if (stats_start(main_loop, &so, err, sizeof(err)) < 0) {
+		LOG(LL_ERROR, "agent", "cannot start the stats socket", KVS("reason", err));
+		return -1;
+	}
 	return 0;
 }
 
@@ -172,6 +221,11 @@ int agent_run(const struct options *o)
 	ev_signal_start(main_loop, &sig_int);
 	ev_timer_init(&reclaim, on_reclaim, 0.1, 0.1);
 	ev_timer_start(main_loop, &reclaim);
+	if (agent_start_services(o) < 0) {
+		listener_stop();
+		worker_stop_all(STOP_GRACE);
+		return 1;
+	}
 
 	LOG(LL_INFO, "agent", "started", KVS("version", SWARM_SPOA_VERSION),
 	    KVI("threads", nthreads), KVS("listen", o->listen[0]),
@@ -179,8 +233,13 @@ int agent_run(const struct options *o)
 
 	ev_run(main_loop, 0);
 
+	stats_stop();
 	listener_stop();
 	worker_stop_all(STOP_GRACE);
+	if (discovery) {
+		discovery_free(discovery);
+		discovery = NULL;
+	}
 	tables_shutdown();
 	LOG(LL_INFO, "agent", "stopped");
 	return 0;

@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 struct options;
+struct ev_loop;
+struct discovery;
 
 /* Runs the agent until SIGTERM/SIGINT. Returns the process exit status. */
 int agent_run(const struct options *o);
@@ -23,5 +25,8 @@ void agent_info(struct agent_info *ai);
 
 /* The agent's main event loop (discovery, stats socket, timers). */
 struct ev_loop *agent_loop(void);
+
+/* The running discovery, or NULL when the agent has none. */
+struct discovery *agent_discovery(void);
 
 #endif

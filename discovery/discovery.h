@@ -1,0 +1,70 @@
+/* Discovery: keeps a service model in step with a Docker Engine (swarm
+ * services and tasks, or plain containers) and hands every changed model to
+ * the agent. Runs on the agent's main libev loop; never blocks it.
+ */
+#ifndef DISCOVERY_DISCOVERY_H
+#define DISCOVERY_DISCOVERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ev_loop;
+struct model;
+struct discovery;
+
+struct discovery_opts {
+	const char *url;            /* unix:///path, tcp://h:p, https://h:p, or NULL/"auto":
+				       DOCKER_HOST, DOCKER_CERT_PATH, DOCKER_TLS_VERIFY */
+	const char *mode;           /* "auto", "swarm" or "containers" */
+	unsigned poll_fast_ms;      /* task polling while services converge */
+	unsigned poll_slow_ms;      /* task polling when all is still */
+};
+
+enum discovery_state {
+	DISCOVERY_CONNECTING = 0,   /* no successful sync yet */
+	DISCOVERY_SYNCED,           /* in step with the daemon */
+	DISCOVERY_DEGRADED,         /* daemon unreachable or answering badly: last good model kept */
+};
+
+struct discovery_status {
+	enum discovery_state state;
+	const char *state_name;     /* "connecting", "synced", "degraded" */
+	const char *endpoint;       /* what we talk to */
+	const char *mode;           /* "swarm" or "containers" once known */
+	char api_version[16];       /* negotiated, e.g. "1.41" */
+	int64_t last_sync_ms;       /* wall clock of the last successful full sync */
+	int64_t last_change_ms;     /* wall clock of the last model handed over */
+	int64_t last_error_ms;
+	char last_error[256];
+	uint64_t requests;          /* Docker API requests made */
+	uint64_t request_failures;
+	uint64_t events;            /* /events lines received */
+	uint64_t syncs;             /* full resyncs */
+	uint64_t reconnects;        /* event stream reconnections */
+	uint64_t models;            /* models handed over */
+	uint64_t last_sync_ns;      /* duration of the last full sync */
+	uint64_t last_sync_cpu_ns;  /* agent CPU spent parsing it */
+	uint64_t convergence_last_ms;  /* task state change -> table, last seen */
+	uint64_t convergence_max_ms;
+	size_t services;            /* in the last model */
+	size_t tasks;
+};
+
+/* Starts discovery on <loop>. Each time the model changes, <on_model> is
+ * called with a new model that it takes over (it never sees an empty model
+ * because of an error: errors keep the last good one). Returns NULL with a
+ * reason in <err> when the options are unusable.
+ */
+struct discovery *discovery_new(struct ev_loop *loop, const struct discovery_opts *o,
+				void (*on_model)(void *arg, struct model *m), void *arg,
+				char *err, size_t errlen);
+
+/* Forces a full resync now (stats socket "resync"). */
+void discovery_resync(struct discovery *d);
+
+void discovery_status(const struct discovery *d, struct discovery_status *st);
+
+/* Stops every transfer and frees <d>. */
+void discovery_free(struct discovery *d);
+
+#endif
