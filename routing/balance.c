@@ -1,0 +1,155 @@
+/* Weighted task selection.
+ *
+ * Round-robin: the cycle has <total> positions, one per unit of reduced
+ * weight, laid out candidate after candidate ([0, w0) for the first one,
+ * [w0, w0 + w1) for the next...). Position k of the cycle is the slot
+ * (k * step) mod total, with <step> coprime with <total> and close to
+ * total / phi: a multiplicative walk visits every slot exactly once per
+ * cycle (exact proportions) and consecutive positions land far apart
+ * (spread, not bursts), with no per-candidate state to update.
+ *
+ * Hashing: weighted rendezvous (highest random weight). Each candidate
+ * draws u in (0, 1) from hash(client, candidate) and scores -w / ln(u);
+ * the highest score wins. With equal weights the score is monotonic in u
+ * and the raw hash decides.
+ */
+#include <math.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "routing/balance.h"
+
+static uint32_t balance_gcd(uint32_t a, uint32_t b)
+{
+	while (b) {
+		uint32_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* The finaliser of MurmurHash3: every input bit affects every output bit. */
+static inline uint64_t balance_mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+uint64_t balance_key(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return balance_mix(h);
+}
+
+int balance_init(struct balance_pool *p, struct arena *a, const uint32_t *weights,
+		 const uint64_t *keys, uint32_t n)
+{
+	uint32_t g = 0, *w, *cum;
+	uint64_t sum = 0;
+
+	p->n = n;
+	p->keys = keys;
+	p->uniform = 1;
+	p->total = 0;
+	p->step = 1;
+	p->weights = p->cum = NULL;
+	if (n == 0)
+		return 0;
+	w = arena_alloc(a, n * sizeof(*w));
+	cum = arena_alloc(a, n * sizeof(*cum));
+	if (!w || !cum)
+		return -1;
+	for (uint32_t i = 0; i < n; i++)
+		g = balance_gcd(weights[i], g);
+	for (uint32_t i = 0; i < n; i++) {
+		w[i] = weights[i] / g;
+		sum += w[i];
+		cum[i] = (uint32_t)sum;
+		if (w[i] != w[0])
+			p->uniform = 0;
+	}
+	p->weights = w;
+	p->cum = cum;
+	p->total = (uint32_t)sum;
+
+	/* the integer nearest to total / phi that is coprime with total */
+	p->step = (uint32_t)((double)p->total * 0.6180339887498949 + 0.5);
+	if (p->step == 0)
+		p->step = 1;
+	while (balance_gcd(p->step, p->total) != 1)
+		p->step++;
+	return 0;
+}
+
+uint32_t balance_start(const struct balance_pool *p, unsigned worker, unsigned nworkers,
+		       uint64_t seed)
+{
+	if (p->total == 0)
+		return 0;
+	return (uint32_t)((balance_mix(seed) % p->total +
+			   (uint64_t)p->total * worker / (nworkers ? nworkers : 1)) % p->total);
+}
+
+uint32_t balance_rr_at(const struct balance_pool *p, uint32_t pos)
+{
+	uint32_t slot = (uint32_t)((uint64_t)pos * p->step % p->total);
+	uint32_t lo = 0, hi = p->n - 1;
+
+	if (p->uniform)
+		return slot / p->weights[0];
+	/* first candidate whose cumulative weight is above <slot> */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (p->cum[mid] > slot)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+uint32_t balance_hash(const struct balance_pool *p, uint64_t h)
+{
+	uint32_t best = 0;
+
+	if (p->uniform) {
+		uint64_t top = 0;
+
+		for (uint32_t i = 0; i < p->n; i++) {
+			uint64_t s = balance_mix(h ^ p->keys[i]);
+
+			if (i == 0 || s > top) {
+				top = s;
+				best = i;
+			}
+		}
+		return best;
+	}
+
+	double top = -1.0;
+
+	for (uint32_t i = 0; i < p->n; i++) {
+		uint64_t s = balance_mix(h ^ p->keys[i]);
+		/* 53 random bits into (0, 1), never 0 or 1 */
+		double u = ((double)(s >> 11) + 0.5) / 9007199254740992.0;
+		double score = -(double)p->weights[i] / log(u);
+
+		if (score > top) {
+			top = score;
+			best = i;
+		}
+	}
+	return best;
+}

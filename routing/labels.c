@@ -1,0 +1,538 @@
+/* com.docker.lb.* label parsing. Every error names the label and says what
+ * is wrong with its value, because the reason is what an operator sees in
+ * "show services" and in the log when a service is not routed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/arena.h"
+#include "routing/hostname.h"
+#include "routing/labels.h"
+#include "routing/model.h"
+
+#define LABELS_ECHO_MAX 80       /* bytes of a bad value quoted in a reason */
+#define LABELS_HSTS_MAX 999999999u
+
+/* A value being parsed: borrowed bytes, trimmed of surrounding spaces. */
+struct labels_str {
+	const char *s;
+	size_t len;
+};
+
+/* Returns the value of com.docker.lb.<name> trimmed, with .s == NULL when
+ * the label is unset or empty (an empty label counts as unset).
+ */
+static struct labels_str labels_get(const struct model_service *svc, const char *name)
+{
+	char key[64];
+	struct labels_str v = { NULL, 0 };
+	const char *s;
+
+	snprintf(key, sizeof(key), LABELS_PREFIX "%s", name);
+	s = model_label(svc, key);
+	if (!s)
+		return v;
+	while (*s == ' ')
+		s++;
+	v.len = strlen(s);
+	while (v.len && s[v.len - 1] == ' ')
+		v.len--;
+	if (v.len)
+		v.s = s;
+	return v;
+}
+
+/* Formats "com.docker.lb.<name>: "<value>" <what>" into <err>. */
+static int labels_fail(char *err, size_t errlen, const char *name,
+		       const char *val, size_t len, const char *what)
+{
+	if (len > LABELS_ECHO_MAX)
+		snprintf(err, errlen, LABELS_PREFIX "%s: \"%.*s...\" %s",
+			 name, LABELS_ECHO_MAX, val, what);
+	else
+		snprintf(err, errlen, LABELS_PREFIX "%s: \"%.*s\" %s",
+			 name, (int)len, val, what);
+	return -1;
+}
+
+/* Trims spaces around the <*len> bytes at <*s>. */
+static void labels_trim(const char **s, size_t *len)
+{
+	while (*len && **s == ' ') {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len && (*s)[*len - 1] == ' ')
+		(*len)--;
+}
+
+int labels_bool(const char *s)
+{
+	if (strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0)
+		return 1;
+	if (strcasecmp(s, "false") == 0 || strcmp(s, "0") == 0)
+		return 0;
+	return -1;
+}
+
+/* Parses a decimal integer of at most <max> into <*out>. Returns 0 or -1. */
+static int labels_uint(const char *s, size_t len, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (len == 0 || len > 10)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Reads boolean label <name> into <*out> (left alone when unset). */
+static int labels_get_bool(const struct model_service *svc, const char *name, int *out,
+			   char *err, size_t errlen)
+{
+	struct labels_str v = labels_get(svc, name);
+	char buf[8];
+	int b;
+
+	if (!v.s)
+		return 0;
+	if (v.len >= sizeof(buf))
+		return labels_fail(err, errlen, name, v.s, v.len, "is not a boolean (true or false)");
+	memcpy(buf, v.s, v.len);
+	buf[v.len] = '\0';
+	b = labels_bool(buf);
+	if (b < 0)
+		return labels_fail(err, errlen, name, v.s, v.len, "is not a boolean (true or false)");
+	*out = b;
+	return 0;
+}
+
+/* A name (secret, config, network, cluster): printable, no spaces. */
+static int labels_is_name(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == ' ' || s[i] == ',' || s[i] == ';')
+			return 0;
+	return len > 0;
+}
+
+static int labels_get_name(const struct model_service *svc, struct arena *a,
+			   const char *name, const char **out, char *err, size_t errlen)
+{
+	struct labels_str v = labels_get(svc, name);
+
+	if (!v.s)
+		return 0;
+	if (!labels_is_name(v.s, v.len))
+		return labels_fail(err, errlen, name, v.s, v.len,
+				   "is not a name (no spaces, commas or semicolons)");
+	*out = arena_strndup(a, v.s, v.len);
+	if (!*out)
+		goto oom;
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+/* RFC 6265 cookie-name = token (RFC 2616 section 2.2). */
+static int labels_is_token(const char *s, size_t len)
+{
+	static const char separators[] = "()<>@,;:\\\"/[]?={} \t";
+
+	if (len == 0)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= 0x20 || c >= 0x7f || strchr(separators, c))
+			return 0;
+	}
+	return 1;
+}
+
+/* A path as context roots and websocket endpoints use them: starts with
+ * '/', no spaces, control bytes, '?' or '#'. Trailing '/' are dropped
+ * except for "/" itself. Returns the normalised length, or 0 when invalid.
+ */
+static size_t labels_path(const char *s, size_t len)
+{
+	if (len == 0 || s[0] != '/')
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || s[i] == '?' || s[i] == '#' ||
+		    (unsigned char)s[i] == 0x7f)
+			return 0;
+	while (len > 1 && s[len - 1] == '/')
+		len--;
+	return len;
+}
+
+/* Splits <v> on <sep> and calls <fn> on each trimmed, non-empty item.
+ * Stops at the first failure and returns it.
+ */
+static int labels_split(struct labels_str v, char sep,
+			int (*fn)(void *ctx, const char *s, size_t len), void *ctx)
+{
+	const char *p = v.s, *end = v.s + v.len;
+
+	while (p <= end) {
+		const char *q = memchr(p, sep, (size_t)(end - p));
+		const char *item = p;
+		size_t len;
+
+		if (!q)
+			q = end;
+		len = (size_t)(q - p);
+		labels_trim(&item, &len);
+		if (len && fn(ctx, item, len) < 0)
+			return -1;
+		p = q + 1;
+	}
+	return 0;
+}
+
+/************************************************************************/
+/*                     hosts and websocket endpoints                    */
+/************************************************************************/
+
+struct labels_list_ctx {
+	struct arena *a;
+	struct labels_spec *spec;
+	char *err;
+	size_t errlen;
+	size_t cap;
+};
+
+static int labels_host_item(void *arg, const char *s, size_t len)
+{
+	struct labels_list_ctx *c = arg;
+	struct labels_spec *spec = c->spec;
+	char host[HOSTNAME_MAX + 2], why[128];
+	int n = hostname_normalize(s, len, HOSTNAME_WILDCARD, host, sizeof(host), why, sizeof(why));
+
+	if (n < 0)
+		return labels_fail(c->err, c->errlen, "hosts", s, len, why);
+	for (size_t i = 0; i < spec->nhosts; i++)
+		if (strcmp(spec->hosts[i], host) == 0)
+			return 0;
+	if (spec->nhosts == c->cap)
+		goto oom;
+	spec->hosts[spec->nhosts] = arena_strndup(c->a, host, (size_t)n);
+	if (!spec->hosts[spec->nhosts])
+		goto oom;
+	spec->nhosts++;
+	return 0;
+oom:
+	snprintf(c->err, c->errlen, "out of memory");
+	return -1;
+}
+
+static int labels_websocket_item(void *arg, const char *s, size_t len)
+{
+	struct labels_list_ctx *c = arg;
+	struct labels_spec *spec = c->spec;
+	size_t n = labels_path(s, len);
+
+	if (!n)
+		return labels_fail(c->err, c->errlen, "websocket_endpoints", s, len,
+				   "is not a path (starts with '/', no spaces, '?' or '#')");
+	if (spec->nwebsockets == c->cap)
+		goto oom;
+	spec->websockets[spec->nwebsockets] = arena_strndup(c->a, s, n);
+	if (!spec->websockets[spec->nwebsockets])
+		goto oom;
+	spec->nwebsockets++;
+	return 0;
+oom:
+	snprintf(c->err, c->errlen, "out of memory");
+	return -1;
+}
+
+/* Counts the items <labels_split> would visit, an upper bound for arrays. */
+static size_t labels_count(struct labels_str v, char sep)
+{
+	size_t n = 1;
+
+	for (size_t i = 0; i < v.len; i++)
+		n += v.s[i] == sep;
+	return n;
+}
+
+/************************************************************************/
+/*                               redirects                              */
+/************************************************************************/
+
+/* Parses an absolute http(s) URL "scheme://host[:port][/path]". Sets
+ * <*host>/<*host_len> to the host part and <*path>/<*path_len> to the path
+ * (may be empty). Returns NULL, or a static reason.
+ */
+static const char *labels_url(const char *s, size_t len, const char **host, size_t *host_len,
+			      const char **path, size_t *path_len)
+{
+	size_t i, skip;
+
+	if (len >= 7 && strncasecmp(s, "http://", 7) == 0)
+		skip = 7;
+	else if (len >= 8 && strncasecmp(s, "https://", 8) == 0)
+		skip = 8;
+	else
+		return "is not an absolute http:// or https:// URL";
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || s[i] == '?' || s[i] == '#' || s[i] == '"' ||
+		    (unsigned char)s[i] == 0x7f)
+			return "must be scheme://host[:port][/path] (no spaces, query or fragment)";
+	*host = s + skip;
+	for (i = skip; i < len && s[i] != '/'; i++)
+		;
+	*host_len = (size_t)(s + i - *host);
+	*path = s + i;
+	*path_len = len - i;
+	if (*host_len == 0)
+		return "has no host";
+	return NULL;
+}
+
+struct labels_redirect_ctx {
+	struct arena *a;
+	struct labels_spec *spec;
+	char *err;
+	size_t errlen;
+	size_t cap;
+};
+
+static int labels_redirect_item(void *arg, const char *s, size_t len)
+{
+	struct labels_redirect_ctx *c = arg;
+	struct labels_redirect *r;
+	const char *comma = memchr(s, ',', len), *src, *dst, *host, *path, *why;
+	size_t src_len, dst_len, host_len, path_len, path_off, src_path_len, hlen, hstart;
+	char norm[HOSTNAME_MAX + 2], hwhy[128];
+	int n;
+
+	if (!comma || memchr(comma + 1, ',', (size_t)(s + len - comma - 1)))
+		return labels_fail(c->err, c->errlen, "redirects", s, len,
+				   "is not a \"source,target\" pair");
+	src = s;
+	src_len = (size_t)(comma - s);
+	dst = comma + 1;
+	dst_len = (size_t)(s + len - dst);
+	labels_trim(&src, &src_len);
+	labels_trim(&dst, &dst_len);
+
+	why = labels_url(src, src_len, &host, &host_len, &path, &path_len);
+	if (why)
+		return labels_fail(c->err, c->errlen, "redirects", src, src_len, why);
+	path_off = (size_t)(path - src);
+	src_path_len = path_len;
+	while (src_path_len && path[src_path_len - 1] == '/')
+		src_path_len--;
+	/* requests are matched on the source's host without its port */
+	hlen = hostname_strip_port(host, host_len, &hstart);
+	n = hostname_normalize(host + hstart, hlen, 0, norm, sizeof(norm), hwhy, sizeof(hwhy));
+	if (n < 0)
+		return labels_fail(c->err, c->errlen, "redirects", src, src_len, hwhy);
+
+	why = labels_url(dst, dst_len, &host, &host_len, &path, &path_len);
+	if (why)
+		return labels_fail(c->err, c->errlen, "redirects", dst, dst_len, why);
+
+	if (c->spec->nredirects == c->cap)
+		goto oom;
+	r = &c->spec->redirects[c->spec->nredirects];
+	r->src = arena_strndup(c->a, src, src_len);
+	r->src_host = arena_strndup(c->a, norm, (size_t)n);
+	r->target = arena_strndup(c->a, dst, dst_len);
+	if (!r->src || !r->src_host || !r->target)
+		goto oom;
+	r->src_path = r->src + path_off;
+	r->src_path_len = src_path_len;
+	r->target_len = dst_len;
+	c->spec->nredirects++;
+	return 0;
+oom:
+	snprintf(c->err, c->errlen, "out of memory");
+	return -1;
+}
+
+/************************************************************************/
+/*                                 parse                                */
+/************************************************************************/
+
+/* Refuses control bytes (CR and LF above all) and DEL in any
+ * com.docker.lb.* value: they would end up in headers and logs.
+ */
+static int labels_check_bytes(const struct model_service *svc, char *err, size_t errlen)
+{
+	const size_t plen = sizeof(LABELS_PREFIX) - 1;
+
+	for (size_t i = 0; i < svc->nlabels; i++) {
+		const char *k = svc->labels[i].key, *v = svc->labels[i].value;
+
+		if (!k || strncmp(k, LABELS_PREFIX, plen) != 0 || !v)
+			continue;
+		for (size_t j = 0; v[j]; j++) {
+			unsigned char c = (unsigned char)v[j];
+
+			if (c < 0x20 || c == 0x7f) {
+				snprintf(err, errlen, "%.64s: control byte 0x%02x at offset %zu of the value",
+					 k, c, j);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+void labels_init(struct labels_spec *spec)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->context_root = "/";
+	spec->context_root_len = 1;
+	spec->weight = LABELS_WEIGHT_DEFAULT;
+	spec->mode = LABELS_MODE_TASK;
+}
+
+int labels_parse(const struct model_service *svc, struct arena *a,
+		 struct labels_spec *spec, char *err, size_t errlen)
+{
+	static const char *const bools[] = {
+		"context_root_rewrite", "ssl_only", "ssl_passthrough", "ip_hash", "default_backend",
+	};
+	int *const bool_fields[] = {
+		&spec->context_root_rewrite, &spec->ssl_only, &spec->ssl_passthrough,
+		&spec->ip_hash, &spec->default_backend,
+	};
+	struct labels_str v;
+	unsigned long num;
+
+	labels_init(spec);
+	if (labels_check_bytes(svc, err, errlen) < 0)
+		return -1;
+
+	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
+		if (labels_get_bool(svc, bools[i], bool_fields[i], err, errlen) < 0)
+			return -1;
+
+	spec->hosts_raw = model_label(svc, LABELS_PREFIX "hosts");
+	v = labels_get(svc, "hosts");
+	if (v.s) {
+		struct labels_list_ctx c = { a, spec, err, errlen, labels_count(v, ',') };
+
+		spec->hosts = arena_alloc(a, c.cap * sizeof(*spec->hosts));
+		if (!spec->hosts)
+			goto oom;
+		if (labels_split(v, ',', labels_host_item, &c) < 0)
+			return -1;
+	}
+	if (spec->hosts_raw && spec->nhosts == 0) {
+		snprintf(err, errlen, LABELS_PREFIX "hosts: no host name");
+		return -1;
+	}
+
+	v = labels_get(svc, "port");
+	if (v.s) {
+		if (labels_uint(v.s, v.len, 65535, &num) < 0 || num == 0)
+			return labels_fail(err, errlen, "port", v.s, v.len,
+					   "is not a port number (1-65535)");
+		spec->port = (uint16_t)num;
+	}
+
+	if (labels_get_name(svc, a, "network", &spec->network, err, errlen) < 0 ||
+	    labels_get_name(svc, a, "ssl_cert", &spec->ssl_cert, err, errlen) < 0 ||
+	    labels_get_name(svc, a, "ssl_key", &spec->ssl_key, err, errlen) < 0 ||
+	    labels_get_name(svc, a, "service_cluster", &spec->cluster, err, errlen) < 0)
+		return -1;
+
+	v = labels_get(svc, "context_root");
+	if (v.s) {
+		size_t n = labels_path(v.s, v.len);
+
+		if (!n)
+			return labels_fail(err, errlen, "context_root", v.s, v.len,
+					   v.s[0] != '/' ? "must start with '/'" :
+					   "must not contain spaces, control bytes, '?' or '#'");
+		spec->context_root = arena_strndup(a, v.s, n);
+		if (!spec->context_root)
+			goto oom;
+		spec->context_root_len = n;
+	}
+
+	v = labels_get(svc, "sticky_session_cookie");
+	if (v.s) {
+		if (!labels_is_token(v.s, v.len))
+			return labels_fail(err, errlen, "sticky_session_cookie", v.s, v.len,
+					   "is not a valid cookie name (RFC 6265 token)");
+		spec->sticky_cookie = arena_strndup(a, v.s, v.len);
+		if (!spec->sticky_cookie)
+			goto oom;
+	}
+
+	v = labels_get(svc, "redirects");
+	if (v.s) {
+		struct labels_redirect_ctx c = { a, spec, err, errlen, labels_count(v, ';') };
+
+		spec->redirects = arena_calloc(a, c.cap, sizeof(*spec->redirects));
+		if (!spec->redirects)
+			goto oom;
+		if (labels_split(v, ';', labels_redirect_item, &c) < 0)
+			return -1;
+		if (spec->nredirects) {
+			spec->redirects_raw = arena_strndup(a, v.s, v.len);
+			if (!spec->redirects_raw)
+				goto oom;
+		}
+	}
+
+	v = labels_get(svc, "websocket_endpoints");
+	if (v.s) {
+		struct labels_list_ctx c = { a, spec, err, errlen, labels_count(v, ',') };
+
+		spec->websockets = arena_alloc(a, c.cap * sizeof(*spec->websockets));
+		if (!spec->websockets)
+			goto oom;
+		if (labels_split(v, ',', labels_websocket_item, &c) < 0)
+			return -1;
+	}
+
+	v = labels_get(svc, "backend_mode");
+	if (v.s) {
+		if (v.len == 4 && strncasecmp(v.s, "task", 4) == 0)
+			spec->mode = LABELS_MODE_TASK;
+		else if (v.len == 3 && strncasecmp(v.s, "vip", 3) == 0)
+			spec->mode = LABELS_MODE_VIP;
+		else
+			return labels_fail(err, errlen, "backend_mode", v.s, v.len,
+					   "is not \"task\" or \"vip\"");
+	}
+
+	v = labels_get(svc, "weight");
+	if (v.s) {
+		if (labels_uint(v.s, v.len, LABELS_WEIGHT_MAX, &num) < 0)
+			return labels_fail(err, errlen, "weight", v.s, v.len,
+					   "is not an integer from 0 to 10000");
+		spec->weight = (uint32_t)num;
+	}
+
+	v = labels_get(svc, "hsts");
+	if (v.s) {
+		if (labels_uint(v.s, v.len, LABELS_HSTS_MAX, &num) < 0)
+			return labels_fail(err, errlen, "hsts", v.s, v.len,
+					   "is not a max-age in seconds (0-999999999)");
+		spec->hsts_max_age = (uint32_t)num;
+	}
+	return 0;
+
+oom:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
