@@ -220,8 +220,12 @@ static int labels_host_item(void *arg, const char *s, size_t len)
 	char host[HOSTNAME_MAX + 2], why[128];
 	int n = hostname_normalize(s, len, HOSTNAME_WILDCARD, host, sizeof(host), why, sizeof(why));
 
-	if (n < 0)
-		return labels_fail(c->err, c->errlen, "hosts", s, len, why);
+	if (n < 0) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "is not a valid host name: %s", why);
+		return labels_fail(c->err, c->errlen, "hosts", s, len, what);
+	}
 	for (size_t i = 0; i < spec->nhosts; i++)
 		if (strcmp(spec->hosts[i], host) == 0)
 			return 0;
@@ -339,8 +343,12 @@ static int labels_redirect_item(void *arg, const char *s, size_t len)
 	/* requests are matched on the source's host without its port */
 	hlen = hostname_strip_port(host, host_len, &hstart);
 	n = hostname_normalize(host + hstart, hlen, 0, norm, sizeof(norm), hwhy, sizeof(hwhy));
-	if (n < 0)
-		return labels_fail(c->err, c->errlen, "redirects", src, src_len, hwhy);
+	if (n < 0) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "has an invalid host name: %s", hwhy);
+		return labels_fail(c->err, c->errlen, "redirects", src, src_len, what);
+	}
 
 	why = labels_url(dst, dst_len, &host, &host_len, &path, &path_len);
 	if (why)
