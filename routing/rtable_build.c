@@ -684,8 +684,8 @@ static void rb_no_task_reason(struct rb_ctx *c, struct rt_route *r)
 		for (uint32_t i = 0; i < r->nmembers; i++)
 			any_vip |= t->svcs[t->members[r->first_member + i]].has_vip;
 		if (!any_vip) {
-			snprintf(c->err, cap, "service %s has no virtual IP on network %s (backend_mode=vip)",
-				 p->name, p->network ? p->network : "(any)");
+			snprintf(c->err, cap, "service %s has no virtual IP%s%s (backend_mode=vip)",
+				 p->name, p->network ? " on network " : "", p->network ? p->network : "");
 			r->no_task_reason = rb_reason(c, c->err);
 			return;
 		}
