@@ -70,7 +70,7 @@ static int rf_keys(struct rf_ctx *c, json_t *obj, const char *const *known)
 
 /* Reads optional string member <key> of <obj> into <*out> (copied in the
  * model's arena). Returns 0, or -1 when it is not a string (or is empty
- * and <nonempty>).
+ * and <nonempty>). Strings never hold NUL: the parser refuses "\u0000".
  */
 static int rf_str(struct rf_ctx *c, json_t *obj, const char *key, int nonempty, const char **out)
 {
@@ -82,8 +82,6 @@ static int rf_str(struct rf_ctx *c, json_t *obj, const char *key, int nonempty, 
 		return rf_fail(c, "\"%s\" must be a string", key);
 	if (nonempty && json_string_length(v) == 0)
 		return rf_fail(c, "\"%s\" must not be empty", key);
-	if (strlen(json_string_value(v)) != json_string_length(v))
-		return rf_fail(c, "\"%s\" contains a NUL character", key);
 	*out = arena_strndup(c->m->arena, json_string_value(v), json_string_length(v));
 	return *out ? 0 : rf_oom(c);
 }
@@ -265,14 +263,14 @@ static int rf_service(struct rf_ctx *c, json_t *obj, size_t idx, struct model_se
 	snprintf(c->where, sizeof(c->where), "services[%zu]", idx);
 	if (!json_is_object(obj))
 		return rf_fail(c, "must be an object");
-	if (rf_keys(c, obj, known) < 0)
-		return -1;
 	if (!json_object_get(obj, "name"))
 		return rf_fail(c, "\"name\" is required");
-	if (rf_str(c, obj, "name", 1, &s->name) < 0 || rf_str(c, obj, "id", 1, &s->id) < 0 ||
-	    rf_str(c, obj, "stack", 1, &s->stack) < 0 || rf_str(c, obj, "created", 1, &created) < 0)
+	if (rf_str(c, obj, "name", 1, &s->name) < 0)
 		return -1;
 	snprintf(c->where, sizeof(c->where), "services[%zu] (%.48s)", idx, s->name);
+	if (rf_keys(c, obj, known) < 0 || rf_str(c, obj, "id", 1, &s->id) < 0 ||
+	    rf_str(c, obj, "stack", 1, &s->stack) < 0 || rf_str(c, obj, "created", 1, &created) < 0)
+		return -1;
 	if (!s->id)
 		s->id = s->name;
 	if (created && rf_rfc3339(created, &s->created_ms) < 0)
@@ -299,8 +297,6 @@ static int rf_service(struct rf_ctx *c, json_t *obj, size_t idx, struct model_se
 				return rf_fail(c, "label \"%.64s\" must be a string", key);
 			if (!*key)
 				return rf_fail(c, "a label has an empty name");
-			if (strlen(json_string_value(item)) != json_string_length(item))
-				return rf_fail(c, "label \"%.64s\" contains a NUL character", key);
 			l->key = arena_strdup(c->m->arena, key);
 			l->value = arena_strdup(c->m->arena, json_string_value(item));
 			if (!l->key || !l->value)
