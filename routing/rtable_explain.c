@@ -61,20 +61,23 @@ static enum ex_path ex_classify(const struct rt_route *r, const struct rt_decisi
 }
 
 /* Lists the lookups made for host <m->host>: the exact name, then each
- * wildcard suffix from the most specific.
+ * wildcard suffix from the most specific. The names point into <lower>
+ * (RT_SCRATCH_HOST bytes), the host in lowercase as it is compared.
  */
-static size_t ex_tries(const struct rtable *t, const struct rt_match *m, struct ex_try *tries)
+static size_t ex_tries(const struct rtable *t, const struct rt_match *m, struct ex_try *tries,
+		       char *lower)
 {
-	size_t n = 0;
+	size_t n = 0, len = m->host_len;
 
-	if (!m->host_len || m->bad_host)
+	if (!len || m->bad_host || len >= RT_SCRATCH_HOST)
 		return 0;
-	tries[n++] = (struct ex_try){ m->host, m->host_len, 0,
-				      rtable_host_get(t, m->host, m->host_len, 0) };
-	for (size_t i = 0; i < m->host_len && n < EX_MAX_TRIES; i++) {
-		if (m->host[i] != '.' || i + 1 >= m->host_len)
+	for (size_t i = 0; i < len; i++)
+		lower[i] = (char)rt_lower((unsigned char)m->host[i]);
+	tries[n++] = (struct ex_try){ lower, len, 0, rtable_host_get(t, lower, len, 0) };
+	for (size_t i = 0; i < len && n < EX_MAX_TRIES; i++) {
+		if (lower[i] != '.' || i + 1 >= len)
 			continue;
-		tries[n] = (struct ex_try){ m->host + i + 1, m->host_len - i - 1, 1, NULL };
+		tries[n] = (struct ex_try){ lower + i + 1, len - i - 1, 1, NULL };
 		tries[n].found = rtable_host_get(t, tries[n].name, tries[n].len, 1);
 		n++;
 	}
@@ -144,12 +147,12 @@ static void ex_pick_text(const struct rt_route *r, const struct rt_decision *d,
 			    (int)r->sticky_len, r->sticky, value, p->task_id ? p->task_id : "-");
 		break;
 	case RT_PICK_HASH:
-		sbuf_printf(out, "  pick     ip_hash of %s: weighted rendezvous hashing over %u servers\n",
-			    netaddr_str(&req->src, ip), r->pool.n);
+		sbuf_printf(out, "  pick     ip_hash of %s: weighted rendezvous hashing over %u server%s\n",
+			    netaddr_str(&req->src, ip), r->pool.n, r->pool.n > 1 ? "s" : "");
 		break;
 	default:
-		sbuf_printf(out, "  pick     round-robin: worker 0 at position %u of a %u-step cycle over %u servers%s\n",
-			    d->pi.rr_pos, r->pool.total, r->pool.n,
+		sbuf_printf(out, "  pick     round-robin: worker 0 at position %u of a %u-step cycle over %u server%s%s\n",
+			    d->pi.rr_pos, r->pool.total, r->pool.n, r->pool.n > 1 ? "s" : "",
 			    (r->flags & RT_F_IP_HASH) ? " (ip_hash, but the client address is unknown)" : "");
 		break;
 	}
@@ -404,7 +407,7 @@ static void ex_json(const struct rtable *t, const struct route_req *req,
 void rtable_explain(const struct rtable *t, const struct route_req *req,
 		    struct sbuf *out, int json)
 {
-	char scratch[RTABLE_SCRATCH_SIZE];
+	char scratch[RTABLE_SCRATCH_SIZE], lower[RT_SCRATCH_HOST];
 	struct ex_try tries[EX_MAX_TRIES];
 	struct route_answer ans;
 	struct rt_decision d;
@@ -412,7 +415,7 @@ void rtable_explain(const struct rtable *t, const struct route_req *req,
 
 	/* worker 0's next round-robin position, read but not moved */
 	rtable_decide(t, rt_worker_rr(t, 0), 0, req, &ans, scratch, &d);
-	ntries = ex_tries(t, &d.m, tries);
+	ntries = ex_tries(t, &d.m, tries, lower);
 	if (json)
 		ex_json(t, req, &ans, &d, tries, ntries, out);
 	else
