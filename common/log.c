@@ -19,63 +19,107 @@ static const char *const level_names[] = {
 	[LL_DEBUG] = "debug",
 };
 
-/* A bounded line builder: output past the end is dropped, never overflows. */
+/* A bounded line builder. Output past <LINE_BODY> bytes is refused and
+ * latches <overflow>; the bytes after it are kept for what closes a line
+ * (a quote, "truncated", the brace and the LF), so that a line cut short
+ * is still one valid logfmt or JSON record.
+ */
+#define LINE_SIZE 4096
+#define LINE_TAIL 32
+#define LINE_BODY (LINE_SIZE - LINE_TAIL)
+
 struct line {
-	char buf[4096];
+	char buf[LINE_SIZE];
 	size_t len;
+	int overflow;
 };
+
+/* Appends all of <s> or, when it does not fit, nothing. */
+static void line_put_all(struct line *l, const char *s, size_t n)
+{
+	if (l->overflow || n > LINE_BODY - l->len) {
+		l->overflow = 1;
+		return;
+	}
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
 
 static void line_putc(struct line *l, char c)
 {
-	if (l->len < sizeof(l->buf) - 1)
-		l->buf[l->len++] = c;
+	line_put_all(l, &c, 1);
 }
 
-static void line_puts(struct line *l, const char *s, size_t n)
+/* Appends from the reserved tail: only for what closes a line. */
+static void line_close(struct line *l, const char *s)
 {
-	size_t room = sizeof(l->buf) - 1 - l->len;
+	size_t n = strlen(s);
 
-	if (n > room)
-		n = room;
+	if (n > LINE_SIZE - l->len)
+		n = LINE_SIZE - l->len;
 	memcpy(l->buf + l->len, s, n);
 	l->len += n;
 }
 
 static void line_printf(struct line *l, const char *fmt, ...)
 {
-	size_t room = sizeof(l->buf) - 1 - l->len;
+	char tmp[256];
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(l->buf + l->len, room + 1, fmt, ap);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	l->len += (size_t)n > room ? room : (size_t)n;
+	line_put_all(l, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-/* Writes <s> as a JSON string body (without quotes), escaping as needed. */
+/* Length of the UTF-8 sequence that lead byte <c> starts (1 for ASCII and
+ * for stray bytes), so that a cut never splits a character.
+ */
+static size_t utf8_seq_len(unsigned char c)
+{
+	if (c >= 0xf0 && c <= 0xf4)
+		return 4;
+	if (c >= 0xe0)
+		return c <= 0xef ? 3 : 1;
+	if (c >= 0xc2)
+		return 2;
+	return 1;
+}
+
+/* Writes <s> as a JSON string body (without quotes), escaping as needed;
+ * an escape or a character is written whole or not at all.
+ */
 static void line_json_escape(struct line *l, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !l->overflow; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == '"' || c == '\\') {
-			line_putc(l, '\\');
-			line_putc(l, (char)c);
+			char esc[2] = { '\\', (char)c };
+
+			line_put_all(l, esc, 2);
 		} else if (c < 0x20 || c == 0x7f) {
 			line_printf(l, "\\u%04x", c);
 		} else {
-			line_putc(l, (char)c);
+			size_t len = utf8_seq_len(c);
+
+			if (len > n - i)
+				len = n - i;
+			line_put_all(l, s + i, len);
+			i += len - 1;
 		}
 	}
 }
 
-/* Writes a logfmt value: bare when it is a plain token, quoted otherwise. */
+/* Writes a logfmt value: bare when it is a plain token that fits, quoted
+ * otherwise (a quoted value can be cut and closed).
+ */
 static void line_logfmt_value(struct line *l, const char *s, size_t n)
 {
-	int plain = n > 0;
+	int plain = n > 0 && n <= LINE_BODY - l->len;
 
 	for (size_t i = 0; i < n && plain; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -84,7 +128,7 @@ static void line_logfmt_value(struct line *l, const char *s, size_t n)
 			plain = 0;
 	}
 	if (plain) {
-		line_puts(l, s, n);
+		line_put_all(l, s, n);
 		return;
 	}
 	line_putc(l, '"');
@@ -103,14 +147,51 @@ static void kv_string(const struct log_kv *kv, const char **s, size_t *n)
 	}
 }
 
+/* Appends field <kv>, or nothing when it does not fit whole. Returns 0,
+ * or -1 when it did not fit.
+ */
+static int line_field(struct line *l, const struct log_kv *kv, int json)
+{
+	size_t mark = l->len;
+	const char *s;
+	size_t n;
+
+	if (json) {
+		line_put_all(l, ",\"", 2);
+		line_json_escape(l, kv->key, strlen(kv->key));
+		line_put_all(l, "\":", 2);
+	} else {
+		line_putc(l, ' ');
+		line_put_all(l, kv->key, strlen(kv->key));
+		line_putc(l, '=');
+	}
+	if (kv->type == LOG_KV_INT) {
+		line_printf(l, "%lld", kv->i);
+	} else {
+		kv_string(kv, &s, &n);
+		if (json) {
+			line_putc(l, '"');
+			line_json_escape(l, s, n);
+			line_putc(l, '"');
+		} else {
+			line_logfmt_value(l, s, n);
+		}
+	}
+	if (!l->overflow)
+		return 0;
+	l->len = mark;
+	return -1;
+}
+
 void log_emit(enum log_level lvl, const char *subsys, const char *msg,
 	      const struct log_kv *kv, size_t nkv)
 {
-	struct line l = { .len = 0 };
+	struct line l = { .len = 0, .overflow = 0 };
 	struct timespec ts;
 	struct tm tm;
 	char tbuf[32];
 	int json = atomic_load_explicit(&log_format_cur, memory_order_relaxed) == LOG_FMT_JSON;
+	int truncated = 0;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
@@ -120,46 +201,34 @@ void log_emit(enum log_level lvl, const char *subsys, const char *msg,
 		line_printf(&l, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"subsys\":\"",
 			    tbuf, ts.tv_nsec / 1000000, level_names[lvl]);
 		line_json_escape(&l, subsys, strlen(subsys));
-		line_puts(&l, "\",\"msg\":\"", 9);
+		line_put_all(&l, "\",\"msg\":\"", 9);
 		line_json_escape(&l, msg, strlen(msg));
-		line_putc(&l, '"');
+		if (l.overflow) {
+			/* The message alone is too long: close it as it is. */
+			line_close(&l, "\"");
+			truncated = 1;
+		} else {
+			line_putc(&l, '"');
+		}
 	} else {
 		line_printf(&l, "ts=%s.%03ldZ level=%s subsys=%s msg=",
 			    tbuf, ts.tv_nsec / 1000000, level_names[lvl], subsys);
 		line_logfmt_value(&l, msg, strlen(msg));
+		if (l.overflow) {
+			line_close(&l, "\"");
+			truncated = 1;
+		}
 	}
 
-	for (size_t i = 0; i < nkv; i++) {
-		const char *s;
-		size_t n;
-
+	for (size_t i = 0; i < nkv && !truncated; i++) {
 		if (kv[i].type == LOG_KV_NONE || !kv[i].key)
 			continue;
-		if (json) {
-			line_puts(&l, ",\"", 2);
-			line_json_escape(&l, kv[i].key, strlen(kv[i].key));
-			line_puts(&l, "\":", 2);
-		} else {
-			line_putc(&l, ' ');
-			line_puts(&l, kv[i].key, strlen(kv[i].key));
-			line_putc(&l, '=');
-		}
-		if (kv[i].type == LOG_KV_INT) {
-			line_printf(&l, "%lld", kv[i].i);
-			continue;
-		}
-		kv_string(&kv[i], &s, &n);
-		if (json) {
-			line_putc(&l, '"');
-			line_json_escape(&l, s, n);
-			line_putc(&l, '"');
-		} else {
-			line_logfmt_value(&l, s, n);
-		}
+		if (line_field(&l, &kv[i], json) < 0)
+			truncated = 1;
 	}
-	if (json)
-		line_putc(&l, '}');
-	l.buf[l.len++] = '\n';
+	if (truncated)
+		line_close(&l, json ? ",\"truncated\":true" : " truncated=true");
+	line_close(&l, json ? "}\n" : "\n");
 
 	/* One write so concurrent lines never interleave; a short write to a
 	 * full pipe loses the rest of this line only. */
@@ -170,6 +239,11 @@ void log_emit(enum log_level lvl, const char *subsys, const char *msg,
 void log_set_level(enum log_level lvl)
 {
 	atomic_store_explicit(&log_threshold, (int)lvl, memory_order_relaxed);
+}
+
+enum log_level log_get_level(void)
+{
+	return (enum log_level)atomic_load_explicit(&log_threshold, memory_order_relaxed);
 }
 
 void log_set_format(enum log_format fmt)

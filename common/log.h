@@ -31,12 +31,15 @@ extern _Atomic int log_threshold;
 	} while (0)
 
 /* Formats and writes one line with one write(2) so that lines from several
- * threads never interleave. <kv> holds <nkv> fields.
+ * threads never interleave. <kv> holds <nkv> fields. A line is at most 4 kB:
+ * fields that do not fit are left out whole and the line ends with
+ * truncated=true, so that it stays one valid logfmt or JSON record.
  */
 void log_emit(enum log_level lvl, const char *subsys, const char *msg,
 	      const struct log_kv *kv, size_t nkv);
 
 void log_set_level(enum log_level lvl);
+enum log_level log_get_level(void);
 void log_set_format(enum log_format fmt);
 
 /* Parses "error", "warn"/"warning", "info" or "debug" into <*lvl>.
