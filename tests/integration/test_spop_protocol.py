@@ -30,11 +30,15 @@ class SpopProtocolTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.wd = h.Workdir("spop")
-        cls.agent = h.Agent(cls.wd, routes=ROUTES, threads=2).start()
-        # An established connection that must survive every bad client.
-        cls.keeper = h.SpopClient(cls.agent.port)
-        cls.keeper.handshake()
-        cls.keeper_sid = 1
+        try:
+            cls.agent = h.Agent(cls.wd, routes=ROUTES, threads=2).start()
+            # An established connection that must survive every bad client.
+            cls.keeper = h.SpopClient(cls.agent.port)
+            cls.keeper.handshake()
+            cls.keeper_sid = 1
+        except BaseException:
+            cls.wd.stop_all()
+            raise
 
     @classmethod
     def tearDownClass(cls):

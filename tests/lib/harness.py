@@ -68,6 +68,7 @@ class Workdir:
             full_env.update(env)
         p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=full_env,
                              stdin=subprocess.DEVNULL)
+        log.close()
         p.log_path = self.file(name + ".log")
         self.procs.append(p)
         return p

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# End-to-end routing benchmark: HAProxy + swarm-spoa against the same HAProxy
+# routing the same requests with a static "server" line, in one invocation,
+# alternating the two so that machine drift hits both alike.
+#
+#   bench/e2e_bench.sh [--rounds N] [--duration SEC] [--conns N] [--services N]
+#                      [--agent-threads N] [--build DIR]
+#
+# Prints requests/s of each round, the ratio agent/static, the agent's CPU
+# time per routed request (from /proc/<pid>/stat), and the agent's RSS.
+# --services N loads N generated services (5 tasks each) into the agent's
+# table; requests go to one of them.
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$SRC/build
+ROUNDS=3
+DURATION=10
+CONNS=50
+SERVICES=1
+AGENT_THREADS=1
+while (($#)); do
+	case $1 in
+	--rounds) ROUNDS=$2; shift 2 ;;
+	--duration) DURATION=$2; shift 2 ;;
+	--conns) CONNS=$2; shift 2 ;;
+	--services) SERVICES=$2; shift 2 ;;
+	--agent-threads) AGENT_THREADS=$2; shift 2 ;;
+	--build) BUILD=$2; shift 2 ;;
+	*) echo "unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+((ROUNDS >= 1 && ROUNDS <= 20 && DURATION >= 1 && DURATION <= 120)) || { echo "bounds: rounds 1-20, duration 1-120" >&2; exit 2; }
+command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 2; }
+
+WORK=$(mktemp -d /tmp/swarm-spoa-bench.XXXXXX)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+	local port=$1 i
+	for i in $(seq 1 200); do
+		(exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "port $port never opened" >&2
+	return 1
+}
+
+ECHO_PORT=$(free_port)
+"$BUILD/tests/backend/echo-backend" --listen 127.0.0.1:"$ECHO_PORT" --name bench >"$WORK/echo.log" 2>&1 &
+PIDS+=($!)
+wait_port "$ECHO_PORT"
+
+# The routing table: the benchmarked host plus N-1 others.
+python3 - "$WORK/routes.json" "$SERVICES" "$ECHO_PORT" <<'PY'
+import json, sys
+path, n, port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+svcs = [{"name": "bench", "labels": {"com.docker.lb.hosts": "bench.local", "com.docker.lb.port": str(port)},
+         "tasks": [{"id": "bench.1", "address": "127.0.0.1"}]}]
+for i in range(1, n):
+    svcs.append({"name": "svc%d" % i,
+                 "labels": {"com.docker.lb.hosts": "svc%d.bench" % i, "com.docker.lb.port": "8080",
+                            "com.docker.lb.context_root": "/app%d" % (i % 7)},
+                 "tasks": [{"id": "svc%d.%d" % (i, k), "address": "10.%d.%d.%d" % (i >> 16 & 255, i >> 8 & 255, k + 1)}
+                           for k in range(5)]})
+json.dump({"services": svcs}, open(path, "w"))
+PY
+
+AGENT_PORT=$(free_port)
+"$BUILD/swarm-spoa" --listen 127.0.0.1:"$AGENT_PORT" --threads "$AGENT_THREADS" --routes "$WORK/routes.json" \
+	--log-level warn >"$WORK/agent.log" 2>&1 &
+AGENT_PID=$!
+PIDS+=($AGENT_PID)
+wait_port "$AGENT_PORT"
+
+cat >"$WORK/global.cfg" <<CFG
+global
+    nbthread 1
+    tune.bufsize 16384
+CFG
+
+STATIC_PORT=$(free_port)
+cat >"$WORK/static.cfg" <<CFG
+global
+    maxconn 4096
+defaults
+    mode http
+    option http-keep-alive
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend http
+    bind 127.0.0.1:$STATIC_PORT
+    option forwardfor
+    http-request set-header X-Forwarded-Proto http if !{ ssl_fc }
+    default_backend app
+backend app
+    http-reuse safe
+    server s1 127.0.0.1:$ECHO_PORT
+CFG
+haproxy -db -f "$WORK/global.cfg" -f "$WORK/static.cfg" >"$WORK/haproxy-static.log" 2>&1 &
+PIDS+=($!)
+wait_port "$STATIC_PORT"
+
+AGENTHP_PORT=$(free_port)
+cat >"$WORK/agents.cfg" <<CFG
+backend swarm-spoa-agents
+    mode tcp
+    balance roundrobin
+    timeout connect 1s
+    timeout server 3m
+    server agent1 127.0.0.1:$AGENT_PORT
+CFG
+SWARM_SPOA_CONF_DIR=$SRC/haproxy-conf SWARM_SPOA_HTTP_BIND=127.0.0.1:$AGENTHP_PORT \
+SWARM_SPOA_RUNTIME=$WORK/admin.sock \
+	haproxy -db -f "$WORK/global.cfg" -f "$SRC/haproxy-conf/haproxy.cfg" -f "$WORK/agents.cfg" \
+	>"$WORK/haproxy-agent.log" 2>&1 &
+PIDS+=($!)
+wait_port "$AGENTHP_PORT"
+
+# Both must answer with the echo backend before anything is measured.
+for p in $STATIC_PORT $AGENTHP_PORT; do
+	curl -fsS -H 'Host: bench.local' "http://127.0.0.1:$p/" | grep -q 'name=bench' ||
+		{ echo "port $p does not route to the backend" >&2; exit 1; }
+done
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+run_wrk() {
+	wrk -t2 -c"$CONNS" -d"${DURATION}s" -H 'Host: bench.local' "http://127.0.0.1:$1/" |
+		awk '/Requests\/sec/ {print $2} /Non-2xx/ {print "NON2XX " $4 > "/dev/stderr"}'
+}
+
+IDLE_RSS=$(rss_kb "$AGENT_PID")
+TICK=$(getconf CLK_TCK)
+echo "round static_rps agent_rps ratio agent_cpu_us_per_req"
+total_ratio=0
+for r in $(seq 1 "$ROUNDS"); do
+	s=$(run_wrk "$STATIC_PORT")
+	c0=$(cpu_ticks "$AGENT_PID")
+	a=$(run_wrk "$AGENTHP_PORT")
+	c1=$(cpu_ticks "$AGENT_PID")
+	reqs=$(python3 -c "print(int($a * $DURATION))")
+	cpu_us=$(python3 -c "print('%.2f' % (($c1 - $c0) / $TICK * 1e6 / max($reqs, 1)))")
+	ratio=$(python3 -c "print('%.3f' % ($a / $s))")
+	echo "$r $s $a $ratio $cpu_us"
+done
+echo "agent_idle_rss_kb $IDLE_RSS"
+echo "agent_rss_after_kb $(rss_kb "$AGENT_PID")"
+echo "services $SERVICES agent_threads $AGENT_THREADS conns $CONNS duration $DURATION"

@@ -1,0 +1,254 @@
+"""Routing through a real HAProxy 2.6 with haproxy-conf/ and the real agent,
+to real HTTP backends on 127.0.0.1: host and path routing, rewrite, 404 and
+503 answers, redirects, ssl_only, round-robin, wildcard hosts, sticky
+sessions, websockets, SIGHUP reload without dropping HAProxy's connections,
+and the agent killed under load then restarted without restarting HAProxy.
+"""
+import base64
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import unittest
+import http.client
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import harness as h  # noqa: E402
+
+
+def svc(name, labels, tasks, **kw):
+    d = {"name": name, "labels": labels, "tasks": tasks}
+    d.update(kw)
+    return d
+
+
+def task(echo, tid=None, **kw):
+    t = {"id": tid or ("task-" + echo.name), "address": "127.0.0.1", "port": echo.port}
+    t.update(kw)
+    return t
+
+
+class HAProxyRoutingTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.wd = h.Workdir("routing")
+        try:
+            cls.echo = {n: h.Echo(cls.wd, n) for n in ("a", "b", "c", "d")}
+            cls.routes = cls.build_routes(web_to="a")
+            cls.agent = h.Agent(cls.wd, routes=cls.routes, threads=2).start()
+            cls.haproxy = h.HAProxy(cls.wd, [cls.agent.port]).start()
+        except BaseException:
+            cls.wd.stop_all()
+            raise
+
+    @classmethod
+    def build_routes(cls, web_to):
+        e = cls.echo
+        lb = "com.docker.lb."
+        return {"services": [
+            svc("web", {lb + "hosts": "web.test", lb + "port": "1"}, [task(e[web_to])]),
+            svc("api", {lb + "hosts": "api.test", lb + "port": "1", lb + "context_root": "/api",
+                        lb + "context_root_rewrite": "true"}, [task(e["b"])]),
+            svc("multi", {lb + "hosts": "multi.test", lb + "port": "1"},
+                [task(e["b"], "m1"), task(e["c"], "m2")]),
+            svc("wild", {lb + "hosts": "*.wild.test", lb + "port": "1"}, [task(e["d"])]),
+            svc("old", {lb + "hosts": "old.test", lb + "port": "1",
+                        lb + "redirects": "http://old.test,http://new.test"}, [task(e["a"])]),
+            svc("secure", {lb + "hosts": "secure.test", lb + "port": "1", lb + "ssl_only": "true"},
+                [task(e["a"])]),
+            svc("sticky", {lb + "hosts": "sticky.test", lb + "port": "1",
+                           lb + "sticky_session_cookie": "SRV"},
+                [task(e["a"], "s1"), task(e["b"], "s2"), task(e["c"], "s3")]),
+            svc("starting", {lb + "hosts": "notask.test", lb + "port": "1"},
+                [task(e["a"], "n1", state="starting")]),
+            svc("ws", {lb + "hosts": "ws.test", lb + "port": "1",
+                       lb + "websocket_endpoints": "/ws"}, [task(e["c"])]),
+        ]}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.wd.stop_all()
+
+    def get(self, host, path="/", **kw):
+        return self.haproxy.request(host, path, **kw)
+
+    def test_host_routing(self):
+        for host in ("web.test", "WEB.Test", "web.test:80", "web.test."):
+            st, hd, body = self.get(host)
+            self.assertEqual(st, 200, host)
+            self.assertEqual(h.parse_echo(body)["name"], "a", host)
+
+    def test_forwarded_headers(self):
+        st, hd, body = self.get("web.test", "/p")
+        e = h.parse_echo(body)
+        self.assertEqual(e["xfp"], "http")
+        self.assertEqual(e["xff"], "127.0.0.1")
+
+    def test_path_rewrite_keeps_query(self):
+        st, hd, body = self.get("api.test", "/api/x/y?q=1&r=2")
+        self.assertEqual(st, 200)
+        e = h.parse_echo(body)
+        self.assertEqual(e["name"], "b")
+        self.assertEqual(e["path"], "/x/y?q=1&r=2")
+        st, hd, body = self.get("api.test", "/api")
+        self.assertEqual(h.parse_echo(body)["path"], "/")
+
+    def test_path_segment_boundary(self):
+        st, hd, body = self.get("api.test", "/apix")
+        self.assertEqual(st, 404)
+
+    def test_unknown_host_404_with_reason(self):
+        st, hd, body = self.get("nothing.test", "/")
+        self.assertEqual(st, 404)
+        self.assertIn("nothing.test", body)
+
+    def test_round_robin(self):
+        names = [h.parse_echo(self.get("multi.test")[2])["name"] for _ in range(20)]
+        self.assertEqual(set(names), {"b", "c"})
+        self.assertLessEqual(abs(names.count("b") - names.count("c")), 2)
+
+    def test_wildcard(self):
+        st, hd, body = self.get("deep.sub.wild.test")
+        self.assertEqual(st, 200)
+        self.assertEqual(h.parse_echo(body)["name"], "d")
+
+    def test_redirect(self):
+        st, hd, body = self.get("old.test", "/some/page?x=1")
+        self.assertEqual(st, 302)
+        self.assertEqual(hd["location"], "http://new.test/some/page?x=1")
+
+    def test_ssl_only(self):
+        st, hd, _ = self.get("secure.test", "/login?next=/")
+        self.assertEqual(st, 301)
+        self.assertEqual(hd["location"], "https://secure.test/login?next=/")
+        st, hd, _ = self.get("secure.test:8080", "/form", method="POST")
+        self.assertEqual(st, 308)
+        self.assertEqual(hd["location"], "https://secure.test/form")
+
+    def test_no_task_503(self):
+        st, hd, body = self.get("notask.test")
+        self.assertEqual(st, 503)
+        self.assertIn("starting", body)
+
+    def test_sticky_cookie(self):
+        st, hd, body = self.get("sticky.test")
+        self.assertEqual(st, 200)
+        cookie = hd["set-cookie"].split(";")[0]
+        self.assertTrue(cookie.startswith("SRV="), cookie)
+        first = h.parse_echo(body)["name"]
+        for _ in range(10):
+            st, hd, body = self.get("sticky.test", headers={"Cookie": "a=b; " + cookie})
+            self.assertEqual(h.parse_echo(body)["name"], first)
+            self.assertNotIn("set-cookie", hd)
+        # an unknown value fails over to a fresh pick with a new cookie
+        st, hd, body = self.get("sticky.test", headers={"Cookie": "SRV=0000000000000000"})
+        self.assertEqual(st, 200)
+        self.assertIn("set-cookie", hd)
+
+    def test_websocket_through(self):
+        s = socket.create_connection(("127.0.0.1", self.haproxy.port), timeout=5)
+        key = base64.b64encode(os.urandom(16)).decode()
+        s.sendall(("GET /ws/chat HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                   "Sec-WebSocket-Version: 13\r\n\r\n" % key).encode())
+        resp = b""
+        while b"\r\n\r\n" not in resp:
+            chunk = s.recv(4096)
+            self.assertTrue(chunk)
+            resp += chunk
+        self.assertTrue(resp.startswith(b"HTTP/1.1 101"), resp)
+        # one masked text frame "hello"
+        mask = os.urandom(4)
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(b"hello"))
+        s.sendall(bytes([0x81, 0x80 | 5]) + mask + payload)
+        rest = resp.split(b"\r\n\r\n", 1)[1]
+        while len(rest) < 7:
+            chunk = s.recv(4096)
+            self.assertTrue(chunk)
+            rest += chunk
+        self.assertEqual(rest[0], 0x81)
+        self.assertEqual(rest[2:7], b"hello")
+        s.close()
+
+    def test_sighup_reload_keeps_connections(self):
+        st, hd, body = self.get("web.test")
+        self.assertEqual(h.parse_echo(body)["name"], "a")
+        closed_before = self.agent.log().count("connection closed")
+        self.agent.write_routes(self.build_routes(web_to="c"))
+        self.agent.proc.send_signal(signal.SIGHUP)
+        h.wait_until(lambda: h.parse_echo(self.get("web.test")[2]).get("name") == "c", 10,
+                     what="reloaded route")
+        self.assertEqual(self.agent.log().count("connection closed"), closed_before,
+                         "SIGHUP must not drop HAProxy's connections")
+        # a broken routes file is refused and the current routes stay
+        with open(self.agent.routes_path, "w") as f:
+            f.write("{ not json")
+        self.agent.proc.send_signal(signal.SIGHUP)
+        h.wait_until(lambda: "cannot load routes file" in self.agent.log(), 10, what="refusal logged")
+        self.assertEqual(h.parse_echo(self.get("web.test")[2])["name"], "c")
+        self.agent.write_routes(self.routes)
+        self.agent.proc.send_signal(signal.SIGHUP)
+        h.wait_until(lambda: h.parse_echo(self.get("web.test")[2]).get("name") == "a", 10,
+                     what="routes restored")
+
+
+class AgentRestartTest(unittest.TestCase):
+    """The agent killed mid-load: HAProxy answers with its configured
+    fallback (503 "routing agent unavailable") and uses the restarted agent
+    again without a restart of its own."""
+
+    def test_agent_killed_and_restarted(self):
+        wd = h.Workdir("restart")
+        try:
+            echo = h.Echo(wd, "a")
+            routes = {"services": [svc("web", {"com.docker.lb.hosts": "web.test",
+                                               "com.docker.lb.port": "1"}, [task(echo)])]}
+            agent = h.Agent(wd, routes=routes).start()
+            haproxy = h.HAProxy(wd, [agent.port]).start()
+            hp_pid = haproxy.proc.pid
+            self.assertEqual(haproxy.request("web.test")[0], 200)
+
+            results = {"ok": 0, "unavailable": 0, "other": []}
+            stop = threading.Event()
+
+            def load():
+                deadline = time.monotonic() + 60
+                n = 0
+                while not stop.is_set() and time.monotonic() < deadline and n < 100000:
+                    n += 1
+                    try:
+                        st, hd, body = haproxy.request("web.test", timeout=5)
+                    except (OSError, http.client.HTTPException) as e:
+                        results["other"].append(repr(e))
+                        continue
+                    if st == 200:
+                        results["ok"] += 1
+                    elif st == 503 and "routing agent unavailable" in body:
+                        results["unavailable"] += 1
+                    else:
+                        results["other"].append((st, body))
+
+            threads = [threading.Thread(target=load) for _ in range(4)]
+            for t in threads:
+                t.start()
+            h.wait_until(lambda: results["ok"] > 200, 20, what="load running")
+            agent.kill(signal.SIGKILL)
+            h.wait_until(lambda: results["unavailable"] > 20, 20, what="fallback answers")
+            ok_at_restart = results["ok"]
+            agent.start()
+            h.wait_until(lambda: results["ok"] > ok_at_restart + 200, 30,
+                         what="routing through the restarted agent")
+            stop.set()
+            for t in threads:
+                t.join(timeout=30)
+            self.assertEqual(results["other"], [], "only 200 or the configured 503 fallback")
+            self.assertEqual(haproxy.proc.pid, hp_pid)
+            self.assertIsNone(haproxy.proc.poll(), "HAProxy kept running")
+        finally:
+            wd.stop_all()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds swarm-spoa and runs every test: unit, integration (real HAProxy),
+# fuzz (bounded), swarm (real dockerd, single-node swarm) and multinode.
+# On a fresh Debian bookworm machine, as root, it installs what it needs.
+#
+#   tests/run.sh            everything
+#   tests/run.sh -L unit    only the tests with that CTest label (any ctest args)
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${SWARM_SPOA_BUILD_DIR:-$SRC/build}
+FUZZ_BUILD=${SWARM_SPOA_FUZZ_BUILD_DIR:-$SRC/build-fuzz}
+ASAN_BUILD=${SWARM_SPOA_ASAN_BUILD_DIR:-$SRC/build-asan}
+JOBS=$(nproc)
+
+PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev
+          libev-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev
+          haproxy docker.io socat curl openssl python3 debootstrap iproute2 ca-certificates)
+
+install_packages() {
+	local missing=()
+	for p in "${PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+	done
+	if ((${#missing[@]})); then
+		echo "== installing: ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+}
+
+if [ "$(id -u)" = 0 ]; then
+	install_packages
+fi
+
+echo "== build ($BUILD)"
+cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$BUILD" -j"$JOBS"
+
+if (($#)); then
+	cd "$BUILD"
+	exec ctest --output-on-failure "$@"
+fi
+
+echo "== unit tests under AddressSanitizer/UBSan ($ASAN_BUILD)"
+cmake -S "$SRC" -B "$ASAN_BUILD" -DCMAKE_BUILD_TYPE=Debug -DSWARM_SPOA_SANITIZE=ON >/dev/null
+cmake --build "$ASAN_BUILD" -j"$JOBS"
+(cd "$ASAN_BUILD" && ctest --output-on-failure -L unit)
+
+echo "== fuzz targets ($FUZZ_BUILD)"
+CC=clang cmake -S "$SRC" -B "$FUZZ_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	-DSWARM_SPOA_FUZZ=ON -DSWARM_SPOA_SANITIZE=ON >/dev/null
+cmake --build "$FUZZ_BUILD" -j"$JOBS"
+(cd "$FUZZ_BUILD" && ctest --output-on-failure -L fuzz)
+
+echo "== unit, integration, swarm and multinode tests"
+cd "$BUILD"
+ctest --output-on-failure -L 'unit|integration|swarm|multinode'
