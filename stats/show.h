@@ -1,0 +1,20 @@
+/* The outputs of "show info", "show stats", "show errors" and "show conns",
+ * as "key: value" text or aligned columns for people, JSON for scripts.
+ */
+#ifndef STATS_SHOW_H
+#define STATS_SHOW_H
+
+struct commands_run;
+struct sbuf;
+
+/* Appends the whole answer to <out>. */
+void show_info(struct sbuf *out, int json);
+void show_stats(struct sbuf *out, int json);
+
+/* Step functions of commands_run_step() (same contract): the listing is
+ * copied once, then printed a bounded number of rows per call.
+ */
+int show_errors_step(struct commands_run *run, struct sbuf *out);
+int show_conns_step(struct commands_run *run, struct sbuf *out);
+
+#endif

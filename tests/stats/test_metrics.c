@@ -1,0 +1,498 @@
+/* The metrics page (stats/prom.c, stats/metrics.c): the exposition writer's
+ * escaping and number forms, and the whole page checked line by line
+ * against the rules of the Prometheus text format 0.0.4, with the request
+ * counters of a real routing table.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "common/log.h"
+#include "common/sbuf.h"
+#include "routing/routesfile.h"
+#include "routing/rtable.h"
+#include "spoa/tables.h"
+#include "stats/metrics.h"
+#include "stats/prom.h"
+
+/************************************************************************/
+/*              a checker for the text exposition format 0.0.4          */
+/************************************************************************/
+
+#define CHECK_MAX_SERIES 4096
+
+struct checker {
+	char family[128];          /* current family */
+	char type[256];
+	char seen_families[256][128];
+	size_t nfamilies;
+	char *series[CHECK_MAX_SERIES];
+	size_t nseries;
+	/* histogram state of the current family */
+	double last_le;
+	double last_bucket;
+	double inf_bucket;
+	int has_inf;
+	char why[256];
+};
+
+static int check_fail(struct checker *c, const char *line, const char *what)
+{
+	snprintf(c->why, sizeof(c->why), "%s in line: %.120s", what, line);
+	return -1;
+}
+
+static int check_name_char(char ch, int first)
+{
+	return ch == '_' || ch == ':' || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (!first && ch >= '0' && ch <= '9');
+}
+
+/* Parses a sample value as Prometheus does. */
+static int check_value(const char *s, double *v)
+{
+	char *end;
+
+	if (!strcmp(s, "+Inf")) {
+		*v = INFINITY;
+		return 0;
+	}
+	if (!strcmp(s, "-Inf")) {
+		*v = -INFINITY;
+		return 0;
+	}
+	if (!strcmp(s, "NaN")) {
+		*v = NAN;
+		return 0;
+	}
+	*v = strtod(s, &end);
+	return *s && !*end && !strchr(s, 'x') && !strchr(s, 'X') ? 0 : -1;
+}
+
+static int check_family_end(struct checker *c, const char *line)
+{
+	if (!strcmp(c->type, "histogram") && c->family[0] && !c->has_inf)
+		return check_fail(c, line, "histogram without a +Inf bucket");
+	return 0;
+}
+
+static int check_comment(struct checker *c, const char *line)
+{
+	char kind[8], name[128], rest[256];
+
+	if (sscanf(line, "# %7s %127s %255[^\n]", kind, name, rest) < 2)
+		return 0;   /* a plain comment */
+	if (!strcmp(kind, "HELP")) {
+		if (strcmp(name, c->family) != 0) {
+			if (check_family_end(c, line) < 0)
+				return -1;
+			for (size_t i = 0; i < c->nfamilies; i++)
+				if (!strcmp(c->seen_families[i], name))
+					return check_fail(c, line, "family given twice");
+			snprintf(c->family, sizeof(c->family), "%s", name);
+			snprintf(c->seen_families[c->nfamilies++], 128, "%s", name);
+			c->type[0] = '\0';
+			c->has_inf = 0;
+			c->last_le = -INFINITY;
+			c->last_bucket = 0;
+		}
+		return 0;
+	}
+	if (!strcmp(kind, "TYPE")) {
+		if (strcmp(name, c->family) != 0)
+			return check_fail(c, line, "TYPE not right after its HELP");
+		if (c->type[0])
+			return check_fail(c, line, "TYPE given twice");
+		if (strcmp(rest, "counter") && strcmp(rest, "gauge") && strcmp(rest, "histogram") &&
+		    strcmp(rest, "summary") && strcmp(rest, "untyped"))
+			return check_fail(c, line, "unknown type");
+		snprintf(c->type, sizeof(c->type), "%s", rest);
+	}
+	return 0;
+}
+
+static int check_sample(struct checker *c, const char *line)
+{
+	const char *p = line;
+	char name[128], labels[1024] = "", le[64] = "", value[64];
+	size_t n = 0, ln = 0;
+	double v;
+
+	while (check_name_char(*p, n == 0) && n < sizeof(name) - 1)
+		name[n++] = *p++;
+	name[n] = '\0';
+	if (!n)
+		return check_fail(c, line, "bad metric name");
+	if (*p == '{') {
+		char lnames[8][64];
+		int nl = 0;
+
+		p++;
+		while (*p != '}') {
+			char lname[64];
+			size_t k = 0, vs;
+
+			while (check_name_char(*p, k == 0) && *p != ':' && k < sizeof(lname) - 1)
+				lname[k++] = *p++;
+			lname[k] = '\0';
+			if (!k || *p++ != '=' || *p++ != '"')
+				return check_fail(c, line, "bad label");
+			for (int i = 0; i < nl; i++)
+				if (!strcmp(lnames[i], lname))
+					return check_fail(c, line, "label given twice");
+			if (nl < 8)
+				snprintf(lnames[nl++], 64, "%s", lname);
+			vs = 0;
+			while (*p != '"') {
+				if (!*p || *p == '\n')
+					return check_fail(c, line, "unterminated label value");
+				if (*p == '\\') {
+					p++;
+					if (*p != '\\' && *p != '"' && *p != 'n')
+						return check_fail(c, line, "bad escape in label value");
+				}
+				if (!strcmp(lname, "le") && vs < sizeof(le) - 1)
+					le[vs++] = *p;
+				p++;
+			}
+			if (!strcmp(lname, "le"))
+				le[vs] = '\0';
+			p++;
+			if (*p == ',')
+				p++;
+			else if (*p != '}')
+				return check_fail(c, line, "bad label list");
+		}
+		ln = (size_t)(p + 1 - line) - n;
+		snprintf(labels, sizeof(labels), "%.*s", (int)ln, line + n);
+		p++;
+	}
+	if (*p++ != ' ')
+		return check_fail(c, line, "no blank before the value");
+	if (sscanf(p, "%63s", value) != 1 || check_value(value, &v) < 0)
+		return check_fail(c, line, "bad value");
+
+	if (!strcmp(c->type, "histogram")) {
+		size_t fl = strlen(c->family);
+
+		if (strncmp(name, c->family, fl) != 0)
+			return check_fail(c, line, "sample outside its family");
+		if (!strcmp(name + fl, "_bucket")) {
+			double bound;
+
+			if (!le[0] || check_value(le, &bound) < 0)
+				return check_fail(c, line, "bucket without a valid le");
+			if (bound <= c->last_le)
+				return check_fail(c, line, "buckets not in increasing le order");
+			if (v < c->last_bucket)
+				return check_fail(c, line, "bucket counts decrease");
+			c->last_le = bound;
+			c->last_bucket = v;
+			if (isinf(bound)) {
+				c->has_inf = 1;
+				c->inf_bucket = v;
+			}
+		} else if (!strcmp(name + fl, "_count")) {
+			if (!c->has_inf || c->inf_bucket != v)
+				return check_fail(c, line, "_count differs from the +Inf bucket");
+		} else if (strcmp(name + fl, "_sum") != 0) {
+			return check_fail(c, line, "sample outside its family");
+		}
+	} else {
+		if (strcmp(name, c->family) != 0)
+			return check_fail(c, line, "sample outside its family");
+		if (!strcmp(c->type, "counter") && (v < 0 || isnan(v)))
+			return check_fail(c, line, "negative counter");
+	}
+	if (!c->type[0])
+		return check_fail(c, line, "sample before its TYPE");
+	{
+		char *key = malloc(strlen(name) + strlen(labels) + 1);
+
+		strcpy(key, name);
+		strcat(key, labels);
+		for (size_t i = 0; i < c->nseries; i++)
+			if (!strcmp(c->series[i], key)) {
+				free(key);
+				return check_fail(c, line, "series given twice");
+			}
+		assert_true(c->nseries < CHECK_MAX_SERIES);
+		c->series[c->nseries++] = key;
+	}
+	return 0;
+}
+
+/* Returns NULL when <page> follows the format, else why not (static). */
+static const char *check_exposition(const char *page)
+{
+	static struct checker c;
+	const char *p = page;
+	int rc = 0;
+
+	for (size_t i = 0; i < c.nseries; i++)
+		free(c.series[i]);
+	memset(&c, 0, sizeof(c));
+	if (!*page || page[strlen(page) - 1] != '\n')
+		return "the page does not end with a LF";
+	while (*p && rc == 0) {
+		const char *lf = strchr(p, '\n');
+		char line[2048];
+
+		snprintf(line, sizeof(line), "%.*s", (int)(lf - p), p);
+		if (line[0] == '#')
+			rc = check_comment(&c, line);
+		else if (line[0])
+			rc = check_sample(&c, line);
+		p = lf + 1;
+	}
+	if (rc == 0)
+		rc = check_family_end(&c, "end of page");
+	return rc ? c.why : NULL;
+}
+
+/************************************************************************/
+/*                                the writer                            */
+/************************************************************************/
+
+static void expect_label(const char *in, const char *want)
+{
+	struct sbuf out = SBUF_INIT;
+
+	prom_escape_label(&out, in);
+	assert_string_equal(out.buf ? out.buf : "", want);
+	sbuf_free(&out);
+}
+
+static void test_label_escaping(void **state)
+{
+	(void)state;
+	expect_label("plain", "plain");
+	expect_label("a\\b\"c\nd", "a\\\\b\\\"c\\nd");
+	expect_label("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3");
+	/* invalid UTF-8 becomes U+FFFD, byte by byte */
+	expect_label("a\xff" "b", "a\xef\xbf\xbd" "b");
+	expect_label("\xc0\x80", "\xef\xbf\xbd\xef\xbf\xbd");                 /* overlong */
+	expect_label("\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  /* surrogate */
+	expect_label("\xe2\x82", "\xef\xbf\xbd\xef\xbf\xbd");                  /* cut short */
+	expect_label("\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"); /* > U+10FFFF */
+	expect_label("", "");
+}
+
+static void test_number_forms(void **state)
+{
+	static const struct {
+		double v;
+		const char *want;
+	} cases[] = {
+		{ 0, "0" }, { -3, "-3" }, { 1.5, "1.5" }, { 0.1, "0.1" }, { 1e-9, "1e-09" },
+		{ 6.4e-08, "6.4e-08" }, { 1795665305.861, "1795665305.861" },
+		{ 9007199254740991.0, "9007199254740991" }, { 1e300, "1e+300" },
+	};
+	char buf[PROM_F64_LEN];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		prom_f64(cases[i].v, buf);
+		assert_string_equal(buf, cases[i].want);
+		assert_true(strtod(buf, NULL) == cases[i].v);
+	}
+	assert_string_equal(prom_f64(INFINITY, buf), "+Inf");
+	assert_string_equal(prom_f64(-INFINITY, buf), "-Inf");
+	assert_string_equal(prom_f64(NAN, buf), "NaN");
+	/* every double reads back exactly */
+	for (double v = 1e-12; v < 1e12; v *= 3.7) {
+		prom_f64(v, buf);
+		assert_true(strtod(buf, NULL) == v);
+	}
+}
+
+static void test_family_and_samples(void **state)
+{
+	struct sbuf out = SBUF_INIT;
+	struct prom_label l[2] = { { "service", "we\"b" }, { "outcome", "forwarded" } };
+
+	(void)state;
+	prom_family(&out, "x_total", PROM_COUNTER, "Help with \\ and\nnewline.");
+	prom_sample_u64(&out, "x_total", NULL, l, 2, 18446744073709551615ULL);
+	prom_sample_f64(&out, "x_total", NULL, NULL, 0, 0.25);
+	prom_family(&out, "h", PROM_HISTOGRAM, "h");
+	prom_sample_u64(&out, "h", "_count", NULL, 0, 3);
+	assert_string_equal(out.buf,
+		"# HELP x_total Help with \\\\ and\\nnewline.\n"
+		"# TYPE x_total counter\n"
+		"x_total{service=\"we\\\"b\",outcome=\"forwarded\"} 18446744073709551615\n"
+		"x_total 0.25\n"
+		"# HELP h h\n"
+		"# TYPE h histogram\n"
+		"h_count 3\n");
+	sbuf_free(&out);
+}
+
+/* The checker must be able to say no, or its approval means nothing. */
+static void test_checker_refuses_bad_pages(void **state)
+{
+	static const char *const bad[] = {
+		"# HELP a x\n# TYPE a gauge\na 1",                                   /* no final LF */
+		"# HELP a x\n# TYPE a gauge\na 1\n# HELP a x\n# TYPE a gauge\na 2\n", /* family twice */
+		"# HELP a x\n# TYPE a gauge\na 1\na 2\n",                             /* series twice */
+		"# HELP a x\n# TYPE a gauge\nb 1\n",                                  /* wrong family */
+		"# HELP a x\n# TYPE a gauge\na{l=\"\\t\"} 1\n",                        /* bad escape */
+		"# HELP a x\n# TYPE a gauge\na{l=\"x} 1\n",                           /* unterminated */
+		"# HELP a x\n# TYPE a gauge\na one\n",                                /* bad value */
+		"# HELP a x\n# TYPE a counter\na -1\n",                               /* negative counter */
+		"# HELP a x\n# TYPE a gauge\na{l=\"1\",l=\"2\"} 1\n",                   /* label twice */
+		"# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"2\"} 1\n"
+		"h_bucket{le=\"+Inf\"} 2\nh_count 2\n",                               /* decreasing */
+		"# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_count 2\n",  /* no +Inf */
+		"# HELP h x\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_count 3\n", /* count */
+		"# HELP a x\n# TYPE a wat\na 1\n",                                    /* type */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (!check_exposition(bad[i]))
+			fail_msg("checker accepted bad page %zu", i);
+	assert_null(check_exposition("# HELP h x\n# TYPE h histogram\nh_bucket{le=\"0.5\"} 1\n"
+				     "h_bucket{le=\"+Inf\"} 2\nh_count 2\n"));
+}
+
+/************************************************************************/
+/*                                the page                              */
+/************************************************************************/
+
+static char *render(void)
+{
+	struct sbuf out = SBUF_INIT;
+	const char *why;
+
+	metrics_render(&out);
+	assert_false(out.oom);
+	why = check_exposition(out.buf);
+	if (why)
+		fail_msg("invalid exposition: %s", why);
+	return out.buf;
+}
+
+static void expect_line(const char *page, const char *line)
+{
+	char *want = malloc(strlen(line) + 3);
+
+	sprintf(want, "\n%s\n", line);
+	if (!strstr(page, want))
+		fail_msg("line '%s' missing from the page", line);
+	free(want);
+}
+
+static void test_page_without_table(void **state)
+{
+	char *page = render();
+	static const char *const families[] = {
+		"swarm_spoa_build_info", "swarm_spoa_start_time_seconds", "swarm_spoa_worker_threads",
+		"swarm_spoa_spop_connections", "swarm_spoa_spop_notify_frames_total",
+		"swarm_spoa_spop_ack_frames_total", "swarm_spoa_spop_messages_total",
+		"swarm_spoa_spop_frames_received_total", "swarm_spoa_spop_errors_total",
+		"swarm_spoa_notify_duration_seconds", "swarm_spoa_requests_total",
+		"swarm_spoa_requests_not_found_total", "swarm_spoa_table_services",
+		"swarm_spoa_table_routes", "swarm_spoa_table_tasks", "swarm_spoa_table_generation",
+		"swarm_spoa_table_age_seconds", "swarm_spoa_discovery_enabled", "swarm_spoa_errors_total",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		char help[160];
+
+		snprintf(help, sizeof(help), "# HELP %s ", families[i]);
+		if (!strstr(page, help))
+			fail_msg("family %s missing", families[i]);
+	}
+	expect_line(page, "swarm_spoa_build_info{version=\"" SWARM_SPOA_VERSION "\"} 1");
+	expect_line(page, "swarm_spoa_discovery_enabled 0");
+	expect_line(page, "swarm_spoa_spop_errors_total{status=\"3\",reason=\"frame is too big\"} 0");
+	expect_line(page, "swarm_spoa_notify_duration_seconds_bucket{le=\"+Inf\"} 0");
+	expect_line(page, "swarm_spoa_requests_not_found_total 0");
+	/* no Docker: no Docker series */
+	assert_null(strstr(page, "swarm_spoa_docker_"));
+	free(page);
+}
+
+static const char routes[] =
+	"{\"services\":["
+	"{\"name\":\"web\",\"labels\":{\"com.docker.lb.hosts\":\"web.test\",\"com.docker.lb.port\":\"8080\"},"
+	" \"tasks\":[{\"id\":\"web.1\",\"address\":\"10.0.0.5\"}]},"
+	"{\"name\":\"idle\",\"labels\":{\"com.docker.lb.hosts\":\"idle.test\",\"com.docker.lb.port\":\"80\"},"
+	" \"tasks\":[{\"id\":\"idle.1\",\"address\":\"10.0.0.9\",\"state\":\"starting\"}]},"
+	"{\"name\":\"bad\",\"labels\":{\"com.docker.lb.hosts\":\"bad host\"}}"
+	"]}";
+
+static void route(const char *host)
+{
+	static char scratch[RTABLE_SCRATCH_SIZE];
+	struct route_req req = { 0 };
+	struct route_answer ans;
+
+	req.host = host;
+	req.host_len = strlen(host);
+	req.path = "/";
+	req.path_len = 1;
+	rtable_route(tables_current(), 0, &req, &ans, scratch);
+}
+
+static void test_page_with_table(void **state)
+{
+	struct rtable_build_opts bo = { .nworkers = 1, .service_cluster = NULL };
+	char err[256];
+	struct model *m = routesfile_parse(routes, sizeof(routes) - 1, err, sizeof(err));
+	char *page;
+
+	(void)state;
+	if (!m)
+		fail_msg("routes: %s", err);
+	tables_init(&bo);
+	assert_int_equal(tables_update("file", m), 0);
+	route("web.test");
+	route("web.test");
+	route("idle.test");
+	route("nope.test");
+
+	page = render();
+	expect_line(page, "swarm_spoa_requests_total{service=\"web\",outcome=\"forwarded\"} 2");
+	expect_line(page, "swarm_spoa_requests_total{service=\"web\",outcome=\"redirected\"} 0");
+	expect_line(page, "swarm_spoa_requests_total{service=\"idle\",outcome=\"no_task\"} 1");
+	expect_line(page, "swarm_spoa_requests_not_found_total 1");
+	expect_line(page, "swarm_spoa_table_services{status=\"routed\"} 2");
+	expect_line(page, "swarm_spoa_table_services{status=\"skipped\"} 1");
+	expect_line(page, "swarm_spoa_table_tasks 1");
+	expect_line(page, "swarm_spoa_table_generation 1");
+	free(page);
+
+	/* A new table keeps the lifetime counts of the old one once released. */
+	m = routesfile_parse(routes, sizeof(routes) - 1, err, sizeof(err));
+	assert_int_equal(tables_update("file", m), 0);
+	tables_reclaim();
+	route("web.test");
+	page = render();
+	expect_line(page, "swarm_spoa_requests_total{service=\"web\",outcome=\"forwarded\"} 3");
+	expect_line(page, "swarm_spoa_table_generation 2");
+	free(page);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_label_escaping),
+		cmocka_unit_test(test_number_forms),
+		cmocka_unit_test(test_family_and_samples),
+		cmocka_unit_test(test_checker_refuses_bad_pages),
+		cmocka_unit_test(test_page_without_table),
+		cmocka_unit_test(test_page_with_table),
+	};
+
+	log_set_level(LL_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
