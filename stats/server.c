@@ -21,11 +21,13 @@
 #define SERVER_TIMEOUT_CMD     10.0   /* waiting for the command of a one-shot session */
 #define SERVER_TIMEOUT_PROMPT 300.0   /* idle interactive session */
 #define SERVER_TIMEOUT_WRITE   30.0   /* client not reading its answer */
+#define SERVER_TIMEOUT_LINGER   2.0   /* for the client to close after our answer */
 
 enum client_state {
 	CLIENT_READ = 0,   /* waiting for a line */
 	CLIENT_RUN,        /* running the commands of a line */
 	CLIENT_CLOSE,      /* flushing the output, then closing */
+	CLIENT_LINGER,     /* output sent and shut: reading what the client still sends */
 };
 
 struct client {
@@ -96,7 +98,9 @@ static size_t client_pending(const struct client *c)
 
 static void client_timeout(struct client *c)
 {
-	if (client_pending(c))
+	if (c->state == CLIENT_LINGER)
+		c->timer.repeat = SERVER_TIMEOUT_LINGER;
+	else if (client_pending(c))
 		c->timer.repeat = SERVER_TIMEOUT_WRITE;
 	else if (c->prompt)
 		c->timer.repeat = SERVER_TIMEOUT_PROMPT;
@@ -304,8 +308,23 @@ static void client_work(struct client *c)
 		}
 	}
 
-	if (client_flush(c) < 0 || (c->state == CLIENT_CLOSE && !client_pending(c))) {
+	if (client_flush(c) < 0) {
 		client_free(c);
+		return;
+	}
+	if (c->state == CLIENT_CLOSE && !client_pending(c)) {
+		/* Closing a socket with unread input resets it, and the client
+		 * may lose the answer: shut our side, then read until the client
+		 * closes too (or the linger timeout). */
+		if (c->eof || shutdown(c->fd, SHUT_WR) < 0) {
+			client_free(c);
+			return;
+		}
+		c->state = CLIENT_LINGER;
+		c->in_len = 0;
+		client_timeout(c);
+		ev_io_stop(server_loop, &c->wio);
+		ev_io_start(server_loop, &c->rio);
 		return;
 	}
 	/* Read only while waiting for a line: a client that sends more during
@@ -327,6 +346,14 @@ static void client_on_read(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (c->state == CLIENT_LINGER) {
+		char discard[4096];
+
+		n = read(c->fd, discard, sizeof(discard));
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			client_free(c);
+		return;
+	}
 	if (c->in_len == sizeof(c->in)) {
 		/* cannot happen: a full buffer is a refused line */
 		client_work(c);
