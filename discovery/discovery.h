@@ -48,7 +48,16 @@ struct discovery_status {
 	uint64_t convergence_max_ms;
 	size_t services;            /* in the last model */
 	size_t tasks;
+	/* added after the first version of this interface */
+	uint64_t convergence_p50_ms;   /* over the last DISCOVERY_LAG_WINDOW tasks */
+	uint64_t convergence_p99_ms;
+	uint64_t convergence_samples;  /* tasks measured since start */
+	int events_connected;       /* the /events stream is open */
+	size_t routed_services;     /* services with com.docker.lb.* labels */
+	uint64_t skipped_entries;   /* malformed Docker entries skipped since start */
 };
+
+#define DISCOVERY_LAG_WINDOW 512
 
 /* Starts discovery on <loop>. Each time the model changes, <on_model> is
  * called with a new model that it takes over (it never sees an empty model

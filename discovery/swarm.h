@@ -1,0 +1,89 @@
+/* What discovery knows about a swarm: services, their tasks, networks and
+ * nodes, loaded from the Engine API's JSON, and the service model built
+ * from them. Also tracks which services are converging (tasks still
+ * moving after a change), which decides how fast tasks are polled.
+ *
+ * Loaders return 0 when the document was usable: a malformed entry in it
+ * is skipped (logged with its reason, counted) and the others are kept.
+ * They return -1 with the reason in <err> when the document as a whole is
+ * unusable (not JSON, not the expected shape): the state is then unchanged.
+ *
+ * Times: <now_ms> arguments are monotonic milliseconds.
+ */
+#ifndef DISCOVERY_SWARM_H
+#define DISCOVERY_SWARM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct model;
+struct swarm;
+
+/* How long a service is polled fast after a change at most, and while
+ * Docker says a rolling update is in progress.
+ */
+#define SWARM_CONVERGE_MS         30000
+#define SWARM_CONVERGE_UPDATE_MS  600000
+
+struct swarm_counts {
+	size_t services;
+	size_t routed;            /* services with com.docker.lb.* labels */
+	size_t tasks;             /* tasks of routed services */
+	size_t networks;
+	size_t nodes;
+	uint64_t skipped;         /* malformed entries skipped since start */
+};
+
+struct swarm *swarm_new(void);
+void swarm_free(struct swarm *sw);
+
+/* Replaces every service with those of a GET /services answer. */
+int swarm_load_services(struct swarm *sw, const char *json, size_t len, int64_t now_ms,
+			char *err, size_t errlen);
+
+/* Adds or replaces one service from a GET /services/{id} answer. */
+int swarm_load_service(struct swarm *sw, const char *json, size_t len, int64_t now_ms,
+		       char *err, size_t errlen);
+
+/* Forgets service <id> (and its tasks). Returns 1 if it was known. */
+int swarm_remove_service(struct swarm *sw, const char *id);
+
+/* Replaces the networks / nodes with a GET /networks or /nodes answer. */
+int swarm_load_networks(struct swarm *sw, const char *json, size_t len, char *err, size_t errlen);
+int swarm_load_nodes(struct swarm *sw, const char *json, size_t len, char *err, size_t errlen);
+
+/* Replaces the tasks of services <ids> (<nids> of them; all routed services
+ * when <nids> is 0) with the tasks for them in a GET /tasks answer; tasks
+ * of other services in the answer are ignored. Then updates whether those
+ * services converged.
+ */
+int swarm_load_tasks(struct swarm *sw, const char *json, size_t len,
+		     const char *const *ids, size_t nids, int64_t now_ms,
+		     char *err, size_t errlen);
+
+/* Polls service <id> fast until its tasks settle, for <ms> at most. */
+void swarm_converge(struct swarm *sw, const char *id, int64_t now_ms, int64_t ms);
+
+/* Same for every routed service (a node came or went). */
+void swarm_converge_all(struct swarm *sw, int64_t now_ms, int64_t ms);
+
+/* Fills <ids> with up to <max> routed services that are converging now and
+ * returns how many there are in all (may exceed <max>). The strings stay
+ * valid until the next load or removal.
+ */
+size_t swarm_converging(const struct swarm *sw, int64_t now_ms, const char **ids, size_t max);
+
+/* Same for every routed service. */
+size_t swarm_routed(const struct swarm *sw, const char **ids, size_t max);
+
+/* Whether service <id> is known. */
+int swarm_has_service(const struct swarm *sw, const char *id);
+
+/* Returns a new model (source "swarm") of every service, with the tasks of
+ * the routed ones, or NULL when memory is exhausted. The caller owns it.
+ */
+struct model *swarm_model(const struct swarm *sw);
+
+void swarm_counts(const struct swarm *sw, struct swarm_counts *c);
+
+#endif
