@@ -250,5 +250,53 @@ class AgentRestartTest(unittest.TestCase):
             wd.stop_all()
 
 
+class HAProxyReloadTest(unittest.TestCase):
+    """HAProxy reloaded (master-worker, SIGUSR2) under load: the new worker
+    opens a burst of SPOP connections, the old one drains; no request fails."""
+
+    def test_reload_under_load(self):
+        wd = h.Workdir("reload")
+        try:
+            echo = h.Echo(wd, "a")
+            routes = {"services": [svc("web", {"com.docker.lb.hosts": "web.test",
+                                               "com.docker.lb.port": "1"}, [task(echo)])]}
+            agent = h.Agent(wd, routes=routes).start()
+            haproxy = h.HAProxy(wd, [agent.port], master_worker=True).start()
+            h.wait_until(lambda: haproxy.request("web.test")[0] == 200, 10, what="first route")
+            accepted_before = agent.log().count("connection accepted")
+            results = {"ok": 0, "bad": []}
+            stop = threading.Event()
+
+            def load():
+                n = 0
+                while not stop.is_set() and n < 50000:
+                    n += 1
+                    try:
+                        st, hd, body = haproxy.request("web.test", timeout=5)
+                        if st == 200:
+                            results["ok"] += 1
+                        else:
+                            results["bad"].append((st, body))
+                    except (OSError, http.client.HTTPException) as e:
+                        results["bad"].append(repr(e))
+
+            threads = [threading.Thread(target=load) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for _ in range(3):
+                ok = results["ok"]
+                haproxy.proc.send_signal(signal.SIGUSR2)
+                h.wait_until(lambda: results["ok"] > ok + 300, 20, what="load after reload")
+            stop.set()
+            for t in threads:
+                t.join(timeout=30)
+            self.assertEqual(results["bad"], [])
+            self.assertGreater(agent.log().count("connection accepted"), accepted_before,
+                               "reloaded HAProxy workers connect again")
+            self.assertTrue(agent.alive())
+        finally:
+            wd.stop_all()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -155,8 +155,9 @@ class Agent:
 class HAProxy:
     """A real HAProxy process with haproxy-conf/ and one or more agents."""
 
-    def __init__(self, wd, agent_ports, extra_cfg="", name="haproxy"):
+    def __init__(self, wd, agent_ports, extra_cfg="", name="haproxy", master_worker=False):
         self.wd = wd
+        self.master_worker = master_worker
         self.name = name
         self.port = free_port()
         self.agent_ports = agent_ports
@@ -185,6 +186,8 @@ class HAProxy:
         }
         argv = [HAPROXY_BIN, "-db", "-f", os.path.join(SRC, "haproxy-conf", "haproxy.cfg"),
                 "-f", self.cfg_agents]
+        if self.master_worker:
+            argv.insert(1, "-W")
         if os.path.getsize(self.cfg_extra):
             argv += ["-f", self.cfg_extra]
         self.proc = self.wd.spawn(self.name, argv, env=env)
