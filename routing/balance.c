@@ -1,12 +1,13 @@
 /* Weighted task selection.
  *
- * Round-robin: the cycle has <total> positions, one per unit of reduced
+ * Round-robin: the cycle has <total> slots, one per unit of reduced
  * weight, laid out candidate after candidate ([0, w0) for the first one,
- * [w0, w0 + w1) for the next...). Position k of the cycle is the slot
- * (k * step) mod total, with <step> coprime with <total> and close to
- * total / phi: a multiplicative walk visits every slot exactly once per
- * cycle (exact proportions) and consecutive positions land far apart
- * (spread, not bursts), with no per-candidate state to update.
+ * [w0, w0 + w1) for the next...). A worker walks the slots with a stride
+ * <step> coprime with <total> and close to total / phi: the walk visits
+ * every slot exactly once per cycle (exact proportions), consecutive slots
+ * land far apart (spread, not bursts), and a pick costs an addition, a
+ * comparison and, with unequal weights, a binary search. No per-candidate
+ * state is updated.
  *
  * Hashing: weighted rendezvous (highest random weight). Each candidate
  * draws u in (0, 1) from hash(client, candidate) and scores -w / ln(u);
@@ -52,34 +53,40 @@ uint64_t balance_key(const char *s, size_t len)
 	return balance_mix(h);
 }
 
-int balance_init(struct balance_pool *p, struct arena *a, const uint32_t *weights,
-		 const uint64_t *keys, uint32_t n)
+int balance_init(struct balance_pool *p, struct arena *a, const uint32_t *weights, uint32_t n)
 {
-	uint32_t g = 0, *w, *cum;
-	uint64_t sum = 0;
+	uint32_t g = 0, *cum;
+	uint64_t sum = 0, scale = 1;
 
 	p->n = n;
-	p->keys = keys;
-	p->uniform = 1;
+	p->unit = 1;
 	p->total = 0;
 	p->step = 1;
-	p->weights = p->cum = NULL;
+	p->cum = NULL;
 	if (n == 0)
 		return 0;
-	w = arena_alloc(a, n * sizeof(*w));
 	cum = arena_alloc(a, n * sizeof(*cum));
-	if (!w || !cum)
+	if (!cum)
 		return -1;
-	for (uint32_t i = 0; i < n; i++)
-		g = balance_gcd(weights[i], g);
 	for (uint32_t i = 0; i < n; i++) {
-		w[i] = weights[i] / g;
-		sum += w[i];
-		cum[i] = (uint32_t)sum;
-		if (w[i] != w[0])
-			p->uniform = 0;
+		g = balance_gcd(weights[i], g);
+		sum += weights[i];
 	}
-	p->weights = w;
+	sum /= g;
+	/* 10000 x 200000 tasks would not fit: keep proportions, roughly */
+	while (sum / scale > 0x7fffffffu)
+		scale *= 2;
+	sum = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t w = weights[i] / g / scale;
+
+		if (w == 0)
+			w = 1;
+		if (w != 1)
+			p->unit = 0;
+		sum += w;
+		cum[i] = (uint32_t)sum;
+	}
 	p->cum = cum;
 	p->total = (uint32_t)sum;
 
@@ -101,34 +108,15 @@ uint32_t balance_start(const struct balance_pool *p, unsigned worker, unsigned n
 			   (uint64_t)p->total * worker / (nworkers ? nworkers : 1)) % p->total);
 }
 
-uint32_t balance_rr_at(const struct balance_pool *p, uint32_t pos)
-{
-	uint32_t slot = (uint32_t)((uint64_t)pos * p->step % p->total);
-	uint32_t lo = 0, hi = p->n - 1;
-
-	if (p->uniform)
-		return slot / p->weights[0];
-	/* first candidate whose cumulative weight is above <slot> */
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (p->cum[mid] > slot)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
-}
-
-uint32_t balance_hash(const struct balance_pool *p, uint64_t h)
+uint32_t balance_hash(const struct balance_pool *p, const uint64_t *keys, uint64_t h)
 {
 	uint32_t best = 0;
 
-	if (p->uniform) {
+	if (p->unit) {
 		uint64_t top = 0;
 
 		for (uint32_t i = 0; i < p->n; i++) {
-			uint64_t s = balance_mix(h ^ p->keys[i]);
+			uint64_t s = balance_mix(h ^ keys[i]);
 
 			if (i == 0 || s > top) {
 				top = s;
@@ -141,10 +129,11 @@ uint32_t balance_hash(const struct balance_pool *p, uint64_t h)
 	double top = -1.0;
 
 	for (uint32_t i = 0; i < p->n; i++) {
-		uint64_t s = balance_mix(h ^ p->keys[i]);
+		uint64_t s = balance_mix(h ^ keys[i]);
 		/* 53 random bits into (0, 1), never 0 or 1 */
 		double u = ((double)(s >> 11) + 0.5) / 9007199254740992.0;
-		double score = -(double)p->weights[i] / log(u);
+		uint32_t w = p->cum[i] - (i ? p->cum[i - 1] : 0);
+		double score = -(double)w / log(u);
 
 		if (score > top) {
 			top = score;

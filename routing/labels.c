@@ -10,10 +10,33 @@
 #include "common/arena.h"
 #include "routing/hostname.h"
 #include "routing/labels.h"
-#include "routing/model.h"
 
 #define LABELS_ECHO_MAX 80       /* bytes of a bad value quoted in a reason */
 #define LABELS_HSTS_MAX 999999999u
+
+/* The labels we read, by their name after "com.docker.lb.". */
+enum labels_key {
+	LB_HOSTS = 0, LB_PORT, LB_NETWORK, LB_CONTEXT_ROOT, LB_CONTEXT_ROOT_REWRITE,
+	LB_SSL_CERT, LB_SSL_KEY, LB_SSL_ONLY, LB_SSL_PASSTHROUGH, LB_STICKY_SESSION_COOKIE,
+	LB_IP_HASH, LB_REDIRECTS, LB_WEBSOCKET_ENDPOINTS, LB_BACKEND_MODE, LB_DEFAULT_BACKEND,
+	LB_SERVICE_CLUSTER, LB_WEIGHT, LB_HSTS, LB_KEYS
+};
+
+static const char *const labels_names[LB_KEYS] = {
+	[LB_HOSTS] = "hosts", [LB_PORT] = "port", [LB_NETWORK] = "network",
+	[LB_CONTEXT_ROOT] = "context_root", [LB_CONTEXT_ROOT_REWRITE] = "context_root_rewrite",
+	[LB_SSL_CERT] = "ssl_cert", [LB_SSL_KEY] = "ssl_key", [LB_SSL_ONLY] = "ssl_only",
+	[LB_SSL_PASSTHROUGH] = "ssl_passthrough",
+	[LB_STICKY_SESSION_COOKIE] = "sticky_session_cookie", [LB_IP_HASH] = "ip_hash",
+	[LB_REDIRECTS] = "redirects", [LB_WEBSOCKET_ENDPOINTS] = "websocket_endpoints",
+	[LB_BACKEND_MODE] = "backend_mode", [LB_DEFAULT_BACKEND] = "default_backend",
+	[LB_SERVICE_CLUSTER] = "service_cluster", [LB_WEIGHT] = "weight", [LB_HSTS] = "hsts",
+};
+
+/* The values of a service's com.docker.lb.* labels, found in one pass. */
+struct labels_raw {
+	const char *v[LB_KEYS];
+};
 
 /* A value being parsed: borrowed bytes, trimmed of surrounding spaces. */
 struct labels_str {
@@ -21,17 +44,14 @@ struct labels_str {
 	size_t len;
 };
 
-/* Returns the value of com.docker.lb.<name> trimmed, with .s == NULL when
- * the label is unset or empty (an empty label counts as unset).
+/* Returns the value of label <k> trimmed, with .s == NULL when the label
+ * is unset or empty (an empty label counts as unset).
  */
-static struct labels_str labels_get(const struct model_service *svc, const char *name)
+static struct labels_str labels_get(const struct labels_raw *raw, enum labels_key k)
 {
-	char key[64];
 	struct labels_str v = { NULL, 0 };
-	const char *s;
+	const char *s = raw->v[k];
 
-	snprintf(key, sizeof(key), LABELS_PREFIX "%s", name);
-	s = model_label(svc, key);
 	if (!s)
 		return v;
 	while (*s == ' ')
@@ -96,10 +116,11 @@ static int labels_uint(const char *s, size_t len, unsigned long max, unsigned lo
 }
 
 /* Reads boolean label <name> into <*out> (left alone when unset). */
-static int labels_get_bool(const struct model_service *svc, const char *name, int *out,
+static int labels_get_bool(const struct labels_raw *raw, enum labels_key k, int *out,
 			   char *err, size_t errlen)
 {
-	struct labels_str v = labels_get(svc, name);
+	struct labels_str v = labels_get(raw, k);
+	const char *name = labels_names[k];
 	char buf[8];
 	int b;
 
@@ -125,10 +146,11 @@ static int labels_is_name(const char *s, size_t len)
 	return len > 0;
 }
 
-static int labels_get_name(const struct model_service *svc, struct arena *a,
-			   const char *name, const char **out, char *err, size_t errlen)
+static int labels_get_name(const struct labels_raw *raw, struct arena *a,
+			   enum labels_key k, const char **out, char *err, size_t errlen)
 {
-	struct labels_str v = labels_get(svc, name);
+	struct labels_str v = labels_get(raw, k);
+	const char *name = labels_names[k];
 
 	if (!v.s)
 		return 0;
@@ -376,18 +398,28 @@ oom:
 /*                                 parse                                */
 /************************************************************************/
 
-/* Refuses control bytes (CR and LF above all) and DEL in any
- * com.docker.lb.* value: they would end up in headers and logs.
+/* Collects the com.docker.lb.* labels of <svc> into <raw>, refusing
+ * control bytes (CR and LF above all) and DEL in any of their values, known
+ * or not: they would end up in headers and logs.
  */
-static int labels_check_bytes(const struct model_service *svc, char *err, size_t errlen)
+static int labels_collect(const struct model_service *svc, struct labels_raw *raw,
+			  char *err, size_t errlen)
 {
 	const size_t plen = sizeof(LABELS_PREFIX) - 1;
 
+	memset(raw, 0, sizeof(*raw));
 	for (size_t i = 0; i < svc->nlabels; i++) {
 		const char *k = svc->labels[i].key, *v = svc->labels[i].value;
 
-		if (!k || strncmp(k, LABELS_PREFIX, plen) != 0 || !v)
+		if (!k || !v || strncmp(k, LABELS_PREFIX, plen) != 0)
 			continue;
+		for (int n = 0; n < LB_KEYS; n++) {
+			/* the first occurrence wins, as with model_label() */
+			if (!raw->v[n] && strcmp(k + plen, labels_names[n]) == 0) {
+				raw->v[n] = v;
+				break;
+			}
+		}
 		for (size_t j = 0; v[j]; j++) {
 			unsigned char c = (unsigned char)v[j];
 
@@ -413,26 +445,27 @@ void labels_init(struct labels_spec *spec)
 int labels_parse(const struct model_service *svc, struct arena *a,
 		 struct labels_spec *spec, char *err, size_t errlen)
 {
-	static const char *const bools[] = {
-		"context_root_rewrite", "ssl_only", "ssl_passthrough", "ip_hash", "default_backend",
+	static const enum labels_key bools[] = {
+		LB_CONTEXT_ROOT_REWRITE, LB_SSL_ONLY, LB_SSL_PASSTHROUGH, LB_IP_HASH, LB_DEFAULT_BACKEND,
 	};
 	int *const bool_fields[] = {
 		&spec->context_root_rewrite, &spec->ssl_only, &spec->ssl_passthrough,
 		&spec->ip_hash, &spec->default_backend,
 	};
+	struct labels_raw raw;
 	struct labels_str v;
 	unsigned long num;
 
 	labels_init(spec);
-	if (labels_check_bytes(svc, err, errlen) < 0)
+	if (labels_collect(svc, &raw, err, errlen) < 0)
 		return -1;
 
 	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
-		if (labels_get_bool(svc, bools[i], bool_fields[i], err, errlen) < 0)
+		if (labels_get_bool(&raw, bools[i], bool_fields[i], err, errlen) < 0)
 			return -1;
 
-	spec->hosts_raw = model_label(svc, LABELS_PREFIX "hosts");
-	v = labels_get(svc, "hosts");
+	spec->hosts_raw = raw.v[LB_HOSTS];
+	v = labels_get(&raw, LB_HOSTS);
 	if (v.s) {
 		struct labels_list_ctx c = { a, spec, err, errlen, labels_count(v, ',') };
 
@@ -447,7 +480,7 @@ int labels_parse(const struct model_service *svc, struct arena *a,
 		return -1;
 	}
 
-	v = labels_get(svc, "port");
+	v = labels_get(&raw, LB_PORT);
 	if (v.s) {
 		if (labels_uint(v.s, v.len, 65535, &num) < 0 || num == 0)
 			return labels_fail(err, errlen, "port", v.s, v.len,
@@ -455,13 +488,13 @@ int labels_parse(const struct model_service *svc, struct arena *a,
 		spec->port = (uint16_t)num;
 	}
 
-	if (labels_get_name(svc, a, "network", &spec->network, err, errlen) < 0 ||
-	    labels_get_name(svc, a, "ssl_cert", &spec->ssl_cert, err, errlen) < 0 ||
-	    labels_get_name(svc, a, "ssl_key", &spec->ssl_key, err, errlen) < 0 ||
-	    labels_get_name(svc, a, "service_cluster", &spec->cluster, err, errlen) < 0)
+	if (labels_get_name(&raw, a, LB_NETWORK, &spec->network, err, errlen) < 0 ||
+	    labels_get_name(&raw, a, LB_SSL_CERT, &spec->ssl_cert, err, errlen) < 0 ||
+	    labels_get_name(&raw, a, LB_SSL_KEY, &spec->ssl_key, err, errlen) < 0 ||
+	    labels_get_name(&raw, a, LB_SERVICE_CLUSTER, &spec->cluster, err, errlen) < 0)
 		return -1;
 
-	v = labels_get(svc, "context_root");
+	v = labels_get(&raw, LB_CONTEXT_ROOT);
 	if (v.s) {
 		size_t n = labels_path(v.s, v.len);
 
@@ -475,7 +508,7 @@ int labels_parse(const struct model_service *svc, struct arena *a,
 		spec->context_root_len = n;
 	}
 
-	v = labels_get(svc, "sticky_session_cookie");
+	v = labels_get(&raw, LB_STICKY_SESSION_COOKIE);
 	if (v.s) {
 		if (!labels_is_token(v.s, v.len))
 			return labels_fail(err, errlen, "sticky_session_cookie", v.s, v.len,
@@ -485,7 +518,7 @@ int labels_parse(const struct model_service *svc, struct arena *a,
 			goto oom;
 	}
 
-	v = labels_get(svc, "redirects");
+	v = labels_get(&raw, LB_REDIRECTS);
 	if (v.s) {
 		struct labels_redirect_ctx c = { a, spec, err, errlen, labels_count(v, ';') };
 
@@ -501,7 +534,7 @@ int labels_parse(const struct model_service *svc, struct arena *a,
 		}
 	}
 
-	v = labels_get(svc, "websocket_endpoints");
+	v = labels_get(&raw, LB_WEBSOCKET_ENDPOINTS);
 	if (v.s) {
 		struct labels_list_ctx c = { a, spec, err, errlen, labels_count(v, ',') };
 
@@ -512,7 +545,7 @@ int labels_parse(const struct model_service *svc, struct arena *a,
 			return -1;
 	}
 
-	v = labels_get(svc, "backend_mode");
+	v = labels_get(&raw, LB_BACKEND_MODE);
 	if (v.s) {
 		if (v.len == 4 && strncasecmp(v.s, "task", 4) == 0)
 			spec->mode = LABELS_MODE_TASK;
@@ -523,7 +556,7 @@ int labels_parse(const struct model_service *svc, struct arena *a,
 					   "is not \"task\" or \"vip\"");
 	}
 
-	v = labels_get(svc, "weight");
+	v = labels_get(&raw, LB_WEIGHT);
 	if (v.s) {
 		if (labels_uint(v.s, v.len, LABELS_WEIGHT_MAX, &num) < 0)
 			return labels_fail(err, errlen, "weight", v.s, v.len,
@@ -531,7 +564,7 @@ int labels_parse(const struct model_service *svc, struct arena *a,
 		spec->weight = (uint32_t)num;
 	}
 
-	v = labels_get(svc, "hsts");
+	v = labels_get(&raw, LB_HSTS);
 	if (v.s) {
 		if (labels_uint(v.s, v.len, LABELS_HSTS_MAX, &num) < 0)
 			return labels_fail(err, errlen, "hsts", v.s, v.len,

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "routing/rtable-t.h"
 #include "routing/rtable.h"
@@ -15,24 +16,113 @@
  */
 #define RT_SCRATCH_HOST 512
 
-/* Host names are hashed from their last byte to their first, folding ASCII
- * case on the way: one pass over a request's Host yields the hash of the
- * whole name and of every suffix that follows a dot, which are the keys of
- * the exact and the wildcard indexes.
+/* Host names are hashed and compared eight bytes at a time, ASCII case
+ * folded on the fly: a request's Host is never copied to be lowercased.
  */
-#define RT_HASH_SEED  0xcbf29ce484222325ULL
-#define RT_HASH_PRIME 0x100000001b3ULL
+#define RT_HASH_SEED 0x243f6a8885a308d3ULL
+#define RT_HASH_K1   0xa0761d6478bd642fULL
+#define RT_HASH_K2   0xe7037ed1a0b428dbULL
+#define RT_HIGH_BITS 0x8080808080808080ULL
 
 static inline unsigned char rt_lower(unsigned char c)
 {
 	return (unsigned char)(c - 'A') < 26 ? (unsigned char)(c | 0x20) : c;
 }
 
-static inline uint64_t rt_hash_step(uint64_t h, unsigned char c)
+static inline uint64_t rt_load8(const char *p)
 {
-	return (h ^ rt_lower(c)) * RT_HASH_PRIME;
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
 }
 
+static inline uint32_t rt_load4(const char *p)
+{
+	uint32_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+/* Lowercases the ASCII capitals among the 8 bytes of <x>: bytes whose low
+ * seven bits lie in 'A'..'Z' and whose top bit is clear get 0x20 added.
+ * No carry crosses a byte.
+ */
+static inline uint64_t rt_fold8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	uint64_t low7 = x & (0x7f * ones);
+	uint64_t ge_a = low7 + (0x80 - 'A') * ones;
+	uint64_t gt_z = low7 + (0x80 - 'Z' - 1) * ones;
+
+	return x | (((ge_a ^ gt_z) & ~x & RT_HIGH_BITS) >> 2);
+}
+
+static inline uint64_t rt_mum(uint64_t a, uint64_t b)
+{
+	__uint128_t m = (__uint128_t)a * b;
+
+	return (uint64_t)m ^ (uint64_t)(m >> 64);
+}
+
+/* Hash of the <len> bytes at <s>, ASCII case folded. <*bits> receives
+ * the OR of every byte read (bit 7 set: the name is not ASCII).
+ */
+static inline uint64_t rt_host_hash_bits(const char *s, size_t len, uint64_t *bits)
+{
+	uint64_t h = RT_HASH_SEED ^ len, w;
+
+	if (len >= 8) {
+		size_t i;
+
+		*bits = 0;
+		for (i = 0; i + 8 < len; i += 8) {
+			w = rt_load8(s + i);
+			*bits |= w;
+			h = rt_mum(h ^ rt_fold8(w), RT_HASH_K1);
+		}
+		/* the last 8 bytes, overlapping the previous word if need be */
+		w = rt_load8(s + len - 8);
+	} else if (len >= 4) {
+		w = rt_load4(s) | (uint64_t)rt_load4(s + len - 4) << 32;
+	} else if (len) {
+		w = (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[len / 2] << 8 |
+		    (uint64_t)(unsigned char)s[len - 1] << 16;
+	} else {
+		w = 0;
+	}
+	*bits = len >= 8 ? *bits | w : w;
+	return rt_mum(h ^ rt_fold8(w), RT_HASH_K2);
+}
+
+static inline uint64_t rt_host_hash(const char *s, size_t len)
+{
+	uint64_t bits;
+
+	return rt_host_hash_bits(s, len, &bits);
+}
+
+/* Compares request bytes <req> (any case) with the lowercase <name>, both
+ * <len> bytes long.
+ */
+static inline int rt_name_equal(const char *req, const char *name, size_t len)
+{
+	if (len >= 8) {
+		size_t i;
+
+		for (i = 0; i + 8 < len; i += 8)
+			if (rt_fold8(rt_load8(req + i)) != rt_load8(name + i))
+				return 0;
+		return rt_fold8(rt_load8(req + len - 8)) == rt_load8(name + len - 8);
+	}
+	for (size_t i = 0; i < len; i++)
+		if (rt_lower((unsigned char)req[i]) != (unsigned char)name[i])
+			return 0;
+	return 1;
+}
+
+/* Bit mixing for the service name indexes. */
 static inline uint64_t rt_hash_final(uint64_t h)
 {
 	h ^= h >> 32;
@@ -41,23 +131,13 @@ static inline uint64_t rt_hash_final(uint64_t h)
 	return h;
 }
 
-/* Hash of a whole host name (or wildcard suffix) of <len> bytes. */
-static inline uint64_t rt_host_hash(const char *s, size_t len)
-{
-	uint64_t h = RT_HASH_SEED;
-
-	while (len)
-		h = rt_hash_step(h, (unsigned char)s[--len]);
-	return rt_hash_final(h);
-}
-
 /* Case-sensitive hash of a service name or ID, for the lookup indexes. */
 static inline uint64_t rt_str_hash(const char *s)
 {
-	uint64_t h = RT_HASH_SEED;
+	uint64_t h = 0xcbf29ce484222325ULL;
 
 	while (*s)
-		h = (h ^ (unsigned char)*s++) * RT_HASH_PRIME;
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
 	return rt_hash_final(h);
 }
 
@@ -77,9 +157,9 @@ static inline uint64_t *rt_worker_not_found(const struct rtable *t, unsigned w)
 	return (uint64_t *)(void *)(t->wstate + w * t->wstride + t->nf_off);
 }
 
-/* Returns the host entry named <name> (<len> bytes, any case) in the exact
- * index, or in the wildcard index when <wildcard> (then <name> is the
- * suffix after "*."), or NULL.
+/* Returns the host entry named <name> (<len> bytes, any case, ASCII) in
+ * the exact table, or in the wildcard table when <wildcard> (then <name>
+ * is the suffix after "*."), or NULL.
  */
 const struct rt_host *rtable_host_get(const struct rtable *t, const char *name, size_t len,
 				      int wildcard);
@@ -105,17 +185,18 @@ enum rt_pick_how {
 
 struct rt_pick_info {
 	enum rt_pick_how how;
-	uint32_t rr_pos;     /* round-robin position used */
+	uint32_t rr_slot;    /* round-robin slot used */
 	int cookie_seen;     /* the sticky cookie was present */
 	uint64_t cookie_key; /* its last well-formed value */
 };
 
 /* Picks a server of route <r> (which has at least one) for <req>: a valid
  * sticky cookie first, then ip_hash when the client address is known, else
- * round-robin at <*pos>, which is advanced only when <advance> is set.
+ * round-robin from slot <*slot>, which is advanced only when <advance> is
+ * set.
  * Returns the index in r->picks and fills <pi>.
  */
-uint32_t rtable_pick(const struct rt_route *r, uint32_t *pos, int advance,
+uint32_t rtable_pick(const struct rt_route *r, uint32_t *slot, int advance,
 		     const struct route_req *req, struct rt_pick_info *pi);
 
 /* A decision and how it was reached. */
@@ -126,7 +207,7 @@ struct rt_decision {
 };
 
 /* Decides where <req> goes, as rtable_route() does, without counting:
- * <rr> is the per-route round-robin positions of one worker, advanced only
+ * <rr> is the per-route round-robin slots of one worker, advanced only
  * when <advance> is set. Fills <ans> and <d>.
  */
 void rtable_decide(const struct rtable *t, uint32_t *rr, int advance,

@@ -3,7 +3,7 @@
  * through rtable.h.
  *
  * Everything lives in one arena and is read-only once rtable_build()
- * returns, except the per-worker state (round-robin positions and
+ * returns, except the per-worker state (round-robin slots and
  * counters), which each worker writes in its own cache-line-aligned block.
  */
 #ifndef ROUTING_RTABLE_T_H
@@ -16,8 +16,6 @@
 #include "routing/balance.h"
 #include "routing/labels-t.h"
 #include "routing/model-t.h"
-
-#define RT_NONE UINT32_MAX
 
 /* Why a task cannot serve, counted per service for reasons. */
 enum rt_unready {
@@ -76,35 +74,59 @@ struct rt_pick {
 	uint64_t key;
 };
 
+#define RT_PATH_INLINE 16
+#define RT_HOST_INLINE 39
+
+/* A host + context root. Laid out for the request path: the first cache
+ * line holds what matching and picking read, the second what some answers
+ * need, the third what only rare answers and the stats socket read.
+ */
 struct rt_route {
-	const char *path;                /* context root, "/" for all */
-	uint32_t path_len;
-	uint32_t host;                   /* index in rtable.hosts */
+	_Alignas(64) uint32_t path_len;
 	uint32_t flags;
+	uint32_t nredirects;
+	uint32_t nwebsockets;
+	struct balance_pool pool;
+	const struct rt_pick *picks;     /* pool.n entries */
+	char path_inl[RT_PATH_INLINE];   /* copy of <path> when it fits */
+
+	const char *path;                /* context root, "/" for all */
+	const uint64_t *keys;            /* pool.n task keys (balance_key()) */
+	const struct rt_host *host;
+	const char *primary_name;
 	uint32_t primary;                /* first-created service: settings, counters */
 	uint32_t first_member;           /* services sharing it, in rtable.members */
 	uint32_t nmembers;
 	uint32_t hsts_max_age;
-	struct balance_pool pool;
-	const struct rt_pick *picks;     /* pool.n entries */
-	const char *sticky;              /* cookie name when RT_F_STICKY */
 	uint32_t sticky_len;
-	uint32_t nredirects;
+	const char *sticky;              /* cookie name when RT_F_STICKY */
+
 	const struct labels_redirect *redirects;
-	uint32_t nwebsockets;
 	const char *const *websockets;
 	const char *no_task_reason;      /* set when pool.n == 0 */
 };
 
+/* A host name and its routes, stored in place in an open-addressing table:
+ * a lookup reads one cache line per probe. An entry with <len> 0 is free.
+ */
 struct rt_host {
-	const char *name;                /* lowercase; suffix without "*." for wildcards */
+	_Alignas(64) uint32_t tag;       /* upper half of the name's hash */
 	uint32_t len;
-	uint32_t wildcard;
 	uint32_t first_route;            /* routes sorted by path length, longest first */
 	uint32_t nroutes;
+	const char *name;                /* lowercase; the suffix after "*." for wildcards */
+	uint8_t wildcard;
+	char inl[RT_HOST_INLINE];        /* copy of <name> when it fits */
 };
 
-/* Open-addressing slot: <idx> is an index plus one, 0 for an empty slot. */
+struct rt_hosttab {
+	uint32_t mask;
+	struct rt_host *e;               /* mask + 1 entries */
+};
+
+/* Open-addressing slot of the service indexes: <idx> is an index plus
+ * one, 0 for an empty slot.
+ */
 struct rt_slot {
 	uint32_t hash;
 	uint32_t idx;
@@ -131,20 +153,18 @@ struct rtable {
 	struct rt_index by_name;
 	struct rt_index by_id;
 
-	uint32_t nhosts;                 /* including the default backend's */
-	struct rt_host *hosts;           /* exact names, then wildcards, by name */
-	uint32_t default_host;           /* index of the default backend's, or RT_NONE */
-	struct rt_index exact;
-	struct rt_index wild;
+	struct rt_hosttab exact;         /* exact names */
+	struct rt_hosttab wild;          /* wildcards, by suffix */
+	const struct rt_host *deflt;     /* the default backend's routes, or NULL */
 
 	uint32_t nroutes;
-	struct rt_route *routes;
+	struct rt_route *routes;         /* host by host, hosts sorted by name */
 	uint32_t *members;
 
 	/* per-worker state: worker w's block starts at wstate + w * wstride */
 	unsigned char *wstate;
 	size_t wstride;
-	size_t rr_off;                   /* uint32_t position per route */
+	size_t rr_off;                   /* uint32_t round-robin slot per route */
 	size_t cnt_off;                  /* struct rt_svc_counters per service */
 	size_t nf_off;                   /* uint64_t not-found counter */
 

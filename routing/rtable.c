@@ -1,7 +1,7 @@
 /* The routing table's read side: request lookup, task selection and the
  * accessors the stats socket and metrics use. rtable_route() runs on every
  * request: no lock, no allocation, no system call, a handful of cache
- * lines (index slot, host, route, pick, round-robin position, counter).
+ * lines (host entry, route, pick, round-robin slot, counter).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +12,6 @@
 #include "routing/rtable-int.h"
 #include "routing/sticky.h"
 #include "routing/urlpath.h"
-
-/* At most this many dots are remembered in a Host for wildcard lookups;
- * a valid name has fewer than 127.
- */
-#define RT_MAX_DOTS 128
 
 /* Relaxed single-writer increment: the owning worker is the only writer,
  * readers sum with relaxed loads.
@@ -35,30 +30,18 @@ static inline uint64_t rt_read(const uint64_t *c)
 /*                             host lookup                              */
 /************************************************************************/
 
-/* Compares request bytes <a> (any case) with a lowercase name <b>. */
-static inline int rt_equal_fold(const char *a, const char *b, size_t len)
+static const struct rt_host *rt_tab_get(const struct rt_hosttab *tab, uint64_t h,
+					const char *name, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		if (rt_lower((unsigned char)a[i]) != (unsigned char)b[i])
-			return 0;
-	return 1;
-}
+	uint32_t i = (uint32_t)h & tab->mask, tag = (uint32_t)(h >> 32);
 
-static const struct rt_host *rt_index_get(const struct rtable *t, const struct rt_index *ix,
-					  uint64_t h, const char *name, size_t len)
-{
-	uint32_t i = (uint32_t)h & ix->mask, tag = (uint32_t)(h >> 32);
+	for (;; i = (i + 1) & tab->mask) {
+		const struct rt_host *e = &tab->e[i];
 
-	for (;; i = (i + 1) & ix->mask) {
-		const struct rt_slot *s = &ix->slots[i];
-		const struct rt_host *e;
-
-		if (!s->idx)
+		if (!e->len)
 			return NULL;
-		if (s->hash != tag)
-			continue;
-		e = &t->hosts[s->idx - 1];
-		if (e->len == len && rt_equal_fold(name, e->name, len))
+		if (e->tag == tag && e->len == len &&
+		    rt_name_equal(name, len <= RT_HOST_INLINE ? e->inl : e->name, len))
 			return e;
 	}
 }
@@ -66,56 +49,49 @@ static const struct rt_host *rt_index_get(const struct rtable *t, const struct r
 const struct rt_host *rtable_host_get(const struct rtable *t, const char *name, size_t len,
 				      int wildcard)
 {
-	return rt_index_get(t, wildcard ? &t->wild : &t->exact, rt_host_hash(name, len), name, len);
+	return rt_tab_get(wildcard ? &t->wild : &t->exact, rt_host_hash(name, len), name, len);
 }
 
-/* Finds the entry for the <len> bytes of <host> (no port, any case, ASCII):
- * the exact name, else the longest wildcard suffix. Sets <*kind>.
+/* Finds the entry for the <len> bytes of <host> (no port, any case): the
+ * exact name, else the most specific wildcard, the one with the longest
+ * suffix. Sets <*kind>, and <*non_ascii> when <host> must be converted to
+ * punycode first (then nothing was looked up).
  */
 static const struct rt_host *rt_find_host(const struct rtable *t, const char *host, size_t len,
 					  enum rt_host_match *kind, int *non_ascii)
 {
-	uint64_t suffix_hash[RT_MAX_DOTS];
-	uint32_t suffix_pos[RT_MAX_DOTS];
-	uint32_t ndots = 0;
-	uint64_t h = RT_HASH_SEED;
-	unsigned char seen = 0;
 	const struct rt_host *e;
+	const char *dot, *end = host + len;
+	uint64_t bits, h = rt_host_hash_bits(host, len, &bits);
 
-	for (size_t i = len; i-- > 0;) {
-		unsigned char c = (unsigned char)host[i];
-
-		if (c == '.' && ndots < RT_MAX_DOTS) {
-			suffix_hash[ndots] = h;
-			suffix_pos[ndots] = (uint32_t)(i + 1);
-			ndots++;
-		}
-		seen |= c;
-		h = rt_hash_step(h, c);
-	}
-	*non_ascii = seen >= 0x80;
+	*non_ascii = (bits & RT_HIGH_BITS) != 0;
 	if (*non_ascii)
 		return NULL;
-
-	e = rt_index_get(t, &t->exact, rt_hash_final(h), host, len);
+	e = rt_tab_get(&t->exact, h, host, len);
 	if (e) {
 		*kind = RT_MATCH_EXACT;
 		return e;
 	}
 	if (!t->nwild)
 		return NULL;
-	/* the last dot found is the leftmost: its suffix is the most specific */
-	while (ndots--) {
-		uint32_t pos = suffix_pos[ndots];
+	for (dot = memchr(host, '.', len); dot && dot + 1 < end;
+	     dot = memchr(dot + 1, '.', (size_t)(end - dot - 1))) {
+		size_t n = (size_t)(end - dot - 1);
 
-		e = rt_index_get(t, &t->wild, rt_hash_final(suffix_hash[ndots]),
-				 host + pos, len - pos);
+		e = rt_tab_get(&t->wild, rt_host_hash(dot + 1, n), dot + 1, n);
 		if (e) {
 			*kind = RT_MATCH_WILDCARD;
 			return e;
 		}
 	}
 	return NULL;
+}
+
+/* The context root of <r> covers <path>: see urlpath_under(). */
+static inline int rt_route_covers(const struct rt_route *r, const char *path, size_t len)
+{
+	return urlpath_under(path, len, r->path_len <= RT_PATH_INLINE ? r->path_inl : r->path,
+			     r->path_len);
 }
 
 void rtable_match(const struct rtable *t, const struct route_req *req, char *scratch,
@@ -155,8 +131,8 @@ void rtable_match(const struct rtable *t, const struct route_req *req, char *scr
 			}
 		}
 	}
-	if (!e && t->default_host != RT_NONE) {
-		e = &t->hosts[t->default_host];
+	if (!e && t->deflt) {
+		e = t->deflt;
 		m->kind = RT_MATCH_DEFAULT;
 	}
 	if (!e) {
@@ -175,7 +151,7 @@ void rtable_match(const struct rtable *t, const struct route_req *req, char *scr
 		return;
 	}
 	for (; r < end; r++) {
-		if (urlpath_under(m->path, m->path_len, r->path, r->path_len)) {
+		if (rt_route_covers(r, m->path, m->path_len)) {
 			m->route = r;
 			return;
 		}
@@ -186,12 +162,12 @@ void rtable_match(const struct rtable *t, const struct route_req *req, char *scr
 /*                            task selection                            */
 /************************************************************************/
 
-uint32_t rtable_pick(const struct rt_route *r, uint32_t *pos, int advance,
+uint32_t rtable_pick(const struct rt_route *r, uint32_t *slot, int advance,
 		     const struct route_req *req, struct rt_pick_info *pi)
 {
 	pi->how = RT_PICK_RR;
 	pi->cookie_seen = 0;
-	pi->rr_pos = 0;
+	pi->rr_slot = 0;
 
 	if ((r->flags & RT_F_STICKY) && req->cookie) {
 		size_t at = 0;
@@ -201,7 +177,7 @@ uint32_t rtable_pick(const struct rt_route *r, uint32_t *pos, int advance,
 			pi->cookie_seen = 1;
 			pi->cookie_key = key;
 			for (uint32_t i = 0; i < r->pool.n; i++) {
-				if (r->pool.keys[i] == key) {
+				if (r->keys[i] == key) {
 					pi->how = RT_PICK_COOKIE;
 					return i;
 				}
@@ -210,12 +186,12 @@ uint32_t rtable_pick(const struct rt_route *r, uint32_t *pos, int advance,
 	}
 	if ((r->flags & RT_F_IP_HASH) && req->src.family) {
 		pi->how = RT_PICK_HASH;
-		return balance_hash(&r->pool, netaddr_hash(&req->src));
+		return balance_hash(&r->pool, r->keys, netaddr_hash(&req->src));
 	}
-	pi->rr_pos = __atomic_load_n(pos, __ATOMIC_RELAXED);
+	pi->rr_slot = __atomic_load_n(slot, __ATOMIC_RELAXED);
 	if (advance)
-		return balance_rr(&r->pool, pos);
-	return balance_rr_at(&r->pool, pi->rr_pos);
+		return balance_rr(&r->pool, slot);
+	return balance_owner(&r->pool, pi->rr_slot);
 }
 
 /************************************************************************/
@@ -310,7 +286,7 @@ static int rt_redirects(const struct rt_route *r, const struct rt_match *m,
 		const char *rest;
 		size_t rest_len;
 
-		if (m->host_len != hlen || !rt_equal_fold(m->host, rd->src_host, hlen))
+		if (m->host_len != hlen || !rt_name_equal(m->host, rd->src_host, hlen))
 			continue;
 		if (!urlpath_under(m->path, m->path_len, rd->src_path, rd->src_path_len))
 			continue;
@@ -416,15 +392,17 @@ void rtable_decide(const struct rtable *t, uint32_t *rr, int advance,
 		rt_not_found(&d->m, req, ans, scratch);
 		return;
 	}
-	ans->service = t->svcs[r->primary].name;
-
-	if (r->nredirects && !req->tcp && rt_redirects(r, &d->m, req, ans, scratch))
+	if (r->nredirects && !req->tcp && rt_redirects(r, &d->m, req, ans, scratch)) {
+		ans->service = r->primary_name;
 		return;
+	}
 	if (!req->ssl && !req->tcp && (r->flags & (RT_F_SSL_ONLY | RT_F_PASSTHROUGH))) {
 		rt_https(&d->m, req, ans, scratch);
+		ans->service = r->primary_name;
 		return;
 	}
 	if (!r->pool.n) {
+		ans->service = r->primary_name;
 		ans->action = ROUTE_NO_TASK;
 		ans->reason = r->no_task_reason;
 		return;
@@ -597,7 +575,7 @@ void rtable_counters(const struct rtable *t, struct rtable_counters *c)
 
 const char *rtable_host_name(const struct rtable *t, const struct rt_host *h, char *buf)
 {
-	if (t->default_host != RT_NONE && h == &t->hosts[t->default_host])
+	if (h == t->deflt)
 		return "(default)";
 	if (!h->wildcard)
 		return h->name;

@@ -27,6 +27,8 @@
 #include "routing/rtable-int.h"
 
 #define RB_REASON_MAX   512
+#define RB_STRBLOCK     65536  /* strings are packed in blocks of this size */
+#define RB_INTERN       1024   /* repeated strings remembered */
 #define RB_MAX_NETWORKS 8      /* network names quoted in a reason */
 #define RB_INGRESS      "ingress"
 
@@ -71,6 +73,9 @@ struct rb_ctx {
 	struct rb_host *deflt;
 	uint32_t nroutes;
 	uint32_t nrefs;
+	char *strs;                      /* free room in the current string block */
+	size_t strs_left;
+	const char *intern[RB_INTERN];   /* copies of network names, states, nodes */
 	char err[RB_REASON_MAX];
 };
 
@@ -83,16 +88,51 @@ static uint32_t rb_pow2(size_t n)
 	return p;
 }
 
+/* Copies <s> into the table. Strings are packed end to end in blocks
+ * rather than aligned one by one: tens of thousands of task IDs add up.
+ */
 static const char *rb_dup(struct rb_ctx *c, const char *s)
 {
+	size_t n;
 	char *d;
 
 	if (!s)
 		return NULL;
-	d = arena_strdup(c->a, s);
-	if (!d)
-		c->oom = 1;
+	n = strlen(s) + 1;
+	if (n > c->strs_left) {
+		size_t size = n > RB_STRBLOCK ? n : RB_STRBLOCK;
+
+		c->strs = arena_alloc(c->a, size);
+		if (!c->strs) {
+			c->strs_left = 0;
+			c->oom = 1;
+			return NULL;
+		}
+		c->strs_left = size;
+	}
+	d = c->strs;
+	memcpy(d, s, n);
+	c->strs += n;
+	c->strs_left -= n;
 	return d;
+}
+
+/* Copies <s> once for all its occurrences: for the strings that every task
+ * repeats (network names, states, nodes, label keys).
+ */
+static const char *rb_intern(struct rb_ctx *c, const char *s)
+{
+	uint32_t h = 2166136261u;
+	const char **slot;
+
+	if (!s)
+		return NULL;
+	for (const char *p = s; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	slot = &c->intern[h & (RB_INTERN - 1)];
+	if (!*slot || strcmp(*slot, s) != 0)
+		*slot = rb_dup(c, s);
+	return *slot;
 }
 
 static const char *rb_reason(struct rb_ctx *c, const char *s)
@@ -117,8 +157,8 @@ static struct model_netattach *rb_copy_nets(struct rb_ctx *c, const struct model
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
-		d[i].network = rb_dup(c, src[i].network);
-		d[i].network_id = rb_dup(c, src[i].network_id);
+		d[i].network = rb_intern(c, src[i].network);
+		d[i].network_id = rb_intern(c, src[i].network_id);
 		d[i].addr = src[i].addr;
 	}
 	return d;
@@ -148,7 +188,7 @@ static const struct model_service *rb_copy_service(struct rb_ctx *c, const struc
 			return NULL;
 		}
 		for (size_t i = 0; i < src->nlabels; i++) {
-			d->labels[i].key = rb_dup(c, src->labels[i].key ? src->labels[i].key : "");
+			d->labels[i].key = rb_intern(c, src->labels[i].key ? src->labels[i].key : "");
 			d->labels[i].value = rb_dup(c, src->labels[i].value ? src->labels[i].value : "");
 		}
 	}
@@ -165,8 +205,8 @@ static const struct model_service *rb_copy_service(struct rb_ctx *c, const struc
 
 			*t = *s;
 			t->id = rb_dup(c, s->id ? s->id : "");
-			t->node = rb_dup(c, s->node);
-			t->state = rb_dup(c, s->state);
+			t->node = rb_intern(c, s->node);
+			t->state = rb_intern(c, s->state);
 			t->nets = rb_copy_nets(c, s->nets, s->nnets);
 		}
 	}
@@ -751,7 +791,7 @@ static void rb_pool(struct rb_ctx *c, struct rt_route *r)
 		n += vip ? (s->has_vip && s->nready) : s->nready;
 	}
 	if (!n) {
-		balance_init(&r->pool, c->a, NULL, NULL, 0);
+		balance_init(&r->pool, c->a, NULL, 0);
 		rb_no_task_reason(c, r);
 		return;
 	}
@@ -791,7 +831,8 @@ static void rb_pool(struct rb_ctx *c, struct rt_route *r)
 		}
 	}
 	r->picks = picks;
-	if (balance_init(&r->pool, c->a, weights, keys, n) < 0)
+	r->keys = keys;
+	if (balance_init(&r->pool, c->a, weights, n) < 0)
 		c->oom = 1;
 }
 
@@ -830,15 +871,18 @@ static void rb_websockets(struct rb_ctx *c, struct rt_route *r)
 }
 
 static void rb_route_settings(struct rb_ctx *c, struct rt_route *r, const struct rb_route *b,
-			      uint32_t host)
+			      const struct rt_host *host)
 {
 	const struct rt_service *p = &c->t->svcs[b->members[0]];
 	const struct labels_spec *sp = &p->spec;
 
 	r->path = b->path;
 	r->path_len = (uint32_t)b->path_len;
+	if (b->path_len <= RT_PATH_INLINE)
+		memcpy(r->path_inl, b->path, b->path_len);
 	r->host = host;
 	r->primary = b->members[0];
+	r->primary_name = p->name;
 	r->first_member = c->nrefs;
 	r->nmembers = b->nmembers;
 	memcpy(c->t->members + c->nrefs, b->members, b->nmembers * sizeof(*b->members));
@@ -860,21 +904,65 @@ static void rb_route_settings(struct rb_ctx *c, struct rt_route *r, const struct
 	rb_pool(c, r);
 }
 
-/* Lays out hosts, routes and indexes from the claims. */
+/* Returns <n> zeroed elements of <size> bytes starting on a cache line. */
+static void *rb_alloc_lines(struct rb_ctx *c, size_t n, size_t size)
+{
+	unsigned char *p = arena_calloc(c->a, 1, n * size + 64);
+
+	if (!p) {
+		c->oom = 1;
+		return NULL;
+	}
+	return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+}
+
+/* Returns the free entry of <tab> where the name hashed <h> goes. */
+static struct rt_host *rb_tab_slot(struct rt_hosttab *tab, uint64_t h)
+{
+	uint32_t i = (uint32_t)h & tab->mask;
+
+	while (tab->e[i].len)
+		i = (i + 1) & tab->mask;
+	return &tab->e[i];
+}
+
+static int rb_tab_init(struct rb_ctx *c, struct rt_hosttab *tab, size_t n)
+{
+	uint32_t size = rb_pow2(n * 2);
+
+	tab->mask = size - 1;
+	tab->e = rb_alloc_lines(c, size, sizeof(*tab->e));
+	return tab->e ? 0 : -1;
+}
+
+/* Lays out hosts and routes from the claims: hosts go straight into their
+ * table's entry, routes host after host in the order hosts sort by name.
+ */
 static void rb_layout(struct rb_ctx *c)
 {
 	struct rtable *t = c->t;
-	uint32_t nh = c->nhosts + (c->deflt ? 1 : 0), ri = 0;
+	uint32_t nh = c->nhosts + (c->deflt ? 1 : 0), ri = 0, nexact = 0, nwild = 0;
 	struct rb_route **sorted;
+	struct rt_host *deflt = NULL;
 	size_t maxroutes = 0;
 
-	t->hosts = arena_calloc(c->a, nh ? nh : 1, sizeof(*t->hosts));
-	t->routes = arena_calloc(c->a, c->nroutes ? c->nroutes : 1, sizeof(*t->routes));
+	for (uint32_t i = 0; i < c->nhosts; i++) {
+		if (c->hosts[i]->wildcard)
+			nwild++;
+		else
+			nexact++;
+	}
+	t->routes = rb_alloc_lines(c, c->nroutes ? c->nroutes : 1, sizeof(*t->routes));
 	t->members = arena_alloc(c->a, (c->nrefs ? c->nrefs : 1) * sizeof(*t->members));
-	if (!t->hosts || !t->routes || !t->members) {
+	if (c->deflt)
+		deflt = rb_alloc_lines(c, 1, sizeof(*deflt));
+	if (!t->routes || !t->members || (c->deflt && !deflt) ||
+	    rb_tab_init(c, &t->exact, nexact) < 0 || rb_tab_init(c, &t->wild, nwild) < 0) {
 		c->oom = 1;
 		return;
 	}
+	t->nexact = nexact;
+	t->nwild = nwild;
 	qsort(c->hosts, c->nhosts, sizeof(*c->hosts), rb_host_cmp);
 	if (c->deflt)
 		c->hosts[c->nhosts] = c->deflt;
@@ -888,44 +976,38 @@ static void rb_layout(struct rb_ctx *c)
 	}
 
 	c->nrefs = 0;
-	t->default_host = RT_NONE;
 	for (uint32_t i = 0; i < nh && !c->oom; i++) {
 		const struct rb_host *b = c->hosts[i];
-		struct rt_host *h = &t->hosts[i];
+		struct rt_host *h;
+		uint64_t hash = 0;
 		uint32_t n = 0;
 
+		if (b == c->deflt) {
+			h = deflt;
+		} else {
+			hash = rt_host_hash(b->name, b->len);
+			h = rb_tab_slot(b->wildcard ? &t->wild : &t->exact, hash);
+		}
+		h->tag = (uint32_t)(hash >> 32);
 		h->name = b->len ? rb_dup(c, b->name) : "";
 		h->len = b->len;
-		h->wildcard = b->wildcard;
+		if (b->len <= RT_HOST_INLINE)
+			memcpy(h->inl, b->name, b->len);
+		h->wildcard = (uint8_t)b->wildcard;
 		h->first_route = ri;
 		h->nroutes = b->nroutes;
-		if (b == c->deflt)
-			t->default_host = i;
-		else if (b->wildcard)
-			t->nwild++;
-		else
-			t->nexact++;
 		for (struct rb_route *r = b->routes; r; r = r->next)
 			sorted[n++] = r;
 		qsort(sorted, n, sizeof(*sorted), rb_route_cmp);
 		for (uint32_t j = 0; j < n; j++)
-			rb_route_settings(c, &t->routes[ri++], sorted[j], i);
+			rb_route_settings(c, &t->routes[ri++], sorted[j], h);
 	}
-	t->nhosts = nh;
+	t->deflt = deflt;
 	t->nroutes = ri;
-
-	if (rb_index_init(c, &t->exact, t->nexact) < 0 || rb_index_init(c, &t->wild, t->nwild) < 0)
-		return;
-	for (uint32_t i = 0; i < nh; i++) {
-		const struct rt_host *h = &t->hosts[i];
-
-		if (i != t->default_host)
-			rb_index_put(h->wildcard ? &t->wild : &t->exact, rt_host_hash(h->name, h->len), i);
-	}
 }
 
 /* Allocates the per-worker blocks, each starting on its own cache line,
- * and spreads the workers' round-robin starting positions.
+ * and spreads the workers' round-robin starting slots.
  */
 static void rb_workers(struct rb_ctx *c)
 {
@@ -996,7 +1078,6 @@ struct rtable *rtable_build(const struct model *const *models, size_t nmodels,
 	c.t = t;
 	t->arena = c.a;
 	t->nworkers = opts && opts->nworkers ? opts->nworkers : 1;
-	t->default_host = RT_NONE;
 
 	for (size_t i = 0; i < nmodels; i++)
 		if (models[i])

@@ -1,6 +1,6 @@
 /* "explain": how a request would be routed, step by step, and why the
  * other candidates lost. It runs the same decision as rtable_route() on a
- * private copy of worker 0's round-robin position and touches no counter.
+ * read of worker 0's round-robin slot and touches no counter.
  */
 #include <stdio.h>
 #include <string.h>
@@ -151,8 +151,8 @@ static void ex_pick_text(const struct rt_route *r, const struct rt_decision *d,
 			    netaddr_str(&req->src, ip), r->pool.n, r->pool.n > 1 ? "s" : "");
 		break;
 	default:
-		sbuf_printf(out, "  pick     round-robin: worker 0 at position %u of a %u-step cycle over %u server%s%s\n",
-			    d->pi.rr_pos, r->pool.total, r->pool.n, r->pool.n > 1 ? "s" : "",
+		sbuf_printf(out, "  pick     round-robin: worker 0 at slot %u of a %u-slot cycle over %u server%s%s\n",
+			    d->pi.rr_slot, r->pool.total, r->pool.n, r->pool.n > 1 ? "s" : "",
 			    (r->flags & RT_F_IP_HASH) ? " (ip_hash, but the client address is unknown)" : "");
 		break;
 	}
@@ -209,7 +209,7 @@ static void ex_text(const struct rtable *t, const struct route_req *req,
 		sbuf_puts(out, "host     unknown host: the default backend answers\n");
 	else if (m->kind == RT_MATCH_NONE)
 		sbuf_puts(out, "host     unknown host and no default backend\n");
-	else if (t->default_host != RT_NONE)
+	else if (t->deflt)
 		sbuf_puts(out, "host     the default backend is not used: the host is known\n");
 
 	/* paths */
@@ -324,7 +324,7 @@ static void ex_json(const struct rtable *t, const struct route_req *req,
 			    x->found && x->found == m->entry ? "true" : "false");
 	}
 	sbuf_printf(out, "],\"default_backend\":%s},\"paths\":[",
-		    t->default_host != RT_NONE ? "true" : "false");
+		    t->deflt ? "true" : "false");
 	if (m->entry) {
 		const struct rt_route *c = &t->routes[m->entry->first_route];
 
@@ -359,8 +359,8 @@ static void ex_json(const struct rtable *t, const struct route_req *req,
 		char value[STICKY_VALUE_LEN + 1];
 
 		value[STICKY_VALUE_LEN] = '\0';
-		sbuf_printf(out, ",\"pick\":{\"method\":\"%s\",\"worker\":0,\"position\":%u,\"cycle\":%u,"
-			    "\"servers\":%u,\"cookie\":", ex_how_name(d->pi.how), d->pi.rr_pos,
+		sbuf_printf(out, ",\"pick\":{\"method\":\"%s\",\"worker\":0,\"slot\":%u,\"cycle\":%u,"
+			    "\"servers\":%u,\"cookie\":", ex_how_name(d->pi.how), d->pi.rr_slot,
 			    r->pool.total, r->pool.n);
 		if (r->flags & RT_F_STICKY) {
 			sbuf_puts(out, "{\"name\":");
@@ -413,7 +413,7 @@ void rtable_explain(const struct rtable *t, const struct route_req *req,
 	struct rt_decision d;
 	size_t ntries;
 
-	/* worker 0's next round-robin position, read but not moved */
+	/* worker 0's next round-robin slot, read but not moved */
 	rtable_decide(t, rt_worker_rr(t, 0), 0, req, &ans, scratch, &d);
 	ntries = ex_tries(t, &d.m, tries, lower);
 	if (json)

@@ -86,7 +86,7 @@ static void show_flush(struct show_table *tb, struct sbuf *out)
 
 static const char *show_match_name(const struct rtable *t, const struct rt_host *h)
 {
-	if (t->default_host != RT_NONE && h == &t->hosts[t->default_host])
+	if (h == t->deflt)
 		return "default";
 	return h->wildcard ? "wildcard" : "exact";
 }
@@ -230,7 +230,7 @@ static void show_routes_json(const struct rtable *t, struct sbuf *out)
 	sbuf_puts(out, "{\"routes\":[");
 	for (uint32_t ri = 0; ri < t->nroutes; ri++) {
 		const struct rt_route *r = &t->routes[ri];
-		const struct rt_host *h = &t->hosts[r->host];
+		const struct rt_host *h = r->host;
 
 		if (ri)
 			sbuf_putc(out, ',');
@@ -303,7 +303,7 @@ void rtable_show_routes(const struct rtable *t, struct sbuf *out, int json)
 	show_row(&tb, head);
 	for (uint32_t ri = 0; ri < t->nroutes; ri++) {
 		const struct rt_route *r = &t->routes[ri];
-		const char *host = rtable_host_name(t, &t->hosts[r->host], hbuf);
+		const char *host = rtable_host_name(t, r->host, hbuf);
 
 		sbuf_reset(&path);
 		sbuf_add(&path, r->path, r->path_len);

@@ -95,7 +95,7 @@ static void test_explain_paths(void **state)
 	assert_contains(txt, "  /                        also a prefix, but shorter than the matched one\n");
 	assert_contains(txt, "route    site.example/app (exact match): context_root_rewrite\n");
 	assert_contains(txt, "  services app (weight 100, 2/3 tasks ready)\n");
-	assert_contains(txt, "  pick     round-robin: worker 0 at position ");
+	assert_contains(txt, "  pick     round-robin: worker 0 at slot ");
 	assert_contains(txt, "over 2 servers\n");
 	assert_contains(txt, "path rewritten to /x");
 
