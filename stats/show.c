@@ -274,7 +274,7 @@ static void show_stats_json(struct sbuf *out, const uint64_t *disc, const uint64
 	for (size_t q = 0; q < NQUANTILES; q++) {
 		uint64_t v = counters_quantile(hist, quantiles[q]);
 
-		sbuf_printf(out, "\"%s_le_ns\":", quantile_keys[q]);
+		sbuf_printf(out, "\"%s_lt_ns\":", quantile_keys[q]);
 		if (v == UINT64_MAX)
 			sbuf_puts(out, "null,");
 		else
