@@ -359,7 +359,7 @@ static struct model *rf_model(json_t *root, char *err, size_t errlen)
 {
 	static const char *const known[] = { "services", NULL };
 	struct rf_ctx c = { .err = err, .errlen = errlen };
-	const char **names, *dup;
+	const char **names, **ids, *dup;
 	json_t *svcs, *item;
 	size_t i, n;
 
@@ -382,7 +382,8 @@ static struct model *rf_model(json_t *root, char *err, size_t errlen)
 	n = json_array_size(svcs);
 	c.m->svcs = arena_calloc(c.m->arena, n + 1, sizeof(*c.m->svcs));
 	names = arena_alloc(c.m->arena, (n + 1) * sizeof(*names));
-	if (!c.m->svcs || !names) {
+	ids = arena_alloc(c.m->arena, (n + 1) * sizeof(*ids));
+	if (!c.m->svcs || !names || !ids) {
 		rf_oom(&c);
 		goto out_free_model;
 	}
@@ -390,12 +391,19 @@ static struct model *rf_model(json_t *root, char *err, size_t errlen)
 		if (rf_service(&c, item, i, &c.m->svcs[i]) < 0)
 			goto out_free_model;
 		names[i] = c.m->svcs[i].name;
+		ids[i] = c.m->svcs[i].id;
 	}
 	c.m->nsvcs = n;
 	c.where[0] = '\0';
 	dup = rf_duplicate(names, n);
 	if (dup) {
 		rf_fail(&c, "two services are named \"%.64s\"", dup);
+		goto out_free_model;
+	}
+	/* IDs identify services from one table to the next */
+	dup = rf_duplicate(ids, n);
+	if (dup) {
+		rf_fail(&c, "two services have the ID \"%.64s\"", dup);
 		goto out_free_model;
 	}
 	return c.m;

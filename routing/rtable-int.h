@@ -164,8 +164,10 @@ static inline uint64_t *rt_worker_not_found(const struct rtable *t, unsigned w)
 const struct rt_host *rtable_host_get(const struct rtable *t, const char *name, size_t len,
 				      int wildcard);
 
-/* Returns the index of the service whose ID is <id>, or -1. */
-long rtable_service_find_id(const struct rtable *t, const char *id);
+/* Returns the index of the service whose ID is <id> and whose provider is
+ * <source> (any when NULL), or -1.
+ */
+long rtable_service_find_id(const struct rtable *t, const char *id, const char *source);
 
 /* Resolves the host and path of <req> into <m>: exact name, then the most
  * specific wildcard, then the default backend; then the longest context

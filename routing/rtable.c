@@ -525,7 +525,11 @@ void rtable_service_at(const struct rtable *t, size_t i, struct rtable_service_v
 	rt_service_counters(t, i, &v->counters);
 }
 
-static long rt_find(const struct rtable *t, const struct rt_index *ix, const char *key, int by_id)
+/* Returns the first service (in index order) whose name, or ID when
+ * <by_id>, is <key> and whose provider is <source> (any when NULL), or -1.
+ */
+static long rt_find(const struct rtable *t, const struct rt_index *ix, const char *key,
+		    int by_id, const char *source)
 {
 	uint64_t h = rt_str_hash(key);
 	uint32_t i = (uint32_t)h & ix->mask, tag = (uint32_t)(h >> 32);
@@ -537,21 +541,22 @@ static long rt_find(const struct rtable *t, const struct rt_index *ix, const cha
 		if (!s->idx)
 			return -1;
 		svc = &t->svcs[s->idx - 1];
-		if (s->hash == tag && strcmp(by_id ? svc->id : svc->name, key) == 0)
+		if (s->hash == tag && strcmp(by_id ? svc->id : svc->name, key) == 0 &&
+		    (!source || strcmp(svc->source, source) == 0))
 			return (long)(s->idx - 1);
 	}
 }
 
-long rtable_service_find_id(const struct rtable *t, const char *id)
+long rtable_service_find_id(const struct rtable *t, const char *id, const char *source)
 {
-	return rt_find(t, &t->by_id, id, 1);
+	return rt_find(t, &t->by_id, id, 1, source);
 }
 
 long rtable_service_find(const struct rtable *t, const char *name)
 {
-	long i = rt_find(t, &t->by_name, name, 0);
+	long i = rt_find(t, &t->by_name, name, 0, NULL);
 
-	return i >= 0 ? i : rt_find(t, &t->by_id, name, 1);
+	return i >= 0 ? i : rt_find(t, &t->by_id, name, 1, NULL);
 }
 
 void rtable_counters(const struct rtable *t, struct rtable_counters *c)

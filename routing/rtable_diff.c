@@ -1,7 +1,7 @@
 /* What changed between two tables, one event per difference: what the
  * agent logs when it publishes a new table. Services are matched by ID
- * (and provider), tasks by ID; both lists are sorted, so the work is
- * linear in the size of the tables.
+ * and provider (IDs are unique within a provider), tasks by ID; both lists
+ * are sorted, so the work is linear in the size of the tables.
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,10 +20,8 @@ static const struct rt_service *diff_find(const struct rtable *t, const struct r
 
 	if (!t)
 		return NULL;
-	i = rtable_service_find_id(t, s->id);
-	if (i < 0 || strcmp(t->svcs[i].source, s->source) != 0)
-		return NULL;
-	return &t->svcs[i];
+	i = rtable_service_find_id(t, s->id, s->source);
+	return i < 0 ? NULL : &t->svcs[i];
 }
 
 static void diff_summary(const struct rt_service *s, char *buf, size_t size)

@@ -168,6 +168,11 @@ static void test_errors(void **state)
 		"services[0] (web): two tasks have the ID \"x\"");
 	refused("{\"services\":[{\"name\":\"web\"},{\"name\":\"api\"},{\"name\":\"web\"}]}",
 		"two services are named \"web\"");
+	/* IDs are unique too, and an ID defaults to the service name */
+	refused("{\"services\":[{\"name\":\"a\",\"id\":\"x\"},{\"name\":\"b\",\"id\":\"x\"}]}",
+		"two services have the ID \"x\"");
+	refused("{\"services\":[{\"name\":\"a\",\"id\":\"b\"},{\"name\":\"b\"}]}",
+		"two services have the ID \"b\"");
 }
 
 static void test_bad_json(void **state)
