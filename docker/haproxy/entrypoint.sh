@@ -1,11 +1,12 @@
 #!/bin/sh
 # Entry point of the swarm-spoa HAProxy image.
 #
-# haproxy.cfg takes maxconn from SWARM_SPOA_MAXCONN (20000 when unset), and
-# HAProxy refuses to start when the file descriptor limit cannot hold about
-# two per connection. Container limits vary with how dockerd was started (its
-# own limit is inherited, and stack files cannot set ulimits), so unless the
-# operator chose a value, size maxconn to the hard limit found here.
+# haproxy.cfg takes maxconn from SWARM_SPOA_MAXCONN (a conservative default
+# when unset), and HAProxy refuses to start when the file descriptor limit
+# cannot hold about two per connection. Container limits vary with how
+# dockerd was started (its own limit is inherited, and stack files cannot set
+# ulimits), so unless the operator chose a value, an edge proxy gets as many
+# connections as the hard limit found here allows, up to 20000.
 set -e
 
 if [ -z "${SWARM_SPOA_MAXCONN:-}" ]; then
