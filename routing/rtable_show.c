@@ -304,10 +304,10 @@ void rtable_show_routes(const struct rtable *t, struct sbuf *out, int json)
 	for (uint32_t ri = 0; ri < t->nroutes; ri++) {
 		const struct rt_route *r = &t->routes[ri];
 		const char *host = rtable_host_name(t, r->host, hbuf);
+		const char *fl = show_flags(r, flags, sizeof(flags));
 
 		sbuf_reset(&path);
 		sbuf_add(&path, r->path, r->path_len);
-		show_flags(r, flags, sizeof(flags));
 		for (uint32_t m = 0; m < r->nmembers; m++) {
 			const struct rt_service *s = &t->svcs[t->members[r->first_member + m]];
 			const char *row[7];
@@ -324,7 +324,7 @@ void rtable_show_routes(const struct rtable *t, struct sbuf *out, int json)
 			row[2] = s->name;
 			row[3] = weight;
 			row[4] = m ? "" : (r->flags & RT_F_VIP ? "vip" : "task");
-			row[5] = m ? "" : flags;
+			row[5] = m ? "" : fl;
 			row[6] = tasks.buf ? tasks.buf : "";
 			show_row(&tb, row);
 		}
