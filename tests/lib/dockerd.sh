@@ -106,14 +106,20 @@ _swarm_node_ready() {
 # networks, volumes, secrets and configs labelled as created by the test
 # (default $TEST_NAME), then waits (bounded) until the networks are gone.
 docker_cleanup_test() {
-	local filter="label=$TEST_LABEL_KEY=${1:-$TEST_NAME}" ids ns
+	local filter="label=$TEST_LABEL_KEY=${1:-$TEST_NAME}" ids ns stacks=
 	if [ "$("$DOCKER" info -f '{{.Swarm.LocalNodeState}}' 2>/dev/null)" = active ]; then
-		for ns in $("$DOCKER" service ls --filter "$filter" \
-			--format '{{index .Labels "com.docker.stack.namespace"}}' 2>/dev/null | sort -u); do
-			"$DOCKER" stack rm "$ns" >/dev/null 2>&1 || true
-		done
+		# A labelled service deployed by a stack takes its whole stack
+		# (its networks, secrets and configs) along.
 		ids=$("$DOCKER" service ls -q --filter "$filter" 2>/dev/null)
-		[ -z "$ids" ] || "$DOCKER" service rm $ids >/dev/null 2>&1 || true
+		if [ -n "$ids" ]; then
+			stacks=$("$DOCKER" service inspect $ids \
+				-f '{{index .Spec.Labels "com.docker.stack.namespace"}}' 2>/dev/null | sort -u)
+			for ns in $stacks; do
+				"$DOCKER" stack rm "$ns" >/dev/null 2>&1 || true
+			done
+			ids=$("$DOCKER" service ls -q --filter "$filter" 2>/dev/null)
+			[ -z "$ids" ] || "$DOCKER" service rm $ids >/dev/null 2>&1 || true
+		fi
 		ids=$("$DOCKER" secret ls -q --filter "$filter" 2>/dev/null)
 		[ -z "$ids" ] || "$DOCKER" secret rm $ids >/dev/null 2>&1 || true
 		ids=$("$DOCKER" config ls -q --filter "$filter" 2>/dev/null)
@@ -125,6 +131,12 @@ docker_cleanup_test() {
 	[ -z "$ids" ] || "$DOCKER" volume rm -f $ids >/dev/null 2>&1 || true
 	# Service tasks release their network endpoints a moment after the
 	# services are removed: retry until the networks go, bounded.
+	# `docker stack rm` gives up on a network whose endpoints are still
+	# being released: finish the job for the stacks' networks too.
+	for ns in $stacks; do
+		wait_for 30 _docker_rm_networks "label=com.docker.stack.namespace=$ns" ||
+			log "networks of stack $ns still present: $WAIT_LAST_OUTPUT"
+	done
 	wait_for 30 _docker_rm_networks "$filter" ||
 		log "networks labelled $filter still present: $WAIT_LAST_OUTPUT"
 }
