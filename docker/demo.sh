@@ -58,13 +58,17 @@ case "${1:-}" in
 	*) sed -n '2,20p' "$0"; exit 2 ;;
 esac
 
-if [ ! -x "$DOCKER" ]; then
-	log "installing docker.io"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null 2>&1 || {
+# apt_install <package...>
+apt_install() {
+	log "installing $*"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null 2>&1 || {
 		apt-get update -q >/dev/null
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null
 	}
-fi
+}
+
+[ -x "$DOCKER" ] || apt_install docker.io
+command -v curl >/dev/null 2>&1 || apt_install curl
 if ! "$DOCKER" info >/dev/null 2>&1; then
 	dockerd=$(command -v dockerd || echo /usr/sbin/dockerd)
 	log "starting dockerd (log: /var/log/swarm-spoa-dockerd.log)"
