@@ -48,7 +48,6 @@ struct labels_spec {
 
 	size_t nredirects;
 	struct labels_redirect *redirects;
-	const char *redirects_raw;       /* normalised text, for comparisons; NULL if none */
 
 	size_t nwebsockets;
 	const char **websockets;         /* paths, trailing '/' dropped */

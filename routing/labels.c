@@ -527,11 +527,6 @@ int labels_parse(const struct model_service *svc, struct arena *a,
 			goto oom;
 		if (labels_split(v, ';', labels_redirect_item, &c) < 0)
 			return -1;
-		if (spec->nredirects) {
-			spec->redirects_raw = arena_strndup(a, v.s, v.len);
-			if (!spec->redirects_raw)
-				goto oom;
-		}
 	}
 
 	v = labels_get(&raw, LB_WEBSOCKET_ENDPOINTS);

@@ -523,6 +523,10 @@ void rtable_service_at(const struct rtable *t, size_t i, struct rtable_service_v
 	v->nready = s->nready;
 	v->model = s->model;
 	rt_service_counters(t, i, &v->counters);
+	if (s->status == RTABLE_SVC_ROUTED) {
+		v->ssl_cert = s->spec.ssl_cert;
+		v->ssl_key = s->spec.ssl_key;
+	}
 }
 
 /* Returns the first service (in index order) whose name, or ID when

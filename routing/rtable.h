@@ -136,6 +136,8 @@ struct rtable_service_view {
 	size_t nready;           /* tasks that can serve */
 	const struct model_service *model; /* the table's copy of the provider data */
 	struct rtable_counters counters;   /* requests routed to this service */
+	const char *ssl_cert;    /* validated com.docker.lb.ssl_cert, NULL if none or not routed */
+	const char *ssl_key;     /* validated com.docker.lb.ssl_key, NULL if none or not routed */
 };
 /* Fills <v> for service <i> (0 <= i < rtable_service_count()). */
 void rtable_service_at(const struct rtable *t, size_t i, struct rtable_service_view *v);

@@ -269,7 +269,11 @@ static void show_routes_json(const struct rtable *t, struct sbuf *out)
 			sbuf_json_cstr(out, s->name);
 			sbuf_puts(out, ",\"id\":");
 			sbuf_json_cstr(out, s->id);
-			sbuf_printf(out, ",\"weight\":%u,\"network\":", s->spec.weight);
+			sbuf_printf(out, ",\"weight\":%u,\"ssl_cert\":", s->spec.weight);
+			sbuf_json_cstr(out, s->spec.ssl_cert);
+			sbuf_puts(out, ",\"ssl_key\":");
+			sbuf_json_cstr(out, s->spec.ssl_key);
+			sbuf_puts(out, ",\"network\":");
 			sbuf_json_cstr(out, s->network);
 			sbuf_puts(out, ",\"vip\":");
 			if (s->has_vip)
@@ -291,9 +295,12 @@ static void show_routes_json(const struct rtable *t, struct sbuf *out)
 
 void rtable_show_routes(const struct rtable *t, struct sbuf *out, int json)
 {
-	static const char *const head[] = { "HOST", "PATH", "SERVICE", "WEIGHT", "MODE", "FLAGS", "TASKS" };
-	struct show_table tb = { .ncols = 7 };
+	static const char *const head[] = {
+		"HOST", "PATH", "SERVICE", "WEIGHT", "MODE", "FLAGS", "CERT", "TASKS",
+	};
+	struct show_table tb = { .ncols = 8 };
 	char hbuf[HOSTNAME_MAX + 8], flags[128], weight[16];
+	struct sbuf cert = SBUF_INIT;
 	struct sbuf tasks = SBUF_INIT, path = SBUF_INIT;
 
 	if (json) {
@@ -310,7 +317,7 @@ void rtable_show_routes(const struct rtable *t, struct sbuf *out, int json)
 		sbuf_add(&path, r->path, r->path_len);
 		for (uint32_t m = 0; m < r->nmembers; m++) {
 			const struct rt_service *s = &t->svcs[t->members[r->first_member + m]];
-			const char *row[7];
+			const char *row[8];
 
 			sbuf_reset(&tasks);
 			show_task_list(s, (r->flags & RT_F_VIP) != 0, &tasks);
@@ -325,13 +332,20 @@ void rtable_show_routes(const struct rtable *t, struct sbuf *out, int json)
 			row[3] = weight;
 			row[4] = m ? "" : (r->flags & RT_F_VIP ? "vip" : "task");
 			row[5] = m ? "" : fl;
-			row[6] = tasks.buf ? tasks.buf : "";
+			/* the secrets named by ssl_cert / ssl_key, for TLS termination */
+			sbuf_reset(&cert);
+			if (s->spec.ssl_cert || s->spec.ssl_key)
+				sbuf_printf(&cert, "%s/%s", s->spec.ssl_cert ? s->spec.ssl_cert : "-",
+					    s->spec.ssl_key ? s->spec.ssl_key : "-");
+			row[6] = cert.len ? cert.buf : "-";
+			row[7] = tasks.buf ? tasks.buf : "";
 			show_row(&tb, row);
 		}
 	}
 	show_flush(&tb, out);
 	sbuf_free(&tasks);
 	sbuf_free(&path);
+	sbuf_free(&cert);
 }
 
 /************************************************************************/

@@ -45,7 +45,7 @@ static int setup(void **state)
 	s = fx_service(c.m, "w2", 5, "lb.hosts=*.b.example.org", "lb.port=80", NULL);
 	fx_task(c.m, s, "w2.1", "10.0.4.1", 0, NULL);
 	s = fx_service(c.m, "sticky", 6, "lb.hosts=sticky.example", "lb.port=80",
-		       "lb.sticky_session_cookie=SRV", NULL);
+		       "lb.sticky_session_cookie=SRV", "lb.ssl_cert=sticky_cert", "lb.ssl_key=sticky_key", NULL);
 	fx_task(c.m, s, "sticky.1", "10.0.5.1", 0, NULL);
 	fx_task(c.m, s, "sticky.2", "10.0.5.2", 0, NULL);
 	s = fx_service(c.m, "hashed", 7, "lb.hosts=hash.example", "lb.port=80", "lb.ip_hash=true", NULL);
@@ -235,6 +235,7 @@ static void test_show_routes(void **state)
 	off = (size_t)(strstr(line, "PATH") - line);
 	assert_contains(c->out.buf, "app.1=10.0.1.1:8080 app.2=10.0.1.2:8080 app.3(unhealthy)");
 	assert_contains(c->out.buf, "2/3 ready");
+	assert_contains(c->out.buf, "sticky_cert/sticky_key");
 	for (line = strchr(line, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
 		if (*line != ' ') {
 			assert_true(line[off - 1] == ' ');
@@ -249,6 +250,7 @@ static void test_show_routes(void **state)
 	/* site.example has 3 paths, *.example.org, *.b.example.org, sticky, hash */
 	assert_int_equal(json_array_size(json_object_get(root, "routes")), 7);
 	json_decref(root);
+	assert_contains(c->out.buf, "\"ssl_cert\":\"sticky_cert\",\"ssl_key\":\"sticky_key\"");
 }
 
 static void test_show_services_and_tasks(void **state)

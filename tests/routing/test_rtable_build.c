@@ -364,6 +364,7 @@ static void test_views_survive_model(void **state)
 	assert_int_equal(v.ntasks, 2);
 	assert_int_equal(v.nready, 2);
 	assert_null(v.reason);
+	assert_null(v.ssl_cert);
 	assert_string_equal(v.model->name, "web");
 	assert_string_equal(model_label(v.model, "com.docker.lb.port"), "80");
 	assert_string_equal(v.model->tasks[1].node, "node-1");
@@ -379,6 +380,28 @@ static void test_views_survive_model(void **state)
 	assert_true(info.build_ns > 0);
 	assert_int_equal(fx_route(t, "b.example", "/x/y").action, ROUTE_FORWARD);
 	rtable_free(t);
+}
+
+/* The TLS side reads the validated certificate names of routed services. */
+static void test_cert_names(void **state)
+{
+	struct model *m = fx_model();
+	struct rtable_service_view v;
+	struct rtable *t;
+
+	(void)state;
+	fx_service(m, "tls", 0, "lb.hosts=t.example", "lb.port=443", "lb.ssl_cert=t_cert",
+		   "lb.ssl_key=t_key", NULL);
+	fx_service(m, "bad", 0, "lb.hosts=b.example", "lb.port=0", "lb.ssl_cert=b_cert", NULL);
+	t = fx_build(m, 1, NULL);
+	rtable_service_at(t, (size_t)rtable_service_find(t, "tls"), &v);
+	assert_string_equal(v.ssl_cert, "t_cert");
+	assert_string_equal(v.ssl_key, "t_key");
+	/* a skipped service's certificate is not in use */
+	rtable_service_at(t, (size_t)rtable_service_find(t, "bad"), &v);
+	assert_null(v.ssl_cert);
+	rtable_free(t);
+	model_free(m);
 }
 
 static void test_counters(void **state)
@@ -462,6 +485,7 @@ int main(void)
 		cmocka_unit_test(test_readiness),
 		cmocka_unit_test(test_clusters),
 		cmocka_unit_test(test_views_survive_model),
+		cmocka_unit_test(test_cert_names),
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_empty_and_null_models),
 	};
