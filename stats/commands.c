@@ -417,7 +417,6 @@ static void commands_resync(const struct command *cmd, struct sbuf *out)
 		return;
 	}
 	discovery_resync(d);
-	LOG(LL_INFO, "stats", "full Docker resync requested");
 	if (cmd->json)
 		sbuf_puts(out, "{\"resync\":\"started\"}\n");
 	else

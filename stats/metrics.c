@@ -331,16 +331,39 @@ static void metrics_discovery(struct sbuf *out)
 			"Reconnections of the Docker event stream.", ds.reconnects);
 	metrics_counter(out, "swarm_spoa_docker_models_total",
 			"Changed service models handed to the routing table.", ds.models);
+	metrics_counter(out, "swarm_spoa_docker_skipped_entries_total",
+			"Malformed entries in Docker's answers, skipped (the others were kept).",
+			ds.skipped_entries);
+	metrics_gauge(out, "swarm_spoa_docker_events_connected",
+		      "1 while the Docker event stream is open.", ds.events_connected ? 1 : 0);
 	metrics_gauge(out, "swarm_spoa_docker_services", "Services in the last Docker model.",
 		      (double)ds.services);
+	metrics_gauge(out, "swarm_spoa_docker_routed_services",
+		      "Services of the last Docker model with com.docker.lb.* labels.",
+		      (double)ds.routed_services);
 	metrics_gauge(out, "swarm_spoa_docker_tasks", "Tasks in the last Docker model.",
 		      (double)ds.tasks);
 	metrics_gauge(out, "swarm_spoa_convergence_lag_seconds",
 		      "Last seen delay from a task state change in Docker to the routing table.",
 		      (double)ds.convergence_last_ms / 1000.0);
+	prom_family(out, "swarm_spoa_convergence_lag_quantile_seconds", PROM_GAUGE,
+		    "Delay from a task state change in Docker to the routing table, over the last "
+		    "tasks measured.");
+	{
+		struct prom_label q = { "quantile", "0.5" };
+
+		prom_sample_f64(out, "swarm_spoa_convergence_lag_quantile_seconds", NULL, &q, 1,
+				(double)ds.convergence_p50_ms / 1000.0);
+		q.value = "0.99";
+		prom_sample_f64(out, "swarm_spoa_convergence_lag_quantile_seconds", NULL, &q, 1,
+				(double)ds.convergence_p99_ms / 1000.0);
+	}
 	metrics_gauge(out, "swarm_spoa_convergence_lag_max_seconds",
 		      "Largest delay seen from a task state change in Docker to the routing table.",
 		      (double)ds.convergence_max_ms / 1000.0);
+	metrics_counter(out, "swarm_spoa_convergence_samples_total",
+			"Task state changes whose delay to the routing table was measured.",
+			ds.convergence_samples);
 }
 
 /************************************************************************/

@@ -168,8 +168,16 @@ void show_info(struct sbuf *out, int json)
 		kv_u64(&k, "docker_events", ds.events);
 		kv_u64(&k, "docker_syncs", ds.syncs);
 		kv_u64(&k, "docker_reconnects", ds.reconnects);
+		kv_u64(&k, "docker_events_connected", ds.events_connected ? 1 : 0);
+		kv_u64(&k, "docker_services", ds.services);
+		kv_u64(&k, "docker_routed_services", ds.routed_services);
+		kv_u64(&k, "docker_tasks", ds.tasks);
+		kv_u64(&k, "docker_skipped_entries", ds.skipped_entries);
 		kv_u64(&k, "convergence_last_ms", ds.convergence_last_ms);
+		kv_u64(&k, "convergence_p50_ms", ds.convergence_p50_ms);
+		kv_u64(&k, "convergence_p99_ms", ds.convergence_p99_ms);
 		kv_u64(&k, "convergence_max_ms", ds.convergence_max_ms);
+		kv_u64(&k, "convergence_samples", ds.convergence_samples);
 	} else {
 		kv_str(&k, "docker_state", "disabled");
 	}
