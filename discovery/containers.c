@@ -513,7 +513,8 @@ struct model *containers_model(const struct containers *c)
 		goto out_free;
 	for (i = 0; i < c->n; i++)
 		sorted[i] = &c->list[i];
-	qsort(sorted, c->n, sizeof(*sorted), ctr_cmp);
+	if (c->n > 1)
+		qsort(sorted, c->n, sizeof(*sorted), ctr_cmp);
 	for (i = 0; i < c->n; i++)
 		if (i == 0 || strcmp(ctr_key(sorted[i]), ctr_key(sorted[i - 1])) != 0)
 			ngroups++;

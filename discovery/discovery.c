@@ -70,9 +70,9 @@ enum disc_kind {
 };
 
 static const char *const kind_names[] = {
-	[RK_VERSION] = "version", [RK_INFO] = "info", [RK_PROBE] = "services probe",
-	[RK_NETWORKS] = "networks", [RK_NODES] = "nodes", [RK_SERVICES] = "services",
-	[RK_SERVICE] = "service", [RK_TASKS] = "tasks", [RK_CONTAINERS] = "containers",
+	[RK_VERSION] = "/version", [RK_INFO] = "/info", [RK_PROBE] = "/services (probe)",
+	[RK_NETWORKS] = "/networks", [RK_NODES] = "/nodes", [RK_SERVICES] = "/services",
+	[RK_SERVICE] = "/services/{id}", [RK_TASKS] = "/tasks", [RK_CONTAINERS] = "/containers/json",
 };
 
 /* One request of the current job. */

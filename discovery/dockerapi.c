@@ -20,6 +20,7 @@
 #include "discovery/jscan.h"
 
 #define DOCKERAPI_CONNECT_TIMEOUT_MS 5000
+#define DOCKERAPI_STREAM_ERROR_MAX   4096   /* kept of a refused stream's body */
 
 struct dockerapi_sock {
 	ev_io io;
@@ -40,6 +41,7 @@ struct dockerapi_req {
 	int added;                  /* handed to the multi handle */
 	int cancelled;              /* dropped while inside libcurl: reap later */
 	int opened;                 /* on_open ran */
+	int stream_ok;              /* a 2xx stream: the body is lines */
 	const char *abort_reason;   /* why a callback stopped the transfer */
 	int64_t started_ns;
 	char errbuf[CURL_ERROR_SIZE];
@@ -105,6 +107,19 @@ static void req_free(struct dockerapi_req *r)
 /* Completion                                                                */
 /* ------------------------------------------------------------------------ */
 
+/* libcurl says "localhost port 80" for a unix socket: name the socket and
+ * the system's reason instead, what a user can act on.
+ */
+static const char *req_connect_error(struct dockerapi_req *r)
+{
+	long oserr = 0;
+
+	curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &oserr);
+	snprintf(r->errbuf, sizeof(r->errbuf), "cannot connect to %s: %s", r->api->host.socket_path,
+		 oserr ? strerror((int)oserr) : "connection failed");
+	return r->errbuf;
+}
+
 static void req_finish(struct dockerapi_req *r, CURLcode res)
 {
 	struct dockerapi *api = r->api;
@@ -118,6 +133,8 @@ static void req_finish(struct dockerapi_req *r, CURLcode res)
 		resp.error = r->abort_reason;
 	else if (r->resp.oom)
 		resp.error = "out of memory for the response";
+	else if (res == CURLE_COULDNT_CONNECT && api->host.unix_socket)
+		resp.error = req_connect_error(r);
 	else if (res != CURLE_OK)
 		resp.error = r->errbuf[0] ? r->errbuf : curl_easy_strerror(res);
 	if (resp.error || resp.status < 200 || resp.status > 299)
@@ -269,6 +286,8 @@ static void req_maybe_open(struct dockerapi_req *r)
 		return;
 	r->opened = 1;
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	/* a stream refused with an error status carries a message, not lines */
+	r->stream_ok = status >= 200 && status <= 299;
 	if (r->call.on_open)
 		r->call.on_open(r->call.arg, status);
 }
@@ -338,8 +357,10 @@ static size_t curl_write_cb(char *data, size_t size, size_t n, void *userp)
 	req_maybe_open(r);
 	if (r->cancelled)
 		return 0;
-	if (r->call.on_line)
+	if (r->call.on_line && r->stream_ok)
 		return req_feed_lines(r, data, len) < 0 || r->cancelled ? 0 : len;
+	if (r->call.on_line && r->resp.len + len > DOCKERAPI_STREAM_ERROR_MAX)
+		return len;   /* an error body: its start is enough */
 	if (r->resp.len + len > r->max_bytes) {
 		r->abort_reason = "response larger than the limit";
 		return 0;

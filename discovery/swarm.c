@@ -1050,7 +1050,8 @@ int swarm_load_tasks(struct swarm *sw, const char *json, size_t len,
 
 		if (!task_target(svc, ids, nids))
 			continue;
-		qsort(svc->tasks, svc->ntasks, sizeof(*svc->tasks), task_cmp);
+		if (svc->ntasks > 1)
+			qsort(svc->tasks, svc->ntasks, sizeof(*svc->tasks), task_cmp);
 		service_check_converged(svc);
 		if (svc->converged)
 			svc->converge_until_ms = 0;
@@ -1261,7 +1262,8 @@ struct model *swarm_model(const struct swarm *sw)
 		goto out_free_list;
 	while (strmap_next(sw->services, &pos, &key, &val))
 		list[i++] = val;
-	qsort(list, n, sizeof(*list), svc_cmp);
+	if (n > 1)
+		qsort(list, n, sizeof(*list), svc_cmp);
 	if (n) {
 		m->svcs = arena_calloc(m->arena, n, sizeof(*m->svcs));
 		if (!m->svcs)

@@ -1,0 +1,418 @@
+/* The discovery state machine against a scripted daemon on a unix socket:
+ * first sync, no handover when nothing changed, a service event followed
+ * within the fast poll, the daemon going away (last model kept, degraded,
+ * no empty model) and coming back (resync), garbage answers, plain
+ * containers mode, and a socket proxy that refuses /info and /events.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <ev.h>
+
+#include "common/clock.h"
+#include "discovery/discovery.h"
+#include "fakedocker.h"
+#include "fixture.h"
+#include "routing/model.h"
+
+#define WEB "n39a93ol26f5fclwtv4a7udo8"
+
+/* What the scripted daemon answers. */
+struct daemon {
+	int swarm;              /* /info says: active swarm manager */
+	int info_forbidden;     /* a proxy refusing /info */
+	int events_forbidden;   /* a proxy refusing /events */
+	int garbage_tasks;
+	char *services;
+	char *tasks;
+	char *networks;
+	char *nodes;
+	char *containers;
+};
+
+static struct daemon dm;
+
+static void answer(struct fake_resp *r, int status, const char *body)
+{
+	r->status = status;
+	r->body = strdup(body);
+	r->len = strlen(body);
+}
+
+static void handler(void *arg, const char *method, const char *path, struct fake_resp *r)
+{
+	(void)arg;
+	(void)method;
+	if (strcmp(path, "/version") == 0)
+		answer(r, 200, "{\"Version\":\"20.10.24\",\"ApiVersion\":\"1.41\",\"MinAPIVersion\":\"1.12\"}");
+	else if (strncmp(path, "/v1.41/info", 11) == 0 && dm.info_forbidden)
+		answer(r, 403, "{\"message\":\"forbidden by the proxy\"}");
+	else if (strncmp(path, "/v1.41/info", 11) == 0)
+		answer(r, 200, dm.swarm ?
+		       "{\"Name\":\"vm\",\"Swarm\":{\"LocalNodeState\":\"active\",\"ControlAvailable\":true}}" :
+		       "{\"Name\":\"vm\",\"Swarm\":{\"LocalNodeState\":\"inactive\",\"ControlAvailable\":false}}");
+	else if (strncmp(path, "/v1.41/events", 13) == 0 && dm.events_forbidden)
+		answer(r, 403, "{\"message\":\"forbidden by the proxy\"}");
+	else if (strncmp(path, "/v1.41/events", 13) == 0)
+		r->stream = 1, r->status = 200;
+	else if (strncmp(path, "/v1.41/services?", 16) == 0 && !dm.swarm)
+		answer(r, 503, "{\"message\":\"This node is not a swarm manager.\"}");
+	else if (strncmp(path, "/v1.41/services/", 16) == 0) {
+		/* one service out of the list, the crude way */
+		const char *id = path + 16, *p = strstr(dm.services, id);
+
+		if (!p) {
+			answer(r, 404, "{\"message\":\"service not found\"}");
+			return;
+		}
+		/* the fixture's objects start with {"ID" on their own line */
+		while (p > dm.services && strncmp(p, "{\n  \"ID\"", 8) != 0)
+			p--;
+		{
+			int depth = 0;
+			const char *e = p;
+
+			for (; *e; e++) {
+				if (*e == '{')
+					depth++;
+				else if (*e == '}' && --depth == 0)
+					break;
+			}
+			r->status = 200;
+			r->len = (size_t)(e - p + 1);
+			r->body = strndup(p, r->len);
+		}
+	} else if (strncmp(path, "/v1.41/services", 15) == 0)
+		answer(r, 200, dm.services);
+	else if (strncmp(path, "/v1.41/tasks", 12) == 0)
+		answer(r, 200, dm.garbage_tasks ? "<html>500 Internal Server Error</html>" : dm.tasks);
+	else if (strncmp(path, "/v1.41/networks", 15) == 0)
+		answer(r, 200, dm.networks);
+	else if (strncmp(path, "/v1.41/nodes", 12) == 0)
+		answer(r, 200, dm.nodes);
+	else if (strncmp(path, "/v1.41/containers/json", 22) == 0)
+		answer(r, 200, dm.containers);
+	else
+		answer(r, 404, "{\"message\":\"page not found\"}");
+}
+
+struct seen {
+	int models;
+	struct model *last;
+};
+
+static void on_model(void *arg, struct model *m)
+{
+	struct seen *s = arg;
+
+	/* never an empty model because of an error */
+	assert_non_null(m);
+	s->models++;
+	model_free(s->last);
+	s->last = m;
+}
+
+struct fixture {
+	char sock[108];
+	struct fakedocker *fake;
+	struct ev_loop *loop;
+	struct discovery *d;
+	struct seen seen;
+};
+
+static size_t ntasks(const struct model *m, const char *id)
+{
+	for (size_t i = 0; i < m->nsvcs; i++)
+		if (strcmp(m->svcs[i].id, id) == 0)
+			return m->svcs[i].ntasks;
+	return (size_t)-1;
+}
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	size_t len;
+
+	memset(&dm, 0, sizeof(dm));
+	dm.swarm = 1;
+	dm.services = fixture_read("services.json", &len);
+	dm.tasks = fixture_read("tasks.json", &len);
+	dm.networks = fixture_read("networks.json", &len);
+	dm.nodes = fixture_read("nodes.json", &len);
+	dm.containers = fixture_read("containers.json", &len);
+	snprintf(fx->sock, sizeof(fx->sock), "/tmp/ssp-disc-%d.sock", (int)getpid());
+	fx->fake = fakedocker_start(fx->sock, handler, NULL);
+	fx->loop = ev_loop_new(EVFLAG_AUTO);
+	*state = fx;
+	return fx->fake && fx->loop ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	discovery_free(fx->d);
+	if (fx->fake)
+		fakedocker_stop(fx->fake);
+	ev_loop_destroy(fx->loop);
+	model_free(fx->seen.last);
+	free(dm.services);
+	free(dm.tasks);
+	free(dm.networks);
+	free(dm.nodes);
+	free(dm.containers);
+	free(fx);
+	return 0;
+}
+
+static void start(struct fixture *fx, const char *mode)
+{
+	char url[128], err[256];
+	struct discovery_opts o = { .url = url, .mode = mode, .poll_fast_ms = 50, .poll_slow_ms = 200 };
+
+	snprintf(url, sizeof(url), "unix://%s", fx->sock);
+	fx->d = discovery_new(fx->loop, &o, on_model, &fx->seen, err, sizeof(err));
+	if (!fx->d)
+		fail_msg("discovery_new: %s", err);
+}
+
+/* Runs the loop for <ms>, or until <pred> holds when given. */
+static int run(struct fixture *fx, int (*pred)(struct fixture *), int64_t ms)
+{
+	int64_t deadline = clock_mono_ms() + ms;
+
+	while (clock_mono_ms() < deadline) {
+		if (pred && pred(fx))
+			return 1;
+		ev_run(fx->loop, EVRUN_NOWAIT);
+		usleep(1000);
+	}
+	return pred ? pred(fx) : 0;
+}
+
+static int has_model(struct fixture *fx)
+{
+	return fx->seen.models > 0;
+}
+
+static int is_degraded(struct fixture *fx)
+{
+	struct discovery_status st;
+
+	discovery_status(fx->d, &st);
+	return st.state == DISCOVERY_DEGRADED;
+}
+
+static int is_synced(struct fixture *fx)
+{
+	struct discovery_status st;
+
+	discovery_status(fx->d, &st);
+	return st.state == DISCOVERY_SYNCED;
+}
+
+static int web_has_one_task(struct fixture *fx)
+{
+	return fx->seen.last && ntasks(fx->seen.last, WEB) == 1;
+}
+
+static int web_has_four_tasks(struct fixture *fx)
+{
+	return fx->seen.last && ntasks(fx->seen.last, WEB) == 4;
+}
+
+static void test_sync_steady_event(void **state)
+{
+	struct fixture *fx = *state;
+	struct discovery_status st;
+	unsigned polls;
+	int models;
+
+	start(fx, "auto");
+	assert_true(run(fx, has_model, 5000));
+	assert_int_equal(fx->seen.models, 1);
+	assert_string_equal(fx->seen.last->source, "swarm");
+	assert_int_equal(fx->seen.last->nsvcs, 3);
+	assert_int_equal(ntasks(fx->seen.last, WEB), 4);
+	discovery_status(fx->d, &st);
+	assert_int_equal(st.state, DISCOVERY_SYNCED);
+	assert_string_equal(st.state_name, "synced");
+	assert_string_equal(st.mode, "swarm");
+	assert_string_equal(st.api_version, "1.41");
+	assert_int_equal(st.services, 3);
+	assert_int_equal(st.routed_services, 2);
+	assert_int_equal(st.syncs, 1);
+	assert_true(st.last_sync_ms > 0);
+
+	/* nothing changes: polls go on, no new model; the stream is open */
+	polls = fakedocker_count(fx->fake, "/v1.41/tasks");
+	run(fx, NULL, 1000);
+	assert_int_equal(fx->seen.models, 1);
+	discovery_status(fx->d, &st);
+	assert_true(st.events_connected);
+	/* one service (api) is mid-update: polled fast, bounded */
+	assert_true(fakedocker_count(fx->fake, "/v1.41/tasks") - polls >= 4);
+	assert_true(fakedocker_count(fx->fake, "/v1.41/tasks") - polls <= 25);
+
+	/* a task of web goes away, then a service event: seen at once */
+	{
+		const char *one_task =
+			"[{\"ID\":\"t1\",\"ServiceID\":\"" WEB "\",\"DesiredState\":\"running\","
+			"\"Status\":{\"State\":\"running\",\"Timestamp\":\"2024-01-01T00:00:00Z\"},"
+			"\"NetworksAttachments\":[{\"Network\":{\"ID\":\"64b10570kbavk9j9zd6o6dqsd\","
+			"\"Spec\":{\"Name\":\"ssp-explore-net\"}},\"Addresses\":[\"10.0.2.50/24\"]}]}]";
+		char *old = dm.tasks;
+		unsigned single = fakedocker_count(fx->fake, "/v1.41/services/" WEB);
+		int64_t t0;
+
+		dm.tasks = strdup(one_task);
+		free(old);
+		models = fx->seen.models;
+		t0 = clock_mono_ms();
+		fakedocker_push(fx->fake, "{\"Type\":\"service\",\"Action\":\"update\",\"Actor\":{\"ID\":\"" WEB
+				"\",\"Attributes\":{\"name\":\"ssp-explore-web\"}},\"scope\":\"swarm\",\"timeNano\":1}");
+		assert_true(run(fx, web_has_one_task, 3000));
+		assert_true(clock_mono_ms() - t0 < 1000);
+		assert_true(fx->seen.models > models);
+		/* the one service is fetched, not the whole list (a slow poll
+		 * may have brought the tasks first: wait for the fetch too) */
+		assert_true(run(fx, NULL, 300) == 0);
+		assert_int_equal(fakedocker_count(fx->fake, "/v1.41/services/" WEB), single + 1);
+		assert_int_equal(fakedocker_count(fx->fake, "/v1.41/services"),
+				 fakedocker_count(fx->fake, "/v1.41/services/") + 1);
+		discovery_status(fx->d, &st);
+		assert_true(st.events >= 1);
+	}
+}
+
+static void test_daemon_away_and_back(void **state)
+{
+	struct fixture *fx = *state;
+	struct discovery_status st;
+	int models;
+
+	start(fx, "swarm");
+	assert_true(run(fx, has_model, 5000));
+	models = fx->seen.models;
+
+	/* the daemon stops: streams close, the socket goes away */
+	fakedocker_stop(fx->fake);
+	fx->fake = NULL;
+	assert_true(run(fx, is_degraded, 5000));
+	run(fx, NULL, 500);
+	/* the last good model stays: no handover at all */
+	assert_int_equal(fx->seen.models, models);
+	assert_int_equal(ntasks(fx->seen.last, WEB), 4);
+	discovery_status(fx->d, &st);
+	assert_string_equal(st.state_name, "degraded");
+	assert_string_not_equal(st.last_error, "");
+	assert_true(st.last_error_ms > 0);
+	assert_true(st.request_failures > 0);
+
+	/* it comes back with a change: resynced */
+	{
+		char *old = dm.tasks;
+
+		dm.tasks = strdup("[]");
+		free(old);
+	}
+	fx->fake = fakedocker_start(fx->sock, handler, NULL);
+	assert_non_null(fx->fake);
+	assert_true(run(fx, is_synced, 15000));
+	discovery_status(fx->d, &st);
+	assert_true(st.syncs >= 2);
+	assert_int_equal(ntasks(fx->seen.last, WEB), 0);
+}
+
+static void test_garbage_answers(void **state)
+{
+	struct fixture *fx = *state;
+	int models;
+
+	start(fx, "swarm");
+	assert_true(run(fx, has_model, 5000));
+	models = fx->seen.models;
+	dm.garbage_tasks = 1;
+	assert_true(run(fx, is_degraded, 5000));
+	run(fx, NULL, 300);
+	assert_int_equal(fx->seen.models, models);
+	dm.garbage_tasks = 0;
+	assert_true(run(fx, is_synced, 15000));
+	assert_true(web_has_four_tasks(fx));
+}
+
+static void test_containers_mode(void **state)
+{
+	struct fixture *fx = *state;
+	struct discovery_status st;
+
+	dm.swarm = 0;
+	start(fx, "auto");
+	assert_true(run(fx, has_model, 5000));
+	assert_string_equal(fx->seen.last->source, "docker");
+	assert_int_equal(fx->seen.last->nsvcs, 1);
+	assert_string_equal(fx->seen.last->svcs[0].name, "ssp-explore-c1");
+	assert_string_equal(fx->seen.last->svcs[0].tasks[0].node, "vm");
+	discovery_status(fx->d, &st);
+	assert_string_equal(st.mode, "containers");
+	assert_int_equal(fakedocker_count(fx->fake, "/v1.41/services"), 0);
+	assert_int_equal(fakedocker_count(fx->fake, "/v1.41/tasks"), 0);
+}
+
+static void test_restricted_proxy(void **state)
+{
+	struct fixture *fx = *state;
+	struct discovery_status st;
+	unsigned lists;
+
+	/* a socket proxy allowing services, tasks, networks, nodes but not
+	 * /info nor /events: auto mode asks the service list instead, and
+	 * changes are followed by polling */
+	dm.info_forbidden = 1;
+	dm.events_forbidden = 1;
+	start(fx, "auto");
+	assert_true(run(fx, has_model, 10000));
+	discovery_status(fx->d, &st);
+	assert_string_equal(st.mode, "swarm");
+	assert_int_equal(st.state, DISCOVERY_SYNCED);
+	assert_false(st.events_connected);
+	lists = fakedocker_count(fx->fake, "/v1.41/services");
+	run(fx, NULL, 1000);
+	/* services are polled too, at the slow interval, bounded */
+	assert_true(fakedocker_count(fx->fake, "/v1.41/services") > lists);
+	assert_true(fakedocker_count(fx->fake, "/v1.41/services") < lists + 15);
+}
+
+static void test_bad_options(void **state)
+{
+	struct fixture *fx = *state;
+	struct discovery_opts o = { .url = "ssh://host", .mode = "auto" };
+	char err[256];
+
+	assert_null(discovery_new(fx->loop, &o, on_model, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "ssh"));
+	o.url = "unix:///var/run/docker.sock";
+	o.mode = "kubernetes";
+	assert_null(discovery_new(fx->loop, &o, on_model, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "kubernetes"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_sync_steady_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_away_and_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_answers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_containers_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restricted_proxy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
