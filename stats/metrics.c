@@ -346,18 +346,13 @@ static void metrics_discovery(struct sbuf *out)
 	metrics_gauge(out, "swarm_spoa_convergence_lag_seconds",
 		      "Last seen delay from a task state change in Docker to the routing table.",
 		      (double)ds.convergence_last_ms / 1000.0);
-	prom_family(out, "swarm_spoa_convergence_lag_quantile_seconds", PROM_GAUGE,
-		    "Delay from a task state change in Docker to the routing table, over the last "
-		    "tasks measured.");
-	{
-		struct prom_label q = { "quantile", "0.5" };
-
-		prom_sample_f64(out, "swarm_spoa_convergence_lag_quantile_seconds", NULL, &q, 1,
-				(double)ds.convergence_p50_ms / 1000.0);
-		q.value = "0.99";
-		prom_sample_f64(out, "swarm_spoa_convergence_lag_quantile_seconds", NULL, &q, 1,
-				(double)ds.convergence_p99_ms / 1000.0);
-	}
+	metrics_gauge(out, "swarm_spoa_convergence_lag_p50_seconds",
+		      "Median delay from a task state change in Docker to the routing table, over "
+		      "the tasks measured recently.", (double)ds.convergence_p50_ms / 1000.0);
+	metrics_gauge(out, "swarm_spoa_convergence_lag_p99_seconds",
+		      "99th percentile of the delay from a task state change in Docker to the "
+		      "routing table, over the tasks measured recently.",
+		      (double)ds.convergence_p99_ms / 1000.0);
 	metrics_gauge(out, "swarm_spoa_convergence_lag_max_seconds",
 		      "Largest delay seen from a task state change in Docker to the routing table.",
 		      (double)ds.convergence_max_ms / 1000.0);

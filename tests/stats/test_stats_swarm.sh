@@ -105,7 +105,7 @@ assert_contains "$page" 'swarm_spoa_discovery_state{state="synced"} 1' "metrics"
 assert_contains "$page" 'swarm_spoa_discovery_state{state="degraded"} 0' "metrics"
 assert_contains "$page" 'swarm_spoa_docker_syncs_total ' "metrics"
 assert_contains "$page" 'swarm_spoa_docker_last_sync_timestamp_seconds ' "metrics"
-assert_contains "$page" 'swarm_spoa_convergence_lag_quantile_seconds{quantile="0.99"} ' "metrics"
+assert_contains "$page" 'swarm_spoa_convergence_lag_p99_seconds ' "metrics"
 printf '%s\n' "$page" | python3 -c '
 import sys
 sys.path.insert(0, sys.argv[1])
