@@ -508,9 +508,10 @@ static long conn_process(struct conn *c, const uint8_t *buf, size_t len)
 	}
 	if (c->notify > notify_before) {
 		uint64_t n = c->notify - notify_before;
-		uint64_t per = (uint64_t)(clock_mono_ns() - t0) / n;
+		uint64_t spent = (uint64_t)(clock_mono_ns() - t0);
 
-		STAT_ADD(&w->stats, lat_hist[lat_bucket(per)], n);
+		STAT_ADD(&w->stats, lat_hist[lat_bucket(spent / n)], n);
+		STAT_ADD(&w->stats, lat_sum_ns, spent);
 	}
 	w->table = NULL;
 	return (long)off;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/errlog.h"
 #include "common/log.h"
 #include "routing/model.h"
 #include "routing/snapshot.h"
@@ -106,6 +107,9 @@ static void log_change(void *arg, const char *what, const char *service, const c
 {
 	(void)arg;
 	LOG(LL_INFO, "routing", what, KVS("service", service), KVS("detail", detail));
+	/* "show errors" lists services refused for their labels. */
+	if (strcmp(what, "service skipped") == 0)
+		errlog_record(ERRLOG_LABELS, service, detail);
 }
 
 static int tables_publish_new(void)

@@ -38,7 +38,9 @@ struct worker_stats {
 	_Atomic uint64_t disconnects[SPOP_ERR_SLOTS]; /* AGENT-DISCONNECT by status; last slot: other */
 	_Atomic uint64_t busy_ns;              /* time spent outside the poller */
 	_Atomic uint64_t loop_ns;              /* time since start */
-	_Atomic uint64_t lat_hist[24];         /* NOTIFY processing time, bucket i: < 2^(i+6) ns */
+	_Atomic uint64_t lat_hist[24];         /* NOTIFY processing time: bucket i < 2^(i+6) ns,
+						* the last one takes everything from 2^28 ns up */
+	_Atomic uint64_t lat_sum_ns;           /* sum of NOTIFY processing times */
 };
 
 #define STAT_ADD(ws, field, n) \

@@ -99,12 +99,14 @@ static void worker_on_wake(struct ev_loop *loop, ev_async *a, int revents)
 	for (;;) {
 		pthread_mutex_lock(&w->lock);
 		n = w->inbox_len < 64 ? w->inbox_len : 64;
+		if (!n) {
+			pthread_mutex_unlock(&w->lock);
+			break;
+		}
 		memcpy(fds, w->inbox, n * sizeof(int));
 		memmove(w->inbox, w->inbox + n, (w->inbox_len - n) * sizeof(int));
 		w->inbox_len -= n;
 		pthread_mutex_unlock(&w->lock);
-		if (!n)
-			break;
 		for (i = 0; i < n; i++) {
 			if (atomic_load(&w->stopping)) {
 				close(fds[i]);

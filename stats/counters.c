@@ -73,6 +73,15 @@ void counters_latency(uint64_t out[COUNTERS_LAT_BUCKETS])
 			out[b] += counters_load(&worker_get(i)->stats.lat_hist[b]);
 }
 
+uint64_t counters_latency_sum_ns(void)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < worker_count(); i++)
+		sum += counters_load(&worker_get(i)->stats.lat_sum_ns);
+	return sum;
+}
+
 /* The workers put a time t in bucket 0 when t < 64 ns, in bucket b when
  * 2^(b+5) <= t < 2^(b+6), and everything from 2^28 ns on in the last one.
  */

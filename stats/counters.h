@@ -40,6 +40,9 @@ uint64_t counters_total(const struct counters_field *f);
 void counters_disconnects(uint64_t out[SPOP_ERR_SLOTS]);
 void counters_latency(uint64_t out[COUNTERS_LAT_BUCKETS]);
 
+/* Total time the workers spent answering NOTIFY frames, in nanoseconds. */
+uint64_t counters_latency_sum_ns(void);
+
 /* Upper bound in nanoseconds of latency bucket <i>, exclusive; 0 for the
  * last bucket, which has none.
  */

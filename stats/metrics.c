@@ -117,7 +117,7 @@ static void metrics_spop(struct sbuf *out)
 	}
 
 	/* Workers time each batch of NOTIFY frames and count every frame of
-	 * it with the batch's average: there is no exact sum to export. */
+	 * it with the batch's average; the sum is the batches' total. */
 	counters_latency(hist);
 	prom_family(out, hname, PROM_HISTOGRAM,
 		    "Agent time to answer one NOTIFY frame (average over its read batch).");
@@ -136,6 +136,8 @@ static void metrics_spop(struct sbuf *out)
 		struct prom_label inf = { "le", "+Inf" };
 
 		prom_sample_u64(out, hname, "_bucket", &inf, 1, cumul);
+		prom_sample_f64(out, hname, "_sum", NULL, 0,
+				(double)counters_latency_sum_ns() / NS_PER_S);
 		prom_sample_u64(out, hname, "_count", NULL, 0, cumul);
 	}
 }
