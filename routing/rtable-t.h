@@ -64,14 +64,14 @@ struct rt_service {
 #define RT_F_VIP         0x10
 #define RT_F_STICKY      0x20
 
-/* One server a route can pick: a ready task, or a service's VIP. */
+/* One server a route can pick: a ready task, or a service's VIP. 32
+ * bytes, aligned: a pick never straddles two cache lines.
+ */
 struct rt_pick {
-	struct netaddr addr;
+	_Alignas(32) struct netaddr addr;
 	uint16_t port;
-	uint32_t svc;                    /* index in rtable.svcs */
+	uint32_t svc;                    /* index in rtable.svcs and rtable.names */
 	const char *task_id;             /* NULL for a VIP */
-	const char *svc_name;
-	uint64_t key;
 };
 
 #define RT_PATH_INLINE 16
@@ -150,6 +150,7 @@ struct rtable {
 
 	uint32_t nsvcs;
 	struct rt_service *svcs;         /* sorted by name, then source and ID */
+	const char **names;              /* svcs[i].name, packed for the request path */
 	struct rt_index by_name;
 	struct rt_index by_id;
 

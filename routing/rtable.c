@@ -413,7 +413,7 @@ void rtable_decide(const struct rtable *t, uint32_t *rr, int advance,
 	ans->action = ROUTE_FORWARD;
 	ans->dst = p->addr;
 	ans->port = p->port;
-	ans->service = p->svc_name;
+	ans->service = t->names[p->svc];
 	ans->task_id = p->task_id;
 	if (req->ssl)
 		ans->hsts_max_age = r->hsts_max_age;
@@ -435,7 +435,7 @@ void rtable_decide(const struct rtable *t, uint32_t *rr, int advance,
 		}
 	}
 	if ((r->flags & RT_F_STICKY) && d->pi.how != RT_PICK_COOKIE)
-		rt_set_cookie(r, p->key, ans, scratch);
+		rt_set_cookie(r, r->keys[i], ans, scratch);
 }
 
 void rtable_route(const struct rtable *t, unsigned worker,

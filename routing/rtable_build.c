@@ -703,6 +703,20 @@ static void rb_index_put(struct rt_index *ix, uint64_t h, uint32_t idx)
 	ix->slots[i].idx = idx + 1;
 }
 
+/* Returns <size> zeroed bytes aligned on <align> (a power of two, at most
+ * 64): the arena only guarantees the alignment of max_align_t.
+ */
+static void *rb_alloc_aligned(struct rb_ctx *c, size_t size, size_t align)
+{
+	unsigned char *p = arena_calloc(c->a, 1, size + align - 1);
+
+	if (!p) {
+		c->oom = 1;
+		return NULL;
+	}
+	return (void *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
+}
+
 /* Appends ", <name>" style lists and counts to a no-task reason. */
 static void rb_no_task_reason(struct rb_ctx *c, struct rt_route *r)
 {
@@ -796,7 +810,7 @@ static void rb_pool(struct rb_ctx *c, struct rt_route *r)
 		return;
 	}
 
-	picks = arena_calloc(c->a, n, sizeof(*picks));
+	picks = rb_alloc_aligned(c, n * sizeof(*picks), _Alignof(struct rt_pick));
 	keys = arena_alloc(c->a, n * sizeof(*keys));
 	weights = arena_alloc(c->tmp, n * sizeof(*weights));
 	if (!picks || !keys || !weights) {
@@ -813,9 +827,8 @@ static void rb_pool(struct rb_ctx *c, struct rt_route *r)
 		if (vip) {
 			if (!s->has_vip || !s->nready)
 				continue;
-			picks[k] = (struct rt_pick){ s->vip, s->spec.port, si, NULL, s->name,
-						     balance_key(s->id, strlen(s->id)) };
-			keys[k] = picks[k].key;
+			picks[k] = (struct rt_pick){ s->vip, s->spec.port, si, NULL };
+			keys[k] = balance_key(s->id, strlen(s->id));
 			/* Interlock canary semantics: share in proportion to tasks */
 			weights[k++] = w * s->nready;
 			continue;
@@ -825,7 +838,7 @@ static void rb_pool(struct rb_ctx *c, struct rt_route *r)
 
 			if (tk->unready != RT_TASK_READY)
 				continue;
-			picks[k] = (struct rt_pick){ tk->addr, tk->port, si, tk->id, s->name, tk->key };
+			picks[k] = (struct rt_pick){ tk->addr, tk->port, si, tk->id };
 			keys[k] = tk->key;
 			weights[k++] = w;
 		}
@@ -904,18 +917,6 @@ static void rb_route_settings(struct rb_ctx *c, struct rt_route *r, const struct
 	rb_pool(c, r);
 }
 
-/* Returns <n> zeroed elements of <size> bytes starting on a cache line. */
-static void *rb_alloc_lines(struct rb_ctx *c, size_t n, size_t size)
-{
-	unsigned char *p = arena_calloc(c->a, 1, n * size + 64);
-
-	if (!p) {
-		c->oom = 1;
-		return NULL;
-	}
-	return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
-}
-
 /* Returns the free entry of <tab> where the name hashed <h> goes. */
 static struct rt_host *rb_tab_slot(struct rt_hosttab *tab, uint64_t h)
 {
@@ -931,7 +932,7 @@ static int rb_tab_init(struct rb_ctx *c, struct rt_hosttab *tab, size_t n)
 	uint32_t size = rb_pow2(n * 2);
 
 	tab->mask = size - 1;
-	tab->e = rb_alloc_lines(c, size, sizeof(*tab->e));
+	tab->e = rb_alloc_aligned(c, size * sizeof(*tab->e), 64);
 	return tab->e ? 0 : -1;
 }
 
@@ -952,10 +953,10 @@ static void rb_layout(struct rb_ctx *c)
 		else
 			nexact++;
 	}
-	t->routes = rb_alloc_lines(c, c->nroutes ? c->nroutes : 1, sizeof(*t->routes));
+	t->routes = rb_alloc_aligned(c, (c->nroutes ? c->nroutes : 1) * sizeof(*t->routes), 64);
 	t->members = arena_alloc(c->a, (c->nrefs ? c->nrefs : 1) * sizeof(*t->members));
 	if (c->deflt)
-		deflt = rb_alloc_lines(c, 1, sizeof(*deflt));
+		deflt = rb_alloc_aligned(c, sizeof(*deflt), 64);
 	if (!t->routes || !t->members || (c->deflt && !deflt) ||
 	    rb_tab_init(c, &t->exact, nexact) < 0 || rb_tab_init(c, &t->wild, nwild) < 0) {
 		c->oom = 1;
@@ -1108,8 +1109,11 @@ struct rtable *rtable_build(const struct model *const *models, size_t nmodels,
 				maxkeys = k;
 		}
 	}
-	if (c.oom)
+	t->names = arena_alloc(c.a, (n ? n : 1) * sizeof(*t->names));
+	if (c.oom || !t->names)
 		goto out_oom;
+	for (uint32_t i = 0; i < n; i++)
+		t->names[i] = t->svcs[i].name;
 
 	/* claims, first created first */
 	c.hmask = rb_pow2((size_t)nkeys * 2) - 1;

@@ -142,7 +142,7 @@ static void ex_pick_text(const struct rt_route *r, const struct rt_decision *d,
 	}
 	switch (d->pi.how) {
 	case RT_PICK_COOKIE:
-		sticky_format(p->key, value);
+		sticky_format(r->keys[p - r->picks], value);
 		sbuf_printf(out, "  pick     sticky cookie %.*s=%s is valid: task %s, no cookie set\n",
 			    (int)r->sticky_len, r->sticky, value, p->task_id ? p->task_id : "-");
 		break;
