@@ -129,6 +129,7 @@ struct discovery {
 	int dirty_containers;
 	int poll_asap;
 	int warned_no_events;
+	int warned_mode;
 	int changed;                /* state changed since the last publish */
 	int64_t last_poll_ms;       /* monotonic, start of the last task poll */
 	int64_t last_full_poll_ms;
@@ -455,28 +456,27 @@ static void disc_publish(struct discovery *d)
 	d->on_model(d->arg, m);
 }
 
-/* Switches to <mode>, dropping the state of the other one. */
+/* Settles the mode at the first sync. In auto mode it then sticks: a node
+ * that stops answering as a swarm manager is most often a daemon shutting
+ * down or restarting, and switching to containers mode would drop every
+ * swarm route. The change is reported instead; the swarm requests then
+ * fail and the last good table stays.
+ */
 static int disc_set_mode(struct discovery *d, enum disc_mode mode)
 {
-	if (mode == d->mode)
-		return 0;
 	if (d->mode != MODE_NONE) {
-		/* the old provider's services go away with it */
-		struct model *empty = model_new(d->mode == MODE_SWARM ? "swarm" : "docker");
-
-		LOG(LL_INFO, "discovery", "Docker mode changed", KVS("from", mode_name(d->mode)),
-		    KVS("to", mode_name(mode)));
-		if (empty)
-			d->on_model(d->arg, empty);
-	} else {
-		LOG(LL_INFO, "discovery", "Docker mode", KVS("mode", mode_name(mode)),
-		    KVS("endpoint", d->host.endpoint));
+		if (mode != d->mode && !d->warned_mode) {
+			LOG(LL_WARN, "discovery", "the node's swarm role changed since start, keeping the mode: "
+			    "restart the agent (or set --docker-mode) to switch",
+			    KVS("mode", mode_name(d->mode)), KVS("node_now", mode_name(mode)));
+			d->warned_mode = 1;
+		} else if (mode == d->mode) {
+			d->warned_mode = 0;
+		}
+		return 0;
 	}
-	swarm_free(d->swarm);
-	d->swarm = NULL;
-	containers_free(d->ctrs);
-	d->ctrs = NULL;
-	d->have_model = 0;
+	LOG(LL_INFO, "discovery", "Docker mode", KVS("mode", mode_name(mode)),
+	    KVS("endpoint", d->host.endpoint));
 	if (mode == MODE_SWARM)
 		d->swarm = swarm_new();
 	else
@@ -486,7 +486,6 @@ static int disc_set_mode(struct discovery *d, enum disc_mode mode)
 	if (d->ctrs)
 		containers_set_host(d->ctrs, d->host_name);
 	d->mode = mode;
-	d->cache_path[0] = d->cache_path[1] = 0;
 	return 0;
 }
 

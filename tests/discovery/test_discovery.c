@@ -61,7 +61,8 @@ static void handler(void *arg, const char *method, const char *path, struct fake
 		answer(r, 403, "{\"message\":\"forbidden by the proxy\"}");
 	else if (strncmp(path, "/v1.41/events", 13) == 0)
 		r->stream = 1, r->status = 200;
-	else if (strncmp(path, "/v1.41/services?", 16) == 0 && !dm.swarm)
+	else if (!dm.swarm && (strncmp(path, "/v1.41/services", 15) == 0 ||
+			       strncmp(path, "/v1.41/tasks", 12) == 0 || strncmp(path, "/v1.41/nodes", 12) == 0))
 		answer(r, 503, "{\"message\":\"This node is not a swarm manager.\"}");
 	else if (strncmp(path, "/v1.41/services/", 16) == 0) {
 		/* one service out of the list, the crude way */
@@ -330,6 +331,31 @@ static void test_daemon_away_and_back(void **state)
 	assert_int_equal(ntasks(fx->seen.last, WEB), 0);
 }
 
+static void test_auto_mode_sticks(void **state)
+{
+	struct fixture *fx = *state;
+	struct discovery_status st;
+	int models;
+
+	/* A daemon shutting down answers "not a swarm manager" for a moment:
+	 * auto mode must not switch to containers and drop every route. */
+	start(fx, "auto");
+	assert_true(run(fx, has_model, 5000));
+	models = fx->seen.models;
+	dm.swarm = 0;
+	discovery_resync(fx->d);
+	assert_true(run(fx, is_degraded, 5000));
+	run(fx, NULL, 500);
+	assert_int_equal(fx->seen.models, models);
+	assert_string_equal(fx->seen.last->source, "swarm");
+	discovery_status(fx->d, &st);
+	assert_string_equal(st.mode, "swarm");
+	assert_non_null(strstr(st.last_error, "not a swarm manager"));
+	assert_int_equal(fakedocker_count(fx->fake, "/v1.41/containers"), 0);
+	dm.swarm = 1;
+	assert_true(run(fx, is_synced, 15000));
+}
+
 static void test_garbage_answers(void **state)
 {
 	struct fixture *fx = *state;
@@ -408,6 +434,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sync_steady_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_daemon_away_and_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auto_mode_sticks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_containers_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restricted_proxy, setup, teardown),

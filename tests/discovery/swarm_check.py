@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""Checks what a running agent sees of a real swarm, and how fast.
+
+Used by test_swarm_discovery.sh (and bench/discovery_bench.sh): it runs a
+docker command, then follows both the swarm (through /usr/bin/docker) and
+the agent's stats socket until they agree, and measures for every task:
+  - became ready in the agent  - the task's Status.Timestamp (running)
+  - left the agent's ready set - when docker first showed its desired
+    state leaving "running" (observed by polling, so an upper bound)
+Exits 1 with the reason when they do not agree in time or a lag is over
+the bound.
+
+  swarm_check.py converge --stats SOCK --service NAME --replicas N
+                 [--max-lag-ms 1000] [--timeout 90] [--json OUT] -- CMD...
+  swarm_check.py status --stats SOCK --service NAME --status routed|skipped|absent
+                 [--reason TEXT] [--hosts HOSTS] [--source swarm|docker] [--ready N]
+                 [--within-ms 1000] [--timeout 30] [-- CMD...]
+  swarm_check.py info --stats SOCK --key docker_state --value synced [--timeout 60]
+"""
+import argparse
+import calendar
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+DOCKER = "/usr/bin/docker"
+# Polling granularity of this checker, added to the bound so that a lag
+# measured by polling never fails a test for the checker's own slowness.
+AGENT_POLL_S = 0.02
+DOCKER_POLL_S = 0.15
+
+
+def now_ms():
+    return time.time() * 1000.0
+
+
+def stats(sock, command, timeout=5.0):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    s.connect(sock)
+    s.sendall(command.encode() + b"\n")
+    chunks = []
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        chunks.append(b)
+    s.close()
+    return b"".join(chunks).decode()
+
+
+def agent_tasks(sock, service):
+    """{task id: ready} for <service> as the agent sees it ({} if unknown)."""
+    out = stats(sock, "show tasks %s json" % service)
+    try:
+        d = json.loads(out)
+    except ValueError:
+        return {}
+    if "error" in d:
+        return {}
+    return {t["id"]: bool(t["ready"]) for t in d.get("tasks", [])}
+
+
+def agent_services(sock):
+    return {s["name"]: s for s in json.loads(stats(sock, "show services json"))["services"]}
+
+
+def parse_docker_time(s):
+    """RFC 3339 with nanoseconds, as docker prints it, to ms since the epoch."""
+    s = s.strip()
+    if s.endswith("Z"):
+        s = s[:-1]
+    if "." in s:
+        base, frac = s.split(".", 1)
+        frac = (frac + "000000")[:6]
+    else:
+        base, frac = s, "000000"
+    t = time.strptime(base, "%Y-%m-%dT%H:%M:%S")
+    return calendar.timegm(t) * 1000.0 + int(frac) / 1000.0
+
+
+def docker_tasks(service):
+    """{task id: (state, desired, running_since_ms)} of <service>."""
+    ids = subprocess.run([DOCKER, "service", "ps", "-q", "--no-trunc", service],
+                         capture_output=True, text=True).stdout.split()
+    if not ids:
+        return {}
+    out = subprocess.run([DOCKER, "inspect", "-f",
+                          "{{.ID}} {{.Status.State}} {{.DesiredState}} {{.Status.Timestamp.Format \"2006-01-02T15:04:05.000000Z07:00\"}}"]
+                         + ids, capture_output=True, text=True).stdout
+    tasks = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 4:
+            tasks[parts[0]] = (parts[1], parts[2], parse_docker_time(parts[3].replace("+00:00", "Z")))
+    return tasks
+
+
+class DockerWatcher(threading.Thread):
+    """Polls docker for a service's tasks; remembers when each task was
+    first seen running (with its timestamp) and first seen leaving the
+    desired state "running"."""
+
+    def __init__(self, service):
+        super().__init__(daemon=True)
+        self.service = service
+        self.lock = threading.Lock()
+        self.tasks = {}
+        self.left_running = {}   # id -> ms when first seen desired != running
+        self.stop = False
+        self.polls = 0
+
+    def run(self):
+        while not self.stop:
+            t = docker_tasks(self.service)
+            seen = now_ms()
+            with self.lock:
+                for tid, (state, desired, _) in t.items():
+                    prev = self.tasks.get(tid)
+                    if desired != "running" and tid not in self.left_running and \
+                            (prev is None or prev[1] == "running"):
+                        self.left_running[tid] = seen
+                self.tasks = t
+                self.polls += 1
+            time.sleep(DOCKER_POLL_S)
+
+    def snapshot(self):
+        with self.lock:
+            return dict(self.tasks), dict(self.left_running), self.polls
+
+
+def cmd_converge(a):
+    watcher = DockerWatcher(a.service)
+    before = agent_tasks(a.stats, a.service)
+    watcher.start()
+    first_ready = {}
+    gone = {}
+    ready_now = {t for t, r in before.items() if r}
+    t_cmd = now_ms()
+    if a.cmd:
+        r = subprocess.run(a.cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            print("command failed: %s\n%s" % (" ".join(a.cmd), r.stderr), file=sys.stderr)
+            return 1
+    t_cmd_end = now_ms()
+    deadline = time.time() + a.timeout
+    agreed_since = None
+    while time.time() < deadline:
+        t = now_ms()
+        at = agent_tasks(a.stats, a.service)
+        ready = {tid for tid, r in at.items() if r}
+        for tid in ready - ready_now:
+            first_ready.setdefault(tid, t)
+        for tid in ready_now - ready:
+            gone.setdefault(tid, t)
+        ready_now = ready
+        dt, left, polls = watcher.snapshot()
+        running = {tid for tid, (s, d, _) in dt.items() if s == "running" and d == "running"}
+        settled = polls >= 2 and len(running) == a.replicas and ready == running and \
+            not any(s in ("new", "pending", "assigned", "accepted", "preparing", "ready", "starting")
+                    and d == "running" for s, d, _ in dt.values())
+        if settled:
+            if agreed_since is None:
+                agreed_since = time.time()
+            elif time.time() - agreed_since >= 1.0:
+                break
+        else:
+            agreed_since = None
+        time.sleep(AGENT_POLL_S)
+    watcher.stop = True
+    dt, left, _ = watcher.snapshot()
+    running = {tid for tid, (s, d, _) in dt.items() if s == "running" and d == "running"}
+    result = {"service": a.service, "replicas": a.replicas, "command_ms": round(t_cmd_end - t_cmd),
+              "ready_lags_ms": {}, "gone_lags_ms": {}}
+    bound = a.max_lag_ms + 1000 * AGENT_POLL_S * 2
+    failures = []
+    if agreed_since is None:
+        failures.append("agent and docker did not agree within %ds: docker running %s, agent ready %s"
+                        % (a.timeout, sorted(running), sorted(ready_now)))
+    for tid, seen in first_ready.items():
+        if tid in dt and dt[tid][0] == "running":
+            lag = seen - dt[tid][2]
+            result["ready_lags_ms"][tid] = round(lag)
+            if lag > bound:
+                failures.append("task %s ready in the agent %.0f ms after it was running" % (tid, lag))
+    for tid, seen in gone.items():
+        # when docker was first seen moving it away from running; the command
+        # end when that happened before the first poll
+        ref = left.get(tid, t_cmd_end)
+        lag = seen - ref
+        result["gone_lags_ms"][tid] = round(lag)
+        if lag > bound + 1000 * DOCKER_POLL_S * 2:
+            failures.append("task %s left the agent %.0f ms after docker stopped wanting it" % (tid, lag))
+    print("converge %s" % json.dumps(result, sort_keys=True))
+    if a.json:
+        with open(a.json, "a") as f:
+            f.write(json.dumps(result, sort_keys=True) + "\n")
+    for f in failures:
+        print("FAIL: " + f, file=sys.stderr)
+    return 1 if failures else 0
+
+
+def cmd_status(a):
+    if a.cmd:
+        r = subprocess.run(a.cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            print("command failed: %s\n%s" % (" ".join(a.cmd), r.stderr), file=sys.stderr)
+            return 1
+    # from the end of the command: what the user waits for after it returned
+    t0 = now_ms()
+    deadline = time.time() + a.timeout
+    last = None
+    while time.time() < deadline:
+        svcs = agent_services(a.stats)
+        s = svcs.get(a.service)
+        last = s
+        ok = (a.status == "absent" and s is None) or (
+            s is not None and s["status"] == a.status and
+            (a.reason is None or (s.get("reason") or "").find(a.reason) >= 0) and
+            (a.hosts is None or s.get("hosts") == a.hosts) and
+            (a.source is None or s.get("source") == a.source) and
+            (a.ready is None or s.get("ready") == a.ready))
+        if ok:
+            took = now_ms() - t0
+            print("status %s=%s after %.0f ms%s" % (a.service, a.status, took,
+                                                    (" (%s)" % s.get("reason")) if s and s.get("reason") else ""))
+            if a.within_ms and took > a.within_ms + 1000 * AGENT_POLL_S * 2:
+                print("FAIL: %s took %.0f ms, bound %d ms" % (a.service, took, a.within_ms), file=sys.stderr)
+                return 1
+            return 0
+        time.sleep(AGENT_POLL_S)
+    print("FAIL: %s not %s within %ds, last seen: %s" % (a.service, a.status, a.timeout, last),
+          file=sys.stderr)
+    return 1
+
+
+def cmd_info(a):
+    deadline = time.time() + a.timeout
+    last = None
+    while time.time() < deadline:
+        for line in stats(a.stats, "show info").splitlines():
+            k, _, v = line.partition(":")
+            if k.strip() == a.key:
+                last = v.strip()
+        if last == a.value:
+            print("info %s=%s" % (a.key, a.value))
+            return 0
+        time.sleep(0.05)
+    print("FAIL: %s is %r, not %r within %ds" % (a.key, last, a.value, a.timeout), file=sys.stderr)
+    return 1
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="what", required=True)
+    c = sub.add_parser("converge")
+    c.add_argument("--stats", required=True)
+    c.add_argument("--service", required=True)
+    c.add_argument("--replicas", type=int, required=True)
+    c.add_argument("--max-lag-ms", type=int, default=1000)
+    c.add_argument("--timeout", type=int, default=90)
+    c.add_argument("--json")
+    c.add_argument("cmd", nargs="*")
+    s = sub.add_parser("status")
+    s.add_argument("--stats", required=True)
+    s.add_argument("--service", required=True)
+    s.add_argument("--status", required=True, choices=["routed", "skipped", "unrouted", "absent"])
+    s.add_argument("--reason")
+    s.add_argument("--hosts")
+    s.add_argument("--source")
+    s.add_argument("--ready", type=int, help="number of ready tasks")
+    s.add_argument("--within-ms", type=int)
+    s.add_argument("--timeout", type=int, default=30)
+    s.add_argument("cmd", nargs="*")
+    i = sub.add_parser("info")
+    i.add_argument("--stats", required=True)
+    i.add_argument("--key", required=True)
+    i.add_argument("--value", required=True)
+    i.add_argument("--timeout", type=int, default=60)
+    a = p.parse_args()
+    return {"converge": cmd_converge, "status": cmd_status, "info": cmd_info}[a.what](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
