@@ -135,11 +135,6 @@ static const char *rb_intern(struct rb_ctx *c, const char *s)
 	return *slot;
 }
 
-static const char *rb_reason(struct rb_ctx *c, const char *s)
-{
-	return rb_dup(c, s);
-}
-
 /************************************************************************/
 /*                        copying provider data                         */
 /************************************************************************/
@@ -404,10 +399,10 @@ static void rb_service(struct rb_ctx *c, struct rt_service *s, const struct mode
 	} else if ((cl || cluster) && (!cl || !cluster || strcmp(cl, cluster) != 0)) {
 		snprintf(c->err, sizeof(c->err), cl ? "served by cluster %s" :
 			 "served by the default cluster (no " LABELS_PREFIX "service_cluster)", cl);
-		s->reason = rb_reason(c, c->err);
+		s->reason = rb_dup(c, c->err);
 	} else if (labels_parse(m, c->a, &s->spec, c->err, sizeof(c->err)) < 0) {
 		s->status = RTABLE_SVC_SKIPPED;
-		s->reason = rb_reason(c, c->err);
+		s->reason = rb_dup(c, c->err);
 		labels_init(&s->spec);
 		s->spec.hosts_raw = hosts;
 	} else if (s->spec.nhosts || s->spec.default_backend) {
@@ -416,7 +411,7 @@ static void rb_service(struct rb_ctx *c, struct rt_service *s, const struct mode
 
 	if (candidate && rb_network(c, s) < 0) {
 		s->status = RTABLE_SVC_SKIPPED;
-		s->reason = rb_reason(c, c->err);
+		s->reason = rb_dup(c, c->err);
 		candidate = 0;
 	}
 	rb_tasks(c, s);
@@ -430,7 +425,7 @@ static void rb_service(struct rb_ctx *c, struct rt_service *s, const struct mode
 			all = s->tasks[i].model->port != 0;
 		if (!all) {
 			s->status = RTABLE_SVC_SKIPPED;
-			s->reason = rb_reason(c, LABELS_PREFIX "port is required: "
+			s->reason = rb_dup(c, LABELS_PREFIX "port is required: "
 					      "the container port to route to");
 			return;
 		}
@@ -602,7 +597,7 @@ static void rb_claim(struct rb_ctx *c, uint32_t idx, struct rb_key *keys)
 				 owner->name, keys[i].path_len > 1 ? " on " : "",
 				 keys[i].path_len > 1 ? (int)keys[i].path_len : 0, keys[i].path, what);
 		s->status = RTABLE_SVC_SKIPPED;
-		s->reason = rb_reason(c, c->err);
+		s->reason = rb_dup(c, c->err);
 		return;
 	}
 
@@ -740,7 +735,7 @@ static void rb_no_task_reason(struct rb_ctx *c, struct rt_route *r)
 		if (!any_vip) {
 			snprintf(c->err, cap, "service %s has no virtual IP%s%s (backend_mode=vip)",
 				 p->name, p->network ? " on network " : "", p->network ? p->network : "");
-			r->no_task_reason = rb_reason(c, c->err);
+			r->no_task_reason = rb_dup(c, c->err);
 			return;
 		}
 	}
@@ -758,7 +753,7 @@ static void rb_no_task_reason(struct rb_ctx *c, struct rt_route *r)
 	if (!ntasks) {
 		if (len < cap)
 			snprintf(c->err + len, cap - len, r->nmembers > 1 ? " have no task" : " has no task");
-		r->no_task_reason = rb_reason(c, c->err);
+		r->no_task_reason = rb_dup(c, c->err);
 		return;
 	}
 	if (len < cap)
@@ -776,7 +771,7 @@ static void rb_no_task_reason(struct rb_ctx *c, struct rt_route *r)
 					c->err[len - 1] != '(' ? ", " : "", counts[RT_TASK_READY]);
 	if (len < cap)
 		snprintf(c->err + len, cap - len, ")");
-	r->no_task_reason = rb_reason(c, c->err);
+	r->no_task_reason = rb_dup(c, c->err);
 }
 
 /* Fills the servers route <r> picks from. Services whose weight is 0 get
@@ -1072,10 +1067,10 @@ struct rtable *rtable_build(const struct model *const *models, size_t nmodels,
 	c.a = arena_new(256 * 1024);
 	c.tmp = arena_new(256 * 1024);
 	if (!c.a || !c.tmp)
-		goto out_oom;
+		goto out_free_arenas;
 	t = arena_calloc(c.a, 1, sizeof(*t));
 	if (!t)
-		goto out_oom;
+		goto out_free_arenas;
 	c.t = t;
 	t->arena = c.a;
 	t->nworkers = opts && opts->nworkers ? opts->nworkers : 1;
@@ -1088,7 +1083,7 @@ struct rtable *rtable_build(const struct model *const *models, size_t nmodels,
 	order = arena_alloc(c.tmp, (n ? n : 1) * sizeof(*order));
 	created = arena_alloc(c.tmp, (n ? n : 1) * sizeof(*created));
 	if (!t->svcs || !order || !created)
-		goto out_oom;
+		goto out_free_arenas;
 
 	/* services sorted by name: a stable order for show and find */
 	n = 0;
@@ -1111,7 +1106,7 @@ struct rtable *rtable_build(const struct model *const *models, size_t nmodels,
 	}
 	t->names = arena_alloc(c.a, (n ? n : 1) * sizeof(*t->names));
 	if (c.oom || !t->names)
-		goto out_oom;
+		goto out_free_arenas;
 	for (uint32_t i = 0; i < n; i++)
 		t->names[i] = t->svcs[i].name;
 
@@ -1121,7 +1116,7 @@ struct rtable *rtable_build(const struct model *const *models, size_t nmodels,
 	c.hosts = arena_alloc(c.tmp, (nkeys + 1) * sizeof(*c.hosts));
 	keys = arena_alloc(c.tmp, maxkeys * sizeof(*keys));
 	if (!c.hslots || !c.hosts || !keys)
-		goto out_oom;
+		goto out_free_arenas;
 	{
 		uint32_t m = 0;
 
@@ -1133,17 +1128,17 @@ struct rtable *rtable_build(const struct model *const *models, size_t nmodels,
 			rb_claim(&c, created[i], keys);
 	}
 	if (c.oom)
-		goto out_oom;
+		goto out_free_arenas;
 
 	rb_layout(&c);
 	if (c.oom)
-		goto out_oom;
+		goto out_free_arenas;
 	rb_workers(&c);
 	if (c.oom)
-		goto out_oom;
+		goto out_free_arenas;
 
 	if (rb_index_init(&c, &t->by_name, n) < 0 || rb_index_init(&c, &t->by_id, n) < 0)
-		goto out_oom;
+		goto out_free_arenas;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct rt_service *s = &t->svcs[i];
 
@@ -1162,7 +1157,7 @@ struct rtable *rtable_build(const struct model *const *models, size_t nmodels,
 	t->build_ns = (uint64_t)(clock_mono_ns() - start);
 	return t;
 
-out_oom:
+out_free_arenas:
 	arena_free(c.tmp);
 	arena_free(c.a);
 	return NULL;
