@@ -188,6 +188,33 @@ static void test_canary_shares(void **state)
 	model_free(m);
 }
 
+/* In VIP mode the shares follow the services' ready tasks too, though
+ * the agent answers one address per service.
+ */
+static void test_vip_shares(void **state)
+{
+	struct model *m = fx_model();
+	struct model_service *s;
+	struct rtable *t;
+	int a, b;
+
+	(void)state;
+	s = fx_service(m, "big", 1, "lb.hosts=v.example", "lb.port=80", "lb.backend_mode=vip", NULL);
+	fx_vip(m, s, "10.9.0.1", NULL);
+	fx_task(m, s, "big.1", "10.0.0.1", 0, NULL);
+	fx_task(m, s, "big.2", "10.0.0.2", 0, NULL);
+	fx_task(m, s, "big.3", "10.0.0.3", 0, NULL);
+	s = fx_service(m, "small", 2, "lb.hosts=v.example", "lb.port=80", "lb.backend_mode=vip", NULL);
+	fx_vip(m, s, "10.9.0.2", NULL);
+	fx_task(m, s, "small.1", "10.0.1.1", 0, NULL);
+	t = fx_build(m, 1, NULL);
+	spread(t, 0, "v.example", 400, "big", &a, &b);
+	assert_int_equal(a, 300);
+	assert_int_equal(b, 100);
+	rtable_free(t);
+	model_free(m);
+}
+
 /* Each task of a service gets the same share, and the workers' cycles
  * are independent.
  */
@@ -492,6 +519,7 @@ int main(void)
 		cmocka_unit_test(test_rr_worker_start),
 		cmocka_unit_test(test_hash_weights),
 		cmocka_unit_test(test_canary_shares),
+		cmocka_unit_test(test_vip_shares),
 		cmocka_unit_test(test_tasks_even_per_worker),
 		cmocka_unit_test(test_weight_zero),
 		cmocka_unit_test(test_ip_hash_stability),
