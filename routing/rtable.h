@@ -129,7 +129,8 @@ struct rtable_service_view {
 	const char *name;
 	const char *source;      /* provider that reported it */
 	enum rtable_svc_status status;
-	const char *reason;      /* why skipped, NULL when routed or unrouted */
+	const char *reason;      /* why skipped; for an unrouted service of another
+				  * cluster, "served by cluster X"; else NULL */
 	const char *hosts;       /* as labelled, NULL if none */
 	const char *mode;        /* "task" or "vip" */
 	size_t ntasks;           /* tasks known */

@@ -998,6 +998,9 @@ static void rb_layout(struct rb_ctx *c)
 		for (uint32_t j = 0; j < n; j++)
 			rb_route_settings(c, &t->routes[ri++], sorted[j], h);
 	}
+	/* every claim must have become exactly one route */
+	if (!c->oom && ri != c->nroutes)
+		abort();
 	t->deflt = deflt;
 	t->nroutes = ri;
 }
