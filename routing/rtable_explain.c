@@ -241,9 +241,14 @@ static void ex_text(const struct rtable *t, const struct route_req *req,
 		if (r->flags & RT_F_STICKY)
 			snprintf(flags + len, sizeof(flags) - len, " sticky_session_cookie=%.*s",
 				 (int)r->sticky_len, r->sticky);
-		sbuf_printf(out, "route    %s%.*s (%s match)%s%s\n", rtable_host_name(t, m->entry, hbuf),
-			    r->path_len > 1 ? (int)r->path_len : 0, r->path, ex_match_name(m->kind),
-			    flags[0] ? ":" : "", flags);
+		if (m->kind == RT_MATCH_DEFAULT)
+			sbuf_printf(out, "route    the default backend%s%.*s%s%s\n",
+				    r->path_len > 1 ? " on " : "", r->path_len > 1 ? (int)r->path_len : 0,
+				    r->path, flags[0] ? ":" : "", flags);
+		else
+			sbuf_printf(out, "route    %s%.*s (%s match)%s%s\n", rtable_host_name(t, m->entry, hbuf),
+				    r->path_len > 1 ? (int)r->path_len : 0, r->path, ex_match_name(m->kind),
+				    flags[0] ? ":" : "", flags);
 		ex_services_text(t, r, out);
 	}
 
