@@ -1351,10 +1351,8 @@ static void disc_on_event(void *arg, const struct docker_event *ev)
 			swarm_converge_all(d->swarm, now, SWARM_CONVERGE_MS);
 			d->poll_asap = 1;
 		} else if (strcmp(ev->type, "container") == 0 && ev->service_id[0]) {
-			if (swarm_has_service(d->swarm, ev->service_id)) {
-				swarm_converge(d->swarm, ev->service_id, now, SWARM_CONVERGE_MS);
+			if (swarm_converge_hint(d->swarm, ev->service_id, now))
 				d->poll_asap = 1;
-			}
 		}
 	} else if (d->mode == MODE_CONTAINERS) {
 		if (strcmp(ev->type, "container") == 0) {

@@ -62,6 +62,7 @@ struct swarm_service {
 	int tasks_known;                /* fetched since it became routed */
 	int converged;
 	int64_t converge_until_ms;      /* fast polling allowed until then */
+	int64_t hint_after_ms;          /* hints are ignored until then */
 	size_t fill;                    /* scratch while loading tasks */
 };
 
@@ -457,6 +458,7 @@ static void service_adopt(struct swarm_service *svc, struct swarm_service *old, 
 		svc->tasks_known = old->tasks_known;
 		svc->converged = old->converged;
 		svc->converge_until_ms = old->converge_until_ms;
+		svc->hint_after_ms = old->hint_after_ms;
 	} else if (svc->routed) {
 		/* its tasks are unknown: fetch them on the next fast poll */
 		svc->converge_until_ms = now_ms + SWARM_CONVERGE_MS;
@@ -564,11 +566,6 @@ int swarm_remove_service(struct swarm *sw, const char *id)
 		return 0;
 	service_free(svc);
 	return 1;
-}
-
-int swarm_has_service(const struct swarm *sw, const char *id)
-{
-	return strmap_get(sw->services, id) != NULL;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -902,6 +899,8 @@ static int parse_task(struct swarm *sw, struct jscan *s, struct arena *a, struct
 	return 1;
 }
 
+static int service_hint(struct swarm_service *svc, int64_t now_ms);
+
 static int task_cmp(const void *a, const void *b)
 {
 	const struct swarm_task *x = *(const struct swarm_task *const *)a;
@@ -1055,9 +1054,9 @@ int swarm_load_tasks(struct swarm *sw, const char *json, size_t len,
 		service_check_converged(svc);
 		if (svc->converged)
 			svc->converge_until_ms = 0;
-		else if (!svc->converge_until_ms)
-			/* changed without an event we saw (another node): follow it */
-			svc->converge_until_ms = now_ms + SWARM_CONVERGE_MS;
+		else if (svc->converge_until_ms <= now_ms)
+			/* moved without an event we saw (on another node) */
+			service_hint(svc, now_ms);
 	}
 	free(vec.v);
 	if (!batch->refs) {
@@ -1078,6 +1077,28 @@ out_free:
 /* ------------------------------------------------------------------------ */
 /* Convergence                                                               */
 /* ------------------------------------------------------------------------ */
+
+/* A task of <svc> moved without a change of the service: poll it fast
+ * for a short while. At most one such window per SWARM_HINT_COOLDOWN_MS:
+ * a task crash-looping must not keep the agent polling fast for good.
+ */
+static int service_hint(struct swarm_service *svc, int64_t now_ms)
+{
+	if (now_ms < svc->hint_after_ms)
+		return 0;
+	svc->hint_after_ms = now_ms + SWARM_HINT_COOLDOWN_MS;
+	svc->converged = 0;
+	if (svc->converge_until_ms < now_ms + SWARM_HINT_MS)
+		svc->converge_until_ms = now_ms + SWARM_HINT_MS;
+	return 1;
+}
+
+int swarm_converge_hint(struct swarm *sw, const char *id, int64_t now_ms)
+{
+	struct swarm_service *svc = strmap_get(sw->services, id);
+
+	return svc && svc->routed && service_hint(svc, now_ms);
+}
 
 void swarm_converge(struct swarm *sw, const char *id, int64_t now_ms, int64_t ms)
 {

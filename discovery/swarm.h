@@ -24,6 +24,11 @@ struct swarm;
  */
 #define SWARM_CONVERGE_MS         30000
 #define SWARM_CONVERGE_UPDATE_MS  600000
+/* After a task moved on its own (a container event, or a poll that saw it):
+ * a short fast window, at most once per cooldown per service.
+ */
+#define SWARM_HINT_MS             3000
+#define SWARM_HINT_COOLDOWN_MS    10000
 
 struct swarm_counts {
 	size_t services;
@@ -64,7 +69,13 @@ int swarm_load_tasks(struct swarm *sw, const char *json, size_t len,
 /* Polls service <id> fast until its tasks settle, for <ms> at most. */
 void swarm_converge(struct swarm *sw, const char *id, int64_t now_ms, int64_t ms);
 
-/* Same for every routed service (a node came or went). */
+/* A task of service <id> moved on its own (a container started, died or
+ * changed health): poll it fast for SWARM_HINT_MS, unless that was done in
+ * the last SWARM_HINT_COOLDOWN_MS. Returns 1 when a fast window opened.
+ */
+int swarm_converge_hint(struct swarm *sw, const char *id, int64_t now_ms);
+
+/* Same as swarm_converge() for every routed service (a node came or went). */
 void swarm_converge_all(struct swarm *sw, int64_t now_ms, int64_t ms);
 
 /* Fills <ids> with up to <max> routed services that are converging now and
@@ -75,9 +86,6 @@ size_t swarm_converging(const struct swarm *sw, int64_t now_ms, const char **ids
 
 /* Same for every routed service. */
 size_t swarm_routed(const struct swarm *sw, const char **ids, size_t max);
-
-/* Whether service <id> is known. */
-int swarm_has_service(const struct swarm *sw, const char *id);
 
 /* Returns a new model (source "swarm") of every service, with the tasks of
  * the routed ones, or NULL when memory is exhausted. The caller owns it.

@@ -5,8 +5,9 @@ Used by test_swarm_discovery.sh (and bench/discovery_bench.sh): it runs a
 docker command, then follows both the swarm (through /usr/bin/docker) and
 the agent's stats socket until they agree, and measures for every task:
   - became ready in the agent  - the task's Status.Timestamp (running)
-  - left the agent's ready set - when docker first showed its desired
-    state leaving "running" (observed by polling, so an upper bound)
+  - left the agent's ready set - when docker set its desired state away
+    from "running" (the task's UpdatedAt when polling caught that update
+    before any other, else the time polling saw it: an upper bound)
 Exits 1 with the reason when they do not agree in time or a lag is over
 the bound.
 
@@ -82,20 +83,24 @@ def parse_docker_time(s):
     return calendar.timegm(t) * 1000.0 + int(frac) / 1000.0
 
 
+TIME_FMT = "\"2006-01-02T15:04:05.000000Z07:00\""
+
+
 def docker_tasks(service):
-    """{task id: (state, desired, running_since_ms)} of <service>."""
+    """{task id: (state, desired, state_since_ms, updated_ms)} of <service>."""
     ids = subprocess.run([DOCKER, "service", "ps", "-q", "--no-trunc", service],
                          capture_output=True, text=True).stdout.split()
     if not ids:
         return {}
     out = subprocess.run([DOCKER, "inspect", "-f",
-                          "{{.ID}} {{.Status.State}} {{.DesiredState}} {{.Status.Timestamp.Format \"2006-01-02T15:04:05.000000Z07:00\"}}"]
+                          "{{.ID}} {{.Status.State}} {{.DesiredState}} {{.Status.Timestamp.Format %s}} "
+                          "{{.UpdatedAt.Format %s}}" % (TIME_FMT, TIME_FMT)]
                          + ids, capture_output=True, text=True).stdout
     tasks = {}
     for line in out.splitlines():
         parts = line.split()
-        if len(parts) == 4:
-            tasks[parts[0]] = (parts[1], parts[2], parse_docker_time(parts[3].replace("+00:00", "Z")))
+        if len(parts) == 5:
+            tasks[parts[0]] = (parts[1], parts[2], parse_docker_time(parts[3]), parse_docker_time(parts[4]))
     return tasks
 
 
@@ -109,7 +114,11 @@ class DockerWatcher(threading.Thread):
         self.service = service
         self.lock = threading.Lock()
         self.tasks = {}
-        self.left_running = {}   # id -> ms when first seen desired != running
+        # id -> ms when docker stopped wanting it running: the task's
+        # UpdatedAt when it was first seen so with its state unchanged (the
+        # desired state was the last update: exact), else the time it was
+        # first seen so (an upper bound)
+        self.left_running = {}
         self.stop = False
         self.polls = 0
 
@@ -118,11 +127,12 @@ class DockerWatcher(threading.Thread):
             t = docker_tasks(self.service)
             seen = now_ms()
             with self.lock:
-                for tid, (state, desired, _) in t.items():
+                for tid, (state, desired, _, updated) in t.items():
                     prev = self.tasks.get(tid)
                     if desired != "running" and tid not in self.left_running and \
                             (prev is None or prev[1] == "running"):
-                        self.left_running[tid] = seen
+                        exact = prev is not None and prev[0] == state == "running"
+                        self.left_running[tid] = updated if exact else seen
                 self.tasks = t
                 self.polls += 1
             time.sleep(DOCKER_POLL_S)
@@ -158,10 +168,10 @@ def cmd_converge(a):
             gone.setdefault(tid, t)
         ready_now = ready
         dt, left, polls = watcher.snapshot()
-        running = {tid for tid, (s, d, _) in dt.items() if s == "running" and d == "running"}
+        running = {tid for tid, (s, d, _, _) in dt.items() if s == "running" and d == "running"}
         settled = polls >= 2 and len(running) == a.replicas and ready == running and \
             not any(s in ("new", "pending", "assigned", "accepted", "preparing", "ready", "starting")
-                    and d == "running" for s, d, _ in dt.values())
+                    and d == "running" for s, d, _, _ in dt.values())
         if settled:
             if agreed_since is None:
                 agreed_since = time.time()
@@ -172,7 +182,7 @@ def cmd_converge(a):
         time.sleep(AGENT_POLL_S)
     watcher.stop = True
     dt, left, _ = watcher.snapshot()
-    running = {tid for tid, (s, d, _) in dt.items() if s == "running" and d == "running"}
+    running = {tid for tid, (s, d, _, _) in dt.items() if s == "running" and d == "running"}
     result = {"service": a.service, "replicas": a.replicas, "command_ms": round(t_cmd_end - t_cmd),
               "ready_lags_ms": {}, "gone_lags_ms": {}}
     bound = a.max_lag_ms + 1000 * AGENT_POLL_S * 2
