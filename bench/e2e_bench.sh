@@ -106,7 +106,8 @@ backend app
     server s1 127.0.0.1:$ECHO_PORT
 CFG
 haproxy -db -f "$WORK/global.cfg" -f "$WORK/static.cfg" >"$WORK/haproxy-static.log" 2>&1 &
-PIDS+=($!)
+STATIC_PID=$!
+PIDS+=($STATIC_PID)
 wait_port "$STATIC_PORT"
 
 AGENTHP_PORT=$(free_port)
@@ -122,7 +123,8 @@ SWARM_SPOA_CONF_DIR=$SRC/haproxy-conf SWARM_SPOA_HTTP_BIND=127.0.0.1:$AGENTHP_PO
 SWARM_SPOA_RUNTIME=$WORK/admin.sock \
 	haproxy -db -f "$WORK/global.cfg" -f "$SRC/haproxy-conf/haproxy.cfg" -f "$WORK/agents.cfg" \
 	>"$WORK/haproxy-agent.log" 2>&1 &
-PIDS+=($!)
+AGENTHP_PID=$!
+PIDS+=($AGENTHP_PID)
 wait_port "$AGENTHP_PORT"
 
 # Both must answer with the echo backend before anything is measured.
@@ -140,17 +142,21 @@ run_wrk() {
 
 IDLE_RSS=$(rss_kb "$AGENT_PID")
 TICK=$(getconf CLK_TCK)
-echo "round static_rps agent_rps ratio agent_cpu_us_per_req"
-total_ratio=0
+# CPU time per request of each process, from /proc/<pid>/stat around a run.
+per_req() { python3 -c "print('%.2f' % (($2 - $1) / $TICK * 1e6 / max(int($3 * $DURATION), 1)))"; }
+
+echo "round static_rps agent_rps ratio agent_cpu_us haproxy_static_cpu_us haproxy_agent_cpu_us"
 for r in $(seq 1 "$ROUNDS"); do
+	h0=$(cpu_ticks "$STATIC_PID")
 	s=$(run_wrk "$STATIC_PORT")
+	h1=$(cpu_ticks "$STATIC_PID")
 	c0=$(cpu_ticks "$AGENT_PID")
+	g0=$(cpu_ticks "$AGENTHP_PID")
 	a=$(run_wrk "$AGENTHP_PORT")
+	g1=$(cpu_ticks "$AGENTHP_PID")
 	c1=$(cpu_ticks "$AGENT_PID")
-	reqs=$(python3 -c "print(int($a * $DURATION))")
-	cpu_us=$(python3 -c "print('%.2f' % (($c1 - $c0) / $TICK * 1e6 / max($reqs, 1)))")
 	ratio=$(python3 -c "print('%.3f' % ($a / $s))")
-	echo "$r $s $a $ratio $cpu_us"
+	echo "$r $s $a $ratio $(per_req "$c0" "$c1" "$a") $(per_req "$h0" "$h1" "$s") $(per_req "$g0" "$g1" "$a")"
 done
 echo "agent_idle_rss_kb $IDLE_RSS"
 echo "agent_rss_after_kb $(rss_kb "$AGENT_PID")"

@@ -381,6 +381,7 @@ static int conn_on_notify(struct conn *c, const struct spop_frame *f)
 
 		STAT_INC(&w->stats, messages);
 		hr = handler_dispatch(w, &m, &ack);
+		spop_msg_done(&it, &m);
 		if (hr == HANDLER_UNKNOWN)
 			STAT_INC(&w->stats, messages_unknown);
 		else if (hr == HANDLER_ERROR)

@@ -3,7 +3,7 @@
 
 #include "spoa/handler.h"
 
-enum handler_result handler_dispatch(struct worker *w, const struct spop_msg *m,
+enum handler_result handler_dispatch(struct worker *w, struct spop_msg *m,
 				     struct spop_writer *ack)
 {
 	/* Two names only: a switch on the length beats any table. */

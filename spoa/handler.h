@@ -16,13 +16,13 @@ enum handler_result {
 };
 
 /* Runs the handler of message <m> on worker <w>, appending actions to <ack>. */
-enum handler_result handler_dispatch(struct worker *w, const struct spop_msg *m,
+enum handler_result handler_dispatch(struct worker *w, struct spop_msg *m,
 				     struct spop_writer *ack);
 
 /* The "route" and "route-tcp" messages (spoa/msg_route.c). <tcp> selects
  * the TLS passthrough lookup by SNI.
  */
-enum handler_result msg_route(struct worker *w, const struct spop_msg *m,
+enum handler_result msg_route(struct worker *w, struct spop_msg *m,
 			      struct spop_writer *ack, int tcp);
 
 #endif

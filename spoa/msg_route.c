@@ -44,7 +44,7 @@ static enum handler_result answer_error(struct spop_writer *ack, const char *rea
 /* Fills <req> from the message arguments. Returns NULL, or the name of the
  * first argument whose type is wrong.
  */
-static const char *parse_args(const struct spop_msg *m, struct route_req *req, int tcp)
+static const char *parse_args(struct spop_msg *m, struct route_req *req, int tcp)
 {
 	struct spop_arg_iter it;
 	struct spop_arg a;
@@ -112,7 +112,7 @@ static void put_service(struct spop_writer *ack, const struct route_answer *ans)
 				     ans->service, strlen(ans->service));
 }
 
-enum handler_result msg_route(struct worker *w, const struct spop_msg *m,
+enum handler_result msg_route(struct worker *w, struct spop_msg *m,
 			      struct spop_writer *ack, int tcp)
 {
 	struct route_answer ans;

@@ -124,6 +124,7 @@ struct spop_msg {
 	unsigned nargs;
 	const uint8_t *args;           /* first argument */
 	const uint8_t *end;            /* end of the NOTIFY payload */
+	const uint8_t *args_end;       /* set once the arguments were all walked */
 };
 
 struct spop_arg {
@@ -136,6 +137,7 @@ struct spop_arg {
 struct spop_msg_iter {
 	const uint8_t *p;
 	const uint8_t *end;
+	unsigned skip;                 /* arguments of the last message still to skip */
 };
 
 /* Cursor over the arguments of one message. */
@@ -143,6 +145,7 @@ struct spop_arg_iter {
 	const uint8_t *p;
 	const uint8_t *end;
 	unsigned left;
+	struct spop_msg *msg;          /* told where its arguments end */
 };
 
 /* Bounded frame writer: every put checks room and latches <overflow>. */

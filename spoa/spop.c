@@ -438,6 +438,7 @@ void spop_msg_iter_init(struct spop_msg_iter *it, const struct spop_frame *f)
 {
 	it->p = f->payload;
 	it->end = f->payload + f->len;
+	it->skip = 0;
 }
 
 /* Skips one KV item (name + typed data). Returns 0 or -1. */
@@ -455,6 +456,10 @@ int spop_msg_next(struct spop_msg_iter *it, struct spop_msg *m)
 {
 	const uint8_t *p = it->p;
 
+	for (; it->skip; it->skip--)
+		if (kv_skip(&p, it->end) < 0)
+			return -1;
+	it->p = p;
 	if (p >= it->end)
 		return 0;
 	if (spop_string_decode(&p, it->end, &m->name, &m->name_len) < 0 || m->name_len == 0)
@@ -464,24 +469,34 @@ int spop_msg_next(struct spop_msg_iter *it, struct spop_msg *m)
 	m->nargs = *p++;
 	m->args = p;
 	m->end = it->end;
-	for (unsigned i = 0; i < m->nargs; i++)
-		if (kv_skip(&p, it->end) < 0)
-			return -1;
+	m->args_end = NULL;
 	it->p = p;
+	it->skip = m->nargs;
 	return 1;
 }
 
-void spop_arg_iter_init(struct spop_arg_iter *it, const struct spop_msg *m)
+void spop_msg_done(struct spop_msg_iter *it, const struct spop_msg *m)
+{
+	if (m->args_end) {
+		it->p = m->args_end;
+		it->skip = 0;
+	}
+}
+
+void spop_arg_iter_init(struct spop_arg_iter *it, struct spop_msg *m)
 {
 	it->p = m->args;
 	it->end = m->end;
 	it->left = m->nargs;
+	it->msg = m;
 }
 
 int spop_arg_next(struct spop_arg_iter *it, struct spop_arg *a)
 {
-	if (!it->left)
+	if (!it->left) {
+		it->msg->args_end = it->p;
 		return 0;
+	}
 	if (spop_string_decode(&it->p, it->end, &a->name, &a->name_len) < 0 ||
 	    spop_data_decode(&it->p, it->end, &a->data) < 0)
 		return -1;

@@ -55,17 +55,19 @@ int spop_disconnect_parse(const struct spop_frame *f, struct spop_disconnect *d,
 			  enum spop_status *status);
 
 /* Walks the messages of a NOTIFY payload. spop_msg_next() returns 1 with
- * <*m> filled, 0 at the end, -1 on malformed input. The message's arguments
- * must be walked (or skipped) before the next message can be found: the
- * iterator skips them itself.
+ * <*m> filled, 0 at the end, -1 on malformed input. Arguments are decoded
+ * once: when the handler walked all of them, spop_msg_done() lets the
+ * iterator resume where they end; otherwise the next spop_msg_next() skips
+ * them (and reports malformed arguments then).
  */
 void spop_msg_iter_init(struct spop_msg_iter *it, const struct spop_frame *f);
 int spop_msg_next(struct spop_msg_iter *it, struct spop_msg *m);
+void spop_msg_done(struct spop_msg_iter *it, const struct spop_msg *m);
 
-/* Walks the arguments of <m>: returns 1 with <*a> filled, 0 at the end, -1
- * on malformed input.
+/* Walks the arguments of <m>: returns 1 with <*a> filled, 0 at the end
+ * (recording in <m> where the arguments end), -1 on malformed input.
  */
-void spop_arg_iter_init(struct spop_arg_iter *it, const struct spop_msg *m);
+void spop_arg_iter_init(struct spop_arg_iter *it, struct spop_msg *m);
 int spop_arg_next(struct spop_arg_iter *it, struct spop_arg *a);
 
 /* Human-readable reason for a status code, as HAProxy words them. */

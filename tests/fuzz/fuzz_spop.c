@@ -89,8 +89,10 @@ static void handle_frame(const uint8_t *buf, size_t len, int *ready)
 
 		spop_frame_begin(&ack, out, sizeof(out), SPOP_FRM_ACK, f.stream_id, f.frame_id);
 		spop_msg_iter_init(&it, &f);
-		while (spop_msg_next(&it, &m) > 0)
+		while (spop_msg_next(&it, &m) > 0) {
 			handler_dispatch(&worker, &m, &ack);
+			spop_msg_done(&it, &m);
+		}
 		spop_frame_end(&ack, SPOP_MAX_FRAME_SIZE);
 	}
 }

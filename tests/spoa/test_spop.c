@@ -569,13 +569,32 @@ static void test_notify_walk(void **state)
 	assert_int_equal(a.data.type, SPOP_DATA_NULL);
 	assert_int_equal(spop_arg_next(&ai, &a), 0);
 
-	/* The second message is found without walking the first's arguments. */
+	/* The walked arguments tell the iterator where the next message is. */
+	assert_non_null(m.args_end);
+	spop_msg_done(&it, &m);
 	assert_int_equal(spop_msg_next(&it, &m), 1);
 	assert_int_equal(m.name_len, 5);
 	assert_memory_equal(m.name, "other", 5);
 	spop_arg_iter_init(&ai, &m);
 	assert_int_equal(spop_arg_next(&ai, &a), 1);
 	assert_true(a.data.u.boolean);
+	assert_int_equal(spop_msg_next(&it, &m), 0);
+
+	/* Without walking them, the iterator skips them itself, and a
+	 * handler that stops half-way leaves the skipping to it too. */
+	spop_msg_iter_init(&it, &f);
+	assert_int_equal(spop_msg_next(&it, &m), 1);
+	spop_msg_done(&it, &m);
+	assert_int_equal(spop_msg_next(&it, &m), 1);
+	assert_memory_equal(m.name, "other", 5);
+	spop_msg_iter_init(&it, &f);
+	assert_int_equal(spop_msg_next(&it, &m), 1);
+	spop_arg_iter_init(&ai, &m);
+	assert_int_equal(spop_arg_next(&ai, &a), 1);
+	assert_null(m.args_end);
+	spop_msg_done(&it, &m);
+	assert_int_equal(spop_msg_next(&it, &m), 1);
+	assert_memory_equal(m.name, "other", 5);
 	assert_int_equal(spop_msg_next(&it, &m), 0);
 }
 
@@ -632,6 +651,7 @@ static void test_notify_errors(void **state)
 	*p++ = SPOP_DATA_NULL;
 	assert_int_equal(spop_frame_parse(buf, (size_t)(p - buf), &f, &st), 0);
 	spop_msg_iter_init(&it, &f);
+	assert_int_equal(spop_msg_next(&it, &m), 1);    /* arguments are checked lazily */
 	assert_int_equal(spop_msg_next(&it, &m), -1);
 
 	/* an argument of a reserved type */
@@ -643,6 +663,7 @@ static void test_notify_errors(void **state)
 	*p++ = 0x0c;
 	assert_int_equal(spop_frame_parse(buf, (size_t)(p - buf), &f, &st), 0);
 	spop_msg_iter_init(&it, &f);
+	assert_int_equal(spop_msg_next(&it, &m), 1);    /* arguments are checked lazily */
 	assert_int_equal(spop_msg_next(&it, &m), -1);
 
 	/* an empty payload has no message */
