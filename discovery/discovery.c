@@ -1346,10 +1346,10 @@ static void disc_on_event(void *arg, const struct docker_event *ev)
 		} else if (strcmp(ev->type, "network") == 0) {
 			d->dirty_networks = 1;
 		} else if (strcmp(ev->type, "node") == 0) {
-			/* tasks move when nodes come and go */
+			/* tasks move when nodes come and go; most node updates
+			 * are heartbeats of its description: a hint, not more */
 			d->dirty_nodes = 1;
-			swarm_converge_all(d->swarm, now, SWARM_CONVERGE_MS);
-			d->poll_asap = 1;
+			swarm_converge_hint_all(d->swarm, now);
 		} else if (strcmp(ev->type, "container") == 0 && ev->service_id[0]) {
 			if (swarm_converge_hint(d->swarm, ev->service_id, now))
 				d->poll_asap = 1;

@@ -1111,7 +1111,7 @@ void swarm_converge(struct swarm *sw, const char *id, int64_t now_ms, int64_t ms
 		svc->converge_until_ms = now_ms + ms;
 }
 
-void swarm_converge_all(struct swarm *sw, int64_t now_ms, int64_t ms)
+void swarm_converge_hint_all(struct swarm *sw, int64_t now_ms)
 {
 	const char *key;
 	void *val;
@@ -1119,7 +1119,7 @@ void swarm_converge_all(struct swarm *sw, int64_t now_ms, int64_t ms)
 
 	while (strmap_next(sw->services, &pos, &key, &val))
 		if (((struct swarm_service *)val)->routed)
-			swarm_converge(sw, key, now_ms, ms);
+			service_hint(val, now_ms);
 }
 
 size_t swarm_converging(const struct swarm *sw, int64_t now_ms, const char **ids, size_t max)

@@ -28,7 +28,7 @@ struct swarm;
  * a short fast window, at most once per cooldown per service.
  */
 #define SWARM_HINT_MS             3000
-#define SWARM_HINT_COOLDOWN_MS    10000
+#define SWARM_HINT_COOLDOWN_MS    15000
 
 struct swarm_counts {
 	size_t services;
@@ -75,8 +75,8 @@ void swarm_converge(struct swarm *sw, const char *id, int64_t now_ms, int64_t ms
  */
 int swarm_converge_hint(struct swarm *sw, const char *id, int64_t now_ms);
 
-/* Same as swarm_converge() for every routed service (a node came or went). */
-void swarm_converge_all(struct swarm *sw, int64_t now_ms, int64_t ms);
+/* Same for every routed service (a node changed: tasks may move). */
+void swarm_converge_hint_all(struct swarm *sw, int64_t now_ms);
 
 /* Fills <ids> with up to <max> routed services that are converging now and
  * returns how many there are in all (may exceed <max>). The strings stay
