@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Checks on what the agents of the pair say, for the multinode tests.
+
+  ... mn_agent_cmd <node> "show tasks <service> json" | mn_check.py tables \
+        --ready web.1.abc,web.2.def [--agents 2]
+
+Reads the answers of every agent (each after a line "== agent <task> on
+<node>") and checks that each one lists exactly the given tasks as ready
+(task names as the echo backend answers them, or bare task IDs), and that
+at least --agents agents answered. Prints one line per agent; exits 1 on a
+mismatch.
+
+  ... mn_agent_cmd <node> "show info json" | mn_check.py info --key docker_state
+
+Prints "<agent node> <value>" for each agent.
+"""
+import argparse
+import json
+import sys
+
+
+def sections(text):
+    """Yields (header, body) for each agent's answer."""
+    header, body = None, []
+    for line in text.splitlines():
+        if line.startswith("== agent "):
+            if header is not None:
+                yield header, "\n".join(body)
+            header, body = line[len("== agent "):], []
+        else:
+            body.append(line)
+    if header is not None:
+        yield header, "\n".join(body)
+
+
+def tables(args, text):
+    want = {t.rsplit(".", 1)[-1] for t in args.ready.split(",") if t}
+    ok, answered = True, 0
+    for header, body in sections(text):
+        try:
+            doc = json.loads(body.strip())
+        except ValueError:
+            print("%s: no answer (%s)" % (header, body.strip()[:80]))
+            ok = False
+            continue
+        if "error" in doc:
+            print("%s: %s" % (header, doc["error"]))
+            ok = False
+            continue
+        answered += 1
+        ready = {t["id"] for t in doc["tasks"] if t["ready"]}
+        nodes = sorted({t["node"] for t in doc["tasks"] if t["ready"]})
+        line = "%s: %d ready on %s" % (header, len(ready), ",".join(nodes))
+        if ready != want:
+            line += "; missing %s; unexpected %s" % (sorted(want - ready), sorted(ready - want))
+            ok = False
+        print(line)
+    if answered < args.agents:
+        print("%d agents answered, expected %d" % (answered, args.agents))
+        ok = False
+    return 0 if ok else 1
+
+
+def info(args, text):
+    for header, body in sections(text):
+        try:
+            doc = json.loads(body.strip())
+            value = doc.get(args.key)
+        except ValueError:
+            value = "(no answer)"
+        print("%s %s" % (header.rsplit(" on ", 1)[-1], value))
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("tables")
+    t.add_argument("--ready", required=True)
+    t.add_argument("--agents", type=int, default=2)
+    i = sub.add_parser("info")
+    i.add_argument("--key", required=True)
+    a = p.parse_args()
+    text = sys.stdin.read()
+    sys.exit(tables(a, text) if a.cmd == "tables" else info(a, text))
+
+
+if __name__ == "__main__":
+    main()
