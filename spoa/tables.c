@@ -25,6 +25,17 @@ struct total {
 	char name[];
 };
 
+/* A table the main thread reads across loop turns (a stats listing), with
+ * its number of holders. A retired table that is still held is freed by
+ * its last tables_unhold() instead of by the snapshot release.
+ */
+struct hold {
+	struct hold *next;
+	struct rtable *table;
+	unsigned holders;
+	int released;            /* retired, no worker sees it, counters folded */
+};
+
 struct subscriber {
 	void (*fn)(void *arg, const struct rtable *t);
 	void *arg;
@@ -38,6 +49,8 @@ static struct rtable *current;
 static struct tables_status status;
 static struct total *totals[TOTALS_BUCKETS];
 static struct rtable_counters retired_all;   /* table-wide, retired tables */
+static struct hold *holds;
+static size_t held_released;                /* released tables waiting for their holders */
 
 void tables_init(const struct rtable_build_opts *opts)
 {
@@ -78,14 +91,27 @@ static struct total *total_get(const char *name)
 	return t;
 }
 
+static struct hold *hold_find(const struct rtable *t)
+{
+	struct hold *h;
+
+	for (h = holds; h; h = h->next)
+		if (h->table == t)
+			return h;
+	return NULL;
+}
+
 /* Release callback of retired tables: no worker can touch their counters
- * any more, so they are folded into the lifetime totals first.
+ * any more, so they are folded into the lifetime totals now, even when a
+ * holder delays the free: folding later would make the lifetime counters
+ * drop (a counter reset to a scraper) for as long as a listing runs.
  */
 static void table_release(void *p)
 {
 	struct rtable *t = p;
 	struct rtable_counters all;
 	size_t n = rtable_service_count(t);
+	struct hold *h;
 
 	for (size_t i = 0; i < n; i++) {
 		struct rtable_service_view v;
@@ -100,6 +126,12 @@ static void table_release(void *p)
 	}
 	rtable_counters(t, &all);
 	counters_add(&retired_all, &all);
+	h = hold_find(t);
+	if (h) {
+		h->released = 1;
+		held_released++;
+		return;
+	}
 	rtable_free(t);
 }
 
@@ -181,10 +213,49 @@ const struct rtable *tables_current(void)
 	return current;
 }
 
+const struct rtable *tables_hold(void)
+{
+	struct hold *h;
+
+	if (!current)
+		return NULL;
+	h = hold_find(current);
+	if (!h) {
+		h = calloc(1, sizeof(*h));
+		if (!h)
+			return NULL;
+		h->table = current;
+		h->next = holds;
+		holds = h;
+	}
+	h->holders++;
+	return current;
+}
+
+void tables_unhold(const struct rtable *t)
+{
+	struct hold **pp, *h;
+
+	for (pp = &holds; (h = *pp); pp = &h->next)
+		if (h->table == t)
+			break;
+	/* an unhold without its hold would free a table someone reads */
+	if (!h || !h->holders)
+		abort();
+	if (--h->holders)
+		return;
+	*pp = h->next;
+	if (h->released) {
+		held_released--;
+		rtable_free(h->table);
+	}
+	free(h);
+}
+
 void tables_status(struct tables_status *st)
 {
 	*st = status;
-	st->retired_waiting = snapshot_reclaim();
+	st->retired_waiting = snapshot_reclaim() + held_released;
 }
 
 void tables_subscribe(void (*fn)(void *arg, const struct rtable *t), void *arg)
@@ -247,4 +318,14 @@ void tables_shutdown(void)
 		}
 		totals[b] = NULL;
 	}
+	/* The stats clients, which hold tables, are closed by now. */
+	while (holds) {
+		struct hold *h = holds;
+
+		holds = h->next;
+		if (h->released)
+			rtable_free(h->table);
+		free(h);
+	}
+	held_released = 0;
 }

@@ -14,7 +14,7 @@ struct tables_status {
 	unsigned long generation;   /* tables published so far */
 	int64_t published_ms;       /* wall clock of the current table */
 	uint64_t build_ns;          /* how long the current table took to build */
-	size_t retired_waiting;     /* old tables a worker may still read */
+	size_t retired_waiting;     /* old tables a worker or a listing may still read */
 	uint64_t build_failures;
 };
 
@@ -32,8 +32,19 @@ int tables_update(const char *source, struct model *m);
  */
 int tables_rebuild(void);
 
-/* The current table (main thread only; NULL before the first publish). */
+/* The current table (main thread only; NULL before the first publish).
+ * The pointer is valid until the main loop runs on: a newer table may
+ * retire it, and a retired table is freed once no worker reads it.
+ */
 const struct rtable *tables_current(void);
+
+/* Returns the current table held for the caller, who may read it across
+ * loop turns until the matching tables_unhold(), even after it is retired
+ * (it is then freed by the last unhold). NULL before the first publish or
+ * when memory is exhausted. Main thread only.
+ */
+const struct rtable *tables_hold(void);
+void tables_unhold(const struct rtable *t);
 
 void tables_status(struct tables_status *st);
 
