@@ -149,12 +149,49 @@ long rtable_service_find(const struct rtable *t, const char *name);
 void rtable_counters(const struct rtable *t, struct rtable_counters *c);
 
 /* Text for the stats socket. <json> selects JSON output instead of the
- * aligned text table. Each appends to <out>.
+ * aligned text table. Each appends the whole listing to <out>.
  */
 void rtable_show_routes(const struct rtable *t, struct sbuf *out, int json);
 void rtable_show_services(const struct rtable *t, struct sbuf *out, int json);
 /* Returns -1 (and appends nothing) when <service> is unknown. */
 int rtable_show_tasks(const struct rtable *t, const char *service, struct sbuf *out, int json);
+
+#define RTABLE_SHOW_MAX_COLS 12
+
+/* Where a listing printed in parts stands. Zero it before the first part;
+ * it holds no resource, so a listing may be abandoned after any part. Its
+ * fields belong to rtable_show.c.
+ */
+struct rtable_show_cursor {
+	const struct rtable *table;   /* the table of the first part */
+	int stage;
+	size_t pos;                   /* next route, service or task */
+	size_t sub;                   /* "show routes" text: next service of the route */
+	long service;                 /* "show tasks": the service listed */
+	size_t width[RTABLE_SHOW_MAX_COLS]; /* text: column widths, from a first pass */
+};
+
+/* The same listings in parts, for a caller that must not hold its thread
+ * for the whole of a large table: each call appends at most <max_rows>
+ * (at least 1) rows to <out>, the header before the first one and the end
+ * of the JSON document after the last. The concatenated parts are the
+ * output of the one-shot form. Text columns are aligned by a first pass
+ * over the rows, which also counts against <max_rows>; service counters
+ * are read as each row is printed, so a counter that outgrows its column
+ * meanwhile shifts the rest of its row.
+ *
+ * <t> must stay valid and be the same table from the first part to the
+ * last. Returns 1 while more is to come, 0 once the listing is complete;
+ * rtable_show_tasks_part() returns -1 (and appends nothing) at its first
+ * part when <service> is unknown.
+ */
+int rtable_show_routes_part(const struct rtable *t, struct rtable_show_cursor *cur,
+			    struct sbuf *out, int json, size_t max_rows);
+int rtable_show_services_part(const struct rtable *t, struct rtable_show_cursor *cur,
+			      struct sbuf *out, int json, size_t max_rows);
+int rtable_show_tasks_part(const struct rtable *t, const char *service,
+			   struct rtable_show_cursor *cur, struct sbuf *out, int json,
+			   size_t max_rows);
 
 /* Explains how <req> would be routed without touching any counter or
  * round-robin state: the route that matched, the task that would be picked

@@ -2,6 +2,7 @@
  * stats socket prints it, as aligned text for people or as one JSON
  * document for scripts.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,73 +12,150 @@
 #include "routing/hostname.h"
 #include "routing/rtable-int.h"
 
-#define SHOW_MAX_COLS 12
+/* Where a listing stands, in rtable_show_cursor.stage. */
+enum show_stage {
+	SHOW_START = 0,
+	SHOW_MEASURE,            /* text: first pass, measuring the columns */
+	SHOW_ROWS,               /* printing rows */
+	SHOW_DONE,
+};
+
+/* The cells of one text row, and the room their text is built in. */
+struct show_cells {
+	const char *cell[RTABLE_SHOW_MAX_COLS]; /* NULL prints as "-" */
+	char host[HOSTNAME_MAX + 8];
+	char flags[128];
+	char num[4][24];
+	char ip[NETADDR_STRLEN];
+	struct sbuf path;
+	struct sbuf cert;
+	struct sbuf tasks;
+};
+
+/* One listing: its text columns, how its rows are walked and printed. */
+struct show_listing {
+	size_t ncols;
+	const char *const *head;
+	/* Moves <cur> to the first row at or after its position; returns 0
+	 * when there is none left. */
+	int (*settle)(const struct rtable *t, struct rtable_show_cursor *cur, int json);
+	void (*next)(struct rtable_show_cursor *cur, int json);
+	/* Fills the text cells of the row at <cur>; the last column, which
+	 * takes no padding and is the costliest, only when <with_last>. */
+	void (*cells)(const struct rtable *t, const struct rtable_show_cursor *cur,
+		      struct show_cells *c, int with_last);
+	/* JSON: what comes before the first row (up to the array's '['), and
+	 * the row at <cur>. */
+	void (*json_open)(const struct rtable *t, const struct rtable_show_cursor *cur,
+			  struct sbuf *out);
+	void (*json_row)(const struct rtable *t, const struct rtable_show_cursor *cur,
+			 struct sbuf *out);
+};
 
 /************************************************************************/
 /*                          aligned text tables                         */
 /************************************************************************/
 
-/* Rows of cells kept until every column's width is known. */
-struct show_table {
-	size_t ncols;
-	size_t nrows;
-	size_t cap;
-	char **cells;            /* nrows * ncols, owned */
-	size_t width[SHOW_MAX_COLS];
-	int oom;
-};
-
-static void show_row(struct show_table *tb, const char *const *cells)
+static void show_measure(struct rtable_show_cursor *cur, size_t ncols, const char *const *cells)
 {
-	if (tb->oom)
-		return;
-	if (tb->nrows == tb->cap) {
-		size_t cap = tb->cap ? tb->cap * 2 : 64;
-		char **c = realloc(tb->cells, cap * tb->ncols * sizeof(*c));
+	for (size_t i = 0; i + 1 < ncols; i++) {
+		size_t len = strlen(cells[i] ? cells[i] : "-");
 
-		if (!c) {
-			tb->oom = 1;
-			return;
-		}
-		tb->cells = c;
-		tb->cap = cap;
+		if (len > cur->width[i])
+			cur->width[i] = len;
 	}
-	for (size_t i = 0; i < tb->ncols; i++) {
-		const char *s = cells[i] ? cells[i] : "-";
-		size_t len = strlen(s);
-		char *d = strdup(s);
-
-		if (!d)
-			tb->oom = 1;
-		tb->cells[tb->nrows * tb->ncols + i] = d;
-		if (len > tb->width[i])
-			tb->width[i] = len;
-	}
-	tb->nrows++;
 }
 
-/* Prints every row, each column but the last padded to its width, then
- * frees the rows.
- */
-static void show_flush(struct show_table *tb, struct sbuf *out)
+/* Prints a row, each column but the last padded to its width. */
+static void show_print(struct sbuf *out, const size_t *width, size_t ncols,
+		       const char *const *cells)
 {
-	for (size_t r = 0; r < tb->nrows; r++) {
-		for (size_t i = 0; i < tb->ncols; i++) {
-			const char *s = tb->cells[r * tb->ncols + i];
+	for (size_t i = 0; i < ncols; i++) {
+		const char *s = cells[i] ? cells[i] : "-";
 
-			s = s ? s : "?";
-			if (i + 1 < tb->ncols)
-				sbuf_printf(out, "%-*s  ", (int)tb->width[i], s);
-			else
-				sbuf_puts(out, s);
-		}
-		sbuf_putc(out, '\n');
+		if (i + 1 < ncols)
+			sbuf_printf(out, "%-*s  ", (int)width[i], s);
+		else
+			sbuf_puts(out, s);
 	}
-	for (size_t i = 0; i < tb->nrows * tb->ncols; i++)
-		free(tb->cells[i]);
-	free(tb->cells);
-	tb->cells = NULL;
-	tb->nrows = tb->cap = 0;
+	sbuf_putc(out, '\n');
+}
+
+/* Appends rows of listing <l> until <max_rows> are done or the listing is:
+ * the contract of rtable_show_routes_part().
+ */
+static int show_part(const struct show_listing *l, const struct rtable *t,
+		     struct rtable_show_cursor *cur, struct sbuf *out, int json, size_t max_rows)
+{
+	struct show_cells c = { .path = SBUF_INIT, .cert = SBUF_INIT, .tasks = SBUF_INIT };
+	int more = 1;
+
+	/* a cursor carried over to another table would index out of it */
+	if (!max_rows || (cur->stage != SHOW_START && cur->table != t))
+		abort();
+	for (;;) {
+		int have;
+
+		if (cur->stage == SHOW_START) {
+			cur->table = t;
+			if (json) {
+				l->json_open(t, cur, out);
+				cur->stage = SHOW_ROWS;
+			} else {
+				for (size_t i = 0; i < l->ncols; i++)
+					cur->width[i] = strlen(l->head[i]);
+				cur->stage = SHOW_MEASURE;
+			}
+			continue;
+		}
+		if (cur->stage == SHOW_DONE) {
+			more = 0;
+			break;
+		}
+		have = l->settle(t, cur, json);
+		if (!have && cur->stage == SHOW_MEASURE) {
+			cur->pos = cur->sub = 0;
+			show_print(out, cur->width, l->ncols, l->head);
+			cur->stage = SHOW_ROWS;
+			continue;
+		}
+		if (!have) {
+			if (json)
+				sbuf_puts(out, "]}\n");
+			cur->stage = SHOW_DONE;
+			continue;
+		}
+		if (!max_rows)
+			break;
+		max_rows--;
+		if (cur->stage == SHOW_MEASURE) {
+			l->cells(t, cur, &c, 0);
+			show_measure(cur, l->ncols, c.cell);
+		} else if (json) {
+			if (cur->pos)
+				sbuf_putc(out, ',');
+			l->json_row(t, cur, out);
+		} else {
+			l->cells(t, cur, &c, 1);
+			show_print(out, cur->width, l->ncols, c.cell);
+		}
+		l->next(cur, json);
+	}
+	sbuf_free(&c.path);
+	sbuf_free(&c.cert);
+	sbuf_free(&c.tasks);
+	return more;
+}
+
+/* Every row of listing <l> at once. */
+static void show_all(const struct show_listing *l, const struct rtable *t, struct sbuf *out,
+		     int json)
+{
+	struct rtable_show_cursor cur;
+
+	memset(&cur, 0, sizeof(cur));
+	while (show_part(l, t, &cur, out, json, SIZE_MAX))
+		;
 }
 
 /************************************************************************/
@@ -223,252 +301,338 @@ static void show_json_task(const struct rt_task *tk, struct sbuf *out)
 /*                              show routes                             */
 /************************************************************************/
 
-static void show_routes_json(const struct rtable *t, struct sbuf *out)
+static const char *const routes_head[] = {
+	"HOST", "PATH", "SERVICE", "WEIGHT", "MODE", "FLAGS", "CERT", "TASKS",
+};
+
+/* JSON has a row per route; text a row per service of a route. */
+static int routes_settle(const struct rtable *t, struct rtable_show_cursor *cur, int json)
 {
+	if (!json)
+		while (cur->pos < t->nroutes && cur->sub >= t->routes[cur->pos].nmembers) {
+			cur->pos++;
+			cur->sub = 0;
+		}
+	return cur->pos < t->nroutes;
+}
+
+static void routes_next(struct rtable_show_cursor *cur, int json)
+{
+	if (json)
+		cur->pos++;
+	else
+		cur->sub++;
+}
+
+static void routes_cells(const struct rtable *t, const struct rtable_show_cursor *cur,
+			 struct show_cells *c, int with_last)
+{
+	const struct rt_route *r = &t->routes[cur->pos];
+	const struct rt_service *s = &t->svcs[t->members[r->first_member + cur->sub]];
+	int first = cur->sub == 0;
+
+	snprintf(c->num[0], sizeof(c->num[0]), "%u", s->spec.weight);
+	if (first) {
+		sbuf_reset(&c->path);
+		sbuf_add(&c->path, r->path, r->path_len);
+	}
+	c->cell[0] = first ? rtable_host_name(t, r->host, c->host) : "";
+	c->cell[1] = first ? c->path.buf : "";
+	c->cell[2] = s->name;
+	c->cell[3] = c->num[0];
+	c->cell[4] = first ? (r->flags & RT_F_VIP ? "vip" : "task") : "";
+	c->cell[5] = first ? show_flags(r, c->flags, sizeof(c->flags)) : "";
+	/* the secrets named by ssl_cert / ssl_key, for TLS termination */
+	sbuf_reset(&c->cert);
+	if (s->spec.ssl_cert || s->spec.ssl_key)
+		sbuf_printf(&c->cert, "%s/%s", s->spec.ssl_cert ? s->spec.ssl_cert : "-",
+			    s->spec.ssl_key ? s->spec.ssl_key : "-");
+	c->cell[6] = c->cert.len ? c->cert.buf : "-";
+	c->cell[7] = NULL;
+	if (!with_last)
+		return;
+	sbuf_reset(&c->tasks);
+	show_task_list(s, (r->flags & RT_F_VIP) != 0, &c->tasks);
+	if (cur->sub + 1 == r->nmembers && !r->pool.n) {
+		sbuf_puts(&c->tasks, " -- 503: ");
+		sbuf_puts(&c->tasks, r->no_task_reason);
+	}
+	c->cell[7] = c->tasks.buf ? c->tasks.buf : "";
+}
+
+static void routes_json_open(const struct rtable *t, const struct rtable_show_cursor *cur,
+			     struct sbuf *out)
+{
+	sbuf_puts(out, "{\"routes\":[");
+}
+
+static void routes_json_row(const struct rtable *t, const struct rtable_show_cursor *cur,
+			    struct sbuf *out)
+{
+	const struct rt_route *r = &t->routes[cur->pos];
+	const struct rt_host *h = r->host;
 	char hbuf[HOSTNAME_MAX + 8];
 
-	sbuf_puts(out, "{\"routes\":[");
-	for (uint32_t ri = 0; ri < t->nroutes; ri++) {
-		const struct rt_route *r = &t->routes[ri];
-		const struct rt_host *h = r->host;
-
-		if (ri)
+	sbuf_puts(out, "{\"host\":");
+	sbuf_json_cstr(out, rtable_host_name(t, h, hbuf));
+	sbuf_printf(out, ",\"match\":\"%s\",\"path\":", show_match_name(t, h));
+	sbuf_json_str(out, r->path, r->path_len);
+	sbuf_printf(out, ",\"mode\":\"%s\",\"flags\":", r->flags & RT_F_VIP ? "vip" : "task");
+	show_json_flags(r, out);
+	sbuf_puts(out, ",\"sticky_cookie\":");
+	sbuf_json_cstr(out, r->sticky);
+	sbuf_printf(out, ",\"hsts_max_age\":%u,\"redirects\":[", r->hsts_max_age);
+	for (uint32_t i = 0; i < r->nredirects; i++) {
+		sbuf_puts(out, i ? ",{\"source\":" : "{\"source\":");
+		sbuf_json_cstr(out, r->redirects[i].src);
+		sbuf_puts(out, ",\"target\":");
+		sbuf_json_cstr(out, r->redirects[i].target);
+		sbuf_putc(out, '}');
+	}
+	sbuf_puts(out, "],\"websocket_endpoints\":[");
+	for (uint32_t i = 0; i < r->nwebsockets; i++) {
+		if (i)
 			sbuf_putc(out, ',');
-		sbuf_puts(out, "{\"host\":");
-		sbuf_json_cstr(out, rtable_host_name(t, h, hbuf));
-		sbuf_printf(out, ",\"match\":\"%s\",\"path\":", show_match_name(t, h));
-		sbuf_json_str(out, r->path, r->path_len);
-		sbuf_printf(out, ",\"mode\":\"%s\",\"flags\":", r->flags & RT_F_VIP ? "vip" : "task");
-		show_json_flags(r, out);
-		sbuf_puts(out, ",\"sticky_cookie\":");
-		sbuf_json_cstr(out, r->sticky);
-		sbuf_printf(out, ",\"hsts_max_age\":%u,\"redirects\":[", r->hsts_max_age);
-		for (uint32_t i = 0; i < r->nredirects; i++) {
-			sbuf_puts(out, i ? ",{\"source\":" : "{\"source\":");
-			sbuf_json_cstr(out, r->redirects[i].src);
-			sbuf_puts(out, ",\"target\":");
-			sbuf_json_cstr(out, r->redirects[i].target);
-			sbuf_putc(out, '}');
-		}
-		sbuf_puts(out, "],\"websocket_endpoints\":[");
-		for (uint32_t i = 0; i < r->nwebsockets; i++) {
+		sbuf_json_cstr(out, r->websockets[i]);
+	}
+	sbuf_printf(out, "],\"servers\":%u,\"no_task_reason\":", r->pool.n);
+	sbuf_json_cstr(out, r->pool.n ? NULL : r->no_task_reason);
+	sbuf_puts(out, ",\"services\":[");
+	for (uint32_t m = 0; m < r->nmembers; m++) {
+		const struct rt_service *s = &t->svcs[t->members[r->first_member + m]];
+		char ip[NETADDR_STRLEN];
+
+		if (m)
+			sbuf_putc(out, ',');
+		sbuf_puts(out, "{\"name\":");
+		sbuf_json_cstr(out, s->name);
+		sbuf_puts(out, ",\"id\":");
+		sbuf_json_cstr(out, s->id);
+		sbuf_printf(out, ",\"weight\":%u,\"ssl_cert\":", s->spec.weight);
+		sbuf_json_cstr(out, s->spec.ssl_cert);
+		sbuf_puts(out, ",\"ssl_key\":");
+		sbuf_json_cstr(out, s->spec.ssl_key);
+		sbuf_puts(out, ",\"network\":");
+		sbuf_json_cstr(out, s->network);
+		sbuf_puts(out, ",\"vip\":");
+		if (s->has_vip)
+			sbuf_json_cstr(out, netaddr_str(&s->vip, ip));
+		else
+			sbuf_puts(out, "null");
+		sbuf_printf(out, ",\"ready\":%u,\"tasks\":[", s->nready);
+		for (uint32_t i = 0; i < s->ntasks; i++) {
 			if (i)
 				sbuf_putc(out, ',');
-			sbuf_json_cstr(out, r->websockets[i]);
-		}
-		sbuf_printf(out, "],\"servers\":%u,\"no_task_reason\":", r->pool.n);
-		sbuf_json_cstr(out, r->pool.n ? NULL : r->no_task_reason);
-		sbuf_puts(out, ",\"services\":[");
-		for (uint32_t m = 0; m < r->nmembers; m++) {
-			const struct rt_service *s = &t->svcs[t->members[r->first_member + m]];
-			char ip[NETADDR_STRLEN];
-
-			if (m)
-				sbuf_putc(out, ',');
-			sbuf_puts(out, "{\"name\":");
-			sbuf_json_cstr(out, s->name);
-			sbuf_puts(out, ",\"id\":");
-			sbuf_json_cstr(out, s->id);
-			sbuf_printf(out, ",\"weight\":%u,\"ssl_cert\":", s->spec.weight);
-			sbuf_json_cstr(out, s->spec.ssl_cert);
-			sbuf_puts(out, ",\"ssl_key\":");
-			sbuf_json_cstr(out, s->spec.ssl_key);
-			sbuf_puts(out, ",\"network\":");
-			sbuf_json_cstr(out, s->network);
-			sbuf_puts(out, ",\"vip\":");
-			if (s->has_vip)
-				sbuf_json_cstr(out, netaddr_str(&s->vip, ip));
-			else
-				sbuf_puts(out, "null");
-			sbuf_printf(out, ",\"ready\":%u,\"tasks\":[", s->nready);
-			for (uint32_t i = 0; i < s->ntasks; i++) {
-				if (i)
-					sbuf_putc(out, ',');
-				show_json_task(&s->tasks[i], out);
-			}
-			sbuf_puts(out, "]}");
+			show_json_task(&s->tasks[i], out);
 		}
 		sbuf_puts(out, "]}");
 	}
-	sbuf_puts(out, "]}\n");
+	sbuf_puts(out, "]}");
+}
+
+static const struct show_listing routes_listing = {
+	.ncols = 8,
+	.head = routes_head,
+	.settle = routes_settle,
+	.next = routes_next,
+	.cells = routes_cells,
+	.json_open = routes_json_open,
+	.json_row = routes_json_row,
+};
+
+int rtable_show_routes_part(const struct rtable *t, struct rtable_show_cursor *cur,
+			    struct sbuf *out, int json, size_t max_rows)
+{
+	return show_part(&routes_listing, t, cur, out, json, max_rows);
 }
 
 void rtable_show_routes(const struct rtable *t, struct sbuf *out, int json)
 {
-	static const char *const head[] = {
-		"HOST", "PATH", "SERVICE", "WEIGHT", "MODE", "FLAGS", "CERT", "TASKS",
-	};
-	struct show_table tb = { .ncols = 8 };
-	char hbuf[HOSTNAME_MAX + 8], flags[128], weight[16];
-	struct sbuf cert = SBUF_INIT;
-	struct sbuf tasks = SBUF_INIT, path = SBUF_INIT;
-
-	if (json) {
-		show_routes_json(t, out);
-		return;
-	}
-	show_row(&tb, head);
-	for (uint32_t ri = 0; ri < t->nroutes; ri++) {
-		const struct rt_route *r = &t->routes[ri];
-		const char *host = rtable_host_name(t, r->host, hbuf);
-		const char *fl = show_flags(r, flags, sizeof(flags));
-
-		sbuf_reset(&path);
-		sbuf_add(&path, r->path, r->path_len);
-		for (uint32_t m = 0; m < r->nmembers; m++) {
-			const struct rt_service *s = &t->svcs[t->members[r->first_member + m]];
-			const char *row[8];
-
-			sbuf_reset(&tasks);
-			show_task_list(s, (r->flags & RT_F_VIP) != 0, &tasks);
-			if (m + 1 == r->nmembers && !r->pool.n) {
-				sbuf_puts(&tasks, " -- 503: ");
-				sbuf_puts(&tasks, r->no_task_reason);
-			}
-			snprintf(weight, sizeof(weight), "%u", s->spec.weight);
-			row[0] = m ? "" : host;
-			row[1] = m ? "" : path.buf;
-			row[2] = s->name;
-			row[3] = weight;
-			row[4] = m ? "" : (r->flags & RT_F_VIP ? "vip" : "task");
-			row[5] = m ? "" : fl;
-			/* the secrets named by ssl_cert / ssl_key, for TLS termination */
-			sbuf_reset(&cert);
-			if (s->spec.ssl_cert || s->spec.ssl_key)
-				sbuf_printf(&cert, "%s/%s", s->spec.ssl_cert ? s->spec.ssl_cert : "-",
-					    s->spec.ssl_key ? s->spec.ssl_key : "-");
-			row[6] = cert.len ? cert.buf : "-";
-			row[7] = tasks.buf ? tasks.buf : "";
-			show_row(&tb, row);
-		}
-	}
-	show_flush(&tb, out);
-	sbuf_free(&tasks);
-	sbuf_free(&path);
-	sbuf_free(&cert);
+	show_all(&routes_listing, t, out, json);
 }
 
 /************************************************************************/
 /*                             show services                            */
 /************************************************************************/
 
+static const char *const services_head[] = {
+	"NAME", "ID", "SOURCE", "STATUS", "MODE", "TASKS", "FORWARDED", "REDIRECTED",
+	"NO_TASK", "HOSTS", "REASON",
+};
+
+static int services_settle(const struct rtable *t, struct rtable_show_cursor *cur, int json)
+{
+	return cur->pos < t->nsvcs;
+}
+
+static void services_next(struct rtable_show_cursor *cur, int json)
+{
+	cur->pos++;
+}
+
+static void services_cells(const struct rtable *t, const struct rtable_show_cursor *cur,
+			   struct show_cells *c, int with_last)
+{
+	const struct rt_service *s = &t->svcs[cur->pos];
+	struct rtable_service_view v;
+
+	rtable_service_at(t, cur->pos, &v);
+	snprintf(c->num[0], sizeof(c->num[0]), "%zu/%zu", v.nready, v.ntasks);
+	snprintf(c->num[1], sizeof(c->num[1]), "%llu", (unsigned long long)v.counters.forwarded);
+	snprintf(c->num[2], sizeof(c->num[2]), "%llu", (unsigned long long)v.counters.redirected);
+	snprintf(c->num[3], sizeof(c->num[3]), "%llu", (unsigned long long)v.counters.no_task);
+	c->cell[0] = v.name;
+	c->cell[1] = v.id;
+	c->cell[2] = v.source;
+	c->cell[3] = show_status(s->status);
+	c->cell[4] = v.mode;
+	c->cell[5] = c->num[0];
+	c->cell[6] = c->num[1];
+	c->cell[7] = c->num[2];
+	c->cell[8] = c->num[3];
+	c->cell[9] = v.hosts;
+	c->cell[10] = v.reason;
+}
+
+static void services_json_open(const struct rtable *t, const struct rtable_show_cursor *cur,
+			       struct sbuf *out)
+{
+	sbuf_puts(out, "{\"services\":[");
+}
+
+static void services_json_row(const struct rtable *t, const struct rtable_show_cursor *cur,
+			      struct sbuf *out)
+{
+	const struct rt_service *s = &t->svcs[cur->pos];
+	struct rtable_service_view v;
+
+	rtable_service_at(t, cur->pos, &v);
+	sbuf_puts(out, "{\"name\":");
+	sbuf_json_cstr(out, v.name);
+	sbuf_puts(out, ",\"id\":");
+	sbuf_json_cstr(out, v.id);
+	sbuf_puts(out, ",\"source\":");
+	sbuf_json_cstr(out, v.source);
+	sbuf_printf(out, ",\"status\":\"%s\",\"reason\":", show_status(s->status));
+	sbuf_json_cstr(out, v.reason);
+	sbuf_puts(out, ",\"hosts\":");
+	sbuf_json_cstr(out, v.hosts);
+	sbuf_printf(out, ",\"mode\":\"%s\",\"network\":", v.mode);
+	sbuf_json_cstr(out, s->network);
+	sbuf_printf(out, ",\"weight\":%u,\"tasks\":%zu,\"ready\":%zu,"
+		    "\"forwarded\":%llu,\"redirected\":%llu,\"no_task\":%llu}",
+		    s->spec.weight, v.ntasks, v.nready,
+		    (unsigned long long)v.counters.forwarded,
+		    (unsigned long long)v.counters.redirected,
+		    (unsigned long long)v.counters.no_task);
+}
+
+static const struct show_listing services_listing = {
+	.ncols = 11,
+	.head = services_head,
+	.settle = services_settle,
+	.next = services_next,
+	.cells = services_cells,
+	.json_open = services_json_open,
+	.json_row = services_json_row,
+};
+
+int rtable_show_services_part(const struct rtable *t, struct rtable_show_cursor *cur,
+			      struct sbuf *out, int json, size_t max_rows)
+{
+	return show_part(&services_listing, t, cur, out, json, max_rows);
+}
+
 void rtable_show_services(const struct rtable *t, struct sbuf *out, int json)
 {
-	static const char *const head[] = {
-		"NAME", "ID", "SOURCE", "STATUS", "MODE", "TASKS", "FORWARDED", "REDIRECTED",
-		"NO_TASK", "HOSTS", "REASON",
-	};
-	struct show_table tb = { .ncols = 11 };
-
-	if (json)
-		sbuf_puts(out, "{\"services\":[");
-	else
-		show_row(&tb, head);
-	for (size_t i = 0; i < t->nsvcs; i++) {
-		const struct rt_service *s = &t->svcs[i];
-		struct rtable_service_view v;
-
-		rtable_service_at(t, i, &v);
-		if (json) {
-			if (i)
-				sbuf_putc(out, ',');
-			sbuf_puts(out, "{\"name\":");
-			sbuf_json_cstr(out, v.name);
-			sbuf_puts(out, ",\"id\":");
-			sbuf_json_cstr(out, v.id);
-			sbuf_puts(out, ",\"source\":");
-			sbuf_json_cstr(out, v.source);
-			sbuf_printf(out, ",\"status\":\"%s\",\"reason\":", show_status(s->status));
-			sbuf_json_cstr(out, v.reason);
-			sbuf_puts(out, ",\"hosts\":");
-			sbuf_json_cstr(out, v.hosts);
-			sbuf_printf(out, ",\"mode\":\"%s\",\"network\":", v.mode);
-			sbuf_json_cstr(out, s->network);
-			sbuf_printf(out, ",\"weight\":%u,\"tasks\":%zu,\"ready\":%zu,"
-				    "\"forwarded\":%llu,\"redirected\":%llu,\"no_task\":%llu}",
-				    s->spec.weight, v.ntasks, v.nready,
-				    (unsigned long long)v.counters.forwarded,
-				    (unsigned long long)v.counters.redirected,
-				    (unsigned long long)v.counters.no_task);
-		} else {
-			char tasks[32], fw[24], rd[24], nt[24];
-			const char *row[11];
-
-			snprintf(tasks, sizeof(tasks), "%zu/%zu", v.nready, v.ntasks);
-			snprintf(fw, sizeof(fw), "%llu", (unsigned long long)v.counters.forwarded);
-			snprintf(rd, sizeof(rd), "%llu", (unsigned long long)v.counters.redirected);
-			snprintf(nt, sizeof(nt), "%llu", (unsigned long long)v.counters.no_task);
-			row[0] = v.name;
-			row[1] = v.id;
-			row[2] = v.source;
-			row[3] = show_status(s->status);
-			row[4] = v.mode;
-			row[5] = tasks;
-			row[6] = fw;
-			row[7] = rd;
-			row[8] = nt;
-			row[9] = v.hosts;
-			row[10] = v.reason;
-			show_row(&tb, row);
-		}
-	}
-	if (json)
-		sbuf_puts(out, "]}\n");
-	else
-		show_flush(&tb, out);
+	show_all(&services_listing, t, out, json);
 }
 
 /************************************************************************/
 /*                               show tasks                             */
 /************************************************************************/
 
+static const char *const tasks_head[] = {
+	"ID", "NODE", "STATE", "DESIRED", "HEALTH", "ADDRESS", "PORT", "READY",
+};
+
+static int tasks_settle(const struct rtable *t, struct rtable_show_cursor *cur, int json)
+{
+	return cur->pos < t->svcs[cur->service].ntasks;
+}
+
+static void tasks_next(struct rtable_show_cursor *cur, int json)
+{
+	cur->pos++;
+}
+
+static void tasks_cells(const struct rtable *t, const struct rtable_show_cursor *cur,
+			struct show_cells *c, int with_last)
+{
+	const struct rt_task *tk = &t->svcs[cur->service].tasks[cur->pos];
+	const struct model_task *mt = tk->model;
+
+	snprintf(c->num[0], sizeof(c->num[0]), "%u", tk->port);
+	c->cell[0] = tk->id;
+	c->cell[1] = mt->node;
+	c->cell[2] = mt->state;
+	c->cell[3] = mt->desired_running ? "running" : "shutdown";
+	c->cell[4] = show_health(mt->health);
+	c->cell[5] = tk->addr.family ? netaddr_str(&tk->addr, c->ip) : "-";
+	c->cell[6] = c->num[0];
+	c->cell[7] = tk->unready == RT_TASK_READY ? "yes" : rtable_unready_name(tk->unready);
+}
+
+static void tasks_json_open(const struct rtable *t, const struct rtable_show_cursor *cur,
+			    struct sbuf *out)
+{
+	const struct rt_service *s = &t->svcs[cur->service];
+
+	sbuf_puts(out, "{\"service\":");
+	sbuf_json_cstr(out, s->name);
+	sbuf_puts(out, ",\"id\":");
+	sbuf_json_cstr(out, s->id);
+	sbuf_puts(out, ",\"network\":");
+	sbuf_json_cstr(out, s->network);
+	sbuf_printf(out, ",\"health_check\":%s,\"tasks\":[",
+		    s->model->has_healthcheck ? "true" : "false");
+}
+
+static void tasks_json_row(const struct rtable *t, const struct rtable_show_cursor *cur,
+			   struct sbuf *out)
+{
+	show_json_task(&t->svcs[cur->service].tasks[cur->pos], out);
+}
+
+static const struct show_listing tasks_listing = {
+	.ncols = 8,
+	.head = tasks_head,
+	.settle = tasks_settle,
+	.next = tasks_next,
+	.cells = tasks_cells,
+	.json_open = tasks_json_open,
+	.json_row = tasks_json_row,
+};
+
+int rtable_show_tasks_part(const struct rtable *t, const char *service,
+			   struct rtable_show_cursor *cur, struct sbuf *out, int json,
+			   size_t max_rows)
+{
+	if (cur->stage == SHOW_START) {
+		cur->service = rtable_service_find(t, service);
+		if (cur->service < 0)
+			return -1;
+	}
+	return show_part(&tasks_listing, t, cur, out, json, max_rows);
+}
+
 int rtable_show_tasks(const struct rtable *t, const char *service, struct sbuf *out, int json)
 {
-	static const char *const head[] = {
-		"ID", "NODE", "STATE", "DESIRED", "HEALTH", "ADDRESS", "PORT", "READY",
-	};
-	struct show_table tb = { .ncols = 8 };
-	long idx = rtable_service_find(t, service);
-	const struct rt_service *s;
+	struct rtable_show_cursor cur;
+	int more;
 
-	if (idx < 0)
-		return -1;
-	s = &t->svcs[idx];
-	if (json) {
-		sbuf_puts(out, "{\"service\":");
-		sbuf_json_cstr(out, s->name);
-		sbuf_puts(out, ",\"id\":");
-		sbuf_json_cstr(out, s->id);
-		sbuf_puts(out, ",\"network\":");
-		sbuf_json_cstr(out, s->network);
-		sbuf_printf(out, ",\"health_check\":%s,\"tasks\":[",
-			    s->model->has_healthcheck ? "true" : "false");
-		for (uint32_t i = 0; i < s->ntasks; i++) {
-			if (i)
-				sbuf_putc(out, ',');
-			show_json_task(&s->tasks[i], out);
-		}
-		sbuf_puts(out, "]}\n");
-		return 0;
-	}
-	show_row(&tb, head);
-	for (uint32_t i = 0; i < s->ntasks; i++) {
-		const struct rt_task *tk = &s->tasks[i];
-		const struct model_task *mt = tk->model;
-		char ip[NETADDR_STRLEN], port[8];
-		const char *row[8];
-
-		snprintf(port, sizeof(port), "%u", tk->port);
-		row[0] = tk->id;
-		row[1] = mt->node;
-		row[2] = mt->state;
-		row[3] = mt->desired_running ? "running" : "shutdown";
-		row[4] = show_health(mt->health);
-		row[5] = tk->addr.family ? netaddr_str(&tk->addr, ip) : "-";
-		row[6] = port;
-		row[7] = tk->unready == RT_TASK_READY ? "yes" : rtable_unready_name(tk->unready);
-		show_row(&tb, row);
-	}
-	show_flush(&tb, out);
-	return 0;
+	memset(&cur, 0, sizeof(cur));
+	while ((more = rtable_show_tasks_part(t, service, &cur, out, json, SIZE_MAX)) > 0)
+		;
+	return more;
 }
