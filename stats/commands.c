@@ -331,62 +331,38 @@ static void commands_help(struct sbuf *out, int json)
 	}
 }
 
-/* Commands that read the routing table produce their output in one go:
- * the main loop may release a retired table as soon as it runs again.
- */
-static void commands_table(const struct command *cmd, struct sbuf *out)
+/* One request, answered in one go: it reads a handful of routes. */
+static void commands_explain(const struct command *cmd, struct sbuf *out)
 {
 	const struct rtable *t = tables_current();
+	struct route_req req;
 
 	if (!t) {
 		commands_error(out, cmd->json, "no routing table yet");
 		return;
 	}
-	switch (cmd->id) {
-	case CMD_SHOW_ROUTES:
-		rtable_show_routes(t, out, cmd->json);
-		break;
-	case CMD_SHOW_SERVICES:
-		rtable_show_services(t, out, cmd->json);
-		break;
-	case CMD_SHOW_TASKS:
-		if (rtable_show_tasks(t, cmd->service, out, cmd->json) < 0) {
-			char msg[COMMANDS_LINE_MAX + 64];
-
-			snprintf(msg, sizeof(msg), "unknown service '%s'", cmd->service);
-			commands_error(out, cmd->json, msg);
-		}
-		break;
-	case CMD_EXPLAIN: {
-		struct route_req req;
-
-		memset(&req, 0, sizeof(req));
-		req.host = cmd->host;
-		req.host_len = strlen(cmd->host);
-		if (cmd->path) {
-			req.path = cmd->path;
-			req.path_len = strlen(cmd->path);
-		}
-		if (cmd->query) {
-			req.query = cmd->query;
-			req.query_len = strlen(cmd->query);
-		}
-		if (cmd->method) {
-			req.method = cmd->method;
-			req.method_len = strlen(cmd->method);
-		}
-		if (cmd->cookie) {
-			req.cookie = cmd->cookie;
-			req.cookie_len = strlen(cmd->cookie);
-		}
-		req.ssl = cmd->ssl;
-		req.src = cmd->src;
-		rtable_explain(t, &req, out, cmd->json);
-		break;
+	memset(&req, 0, sizeof(req));
+	req.host = cmd->host;
+	req.host_len = strlen(cmd->host);
+	if (cmd->path) {
+		req.path = cmd->path;
+		req.path_len = strlen(cmd->path);
 	}
-	default:
-		break;
+	if (cmd->query) {
+		req.query = cmd->query;
+		req.query_len = strlen(cmd->query);
 	}
+	if (cmd->method) {
+		req.method = cmd->method;
+		req.method_len = strlen(cmd->method);
+	}
+	if (cmd->cookie) {
+		req.cookie = cmd->cookie;
+		req.cookie_len = strlen(cmd->cookie);
+	}
+	req.ssl = cmd->ssl;
+	req.src = cmd->src;
+	rtable_explain(t, &req, out, cmd->json);
 }
 
 static void commands_set_log_level(const struct command *cmd, struct sbuf *out)
@@ -454,8 +430,9 @@ int commands_run_step(struct commands_run *run, struct sbuf *out)
 	case CMD_SHOW_ROUTES:
 	case CMD_SHOW_SERVICES:
 	case CMD_SHOW_TASKS:
+		return show_table_step(run, out);
 	case CMD_EXPLAIN:
-		commands_table(cmd, out);
+		commands_explain(cmd, out);
 		break;
 	case CMD_SET_LOG_LEVEL:
 		commands_set_log_level(cmd, out);
@@ -476,4 +453,8 @@ void commands_run_end(struct commands_run *run)
 	free(run->rows);
 	run->rows = NULL;
 	run->nrows = run->pos = 0;
+	if (run->table) {
+		tables_unhold(run->table);
+		run->table = NULL;
+	}
 }

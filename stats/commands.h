@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include "common/log-t.h"
 #include "common/netaddr.h"
+#include "routing/rtable.h"
 
 struct sbuf;
 
@@ -80,6 +81,8 @@ struct commands_run {
 	size_t nrows;
 	void *rows;                /* snapshot being printed, owned */
 	size_t width[4];           /* text column widths of the snapshot */
+	const struct rtable *table;        /* held (tables_hold) while listed */
+	struct rtable_show_cursor cursor;  /* where the table's listing stands */
 };
 
 /* Prepares <run> for <cmd>, which must stay valid until
@@ -89,8 +92,10 @@ void commands_run_begin(struct commands_run *run, const struct command *cmd);
 
 /* Appends the next part of the output to <out>. Returns 1 when more is to
  * come, 0 once the output is complete. Each call does a bounded amount of
- * work, except where a listing comes from the routing table: that one is
- * produced whole, because the table may be released once the loop runs on.
+ * work: listings come a few hundred rows at a time, those of the routing
+ * table from a table held until the listing ends (or commands_run_end()),
+ * so that the table listed is the one of the first part even when a newer
+ * one replaces it meanwhile.
  */
 int commands_run_step(struct commands_run *run, struct sbuf *out);
 

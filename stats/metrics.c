@@ -280,7 +280,7 @@ static void metrics_table(struct sbuf *out, int64_t now)
 			"Tables that could not be built (the previous one stayed).",
 			ts.build_failures);
 	metrics_gauge(out, "swarm_spoa_table_retired_waiting",
-		      "Replaced tables a worker may still read, not yet freed.",
+		      "Replaced tables a worker or a stats listing may still read, not yet freed.",
 		      (double)ts.retired_waiting);
 }
 

@@ -22,6 +22,7 @@
 #define SERVER_TIMEOUT_PROMPT 300.0   /* idle interactive session */
 #define SERVER_TIMEOUT_WRITE   30.0   /* client not reading its answer */
 #define SERVER_TIMEOUT_LINGER   2.0   /* for the client to close after our answer */
+#define SERVER_TURN_BUDGET    0.002   /* of a loop turn, after which steps wait a turn */
 
 enum client_state {
 	CLIENT_READ = 0,   /* waiting for a line */
@@ -63,6 +64,7 @@ static size_t nlisteners;
 static struct client *clients;
 static unsigned nclients;
 static unsigned long next_client_id;
+static unsigned server_turn;           /* ev_iteration() of the last step */
 static char *socket_path;
 static dev_t socket_dev;
 static ino_t socket_ino;
@@ -237,6 +239,23 @@ static int client_line_blank(const struct client *c)
 	return 1;
 }
 
+/* Whether a client may take a production step now. Once the current loop
+ * turn has run SERVER_TURN_BUDGET since the loop came back from poll, the
+ * next steps wait for the next turn, so that many clients listing at once
+ * do not add up to one long turn the rest of the loop waits for; the first
+ * step of a turn always runs, so that the stats socket always moves on.
+ */
+static int server_may_step(void)
+{
+	unsigned turn = ev_iteration(server_loop);
+
+	if (turn != server_turn) {
+		server_turn = turn;
+		return 1;
+	}
+	return ev_time() - ev_now(server_loop) <= SERVER_TURN_BUDGET;
+}
+
 /* Moves the session forward: at most one production step per call, so
  * that many clients share the loop; the write watcher calls again while
  * there is work left.
@@ -288,7 +307,7 @@ static void client_work(struct client *c)
 				c->state = c->prompt ? CLIENT_READ : CLIENT_CLOSE;
 			continue;
 		}
-		if (client_pending(c) >= SERVER_OUT_HIGH || !budget)
+		if (client_pending(c) >= SERVER_OUT_HIGH || !budget || !server_may_step())
 			break;
 		budget--;
 		if (!commands_run_step(&c->run, &c->out)) {

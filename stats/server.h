@@ -9,8 +9,9 @@
  *   the idle timeout.
  *
  * Output goes out through a write watcher as the client reads it; long
- * listings are produced in parts, and what one client may have waiting is
- * capped.
+ * listings are produced in parts, what one client may have waiting is
+ * capped, and all clients together fill at most a few milliseconds of a
+ * loop turn.
  */
 #ifndef STATS_SERVER_H
 #define STATS_SERVER_H

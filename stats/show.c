@@ -1,4 +1,6 @@
-/* What "show info", "show stats", "show errors" and "show conns" print. */
+/* What "show info", "show stats", "show errors" and "show conns" print,
+ * and the routing table's listings stepped through.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,15 @@
 #include "stats/threadload.h"
 
 #define ROWS_PER_STEP 64      /* rows of a snapshot printed per step */
+/* A step of a routing table listing prints up to 256 rows, fewer when they
+ * are large (a route in JSON is over a kilobyte): it stops at the end of
+ * the part of 16 rows that passes 32 kB. That is well under a millisecond
+ * of the main loop, and bounds what a client that reads slowly makes the
+ * agent buffer (see SERVER_OUT_HIGH).
+ */
+#define TABLE_ROWS_PER_STEP  256
+#define TABLE_ROWS_PER_PART  16
+#define TABLE_BYTES_PER_STEP (32u << 10)
 
 /************************************************************************/
 /*                          "key: value" output                         */
@@ -536,4 +547,62 @@ int show_conns_step(struct commands_run *run, struct sbuf *out)
 	if (json)
 		sbuf_puts(out, "]}\n");
 	return 0;
+}
+
+/* The table is held rather than copied: a listing of 10,000 services would
+ * otherwise copy tens of megabytes, and a held table costs nothing until
+ * a newer one replaces it.
+ */
+static int show_table_part(struct commands_run *run, struct sbuf *out)
+{
+	const struct command *cmd = run->cmd;
+	int more;
+
+	switch (cmd->id) {
+	case CMD_SHOW_ROUTES:
+		return rtable_show_routes_part(run->table, &run->cursor, out, cmd->json,
+					       TABLE_ROWS_PER_PART);
+	case CMD_SHOW_SERVICES:
+		return rtable_show_services_part(run->table, &run->cursor, out, cmd->json,
+						 TABLE_ROWS_PER_PART);
+	default:
+		more = rtable_show_tasks_part(run->table, cmd->service, &run->cursor, out,
+					      cmd->json, TABLE_ROWS_PER_PART);
+		if (more < 0) {
+			char msg[COMMANDS_LINE_MAX + 64];
+
+			snprintf(msg, sizeof(msg), "unknown service '%s'", cmd->service);
+			commands_error(out, cmd->json, msg);
+			more = 0;
+		}
+		return more;
+	}
+}
+
+int show_table_step(struct commands_run *run, struct sbuf *out)
+{
+	const struct command *cmd = run->cmd;
+	size_t len0 = out->len;
+	int more = 1;
+
+	if (!run->started) {
+		run->started = 1;
+		if (!tables_current()) {
+			commands_error(out, cmd->json, "no routing table yet");
+			return 0;
+		}
+		run->table = tables_hold();
+		if (!run->table) {
+			commands_error(out, cmd->json, "out of memory");
+			return 0;
+		}
+	}
+	for (size_t rows = 0; more && rows < TABLE_ROWS_PER_STEP &&
+	     out->len - len0 < TABLE_BYTES_PER_STEP; rows += TABLE_ROWS_PER_PART)
+		more = show_table_part(run, out);
+	if (!more) {
+		tables_unhold(run->table);
+		run->table = NULL;
+	}
+	return more;
 }

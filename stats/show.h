@@ -1,5 +1,6 @@
 /* The outputs of "show info", "show stats", "show errors" and "show conns",
- * as "key: value" text or aligned columns for people, JSON for scripts.
+ * as "key: value" text or aligned columns for people, JSON for scripts,
+ * and the stepping of the routing table's listings.
  */
 #ifndef STATS_SHOW_H
 #define STATS_SHOW_H
@@ -16,5 +17,11 @@ void show_stats(struct sbuf *out, int json);
  */
 int show_errors_step(struct commands_run *run, struct sbuf *out);
 int show_conns_step(struct commands_run *run, struct sbuf *out);
+
+/* "show routes", "show services" and "show tasks": the current table is
+ * held by the first step and printed a few hundred rows per step, then
+ * released by the last one (or by commands_run_end()).
+ */
+int show_table_step(struct commands_run *run, struct sbuf *out);
 
 #endif
