@@ -5,7 +5,10 @@
 int main(int argc, char **argv)
 {
 	struct options opts;
+	int rc;
 
 	options_parse(&opts, argc, argv);
-	return agent_run(&opts);
+	rc = agent_run(&opts);
+	options_release();
+	return rc;
 }

@@ -175,21 +175,34 @@ static void set_value(struct options *o, const struct opt_def *d, const char *va
 	}
 }
 
+/* Copies of environment lists, split in place; options point into them. */
+static char *env_copies[sizeof(((struct options *)0)->listen) / sizeof(char *)];
+static size_t nenv_copies;
+
 /* Splits a comma list from the environment into a list option. The string
- * is duplicated once and lives as long as the process.
+ * is duplicated once and lives until options_release().
  */
 static void set_env_list(struct options *o, const struct opt_def *d, const char *val,
 			 const char *prog)
 {
 	char *copy = strdup(val), *save = NULL, *tok;
 
-	if (!copy)
+	if (!copy || nenv_copies >= sizeof(env_copies) / sizeof(env_copies[0]))
 		die(prog, "out of memory%s%s", "", "");
+	env_copies[nenv_copies++] = copy;
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		while (*tok == ' ')
 			tok++;
 		if (*tok)
 			set_value(o, d, tok, prog, d->env);
+	}
+}
+
+void options_release(void)
+{
+	while (nenv_copies) {
+		free(env_copies[--nenv_copies]);
+		env_copies[nenv_copies] = NULL;
 	}
 }
 

@@ -43,4 +43,7 @@ struct options {
  */
 void options_parse(struct options *o, int argc, char **argv);
 
+/* Frees what options_parse() copied; the options are unusable afterwards. */
+void options_release(void);
+
 #endif
