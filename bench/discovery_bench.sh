@@ -1,7 +1,7 @@
 #!/bin/bash
 # Discovery benchmark: the figures of docs/benchmarks.md, "Discovery".
 #
-#   bench/discovery_bench.sh [fixture] [swarm]      (default: both)
+#   bench/discovery_bench.sh [fixture] [swarm] [rolling]   (default: all three)
 #
 # fixture  A RECORDED-RESPONSE FIXTURE (bench/discovery_fakedocker.py, not a
 #          daemon) serves 2,000 services / 10,000 tasks cloned from answers
@@ -12,10 +12,16 @@
 #          swarm tests): convergence of scale up, scale down and rolling
 #          updates, measured per task against Docker's task timestamps, and
 #          the steady-state request rate with routed services idle.
+# rolling  The pair of docker/stack.yml (HAProxy in host mode, two agents,
+#          images built from this tree) in front of an app: paced load
+#          (bench/discovery_load.py, 200 req/s for 30 s) through HAProxy on
+#          127.0.0.1 during a rolling update, a scale down and a scale up;
+#          fails on any failed request. Then the same without the
+#          graceful-stop settings, for comparison (failures expected).
 #
 # Environment: SWARM_SPOA_BUILD (build dir, default build/), BENCH_RESYNCS (5),
 # BENCH_IDLE_S (60), BENCH_ROUNDS (3), BENCH_SERVICES (2000),
-# BENCH_TASKS_PER_SERVICE (5). Results also go to $TEST_WORK/results.txt.
+# BENCH_TASKS_PER_SERVICE (5), BENCH_RATE (200), BENCH_LOAD_S (30). Results also go to $TEST_WORK/results.txt.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 SWARM_SPOA_SRC=$(cd "$here/.." && pwd)
@@ -33,7 +39,7 @@ PER=${BENCH_TASKS_PER_SERVICE:-5}
 CHECK="python3 $SWARM_SPOA_SRC/tests/discovery/swarm_check.py"
 RESULTS=$TEST_WORK/results.txt
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(fixture swarm)
+[ ${#parts[@]} -gt 0 ] || parts=(fixture swarm rolling)
 
 result() {
 	printf '%s\n' "$*" | tee -a "$RESULTS"
@@ -197,11 +203,121 @@ print("  desired state leaves running -> out of the agent (upper bound by <= 55 
 	kill "$apid" 2>/dev/null || true
 }
 
+# --------------------------------------------------------------------------
+# The pair (docker/stack.yml: HAProxy in host mode and two agents) in front
+# of an app, under paced load while the app rolls or scales.
+
+_no_stack_tasks() {
+	[ -z "$("$DOCKER" ps -q --filter "label=com.docker.stack.namespace=$1")" ]
+}
+
+stack_down() {
+	"$DOCKER" stack rm "$1" >/dev/null 2>&1 || true
+	wait_for 60 _no_stack_tasks "$1" || log "tasks of stack $1 still present"
+}
+
+# _answering <port> <host> <n>: <n> different tasks answered 60 requests
+_answering() {
+	local i names=
+	for (( i = 0; i < 60; i++ )); do
+		names+="$(curl -s --max-time 2 -H "Host: $2" "http://127.0.0.1:$1/" | awk '{print $1}') "
+	done
+	[ "$(tr ' ' '\n' <<<"$names" | grep '^name=' | sort -u | wc -l)" -eq "$3" ]
+}
+
+# load_run <title> <replicas now> <expect failures: 0|any> <command> [service args]
+load_run() {
+	local title=$1 out=$TEST_WORK/load.jsonl rc=0
+	log "rolling: $title under ${RATE} req/s for ${LOAD_S}s"
+	python3 "$here/discovery_load.py" --port "$HTTP" --host "$APPHOST" --rate "$RATE" \
+		--duration "$LOAD_S" --at 5 --run "$4" --out "$out" >"$TEST_WORK/load-last.json" || rc=$?
+	python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+print("  %-58s %5d requests, %d failed %s, %d backends answered, latency p50 %s ms p99 %s ms"
+      % (sys.argv[2] + ":", r["requests"], r["failures"],
+         json.dumps({k: v for k, v in r["outcomes"].items() if k != "200"}) if r["failures"] else "",
+         r["backends"], r["latency_ms"]["p50"], r["latency_ms"]["p99"]))' "$TEST_WORK/load-last.json" "$title" |
+		tee -a "$RESULTS"
+	if [ "$3" = 0 ] && [ "$rc" != 0 ]; then
+		FAILED_RUNS+=("$title")
+	fi
+}
+
+bench_rolling() {
+	local net=ssp-bench-apps pair=ssp-bench-pair app=ssp-bench-app ctl=ssp-bench-ctl
+	local label=(--label "$TEST_LABEL_KEY=$TEST_NAME") tag=${SWARM_SPOA_TAG:-dev}
+	RATE=${BENCH_RATE:-200}
+	LOAD_S=${BENCH_LOAD_S:-30}
+	APPHOST=app.bench.test
+	FAILED_RUNS=()
+	dockerd_ensure
+	swarm_ensure
+	ensure_cmd curl curl
+	stack_down "$pair"
+	docker_cleanup_test
+	on_exit docker_cleanup_test
+	# the agent image carries this tree's code
+	images_build agent haproxy echo
+	"$DOCKER" network create -d overlay --attachable "${label[@]}" "$net" >/dev/null
+	HTTP=$(free_port)
+	SWARM_SPOA_HTTP_PORT=$HTTP SWARM_SPOA_HTTPS_PORT=$(free_port) SWARM_SPOA_NETWORK=$net \
+		SWARM_SPOA_TAG=$tag "$DOCKER" stack deploy --resolve-image never \
+		-c "$SWARM_SPOA_SRC/docker/stack.yml" "$pair" >/dev/null
+	on_exit stack_down "$pair"
+
+	# The graceful-stop contract: the app serves 5 s after SIGTERM (and
+	# Docker waits 10 s before SIGKILL), a new task counts only once its
+	# health check passes, and a rolling update starts the new task first.
+	"$DOCKER" service create -d --name "$app" "${label[@]}" --network "$net" \
+		--label com.docker.lb.hosts=$APPHOST --label com.docker.lb.port=8080 \
+		--label com.docker.lb.network=$net \
+		--health-interval 1s --health-start-period 1s --health-retries 2 \
+		--stop-grace-period 10s --update-order start-first --update-parallelism 1 \
+		--update-delay 1s --replicas 4 "swarm-spoa/echo:$tag" --grace 5 >/dev/null
+	log "rolling: waiting for HAProxy on 127.0.0.1:$HTTP to reach the 4 tasks"
+	wait_until 180 _answering "$HTTP" "$APPHOST" 4
+
+	load_run "rolling update, 4 tasks (start-first, grace 5 s)" 4 0 \
+		"$DOCKER service update -d --force $app"
+	wait_until 120 _answering "$HTTP" "$APPHOST" 4
+	load_run "scale down 4 -> 1 (grace 5 s)" 1 0 "$DOCKER service scale -d $app=1"
+	wait_until 60 _answering "$HTTP" "$APPHOST" 1
+	load_run "rolling update, 1 task (start-first, grace 5 s)" 1 0 \
+		"$DOCKER service update -d --force $app"
+	wait_until 60 _answering "$HTTP" "$APPHOST" 1
+	load_run "scale up 1 -> 4" 4 0 "$DOCKER service scale -d $app=4"
+
+	# Control: the same app without the contract (exits at once on SIGTERM,
+	# stop-first updates): shows what the settings above buy.
+	"$DOCKER" service rm "$app" >/dev/null
+	APPHOST=ctl.bench.test
+	"$DOCKER" service create -d --name "$ctl" "${label[@]}" --network "$net" \
+		--label com.docker.lb.hosts=$APPHOST --label com.docker.lb.port=8080 \
+		--label com.docker.lb.network=$net \
+		--health-interval 1s --health-start-period 1s --health-retries 2 \
+		--update-order stop-first --update-parallelism 1 --update-delay 1s \
+		--replicas 1 "swarm-spoa/echo:$tag" --grace 0 >/dev/null
+	wait_until 180 _answering "$HTTP" "$APPHOST" 1
+	load_run "control: rolling update, 1 task, stop-first, no grace" 1 any \
+		"$DOCKER service update -d --force $ctl"
+	"$DOCKER" service scale -d "$ctl=4" >/dev/null
+	wait_until 120 _answering "$HTTP" "$APPHOST" 4
+	load_run "control: rolling update, 4 tasks, stop-first, no grace" 4 any \
+		"$DOCKER service update -d --force $ctl"
+	wait_until 120 _answering "$HTTP" "$APPHOST" 4
+	load_run "control: scale down 4 -> 1, no grace" 1 any "$DOCKER service scale -d $ctl=1"
+
+	"$DOCKER" service logs "${pair}_agent" >"$TEST_WORK/pair-agent.log" 2>&1 || true
+	[ ${#FAILED_RUNS[@]} -eq 0 ] || fail "failed requests in: ${FAILED_RUNS[*]}"
+}
+
 for part in "${parts[@]}"; do
 	case "$part" in
 		fixture) bench_fixture ;;
 		swarm) bench_swarm ;;
-		*) fail "unknown part '$part' (fixture, swarm)" ;;
+		rolling) bench_rolling ;;
+		*) fail "unknown part '$part' (fixture, swarm, rolling)" ;;
 	esac
 done
 log "results in $RESULTS"
