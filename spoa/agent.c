@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/errlog.h"
 #include "common/log.h"
+#include "certs/certs.h"
 #include "discovery/discovery.h"
 #include "routing/model.h"
 #include "routing/routesfile.h"
@@ -29,10 +30,61 @@ static int64_t started_ms;
 static int64_t routes_loaded_ms;
 static unsigned nthreads;
 static struct discovery *discovery;
+static struct certs *certs;
 
 struct discovery *agent_discovery(void)
 {
 	return discovery;
+}
+
+struct certs *agent_certs(void)
+{
+	return certs;
+}
+
+/* Whether the routing table holds every service: with discovery, once a
+ * full sync has been made.
+ */
+static int agent_table_complete(void)
+{
+	struct discovery_status st;
+
+	if (!discovery)
+		return 1;
+	discovery_status(discovery, &st);
+	return st.last_sync_ms != 0;
+}
+
+static int agent_start_certs(const struct options *o)
+{
+	struct certs_opts co = {
+		.targets = o->haproxy_runtime,
+		.ntargets = o->nhaproxy_runtime,
+		.crt_list = o->crt_list,
+		.certs_dir = o->certs_dir,
+		.default_cert = o->default_cert,
+		.docker = o->docker,
+		.manage_secrets = o->manage_secrets,
+		.agent_service = o->agent_service,
+		.table_complete = agent_table_complete,
+	};
+	char err[256];
+
+	if (!o->nhaproxy_runtime) {
+		if (!o->default_cert && !o->manage_secrets)
+			return 0;
+		LOG(LL_ERROR, "agent", "--default-cert and --manage-secrets need --haproxy-runtime");
+		return -1;
+	}
+	certs = certs_new(main_loop, &co, err, sizeof(err));
+	if (!certs) {
+		LOG(LL_ERROR, "agent", "cannot start the certificate manager", KVS("reason", err));
+		return -1;
+	}
+	tables_subscribe(certs_on_table, certs);
+	if (tables_current())
+		certs_on_table(certs, tables_current());
+	return 0;
 }
 
 struct ev_loop *agent_loop(void)
@@ -105,6 +157,8 @@ static int agent_start_services(const struct options *o)
 			return -1;
 		}
 	}
+	if (agent_start_certs(o) < 0)
+		return -1;
 	if (stats_start(main_loop, &so, err, sizeof(err)) < 0) {
 		LOG(LL_ERROR, "agent", "cannot start the stats socket", KVS("reason", err));
 		return -1;
@@ -240,6 +294,8 @@ int agent_run(const struct options *o)
 		discovery_free(discovery);
 		discovery = NULL;
 	}
+	certs_free(certs);
+	certs = NULL;
 	tables_shutdown();
 	LOG(LL_INFO, "agent", "stopped");
 	return 0;

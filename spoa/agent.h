@@ -9,6 +9,7 @@
 struct options;
 struct ev_loop;
 struct discovery;
+struct certs;
 
 /* Runs the agent until SIGTERM/SIGINT. Returns the process exit status. */
 int agent_run(const struct options *o);
@@ -28,5 +29,10 @@ struct ev_loop *agent_loop(void);
 
 /* The running discovery, or NULL when the agent has none. */
 struct discovery *agent_discovery(void);
+
+/* The certificate manager, or NULL when the agent pushes no certificates
+ * (no --haproxy-runtime).
+ */
+struct certs *agent_certs(void);
 
 #endif

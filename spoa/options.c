@@ -85,6 +85,15 @@ static const struct opt_def defs[] = {
 	  "directory where certificate secrets are mounted (default /run/secrets)" },
 	{ "default-cert", "SWARM_SPOA_DEFAULT_CERT", "FILE", OPT_STR, OFF(default_cert), 0, 0,
 	  "PEM (certificate and key) served for unknown SNI names" },
+	{ "crt-list", "SWARM_SPOA_CRT_LIST", "PATH", OPT_STR, OFF(crt_list), 0, 0,
+	  "HAProxy crt-list the certificates are added to (default: the only\n"
+	  "one HAProxy has)" },
+	{ "manage-secrets", "SWARM_SPOA_MANAGE_SECRETS", NULL, OPT_FLAG, OFF(manage_secrets), 0, 0,
+	  "mount the Docker secrets that certificate labels name into the\n"
+	  "agent's own service, --agent-service (writes to the Docker API;\n"
+	  "the agent tasks are replaced one by one)" },
+	{ "agent-service", "SWARM_SPOA_AGENT_SERVICE", "NAME", OPT_STR, OFF(agent_service), 0, 0,
+	  "the agent's own swarm service (for --manage-secrets)" },
 };
 
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))

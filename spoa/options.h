@@ -35,6 +35,9 @@ struct options {
 	size_t nhaproxy_runtime;
 	const char *certs_dir;          /* where certificate secrets are mounted */
 	const char *default_cert;       /* PEM for unknown SNI */
+	const char *crt_list;           /* HAProxy crt-list the certificates go to (NULL: the only one) */
+	int manage_secrets;             /* mount the secrets certificates need into agent_service */
+	const char *agent_service;      /* the agent's own swarm service (for manage_secrets) */
 };
 
 /* Fills <o> from the environment, then from <argv>. Prints help or version

@@ -35,6 +35,7 @@ enum commands_id {
 	CMD_EXPLAIN,
 	CMD_SET_LOG_LEVEL,
 	CMD_RESYNC,
+	CMD_SHOW_CERTS,
 };
 
 /* A parsed command. Its strings point into its own <words> buffer: a

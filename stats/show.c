@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "certs/certs.h"
 #include "common/clock.h"
 #include "common/errlog.h"
 #include "common/log.h"
@@ -393,6 +394,18 @@ static void show_stats_text(struct sbuf *out, const uint64_t *disc, const uint64
 				    show_dur(counters_latency_bound(b - 1), buf, sizeof(buf)),
 				    (unsigned long long)hist[b]);
 	}
+}
+
+void show_certs(struct sbuf *out, int json)
+{
+	const struct certs *c = agent_certs();
+
+	if (!c) {
+		commands_error(out, json, "no certificate management in this agent "
+			       "(started without --haproxy-runtime)");
+		return;
+	}
+	certs_show(c, out, json);
 }
 
 void show_stats(struct sbuf *out, int json)

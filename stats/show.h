@@ -11,6 +11,10 @@ struct sbuf;
 /* Appends the whole answer to <out>. */
 void show_info(struct sbuf *out, int json);
 void show_stats(struct sbuf *out, int json);
+/* "show certs": the certificate manager's listing, or an error when the
+ * agent pushes no certificates.
+ */
+void show_certs(struct sbuf *out, int json);
 
 /* Step functions of commands_run_step() (same contract): the listing is
  * copied once, then printed a bounded number of rows per call.

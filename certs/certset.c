@@ -1,0 +1,83 @@
+/* Certificate sets. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/arena.h"
+#include "certs/certset.h"
+
+struct certset *certset_new(size_t n, int with_default)
+{
+	struct arena *a = arena_new(16384);
+	struct certset *s;
+
+	if (!a)
+		return NULL;
+	s = arena_calloc(a, 1, sizeof(*s));
+	if (!s)
+		goto out_free;
+	s->arena = a;
+	s->refs = 1;
+	s->items = arena_calloc(a, n ? n : 1, sizeof(*s->items));
+	if (!s->items)
+		goto out_free;
+	if (with_default) {
+		s->dflt = arena_calloc(a, 1, sizeof(*s->dflt));
+		if (!s->dflt)
+			goto out_free;
+	}
+	return s;
+
+out_free:
+	arena_free(a);
+	return NULL;
+}
+
+struct certset *certset_ref(struct certset *s)
+{
+	s->refs++;
+	return s;
+}
+
+void certset_unref(struct certset *s)
+{
+	if (!s || --s->refs)
+		return;
+	arena_free(s->arena);
+}
+
+const struct certset_item *certset_find(const struct certset *s, const char *name, size_t len)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *m = s->items[mid].name;
+		size_t mlen = strlen(m);
+		int c = memcmp(m, name, mlen < len ? mlen : len);
+
+		if (c == 0)
+			c = mlen < len ? -1 : mlen > len;
+		if (c == 0)
+			return &s->items[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+int certset_path_name(const char *path, size_t path_len, const char **name, size_t *len)
+{
+	size_t plen = strlen(CERTSET_PREFIX);
+	const char *slash;
+
+	if (path_len <= plen || memcmp(path, CERTSET_PREFIX, plen) != 0)
+		return -1;
+	slash = memchr(path + plen, '/', path_len - plen);
+	if (!slash || slash == path + plen)
+		return -1;
+	*name = path + plen;
+	*len = (size_t)(slash - *name);
+	return 0;
+}

@@ -1,0 +1,317 @@
+/* Docker objects of the certificate manager: configs, secrets, tasks and
+ * the agent's own service. The answers are small (one service's tasks, one
+ * config), so they are read with jansson.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "common/sbuf.h"
+#include "certs/pem.h"
+#include "certs/swarmobj.h"
+
+#define SWARMOBJ_MAX_SECRETS 256
+
+static json_t *swarmobj_load(const char *json, size_t len, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *root = json_loadb(json, len, 0, &je);
+
+	if (!root)
+		snprintf(err, errlen, "malformed JSON from the Docker daemon: %s (line %d)",
+			 je.text, je.line);
+	return root;
+}
+
+/* The "Spec"."Name" of an object of a list answer, or NULL. */
+static const char *swarmobj_spec_name(json_t *obj)
+{
+	return json_string_value(json_object_get(json_object_get(obj, "Spec"), "Name"));
+}
+
+int swarmobj_config_data(const char *json, size_t len, const char *name, struct sbuf *out,
+			 char *err, size_t errlen)
+{
+	json_t *root = swarmobj_load(json, len, err, errlen), *cfg;
+	size_t i;
+	int ret = 0;
+
+	if (!root)
+		return -1;
+	if (!json_is_array(root)) {
+		snprintf(err, errlen, "unexpected answer listing configs (not an array)");
+		ret = -1;
+		goto out;
+	}
+	json_array_foreach(root, i, cfg) {
+		const char *n = swarmobj_spec_name(cfg);
+		const char *data = json_string_value(json_object_get(json_object_get(cfg, "Spec"),
+								      "Data"));
+		size_t dlen;
+		unsigned char *bin;
+		long got;
+
+		if (!n || strcmp(n, name) != 0)
+			continue;
+		if (!data) {
+			snprintf(err, errlen, "config %s has no data", name);
+			ret = -1;
+			goto out;
+		}
+		dlen = strlen(data);
+		if (dlen / 4 * 3 > PEM_MAX_INPUT) {
+			snprintf(err, errlen, "config %s is larger than 1 MB: not a certificate", name);
+			ret = -1;
+			goto out;
+		}
+		bin = malloc(dlen / 4 * 3 + 3);
+		if (!bin) {
+			snprintf(err, errlen, "out of memory");
+			ret = -1;
+			goto out;
+		}
+		got = pem_base64_decode(data, dlen, bin, dlen / 4 * 3 + 3);
+		if (got < 0) {
+			snprintf(err, errlen, "config %s: its data is not base64", name);
+			free(bin);
+			ret = -1;
+			goto out;
+		}
+		sbuf_reset(out);
+		sbuf_add(out, (const char *)bin, (size_t)got);
+		free(bin);
+		ret = out->oom ? -1 : 1;
+		if (out->oom)
+			snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+out:
+	json_decref(root);
+	return ret;
+}
+
+int swarmobj_secret_id(const char *json, size_t len, const char *name, char *id, size_t idlen,
+		       char *err, size_t errlen)
+{
+	json_t *root = swarmobj_load(json, len, err, errlen), *sec;
+	size_t i;
+	int ret = 0;
+
+	if (!root)
+		return -1;
+	if (!json_is_array(root)) {
+		snprintf(err, errlen, "unexpected answer listing secrets (not an array)");
+		ret = -1;
+		goto out;
+	}
+	json_array_foreach(root, i, sec) {
+		const char *n = swarmobj_spec_name(sec);
+		const char *sid = json_string_value(json_object_get(sec, "ID"));
+
+		if (!n || strcmp(n, name) != 0 || !sid)
+			continue;
+		if (strlen(sid) >= idlen) {
+			snprintf(err, errlen, "secret %s has an overlong ID", name);
+			ret = -1;
+		} else {
+			strcpy(id, sid);
+			ret = 1;
+		}
+		break;
+	}
+out:
+	json_decref(root);
+	return ret;
+}
+
+long swarmobj_tasks(const char *json, size_t len,
+		    void (*fn)(void *arg, const char *task, const char *network, const char *cidr),
+		    void *arg, char *err, size_t errlen)
+{
+	json_t *root = swarmobj_load(json, len, err, errlen), *task;
+	size_t i;
+	long running = 0;
+
+	if (!root)
+		return -1;
+	if (!json_is_array(root)) {
+		snprintf(err, errlen, "unexpected answer listing tasks (not an array)");
+		json_decref(root);
+		return -1;
+	}
+	json_array_foreach(root, i, task) {
+		const char *tid = json_string_value(json_object_get(task, "ID"));
+		const char *state = json_string_value(json_object_get(json_object_get(task, "Status"),
+								       "State"));
+		json_t *atts = json_object_get(task, "NetworksAttachments"), *att;
+		size_t j;
+
+		if (!tid || !state || strcmp(state, "running") != 0)
+			continue;
+		running++;
+		json_array_foreach(atts, j, att) {
+			const char *net = swarmobj_spec_name(json_object_get(att, "Network"));
+			json_t *addrs = json_object_get(att, "Addresses"), *a;
+			size_t k;
+
+			json_array_foreach(addrs, k, a) {
+				const char *cidr = json_string_value(a);
+
+				if (cidr)
+					fn(arg, tid, net ? net : "", cidr);
+			}
+		}
+	}
+	json_decref(root);
+	return running;
+}
+
+/************************************************************************/
+/*                      the agent's own secrets                         */
+/************************************************************************/
+
+/* The entry of <want> named <name>, or NULL. */
+static const struct swarmobj_secret *swarmobj_wanted(const struct swarmobj_secret *want, size_t n,
+						     const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(want[i].name, name) == 0)
+			return &want[i];
+	return NULL;
+}
+
+/* Whether <name> is in the comma list <list>. */
+static int swarmobj_in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; p && *p;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+		if (len == n && memcmp(p, name, n) == 0)
+			return 1;
+		p = comma ? comma + 1 : NULL;
+	}
+	return 0;
+}
+
+static json_t *swarmobj_secret_ref(const struct swarmobj_secret *s)
+{
+	return json_pack("{s:{s:s,s:s,s:s,s:i},s:s,s:s}",
+			 "File", "Name", s->name, "UID", "0", "GID", "0", "Mode", 0444,
+			 "SecretID", s->id, "SecretName", s->name);
+}
+
+static int swarmobj_mounted(json_t *secrets, const char *name)
+{
+	json_t *s;
+	size_t i;
+
+	json_array_foreach(secrets, i, s) {
+		const char *n = json_string_value(json_object_get(s, "SecretName"));
+
+		if (n && strcmp(n, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int swarmobj_service_secrets(const char *json, size_t len, const struct swarmobj_secret *want,
+			     size_t n, struct sbuf *spec, char *id, size_t idlen,
+			     uint64_t *version, unsigned *added, unsigned *removed,
+			     char *err, size_t errlen)
+{
+	json_t *root = swarmobj_load(json, len, err, errlen);
+	json_t *jspec, *cspec, *secrets, *labels, *kept = NULL, *s, *jversion;
+	const char *sid, *managed;
+	struct sbuf list = SBUF_INIT;
+	size_t i;
+	int ret = -1;
+	char *text = NULL;
+
+	*added = *removed = 0;
+	if (!root)
+		return -1;
+	sid = json_string_value(json_object_get(root, "ID"));
+	jversion = json_object_get(json_object_get(root, "Version"), "Index");
+	jspec = json_object_get(root, "Spec");
+	cspec = json_object_get(json_object_get(jspec, "TaskTemplate"), "ContainerSpec");
+	if (!sid || !json_is_object(cspec) || !json_is_integer(jversion)) {
+		snprintf(err, errlen, "unexpected service answer (no ID, version or container spec)");
+		goto out;
+	}
+	if (strlen(sid) >= idlen || n > SWARMOBJ_MAX_SECRETS) {
+		snprintf(err, errlen, "overlong service ID or too many secrets");
+		goto out;
+	}
+	strcpy(id, sid);
+	*version = (uint64_t)json_integer_value(jversion);
+	labels = json_object_get(jspec, "Labels");
+	managed = json_string_value(json_object_get(labels, SWARMOBJ_MANAGED_LABEL));
+	secrets = json_object_get(cspec, "Secrets");
+
+	/* what stays: the operator's secrets, ours still wanted */
+	kept = json_array();
+	if (!kept)
+		goto out_oom;
+	json_array_foreach(secrets, i, s) {
+		const char *name = json_string_value(json_object_get(s, "SecretName"));
+		int ours = name && managed && swarmobj_in_list(managed, name);
+
+		if (ours && !swarmobj_wanted(want, n, name)) {
+			(*removed)++;
+			continue;
+		}
+		if (ours)
+			sbuf_printf(&list, "%s%s", list.len ? "," : "", name);
+		if (json_array_append(kept, s) < 0)
+			goto out_oom;
+	}
+	/* what comes: wanted, not mounted, and known to Docker */
+	for (i = 0; i < n; i++) {
+		json_t *ref;
+
+		if (!want[i].id || swarmobj_mounted(secrets, want[i].name))
+			continue;
+		ref = swarmobj_secret_ref(&want[i]);
+		if (!ref || json_array_append_new(kept, ref) < 0)
+			goto out_oom;
+		sbuf_printf(&list, "%s%s", list.len ? "," : "", want[i].name);
+		(*added)++;
+	}
+	if (!*added && !*removed) {
+		ret = 0;
+		goto out;
+	}
+	if (json_object_set(cspec, "Secrets", kept) < 0)
+		goto out_oom;
+	if (!json_is_object(labels)) {
+		labels = json_object();
+		if (!labels || json_object_set_new(jspec, "Labels", labels) < 0)
+			goto out_oom;
+	}
+	if (json_object_set_new(labels, SWARMOBJ_MANAGED_LABEL,
+				json_string(list.buf ? list.buf : "")) < 0)
+		goto out_oom;
+	text = json_dumps(jspec, JSON_COMPACT);
+	if (!text || list.oom)
+		goto out_oom;
+	sbuf_reset(spec);
+	sbuf_puts(spec, text);
+	if (spec->oom)
+		goto out_oom;
+	ret = 1;
+	goto out;
+
+out_oom:
+	snprintf(err, errlen, "out of memory");
+	ret = -1;
+out:
+	free(text);
+	sbuf_free(&list);
+	json_decref(kept);
+	json_decref(root);
+	return ret;
+}

@@ -1,0 +1,63 @@
+/* The Docker objects the certificate manager reads and writes through the
+ * Engine API: configs (their data: certificates can be read from them),
+ * secrets (only whether one exists: the API never reveals their data), the
+ * tasks of the HAProxy service (where their runtime API listens) and the
+ * agent's own service (the secrets mounted into it, --manage-secrets).
+ *
+ * Each function reads one answer of the Engine API (JSON from the daemon,
+ * or from whatever answers on its socket: any bytes are taken) and returns
+ * 1 (found), 0 (not there) or -1 with the reason in <err>.
+ */
+#ifndef CERTS_SWARMOBJ_H
+#define CERTS_SWARMOBJ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sbuf;
+
+/* The label of the agent's service listing the secrets the agent mounted
+ * itself (comma-separated names): only those are ever removed.
+ */
+#define SWARMOBJ_MANAGED_LABEL "swarm-spoa.managed-secrets"
+
+/* GET /configs?filters={"names":[<name>]}: decodes the data of the config
+ * named <name> into <out>.
+ */
+int swarmobj_config_data(const char *json, size_t len, const char *name, struct sbuf *out,
+			 char *err, size_t errlen);
+
+/* GET /secrets?filters={"names":[<name>]}: copies the ID of the secret
+ * named <name> into <id>.
+ */
+int swarmobj_secret_id(const char *json, size_t len, const char *name, char *id, size_t idlen,
+		       char *err, size_t errlen);
+
+/* GET /tasks?filters=...: calls <fn> for every address of every task whose
+ * current state is "running": the task's ID, the network's name, the
+ * address in CIDR form ("10.0.1.5/24"). Returns the number of running
+ * tasks, or -1.
+ */
+long swarmobj_tasks(const char *json, size_t len,
+		    void (*fn)(void *arg, const char *task, const char *network, const char *cidr),
+		    void *arg, char *err, size_t errlen);
+
+struct swarmobj_secret {
+	const char *name;
+	const char *id;          /* NULL: only keep it if it is mounted already */
+};
+
+/* GET /services/{id}: writes into <spec> the service's spec where the
+ * secrets the agent manages (SWARMOBJ_MANAGED_LABEL) are those of the <n>
+ * of <want> that are mounted already or have an ID, each mounted as a file
+ * named after the secret, mode 0444; secrets the operator mounted are kept
+ * as they are. Sets <id> and <version> for the update call, and how many
+ * secrets the new spec adds and removes.
+ * Returns 1 when the spec changes, 0 when it already mounts exactly those.
+ */
+int swarmobj_service_secrets(const char *json, size_t len, const struct swarmobj_secret *want,
+			     size_t n, struct sbuf *spec, char *id, size_t idlen,
+			     uint64_t *version, unsigned *added, unsigned *removed,
+			     char *err, size_t errlen);
+
+#endif
