@@ -725,6 +725,8 @@ static void pusher_push_answer(struct pusher *p, struct pusher_op *op, const cha
 		}
 		if (strstr(msg, "inconsistencies between private key and certificate"))
 			snprintf(reason, sizeof(reason), "the private key does not match the certificate");
+		else if (strstr(msg, "at least a certificate and a private key"))
+			snprintf(reason, sizeof(reason), "HAProxy cannot load the private key");
 		else
 			snprintf(reason, sizeof(reason), "HAProxy refused it: %s", msg);
 		pusher_refuse(p, op, reason);

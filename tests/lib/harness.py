@@ -155,9 +155,14 @@ class Agent:
 class HAProxy:
     """A real HAProxy process with haproxy-conf/ and one or more agents."""
 
-    def __init__(self, wd, agent_ports, extra_cfg="", name="haproxy", master_worker=False):
+    def __init__(self, wd, agent_ports, extra_cfg="", name="haproxy", master_worker=False,
+                 env=None, cfg_files=()):
         self.wd = wd
         self.master_worker = master_worker
+        # More environment (SWARM_SPOA_HTTPS_BIND, ...) and configuration
+        # files loaded after haproxy.cfg (tls-passthrough.cfg, ...).
+        self.env = dict(env or {})
+        self.cfg_files = list(cfg_files)
         self.name = name
         self.port = free_port()
         self.agent_ports = agent_ports
@@ -184,8 +189,11 @@ class HAProxy:
             "SWARM_SPOA_HTTP_BIND": "127.0.0.1:%d" % self.port,
             "SWARM_SPOA_RUNTIME": self.wd.file(self.name + "-admin.sock"),
         }
-        argv = [HAPROXY_BIN, "-db", "-f", os.path.join(SRC, "haproxy-conf", "haproxy.cfg"),
-                "-f", self.cfg_agents]
+        env.update(self.env)
+        argv = [HAPROXY_BIN, "-db", "-f", os.path.join(SRC, "haproxy-conf", "haproxy.cfg")]
+        for cfg in self.cfg_files:
+            argv += ["-f", cfg]
+        argv += ["-f", self.cfg_agents]
         if self.master_worker:
             argv.insert(1, "-W")
         if os.path.getsize(self.cfg_extra):
@@ -207,6 +215,31 @@ class HAProxy:
         hdrs = {k.lower(): v for k, v in r.getheaders()}
         c.close()
         return r.status, hdrs, body
+
+    def runtime(self, command, timeout=5.0):
+        """Sends one command to HAProxy's runtime API and returns the answer."""
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(timeout)
+        s.connect(self.wd.file(self.name + "-admin.sock"))
+        s.sendall(command.encode() + b"\n")
+        chunks = []
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+        s.close()
+        return b"".join(chunks).decode()
+
+    def stop(self):
+        """Stops this HAProxy (SIGTERM, then SIGKILL after 5 s)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 class Echo:
