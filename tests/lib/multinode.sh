@@ -135,6 +135,15 @@ mn_node_kill() {
 	_mn_cgroups_remove "$1"
 }
 
+# mn_node_crash <node>: the machine vanishes: its cable is cut first, so
+# that no connection it had is closed cleanly (no FIN, no RST reaches the
+# others), then every process is killed. mn_restore plugs it back and
+# starts it.
+mn_node_crash() {
+	mn_link "$1" down
+	mn_node_kill "$1"
+}
+
 _mn_cgroups_remove() {
 	local d
 	for d in $(_mn_cgroup_dirs "$1"); do
@@ -352,6 +361,24 @@ mn_pair_ready() {
 	done
 }
 
+# mn_pair_settled [via]: on every node, the containers of the pair that run
+# are exactly the tasks Swarm wants running there, each running: no task
+# that Swarm has already replaced (after a node came back, say) is still
+# serving, none is waiting to start.
+mn_pair_settled() {
+	local via=${1:-} n svc want have
+	[ -n "$via" ] || via=$(mn_via) || return 1
+	for svc in "${MN_PAIR_STACK}_haproxy" "${MN_PAIR_STACK}_agent"; do
+		for (( n = 1; n <= MN_NODES; n++ )); do
+			want=$(mn_docker "$via" service ps --no-trunc --filter desired-state=running \
+				--filter "node=$(mn_name "$n")" --format '{{.ID}}' "$svc" | sort | tr '\n' ' ')
+			have=$(mn_docker "$n" ps --filter "label=com.docker.swarm.service.name=$svc" \
+				--format '{{.Label "com.docker.swarm.task.id"}}' | sort | tr '\n' ' ')
+			[ "$want" = "$have" ] || { echo "node $n, $svc: Swarm wants [$want], running [$have]"; return 1; }
+		done
+	done
+}
+
 # mn_require: at the start of every test: the 3 nodes are Ready managers and
 # the pair answers on each. Skips when the fixture could not set them up.
 mn_require() {
@@ -380,6 +407,7 @@ mn_restore() {
 		mn_docker "$via" node update --availability active "$name" >/dev/null
 	done
 	wait_until 120 _mn_swarm_ready
+	wait_until 120 mn_pair_settled
 	wait_until 120 mn_pair_ready
 }
 
@@ -464,11 +492,21 @@ mn_running_names() {
 MN_LOAD_PIDS=()
 mn_load_start() {
 	local node=$1 tag=$2
-	mn_in "$node" python3 "$SWARM_SPOA_SRC/tests/multinode/mn_load.py" run --host "$3" \
+	# exec: $! is the generator itself, which mn_load_end signals.
+	( exec nsenter --net="/var/run/netns/$(mn_ns "$node")" -- \
+		python3 "$SWARM_SPOA_SRC/tests/multinode/mn_load.py" run --host "$3" \
 		--rate "$4" --duration "$5" --timeout "${MN_LOAD_TIMEOUT:-10}" \
-		--out "$TEST_WORK/load-$tag.jsonl" >"$TEST_WORK/load-$tag.json" 2>"$TEST_WORK/load-$tag.err" &
+		--out "$TEST_WORK/load-$tag.jsonl" >"$TEST_WORK/load-$tag.json" 2>"$TEST_WORK/load-$tag.err" ) &
+	[ ${#MN_LOAD_PIDS[@]} -gt 0 ] || on_exit mn_load_stop
 	MN_LOAD_PIDS+=($!)
-	on_exit kill -TERM $!
+}
+
+# mn_load_stop: stops the load generators still running (at exit).
+mn_load_stop() {
+	local pid
+	for pid in "${MN_LOAD_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
 }
 
 # mn_load_wait: waits for every load started, fails if one could not run.
@@ -493,8 +531,9 @@ mn_summary() {
 }
 
 # mn_json <json> <python expression over d>: one value out of a summary.
+# Further arguments are in sys.argv[3:].
 mn_json() {
-	python3 -c 'import json, sys; d = json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
+	python3 -c 'import json, sys; d = json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$@"
 }
 
 # mn_node_event <via> <node> <state> <since>: epoch seconds (with
@@ -557,4 +596,24 @@ mn_tables_are() {
 mn_agents_info() {
 	mn_agent_cmd "$1" "show info json" |
 		python3 "$SWARM_SPOA_SRC/tests/multinode/mn_check.py" info --key "$2"
+}
+
+# mn_load_end: ends the loads now (SIGTERM: no new request, those in flight
+# finish and are recorded), and waits for them.
+mn_load_end() {
+	local pid
+	for pid in "${MN_LOAD_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	mn_load_wait
+}
+
+# mn_local_agent_cmd <node> <command>: a stats socket command on the agent
+# container running on that node, asked through that node's own dockerd
+# (works while the node is cut off from the swarm's managers).
+mn_local_agent_cmd() {
+	local cid
+	cid=$(mn_docker "$1" ps -q --filter "label=com.docker.swarm.service.name=${MN_PAIR_STACK}_agent" | head -1)
+	[ -n "$cid" ] || { echo "no agent container on node $1"; return 1; }
+	mn_docker "$1" exec "$cid" sh -c "echo '$2' | socat -t5 stdio unix:\$SWARM_SPOA_STATS_SOCKET"
 }

@@ -7,13 +7,15 @@
       node's HAProxy). Keep-alive connections, reused while idle, as a
       browser or an upstream proxy would; a new connection when none is
       idle. Every request is bounded by --timeout; the run stops by itself
-      after --duration plus --timeout. One JSON line per request:
+      after --duration plus --timeout, or sooner on SIGTERM (no new
+      request, those in flight finish). One JSON line per request:
       {"t": start (epoch s), "dt": seconds, "status": 200, "name": task
       name from the echo backend, "kind": "ok" or the failure's kind}.
 
   mn_load.py summary load-1.jsonl load-2.jsonl ... [--from T] [--to T]
-      Counts per kind and per answering task, as JSON, for the requests that
-      started within [T, T) (epoch seconds).
+      Counts per kind and per answering task (with the start of the first
+      and the last request each task answered), as JSON, for the requests
+      that started within [T, T) (epoch seconds).
 
 Failure kinds:
   agent        503 "routing agent unavailable" / "routing error": no agent
@@ -28,6 +30,7 @@ Failure kinds:
 import argparse
 import asyncio
 import json
+import signal
 import sys
 import time
 
@@ -138,12 +141,22 @@ async def run(args):
         rec["dt"] = round(time.time() - t, 4)
         records.append(rec)
 
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     for i in range(total):
         delay = start + i / args.rate - time.time()
         if delay > 0:
-            await asyncio.sleep(delay)
+            try:
+                await asyncio.wait_for(stop.wait(), delay)
+            except asyncio.TimeoutError:
+                pass
+        if stop.is_set():
+            break
         tasks.append(asyncio.ensure_future(one(i)))
-    await asyncio.wait(tasks, timeout=2 * args.timeout + 5)
+    total = len(tasks)
+    if tasks:
+        await asyncio.wait(tasks, timeout=args.timeout + 5)
     for c, _ in idle:
         c.close()
     records.sort(key=lambda r: r["t"])
@@ -156,11 +169,13 @@ async def run(args):
 
 
 def summarize(records):
-    kinds, names = {}, {}
+    kinds, names, first_seen, last_seen = {}, {}, {}, {}
     for r in records:
         kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
         if r["name"]:
             names[r["name"]] = names.get(r["name"], 0) + 1
+            first_seen[r["name"]] = min(first_seen.get(r["name"], r["t"]), r["t"])
+            last_seen[r["name"]] = max(last_seen.get(r["name"], r["t"]), r["t"])
     failed = [r for r in records if r["kind"] != "ok"]
     return {
         "requests": len(records),
@@ -168,6 +183,8 @@ def summarize(records):
         "failed": len(failed),
         "kinds": kinds,
         "names": names,
+        "first_seen": first_seen,
+        "last_seen": last_seen,
         "first_failure": min((r["t"] for r in failed), default=None),
         "last_failure": max((r["t"] for r in failed), default=None),
         "max_dt": max((r["dt"] for r in records), default=None),

@@ -1,0 +1,105 @@
+#!/bin/bash
+# Node loss under load: every process of a node that runs tasks of a routed
+# service (dockerd, containerd, the shims, the containers) is killed at once,
+# as when a machine dies, while the two other nodes' HAProxies carry 100
+# requests/s each. The node runs no agent, so this is about the tasks.
+#   - Swarm declares the node down (its dispatcher heartbeat, 5 s by default,
+#     decides how soon) and reschedules its tasks on the other nodes;
+#   - requests sent to the lost tasks before that fail (HAProxy cannot reach
+#     them): they are counted and reported, not asserted;
+#   - no request that starts later than 1 s (the convergence bound) after the
+#     node is declared down fails: none is sent to a task of the lost node;
+#   - every task running at the end answers in the last 5 s of the load;
+#   - both agents list exactly the running tasks, none on the lost node.
+# The node is started again at the end and rejoins the swarm.
+#
+# Guards: issue 8 (node loss: Swarm reschedules, the agents follow within
+# the convergence bound; the failed requests are measured).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/common.sh"
+. "$here/../lib/dockerd.sh"
+. "$here/../lib/multinode.sh"
+
+test_init multinode_node_loss
+mn_require
+on_exit mn_test_cleanup
+
+svc=mn-loss-web
+host=loss.mn.test
+rate=${MN_LOSS_RATE:-100}
+bound=1.0
+
+via=$(mn_via)
+mn_service "$svc" "$host" 6
+wait_until 90 mn_converged "$via" "$svc" 6 3
+agents=" $(mn_agent_nodes "$via" | tr '\n' ' ')"
+victim=
+for (( n = MN_NODES; n >= 1; n-- )); do
+	case "$agents" in *" $n "*) ;; *) victim=$n; break ;; esac
+done
+[ -n "$victim" ] || fail "every node runs an agent (agents on:$agents)"
+others=()
+for (( n = 1; n <= MN_NODES; n++ )); do [ "$n" = "$victim" ] || others+=("$n"); done
+via=${others[0]}
+leader=$(mn_leader "$via")
+mapfile -t names < <(mn_running_names "$via" "$svc")
+mapfile -t victim_tasks < <(mn_tasks "$via" "$svc" | awk -v v="$(mn_name "$victim")" '$2 == v {print $1}')
+[ ${#victim_tasks[@]} -gt 0 ] || fail "no task of $svc on node $victim"
+wait_until 30 mn_tables_are "$via" "$svc" "${names[@]}"
+for n in "${others[@]}"; do wait_until 30 mn_routes_all "$n" "$host" "${names[@]}"; done
+# Swarm declares a lost follower down after about 2.5 heartbeats (12-13 s
+# with the default 5 s). A lost leader takes longer: the new leader first
+# marks every node "unknown" and gives them a longer grace (45-50 s here).
+# The load lasts until that, plus the bound, plus 8 s to see routing whole.
+if [ "$leader" = "$victim" ]; then down_wait=60; else down_wait=20; fi
+duration=$(( 4 + down_wait + 8 ))
+log "node $victim (no agent, ${#victim_tasks[@]} tasks of $svc; leader: node $leader) will be lost; load through nodes ${others[*]} for $duration s"
+
+t0=$(date +%s.%N)
+for n in "${others[@]}"; do mn_load_start "$n" "n$n" "$host" "$rate" "$duration"; done
+# Scenario timing, not readiness: the load runs for 4 s before the loss.
+sleep 4
+t_kill=$(date +%s.%N)
+mn_node_kill "$victim" || fail "node $victim could not be killed"
+log "node $victim killed at $t_kill"
+node_down() { [ -n "$(mn_node_event "$via" "$victim" down "$t0")" ]; }
+wait_until $(( down_wait + 30 )) node_down
+t_down=$(mn_node_event "$via" "$victim" down "$t0")
+log "node $victim declared down $(python3 -c "import sys; print(round(float(sys.argv[1]) - float(sys.argv[2]), 2))" "$t_down" "$t_kill") s after the kill"
+wait_until 60 mn_converged "$via" "$svc" 6 2
+mn_load_wait
+
+mapfile -t after < <(mn_running_names "$via" "$svc")
+all=$(mn_summary "n${others[0]}" "n${others[1]}")
+t_safe=$(python3 -c "import sys; print(float(sys.argv[1]) + $bound)" "$t_down")
+after_down=$(mn_summary --from "$t_safe" "n${others[0]}" "n${others[1]}")
+window=$(mn_summary --from "$t_kill" --to "$t_down" "n${others[0]}" "n${others[1]}")
+late=$(mn_summary --from "$(mn_json "$all" 'd["last"] - 5')" "n${others[0]}" "n${others[1]}")
+log "requests: $(mn_json "$all" 'd["requests"]'), failed: $(mn_json "$all" 'd["failed"]') $(mn_json "$all" 'd["kinds"]')"
+log "between the kill and the node declared down: $(mn_json "$window" 'd["requests"]') requests, $(mn_json "$window" 'd["failed"]') failed"
+log "failed requests started from $(mn_json "$all" 'round((d["first_failure"] or 0) - float(sys.argv[3]), 2)' "$t_kill") s to $(mn_json "$all" 'round((d["last_failure"] or 0) - float(sys.argv[3]), 2)' "$t_kill") s after the kill; the longest request took $(mn_json "$all" 'd["max_dt"]') s"
+echo "$all" >"$TEST_WORK/summary.json"
+
+[ "$(mn_json "$after_down" 'd["failed"]')" = 0 ] ||
+	fail "requests started later than ${bound}s after the node was declared down failed: $after_down"
+[ "$(mn_json "$all" 'd["kinds"].get("agent", 0)')" = 0 ] ||
+	fail "requests failed for want of an agent: $(mn_json "$all" 'd["kinds"]')"
+for t in "${victim_tasks[@]}"; do
+	[ "$(mn_json "$after_down" 'd["names"].get(sys.argv[3], 0)' "$t")" = 0 ] ||
+		fail "task $t of the lost node answered after it was declared down"
+done
+for t in "${after[@]}"; do
+	[ "$(mn_json "$late" 'd["names"].get(sys.argv[3], 0)' "$t")" -gt 0 ] ||
+		fail "task $t runs but answered no request in the last 5 s of the load: $late"
+done
+if mn_tasks "$via" "$svc" | grep -q " $(mn_name "$victim") "; then
+	fail "tasks of $svc still on the lost node: $(mn_tasks "$via" "$svc")"
+fi
+wait_until 30 mn_tables_are "$via" "$svc" "${after[@]}"
+log "agents: $(mn_tables_are "$via" "$svc" "${after[@]}" | tr '\n' ';')"
+
+t_back=$(now_ms)
+mn_restore
+log "node $victim back in the swarm and its HAProxy answering in $(( $(now_ms) - t_back )) ms"
+test_pass
