@@ -1499,6 +1499,11 @@ void discovery_status(const struct discovery *d, struct discovery_status *st)
 	}
 }
 
+struct dockerapi *discovery_dockerapi(struct discovery *d)
+{
+	return d->api;
+}
+
 void discovery_free(struct discovery *d)
 {
 	const char *key;

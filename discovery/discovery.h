@@ -11,6 +11,7 @@
 struct ev_loop;
 struct model;
 struct discovery;
+struct dockerapi;
 
 struct discovery_opts {
 	const char *url;            /* unix:///path, tcp://h:p, https://h:p, or NULL/"auto":
@@ -72,6 +73,13 @@ struct discovery *discovery_new(struct ev_loop *loop, const struct discovery_opt
 void discovery_resync(struct discovery *d);
 
 void discovery_status(const struct discovery *d, struct discovery_status *st);
+
+/* The Docker API client discovery talks through (same endpoint, TLS and
+ * negotiated version), for features that write to the daemon, such as the
+ * proxy network manager: they turn writes on with dockerapi_allow_writes()
+ * and send through dockerapi_send() (dockerapi.h). Owned by <d>.
+ */
+struct dockerapi *discovery_dockerapi(struct discovery *d);
 
 /* Stops every transfer and frees <d>. */
 void discovery_free(struct discovery *d);
