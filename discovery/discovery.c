@@ -739,8 +739,12 @@ static void disc_on_tasks(struct discovery *d, struct disc_req *q, const struct 
 	if (!subset)
 		d->full_poll_ms = (unsigned)(r->duration_ns / 1000000);
 	body = hash_bytes(0, r->body, r->len);
-	if (d->cache_path[subset] == q->path_hash && d->cache_body[subset] == body)
-		return;   /* the same answer to the same question: nothing moved */
+	if (d->cache_path[subset] == q->path_hash && d->cache_body[subset] == body) {
+		/* the same answer to the same question: nothing moved, but a
+		 * service an event marked as converging may be settled already */
+		swarm_settle(d->swarm, (const char *const *)q->ids, q->nids, clock_mono_ms());
+		return;
+	}
 	if (swarm_load_tasks(d->swarm, r->body, r->len, (const char *const *)q->ids, q->nids,
 			     clock_mono_ms(), err, sizeof(err)) < 0) {
 		d->cache_path[subset] = 0;

@@ -952,6 +952,26 @@ static int task_target(const struct swarm_service *svc, const char *const *ids, 
 	return 0;
 }
 
+void swarm_settle(struct swarm *sw, const char *const *ids, size_t nids, int64_t now_ms)
+{
+	const char *key;
+	void *val;
+	size_t pos = 0;
+
+	while (strmap_next(sw->services, &pos, &key, &val)) {
+		struct swarm_service *svc = val;
+
+		if (!task_target(svc, ids, nids))
+			continue;
+		service_check_converged(svc);
+		if (svc->converged)
+			svc->converge_until_ms = 0;
+		else if (svc->converge_until_ms <= now_ms)
+			/* moved without an event we saw (on another node) */
+			service_hint(svc, now_ms);
+	}
+}
+
 int swarm_load_tasks(struct swarm *sw, const char *json, size_t len,
 		     const char *const *ids, size_t nids, int64_t now_ms,
 		     char *err, size_t errlen)
@@ -1047,17 +1067,10 @@ int swarm_load_tasks(struct swarm *sw, const char *json, size_t len,
 	while (strmap_next(sw->services, &pos, &key, &val)) {
 		struct swarm_service *svc = val;
 
-		if (!task_target(svc, ids, nids))
-			continue;
-		if (svc->ntasks > 1)
+		if (task_target(svc, ids, nids) && svc->ntasks > 1)
 			qsort(svc->tasks, svc->ntasks, sizeof(*svc->tasks), task_cmp);
-		service_check_converged(svc);
-		if (svc->converged)
-			svc->converge_until_ms = 0;
-		else if (svc->converge_until_ms <= now_ms)
-			/* moved without an event we saw (on another node) */
-			service_hint(svc, now_ms);
 	}
+	swarm_settle(sw, ids, nids, now_ms);
 	free(vec.v);
 	if (!batch->refs) {
 		arena_free(batch->arena);

@@ -66,6 +66,12 @@ int swarm_load_tasks(struct swarm *sw, const char *json, size_t len,
 		     const char *const *ids, size_t nids, int64_t now_ms,
 		     char *err, size_t errlen);
 
+/* Updates whether services <ids> (all routed ones when <nids> is 0)
+ * converged, from the tasks already known: after an answer identical to
+ * the last one, which is not loaded again.
+ */
+void swarm_settle(struct swarm *sw, const char *const *ids, size_t nids, int64_t now_ms);
+
 /* Polls service <id> fast until its tasks settle, for <ms> at most. */
 void swarm_converge(struct swarm *sw, const char *id, int64_t now_ms, int64_t ms);
 

@@ -175,6 +175,17 @@ static void test_convergence(void **state)
 	/* global services are not routed here: never converging */
 	swarm_converge(sw, GLOBAL, 2000, 30000);
 	assert_int_equal(swarm_converging(sw, 2100, ids, 8), 1);
+	/* an event on a service whose tasks do not move: the next answer,
+	 * identical, settles it without being loaded again */
+	swarm_converge(sw, WEB, 650000, 30000);
+	assert_int_equal(swarm_converging(sw, 650000, ids, 8), 1);
+	{
+		const char *only[] = { WEB };
+
+		swarm_settle(sw, only, 1, 650100);
+	}
+	assert_int_equal(swarm_converging(sw, 650100, ids, 8), 0);
+
 	/* a container event: a short window, not renewed during the cooldown
 	 * (a crash-looping task must not keep polling fast) */
 	assert_int_equal(swarm_converge_hint(sw, WEB, 700000), 1);
