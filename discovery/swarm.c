@@ -744,7 +744,6 @@ static int parse_status(struct jscan *s, struct arena *a, struct swarm_task *t, 
 static int parse_attachment(struct jscan *s, struct arena *a, struct model_netattach *out,
 			    size_t max, size_t *n)
 {
-	static const char *const spec_name[] = { "Spec", "Name" };
 	struct jscan_str key, k2, k3, v;
 	const char *net_id = NULL, *net_name = NULL, *why = NULL;
 	struct netaddr addrs[8];
@@ -764,11 +763,11 @@ static int parse_attachment(struct jscan *s, struct arena *a, struct model_netat
 
 				if (jscan_str_eq(&k2, "ID")) {
 					r = dockerobj_str(s, a, &net_id, &why);
-				} else if (jscan_str_eq(&k2, spec_name[0]) && jscan_peek(s) == JSCAN_OBJECT) {
+				} else if (jscan_str_eq(&k2, "Spec") && jscan_peek(s) == JSCAN_OBJECT) {
 					if (jscan_enter_object(s) < 0)
 						return -1;
 					while ((rc3 = jscan_next_member(s, &k3)) == 1) {
-						if (jscan_str_eq(&k3, spec_name[1]))
+						if (jscan_str_eq(&k3, "Name"))
 							r = dockerobj_str(s, a, &net_name, &why);
 						else
 							r = jscan_skip(s);
