@@ -23,7 +23,8 @@
 #
 #   10.213.0.0/24          the nodes' eth0: node N is 10.213.0.(10+N)
 #   10.213.(10+N).1/24     node N's docker0 (--bip)
-#   10.213.(48+16N).0/20   node N's local networks (docker_gwbridge, ...)
+#   10.213.(48+16N).0/20   node N's local networks, /22 each (docker_gwbridge,
+#                          which every task on an overlay network joins)
 #   10.213.128.0/17        the swarm's overlay networks, /24 each
 #
 # Traffic from the host reaches a node only from inside its namespace
@@ -168,7 +169,7 @@ mn_node_start() {
 				--data-root "$2/data" --exec-root /run/docker \
 				-H unix:///run/docker.sock --pidfile /run/docker.pid \
 				--cgroup-parent "/$1" --bip "$3" \
-				--default-address-pool "base=$4,size=24" \
+				--default-address-pool "base=$4,size=22" \
 				--log-level info' \
 		mn-node "$(mn_name "$n")" "$dir" "10.213.$((10 + n)).1/24" "10.213.$((48 + 16 * n)).0/20" \
 		>>"$dir/dockerd.log" 2>&1 </dev/null &
@@ -325,17 +326,19 @@ mn_images_load() {
 # The pair
 # ---------------------------------------------------------------------------
 
-# mn_pair_deploy: the shared network and docker/stack.yml as stack
-# "swarm-spoa": HAProxy on every node (port 80 of each namespace), the
-# agents on the managers. Waits until every node's HAProxy gets answers
-# from an agent.
+# mn_pair_deploy: the shared network (a /24 from the swarm's pool, or
+# $MN_NETWORK_SUBNET) and docker/stack.yml as stack "swarm-spoa": HAProxy on
+# every node (port 80 of each namespace), the agents on the managers. Waits
+# until every node's HAProxy gets answers from an agent.
 mn_pair_deploy() {
 	local t0
 	t0=$(now_ms)
 	mn_docker 1 network inspect "$MN_NETWORK" >/dev/null 2>&1 ||
-		mn_docker 1 network create -d overlay --attachable "$MN_NETWORK" >/dev/null ||
+		mn_docker 1 network create -d overlay --attachable \
+			${MN_NETWORK_SUBNET:+--subnet "$MN_NETWORK_SUBNET"} "$MN_NETWORK" >/dev/null ||
 		fail "cannot create the $MN_NETWORK network"
 	SWARM_SPOA_HTTP_PORT=80 SWARM_SPOA_HTTPS_PORT=443 SWARM_SPOA_TAG=$MN_TAG \
+		SWARM_SPOA_CONTROL_SUBNET=10.213.254.0/24 \
 		SWARM_SPOA_LOG_LEVEL=${MN_AGENT_LOG_LEVEL:-info} \
 		mn_docker 1 stack deploy --resolve-image never -c "$SWARM_SPOA_SRC/docker/stack.yml" \
 		"$MN_PAIR_STACK" >/dev/null || fail "stack deploy of the pair failed"

@@ -30,7 +30,7 @@ log "both agents list the 6 tasks as ready: $(mn_tables_are "$via" "$svc" "${nam
 
 for (( n = 1; n <= MN_NODES; n++ )); do
 	wait_until 30 mn_routes_all "$n" "$host" "${names[@]}"
-	log "node $n's HAProxy reaches all 6 tasks: $(mn_routes_all "$n" "$host" "${names[@]}" | tail -n +2 | awk '{printf "%s ", $0}')"
+	log "node $n's HAProxy reaches all 6 tasks: $(mn_routes_all "$n" "$host" "${names[@]}" | awk 'NR > 1 {printf "%s x%s ", $2, $1}')"
 done
 
 # A host nobody routes: the agents' 404, from every node.

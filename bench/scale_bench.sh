@@ -1,0 +1,316 @@
+#!/bin/bash
+# Scale benchmark: the figures of docs/benchmarks.md, "Many nodes".
+#
+#   bench/scale_bench.sh [swarm] [fixture]     (default: both)
+#
+# swarm    A real 3-node swarm on this machine (tests/lib/multinode.sh: three
+#          dockerds, each in its own network namespace, all managers), the
+#          pair of docker/stack.yml on it (HAProxy on every node, two
+#          agents), then routed services of BENCH_TASKS_PER_SERVICE (5) echo
+#          tasks created in steps of BENCH_STEP (50) up to BENCH_SERVICES
+#          (300), or until the machine holds no more (a step that does not
+#          converge within BENCH_STEP_TIMEOUT_S, or less than
+#          BENCH_MIN_FREE_MB of memory left). Per step: time until every
+#          task runs and both agents route it, the agents' convergence lag
+#          (their own p50/p99/max, from each task's state change in Docker to
+#          the table), agent CPU and memory, Docker API requests, memory
+#          left. At the largest size: steady-state Docker API request rate
+#          and agent CPU over BENCH_IDLE_S (60), full resyncs, the
+#          convergence of a scale up and down, requests through every
+#          node's HAProxy. The swarm is removed at the end (BENCH_KEEP=1
+#          keeps it).
+# fixture  A RECORDED-RESPONSE FIXTURE (bench/discovery_fakedocker.py, not a
+#          Docker daemon): the same agent binary against
+#          BENCH_FIXTURE_SERVICES (10,000) services of
+#          BENCH_FIXTURE_TASKS_PER_SERVICE (5) tasks: first sync, resyncs,
+#          memory, steady-state request rate and CPU, to show how the cost
+#          grows past what this machine can run.
+#
+# Run as root on the machine the tests run on. Results are printed and
+# appended to $TEST_WORK/results.txt (build/test-work/scale_bench/).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+SWARM_SPOA_SRC=$(cd "$here/.." && pwd)
+. "$SWARM_SPOA_SRC/tests/lib/common.sh"
+. "$SWARM_SPOA_SRC/tests/lib/dockerd.sh"
+. "$SWARM_SPOA_SRC/tests/lib/multinode.sh"
+
+test_init scale_bench
+AGENT=$SWARM_SPOA_BUILD/swarm-spoa
+STEP=${BENCH_STEP:-50}
+NSVC=${BENCH_SERVICES:-300}
+PER=${BENCH_TASKS_PER_SERVICE:-5}
+STEP_TIMEOUT=${BENCH_STEP_TIMEOUT_S:-900}
+MIN_FREE_MB=${BENCH_MIN_FREE_MB:-2048}
+IDLE_S=${BENCH_IDLE_S:-60}
+RESYNCS=${BENCH_RESYNCS:-3}
+FX_NSVC=${BENCH_FIXTURE_SERVICES:-10000}
+FX_PER=${BENCH_FIXTURE_TASKS_PER_SERVICE:-5}
+RESULTS=$TEST_WORK/results.txt
+HZ=$(getconf CLK_TCK)
+parts=("$@")
+[ ${#parts[@]} -gt 0 ] || parts=(swarm fixture)
+
+result() {
+	printf '%s\n' "$*" | tee -a "$RESULTS"
+}
+
+mem_available_mb() {
+	awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo
+}
+
+# proc_cpu_ticks <pid>: utime + stime; proc_rss_kb <pid>: VmRSS
+proc_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+proc_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# --------------------------------------------------------------------------
+# The real swarm
+# --------------------------------------------------------------------------
+
+# agents_pids: "<node> <host pid>" of every running agent container (the
+# nodes' dockerds share the host's PID namespace).
+agents_pids() {
+	local n cid
+	for (( n = 1; n <= MN_NODES; n++ )); do
+		for cid in $(mn_docker "$n" ps -q --filter "label=com.docker.swarm.service.name=${MN_PAIR_STACK}_agent"); do
+			echo "$n $(mn_docker "$n" inspect -f '{{.State.Pid}}' "$cid")"
+		done
+	done
+}
+
+# agents_sample: one line per agent: node pid cpu_ticks rss_kb docker_requests
+agents_sample() {
+	local n pid req
+	while read -r n pid; do
+		req=$(mn_local_agent_cmd "$n" "show info" | awk -F': *' '$1 == "docker_requests" {print $2}')
+		echo "$n $pid $(proc_cpu_ticks "$pid") $(proc_rss_kb "$pid") ${req:-0}"
+	done < <(agents_pids)
+}
+
+# agents_info_line <key...>: "n<node>: k=v ..." for every agent
+agents_info_line() {
+	local n pid info k line
+	while read -r n pid; do
+		info=$(mn_local_agent_cmd "$n" "show info")
+		line="node $n:"
+		for k in "$@"; do
+			line+=" $k=$(awk -F': *' -v k="$k" '$1 == k {print $2}' <<<"$info")"
+		done
+		echo "$line"
+	done < <(agents_pids)
+}
+
+# step_converged <services> <tasks>: every bench service has all its
+# tasks running, and every agent routes all of them.
+step_converged() {
+	local want_svc=$1 want_tasks=$2 full n ready
+	full=$(mn_docker "$via" service ls --filter "label=$TEST_LABEL_KEY=$TEST_NAME" --format '{{.Replicas}}' |
+		awk -F/ '$1 == $2 && $1 > 0' | wc -l)
+	[ "$full" -ge "$want_svc" ] || { echo "$full/$want_svc services fully running"; return 1; }
+	while read -r n _; do
+		ready=$(mn_local_agent_cmd "$n" "show info" | awk -F': *' '$1 == "tasks_ready" {print $2}')
+		[ "${ready:-0}" -ge "$want_tasks" ] || { echo "agent on node $n: $ready/$want_tasks tasks ready"; return 1; }
+	done < <(agents_pids)
+}
+
+# print_delta <before> <after> <seconds>: per agent, CPU and requests over
+# the interval, and memory after.
+print_delta() {
+	python3 -c '
+import sys
+before = {l.split()[0]: l.split() for l in sys.argv[1].splitlines() if l.strip()}
+after = {l.split()[0]: l.split() for l in sys.argv[2].splitlines() if l.strip()}
+secs, hz = float(sys.argv[3]), float(sys.argv[4])
+for n, a in sorted(after.items()):
+    b = before.get(n)
+    if not b or b[1] != a[1]:
+        print("    agent on node %s: new process, RSS %.1f MiB, %s Docker requests since start" % (n, int(a[3]) / 1024.0, a[4]))
+        continue
+    cpu = (int(a[2]) - int(b[2])) / hz
+    req = int(a[4]) - int(b[4])
+    print("    agent on node %s: CPU %.2f s (%.1f%% of a core), %d Docker API requests (%.2f/s), RSS %.1f MiB"
+          % (n, cpu, 100 * cpu / secs, req, req / secs, int(a[3]) / 1024.0))
+' "$1" "$2" "$3" "$HZ"
+}
+
+bench_swarm() {
+	local created=0 step t0 t1 s0 s1 i name free stop_reason= tasks
+	log "swarm: ${MN_NODES} nodes, up to $NSVC services x $PER tasks, steps of $STEP"
+	MN_NETWORK_SUBNET=10.213.160.0/19 mn_setup
+	[ "${BENCH_KEEP:-0}" = 1 ] || on_exit mn_teardown
+	MN_NETWORK_SUBNET=10.213.160.0/19 mn_pair_deploy
+	via=$(mn_via)
+	result "== swarm: $MN_NODES nodes (dockerd $("$DOCKER" version -f '{{.Server.Version}}'), 3 managers), $(nproc) CPUs, $(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 )) MiB"
+	result "   services of $PER echo tasks (no health check), routed by host; the pair of docker/stack.yml"
+	result "   memory available before the first step: $(mem_available_mb) MiB"
+
+	while [ "$created" -lt "$NSVC" ]; do
+		free=$(mem_available_mb)
+		if [ "$free" -lt "$MIN_FREE_MB" ]; then
+			stop_reason="memory: $free MiB available, below BENCH_MIN_FREE_MB=$MIN_FREE_MB"
+			break
+		fi
+		step=$(( NSVC - created < STEP ? NSVC - created : STEP ))
+		s0=$(agents_sample)
+		t0=$(now_ms)
+		for (( i = created; i < created + step; i++ )); do
+			name=$(printf 'scale-%04d' "$i")
+			mn_docker "$via" service create -d --quiet --name "$name" --replicas "$PER" \
+				--label "$TEST_LABEL_KEY=$TEST_NAME" --network "$MN_NETWORK" \
+				--label "com.docker.lb.hosts=$name.scale.test" --label com.docker.lb.port=8080 \
+				--env 'TASK_NAME={{.Task.Name}}' --no-healthcheck --stop-grace-period 5s \
+				--no-resolve-image "swarm-spoa/echo:$MN_TAG" --grace 1 >/dev/null ||
+				{ stop_reason="service create failed at $name"; break 2; }
+		done
+		t1=$(now_ms)
+		created=$(( created + step ))
+		tasks=$(( created * PER ))
+		if ! wait_for "$STEP_TIMEOUT" step_converged "$created" "$tasks"; then
+			stop_reason="the step to $created services did not converge within ${STEP_TIMEOUT}s: $WAIT_LAST_OUTPUT"
+			result "  $created services / $tasks tasks: NOT CONVERGED: $WAIT_LAST_OUTPUT; task states:"
+			mn_docker "$via" service ps --filter desired-state=running --format '{{.CurrentState}} {{.Error}}' \
+				$(mn_docker "$via" service ls -q --filter "label=$TEST_LABEL_KEY=$TEST_NAME") 2>/dev/null |
+				awk '{print $1, $NF}' | sort | uniq -c | sort -rn | head -5 | sed 's/^/    /' | tee -a "$RESULTS"
+			# back to the last size that converged, for the measurements below
+			for (( i = created - step; i < created; i++ )); do
+				mn_docker "$via" service rm "$(printf 'scale-%04d' "$i")" >/dev/null 2>&1 || true
+			done
+			created=$(( created - step ))
+			wait_until "$STEP_TIMEOUT" step_converged "$created" "$(( created * PER ))"
+			break
+		fi
+		s1=$(agents_sample)
+		result "  $created services / $tasks tasks: step of $step created in $(( t1 - t0 )) ms, all running and routed by both agents $(( $(now_ms) - t0 )) ms after the first create; memory available $(mem_available_mb) MiB"
+		result "    containers per node: $(for (( n = 1; n <= MN_NODES; n++ )); do printf '%s ' "$(mn_docker "$n" ps -q | wc -l)"; done)"
+		agents_info_line convergence_p50_ms convergence_p99_ms convergence_max_ms convergence_samples table_build_us | sed 's/^/    /' | tee -a "$RESULTS"
+		print_delta "$s0" "$s1" "$(( ($(now_ms) - t0) / 1000 + 1 ))" | tee -a "$RESULTS"
+	done
+	result "  largest size that converged: $created services / $(( created * PER )) tasks${stop_reason:+ (stopped: $stop_reason)}"
+	[ "$created" -gt 0 ] || return 0
+
+	# steady state
+	log "swarm: idle for ${IDLE_S}s at $created services"
+	s0=$(agents_sample)
+	sleep "$IDLE_S"
+	s1=$(agents_sample)
+	result "  steady state at $created services / $(( created * PER )) tasks, over ${IDLE_S}s:"
+	print_delta "$s0" "$s1" "$IDLE_S" | tee -a "$RESULTS"
+	result "    dockerd RSS per node (MiB): $(for (( n = 1; n <= MN_NODES; n++ )); do printf '%s ' $(( $(proc_rss_kb "$(cat "$(mn_dir "$n")/run/docker.pid")") / 1024 )); done)"
+
+	# full resyncs, on the agent of the first node that runs one
+	local an ap syncs c0 c1 d
+	read -r an ap < <(agents_pids | head -1)
+	for (( i = 1; i <= RESYNCS; i++ )); do
+		syncs=$(mn_local_agent_cmd "$an" "show info" | awk -F': *' '$1 == "docker_syncs" {print $2}')
+		c0=$(proc_cpu_ticks "$ap")
+		mn_local_agent_cmd "$an" resync >/dev/null
+		wait_until 60 _syncs_above "$an" "$syncs"
+		c1=$(proc_cpu_ticks "$ap")
+		d=$(mn_local_agent_cmd "$an" "show info" | awk -F': *' '$1 == "last_sync_duration_us" {print $2}')
+		result "  full resync $i at $created services: wall $(( d / 1000 )) ms, agent process CPU $(( (c1 - c0) * 1000 / HZ )) ms (all threads, includes the stats command)"
+	done
+
+	# one service scaled up and down: the agents' own lag figures
+	log "swarm: scale up and down"
+	t0=$(now_ms)
+	mn_docker "$via" service scale -d scale-0000=$(( PER * 2 )) >/dev/null
+	wait_until 120 step_converged "$created" "$(( created * PER + PER ))"
+	result "  scale-0000 $PER -> $(( PER * 2 )): all routed by both agents in $(( $(now_ms) - t0 )) ms (from the command)"
+	t0=$(now_ms)
+	mn_docker "$via" service scale -d scale-0000=$PER >/dev/null
+	wait_until 120 _tasks_ready_at_most "$(( created * PER ))"
+	result "  scale-0000 $(( PER * 2 )) -> $PER: out of both agents' tables in $(( $(now_ms) - t0 )) ms (from the command)"
+	agents_info_line convergence_last_ms convergence_p50_ms convergence_p99_ms convergence_max_ms convergence_samples | sed 's/^/    /' | tee -a "$RESULTS"
+
+	# requests through every node's HAProxy, to services picked at random
+	local ok=0 bad=0 code
+	for (( i = 0; i < 30; i++ )); do
+		name=$(printf 'scale-%04d' $(( RANDOM % created )))
+		for (( n = 1; n <= MN_NODES; n++ )); do
+			code=$(mn_in "$n" curl -s --max-time 5 -H "Host: $name.scale.test" http://127.0.0.1/ | sed -n 's/^name=\([^.]*\)\..*/\1/p')
+			if [ "$code" = "$name" ]; then ok=$(( ok + 1 )); else bad=$(( bad + 1 )); fi
+		done
+	done
+	result "  requests to 30 random services through each node's HAProxy: $ok answered by the right service, $bad not"
+}
+
+_syncs_above() {
+	local s
+	s=$(mn_local_agent_cmd "$1" "show info" | awk -F': *' '$1 == "docker_syncs" {print $2}')
+	[ "${s:-0}" -gt "$2" ]
+}
+
+_tasks_ready_at_most() {
+	local n ready
+	while read -r n _; do
+		ready=$(mn_local_agent_cmd "$n" "show info" | awk -F': *' '$1 == "tasks_ready" {print $2}')
+		[ "${ready:-0}" -le "$1" ] || { echo "agent on node $n: $ready tasks ready"; return 1; }
+	done < <(agents_pids)
+}
+
+# --------------------------------------------------------------------------
+# The recorded-response fixture
+# --------------------------------------------------------------------------
+
+stats_cmd() {
+	printf '%s\n' "$2" | socat -t 30 stdio "unix:$1"
+}
+
+bench_fixture() {
+	local sock=$TEST_WORK/fakedocker.sock stats=$TEST_WORK/fixture-agent.sock
+	local fpid apid t0 c0 c1 r0 r1 i syncs d
+	log "fixture: $FX_NSVC services x $FX_PER tasks (RECORDED-RESPONSE FIXTURE)"
+	[ -x "$AGENT" ] || fail "build first: $AGENT missing"
+	ensure_cmd socat socat
+	t0=$(now_ms)
+	python3 "$here/discovery_fakedocker.py" --socket "$sock" --services "$FX_NSVC" \
+		--tasks-per-service "$FX_PER" >"$TEST_WORK/fakedocker.log" 2>&1 &
+	fpid=$!
+	on_exit kill "$fpid"
+	wait_until 600 test -S "$sock"
+	result "== RECORDED-RESPONSE FIXTURE (bench/discovery_fakedocker.py, not a Docker daemon), built in $(( ($(now_ms) - t0) / 1000 )) s:"
+	result "   $(cat "$TEST_WORK/fakedocker.log")"
+
+	t0=$(now_ms)
+	"$AGENT" --listen 127.0.0.1:0 --threads 2 --log-level info --docker "unix://$sock" \
+		--stats-socket "$stats" >"$TEST_WORK/fixture-agent.log" 2>&1 </dev/null &
+	apid=$!
+	on_exit kill "$apid"
+	wait_until 120 grep -q 'msg="full sync done"' "$TEST_WORK/fixture-agent.log"
+	result "  first sync: $(grep -m1 'msg="full sync done"' "$TEST_WORK/fixture-agent.log" | grep -o 'services=[0-9]* routed=[0-9]* tasks=[0-9]* duration_ms=[0-9]* cpu_ms=[0-9]*'), agent RSS $(( $(proc_rss_kb "$apid") / 1024 )) MiB"
+	stats_cmd "$stats" "show info" | grep -E '^(table_build_us|table_memory_bytes|services_routed|tasks_ready):' |
+		tr '\n' ' ' | sed 's/^/  table: /' | tee -a "$RESULTS"
+	echo | tee -a "$RESULTS"
+	for (( i = 1; i <= RESYNCS; i++ )); do
+		syncs=$(stats_cmd "$stats" "show info" | awk -F': *' '$1 == "docker_syncs" {print $2}')
+		c0=$(proc_cpu_ticks "$apid")
+		stats_cmd "$stats" resync >/dev/null
+		wait_until 120 _fixture_syncs_above "$stats" "$syncs"
+		c1=$(proc_cpu_ticks "$apid")
+		d=$(stats_cmd "$stats" "show info" | awk -F': *' '$1 == "last_sync_duration_us" {print $2}')
+		result "  full resync $i: wall $(( d / 1000 )) ms, agent process CPU $(( (c1 - c0) * 1000 / HZ )) ms, RSS $(( $(proc_rss_kb "$apid") / 1024 )) MiB"
+	done
+	log "fixture: idle for ${IDLE_S}s"
+	c0=$(proc_cpu_ticks "$apid")
+	r0=$(stats_cmd "$stats" "show info" | awk -F': *' '$1 == "docker_requests" {print $2}')
+	sleep "$IDLE_S"
+	c1=$(proc_cpu_ticks "$apid")
+	r1=$(stats_cmd "$stats" "show info" | awk -F': *' '$1 == "docker_requests" {print $2}')
+	result "  steady state over ${IDLE_S}s: $(python3 -c "print('%.2f Docker API requests/s, agent CPU %.1f%% of a core' % (($r1 - $r0) / $IDLE_S, 100.0 * ($c1 - $c0) / $HZ / $IDLE_S))"), RSS $(( $(proc_rss_kb "$apid") / 1024 )) MiB"
+	kill "$apid" "$fpid" 2>/dev/null || true
+}
+
+_fixture_syncs_above() {
+	local s
+	s=$(stats_cmd "$1" "show info" | awk -F': *' '$1 == "docker_syncs" {print $2}')
+	[ "${s:-0}" -gt "$2" ]
+}
+
+for part in "${parts[@]}"; do
+	case "$part" in
+		swarm) bench_swarm ;;
+		fixture) bench_fixture ;;
+		*) fail "unknown part '$part' (swarm, fixture)" ;;
+	esac
+done
+log "results in $RESULTS"
