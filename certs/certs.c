@@ -297,8 +297,10 @@ static void certs_lookup_start(struct certs *c, struct blob *b)
 
 	if (c->lookups >= CERTS_MAX_LOOKUPS)
 		return;   /* stays queued: the next lookup to end starts it */
-	/* names are [A-Za-z0-9_.-]: nothing to escape in the JSON */
-	sbuf_printf(&filter, "{\"names\":[\"%s\"]}", b->name);
+	/* names are [A-Za-z0-9_.-]: nothing to escape in the JSON. The
+	 * "name" filter also matches other names (Docker 20.10 has no "names"
+	 * for configs): the answer is searched for the exact one. */
+	sbuf_printf(&filter, "{\"name\":[\"%s\"]}", b->name);
 	sbuf_puts(&path, b->step == 0 ? "/configs?filters=" : "/secrets?filters=");
 	dockerapi_urlencode(&path, filter.buf);
 	call.path = path.buf;
@@ -365,7 +367,9 @@ static const char *blob_source(const struct blob *b)
 /* Logs a refusal once per reason, and lists it in "show errors". */
 static void ident_report(struct ident *id)
 {
-	if (id->reported_state == id->state && strcmp(id->reported, id->reason) == 0)
+	/* a lookup under way is no news: the outcome is */
+	if (id->state == ID_LOADING ||
+	    (id->reported_state == id->state && strcmp(id->reported, id->reason) == 0))
 		return;
 	id->reported_state = id->state;
 	snprintf(id->reported, sizeof(id->reported), "%s", id->reason);

@@ -488,18 +488,76 @@ static int pusher_path_deleted(const struct pusher *p, const char *path)
 	return 0;
 }
 
+/* Fills <hosts> with the SNI names of the items that are not ready: their
+ * certificate is coming (a secret being mounted, a config being read) or
+ * was refused. Whatever serves these names now stays until it comes: a
+ * rotation makes before it breaks, and a bad new certificate leaves the
+ * last good one in place. Keys are allocated; free them with the map.
+ */
+static int pusher_pending_hosts(const struct certset *s, struct strmap *hosts)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const char *h = s->items[i].filters;
+
+		if (s->items[i].ready)
+			continue;
+		while (h && *h) {
+			size_t len = strcspn(h, " ");
+			char *name = pusher_strndup(h, len);
+
+			if (!name)
+				return -1;
+			if (strmap_get(hosts, name) || strmap_put(hosts, name, name) < 0)
+				free(name);
+			h += len;
+			while (*h == ' ')
+				h++;
+		}
+	}
+	return 0;
+}
+
+static void pusher_hosts_free(struct strmap *hosts)
+{
+	size_t pos = 0;
+	const char *key;
+	void *val;
+
+	if (!hosts)
+		return;
+	while (strmap_next(hosts, &pos, &key, &val))
+		free(val);
+	strmap_free(hosts);
+}
+
+/* Whether a crt-list line serves one of <hosts>. */
+static int pusher_serves_any(const struct pusher_entry *x, const struct strmap *hosts)
+{
+	for (const char *h = x->filters; *h;) {
+		size_t len = strcspn(h, " ");
+
+		if (strmap_getn(hosts, h, len))
+			return 1;
+		h += len;
+		while (*h == ' ')
+			h++;
+	}
+	return 0;
+}
+
 static int pusher_plan(struct pusher *p)
 {
 	const struct certset *s = p->run_set;
 	int64_t now = clock_mono_ms();
 	struct strmap *item_paths = strmap_new();
+	struct strmap *pending = strmap_new();
 	size_t pos = 0;
 	const char *key;
 	void *val;
 	char k[PUSHER_PATH_MAX + 32];
 
-	if (!item_paths)
-		return -1;
+	if (!item_paths || !pending || pusher_pending_hosts(s, pending) < 0)
+		goto out_oom;
 	p->grace_due_ms = 0;
 
 	/* 1. every ready certificate: served, or pushed */
@@ -551,6 +609,10 @@ static int pusher_plan(struct pusher *p)
 
 		if (x->keep || !pusher_may_remove(s, x->path))
 			continue;
+		if (pusher_serves_any(x, pending)) {
+			x->keep = 1;
+			continue;
+		}
 		snprintf(k, sizeof(k), "e:%s:%u", x->path, x->line);
 		if (!pusher_grace_over(p, k, now))
 			continue;
@@ -573,10 +635,12 @@ static int pusher_plan(struct pusher *p)
 	}
 	pusher_unwanted_sweep(p);
 	strmap_free(item_paths);
+	pusher_hosts_free(pending);
 	return 0;
 
 out_oom:
 	strmap_free(item_paths);
+	pusher_hosts_free(pending);
 	return -1;
 }
 

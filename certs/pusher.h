@@ -6,9 +6,11 @@
  * cert" (the PEM as payload), "show ssl cert *<path>" (not expired, and the
  * transaction holds what was sent), "commit ssl cert", "show ssl cert" (HAProxy
  * holds it), then "add ssl crt-list" with its SNI filters; a certificate
- * that leaves goes out as "del ssl crt-list" then "del ssl cert". Paths
- * name the content, so a push is idempotent and two agents pushing the
- * same set converge instead of fighting.
+ * that leaves goes out as "del ssl crt-list" then "del ssl cert", after
+ * PUSHER_GRACE_MS, and only once the certificate that replaces it for its
+ * hosts is served (make before break; a refused replacement leaves the
+ * last good one). Paths name the content, so a push is idempotent and two
+ * agents pushing the same set converge instead of fighting.
  *
  * Syncs run when the set changes and every PUSHER_CHECK_MS, which is how a
  * restarted HAProxy (whose runtime changes are gone) gets its certificates

@@ -21,14 +21,14 @@ struct sbuf;
  */
 #define SWARMOBJ_MANAGED_LABEL "swarm-spoa.managed-secrets"
 
-/* GET /configs?filters={"names":[<name>]}: decodes the data of the config
- * named <name> into <out>.
+/* GET /configs?filters={"name":[<name>]}: decodes the data of the config
+ * named exactly <name> (the filter matches more) into <out>.
  */
 int swarmobj_config_data(const char *json, size_t len, const char *name, struct sbuf *out,
 			 char *err, size_t errlen);
 
-/* GET /secrets?filters={"names":[<name>]}: copies the ID of the secret
- * named <name> into <id>.
+/* GET /secrets?filters={"name":[<name>]}: copies the ID of the secret
+ * named exactly <name> into <id>.
  */
 int swarmobj_secret_id(const char *json, size_t len, const char *name, char *id, size_t idlen,
 		       char *err, size_t errlen);

@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 import unittest
+import warnings
 
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
@@ -208,6 +209,7 @@ class TLSTest(unittest.TestCase):
         self.assertEqual(r.stdout.decode(), "2 200", r.stderr.decode())
 
     def test_06_old_protocols_refused(self):
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
         for version in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
             ctx = t.client_context()
             ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
@@ -360,6 +362,30 @@ class TLSTest(unittest.TestCase):
                         "the old certificate came back after the new one was served")
         self.assertTrue(any(r[2] == der_a for r in results), "the old one was served before")
         self.assertEqual(self.served("a.test"), der_a2)
+
+
+    def test_12_replacement_not_there_yet_keeps_the_last_one(self):
+        """A label naming a certificate that cannot be read yet (a secret
+        being mounted) leaves the current one served until it can."""
+        der_now = self.served("a.test")
+        self.agent.write_routes(self.routes(a_cert="a3"))
+        self.agent.proc.send_signal(signal.SIGHUP)
+        h.wait_until(lambda: {c["name"]: c for c in self.certs_json(self.agent)["certificates"]}
+                     .get("a3.crt+a3.key", {}).get("status") == "missing", 10,
+                     what="a3 missing")
+        deadline = time.monotonic() + 2 * 2 + 1   # past the grace of a removal
+        while time.monotonic() < deadline:
+            self.assertEqual(self.served("a.test"), der_now)
+            time.sleep(0.2)
+        # it arrives: served within seconds
+        self.certs.make("a3", "a.test")
+        t0 = time.monotonic()
+        h.wait_until(lambda: self.served("a.test") == self.certs.der("a3"), 10, interval=0.1,
+                     what="a3 served once its files exist")
+        print("replacement served %.2fs after its files appeared" % (time.monotonic() - t0))
+        # the one it replaced leaves HAProxy after its grace
+        h.wait_until(lambda: self.haproxy.runtime("show ssl crt-list %s" % self.crt_list)
+                     .count("/swarm-spoa/a") == 1, 10, what="one a.test line left")
 
 
 def main():
