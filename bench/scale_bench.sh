@@ -9,9 +9,11 @@
 #          agents), then routed services of BENCH_TASKS_PER_SERVICE (5) echo
 #          tasks created in steps of BENCH_STEP (50) up to BENCH_SERVICES
 #          (300), or until the machine holds no more (a step that does not
-#          converge within BENCH_STEP_TIMEOUT_S, or less than
-#          BENCH_MIN_FREE_MB of memory left). Per step: time until every
-#          task runs and both agents route it, the agents' convergence lag
+#          converge within BENCH_STEP_TIMEOUT_S, less than BENCH_MIN_FREE_MB
+#          of memory left, or a next step that would take the machine's
+#          threads past 85% of kernel.pid_max). Per step: time until Docker
+#          reports every task running and until both agents route them all,
+#          the agents' convergence lag
 #          (their own p50/p99/max, from each task's state change in Docker to
 #          the table), agent CPU and memory, Docker API requests, memory
 #          left. At the largest size: steady-state Docker API request rate
@@ -100,17 +102,47 @@ agents_info_line() {
 	done < <(agents_pids)
 }
 
-# step_converged <services> <tasks>: every bench service has all its
-# tasks running, and every agent routes all of them.
-step_converged() {
-	local want_svc=$1 want_tasks=$2 full n ready
+# api_all_running <services>: Docker reports every task of that many bench
+# services running.
+api_all_running() {
+	local full
 	full=$(mn_docker "$via" service ls --filter "label=$TEST_LABEL_KEY=$TEST_NAME" --format '{{.Replicas}}' |
 		awk -F/ '$1 == $2 && $1 > 0' | wc -l)
-	[ "$full" -ge "$want_svc" ] || { echo "$full/$want_svc services fully running"; return 1; }
+	[ "$full" -ge "$1" ] || { echo "$full/$1 services fully running"; return 1; }
+}
+
+# agents_route <tasks>: every agent has at least that many tasks ready.
+agents_route() {
+	local n ready
 	while read -r n _; do
 		ready=$(mn_local_agent_cmd "$n" "show info" | awk -F': *' '$1 == "tasks_ready" {print $2}')
-		[ "${ready:-0}" -ge "$want_tasks" ] || { echo "agent on node $n: $ready/$want_tasks tasks ready"; return 1; }
+		[ "${ready:-0}" -ge "$1" ] || { echo "agent on node $n: $ready/$1 tasks ready"; return 1; }
 	done < <(agents_pids)
+}
+
+# step_watch <services> <tasks> <timeout>: polls, every 0.5 s, until Docker's
+# API reports every task running and both agents route them all; T_API and
+# T_AGENTS are when each was first seen (ms). Returns 1 on timeout, with
+# the last state in WAIT_LAST_OUTPUT.
+step_watch() {
+	local deadline=$(( $(now_ms) + $3 * 1000 ))
+	T_API= T_AGENTS=
+	while [ "$(now_ms)" -lt "$deadline" ]; do
+		if [ -z "$T_API" ]; then
+			WAIT_LAST_OUTPUT=$(api_all_running "$1") && T_API=$(now_ms)
+		fi
+		if [ -z "$T_AGENTS" ]; then
+			WAIT_LAST_OUTPUT=$(agents_route "$2") && T_AGENTS=$(now_ms)
+		fi
+		[ -z "$T_API" ] || [ -z "$T_AGENTS" ] || return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+# threads: every thread on the machine (each one takes a PID).
+threads() {
+	awk '{split($4, a, "/"); print a[2]}' /proc/loadavg
 }
 
 # print_delta <before> <after> <seconds>: per agent, CPU and requests over
@@ -134,23 +166,35 @@ for n, a in sorted(after.items()):
 }
 
 bench_swarm() {
-	local created=0 step t0 t1 s0 s1 i name free stop_reason= tasks
+	local created=0 step t0 t1 s0 s1 i name free stop_reason= tasks th0 th pid_max per_task
 	log "swarm: ${MN_NODES} nodes, up to $NSVC services x $PER tasks, steps of $STEP"
 	MN_NETWORK_SUBNET=10.213.160.0/19 mn_setup
 	[ "${BENCH_KEEP:-0}" = 1 ] || on_exit mn_teardown
 	MN_NETWORK_SUBNET=10.213.160.0/19 mn_pair_deploy
 	via=$(mn_via)
-	result "== swarm: $MN_NODES nodes (dockerd $("$DOCKER" version -f '{{.Server.Version}}'), 3 managers), $(nproc) CPUs, $(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 )) MiB"
+	pid_max=$(cat /proc/sys/kernel/pid_max)
+	th0=$(threads)
+	result "== swarm: $MN_NODES nodes (dockerd $("$DOCKER" version -f '{{.Server.Version}}'), 3 managers), $(nproc) CPUs, $(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 )) MiB, kernel.pid_max $pid_max"
 	result "   services of $PER echo tasks (no health check), routed by host; the pair of docker/stack.yml"
-	result "   memory available before the first step: $(mem_available_mb) MiB"
+	result "   before the first step: memory available $(mem_available_mb) MiB, $th0 threads"
 
 	while [ "$created" -lt "$NSVC" ]; do
+		step=$(( NSVC - created < STEP ? NSVC - created : STEP ))
 		free=$(mem_available_mb)
+		th=$(threads)
 		if [ "$free" -lt "$MIN_FREE_MB" ]; then
 			stop_reason="memory: $free MiB available, below BENCH_MIN_FREE_MB=$MIN_FREE_MB"
 			break
 		fi
-		step=$(( NSVC - created < STEP ? NSVC - created : STEP ))
+		# Every thread takes a PID: past kernel.pid_max nothing on the
+		# machine can fork. Stop a step before 85% of it.
+		if [ "$created" -gt 0 ]; then
+			per_task=$(( (th - th0) / (created * PER) + 1 ))
+			if [ $(( th + per_task * step * PER )) -gt $(( pid_max * 85 / 100 )) ]; then
+				stop_reason="threads: $th running, about $per_task per task; $step more services would pass 85% of kernel.pid_max ($pid_max)"
+				break
+			fi
+		fi
 		s0=$(agents_sample)
 		t0=$(now_ms)
 		for (( i = created; i < created + step; i++ )); do
@@ -165,7 +209,7 @@ bench_swarm() {
 		t1=$(now_ms)
 		created=$(( created + step ))
 		tasks=$(( created * PER ))
-		if ! wait_for "$STEP_TIMEOUT" step_converged "$created" "$tasks"; then
+		if ! step_watch "$created" "$tasks" "$STEP_TIMEOUT"; then
 			stop_reason="the step to $created services did not converge within ${STEP_TIMEOUT}s: $WAIT_LAST_OUTPUT"
 			result "  $created services / $tasks tasks: NOT CONVERGED: $WAIT_LAST_OUTPUT; task states:"
 			mn_docker "$via" service ps --filter desired-state=running --format '{{.CurrentState}} {{.Error}}' \
@@ -176,11 +220,11 @@ bench_swarm() {
 				mn_docker "$via" service rm "$(printf 'scale-%04d' "$i")" >/dev/null 2>&1 || true
 			done
 			created=$(( created - step ))
-			wait_until "$STEP_TIMEOUT" step_converged "$created" "$(( created * PER ))"
+			step_watch "$created" "$(( created * PER ))" "$STEP_TIMEOUT" || fail "the swarm does not come back to $created services"
 			break
 		fi
 		s1=$(agents_sample)
-		result "  $created services / $tasks tasks: step of $step created in $(( t1 - t0 )) ms, all running and routed by both agents $(( $(now_ms) - t0 )) ms after the first create; memory available $(mem_available_mb) MiB"
+		result "  $created services / $tasks tasks: step of $step services created in $(( t1 - t0 )) ms; Docker reports all tasks running $(( T_API - t0 )) ms and both agents route them all $(( T_AGENTS - t0 )) ms after the first create; memory available $(mem_available_mb) MiB, $(threads) threads"
 		result "    containers per node: $(for (( n = 1; n <= MN_NODES; n++ )); do printf '%s ' "$(mn_docker "$n" ps -q | wc -l)"; done)"
 		agents_info_line convergence_p50_ms convergence_p99_ms convergence_max_ms convergence_samples table_build_us | sed 's/^/    /' | tee -a "$RESULTS"
 		print_delta "$s0" "$s1" "$(( ($(now_ms) - t0) / 1000 + 1 ))" | tee -a "$RESULTS"
@@ -210,16 +254,16 @@ bench_swarm() {
 		result "  full resync $i at $created services: wall $(( d / 1000 )) ms, agent process CPU $(( (c1 - c0) * 1000 / HZ )) ms (all threads, includes the stats command)"
 	done
 
-	# one service scaled up and down: the agents' own lag figures
+	# one service scaled up and down, on the idle swarm
 	log "swarm: scale up and down"
 	t0=$(now_ms)
 	mn_docker "$via" service scale -d scale-0000=$(( PER * 2 )) >/dev/null
-	wait_until 120 step_converged "$created" "$(( created * PER + PER ))"
-	result "  scale-0000 $PER -> $(( PER * 2 )): all routed by both agents in $(( $(now_ms) - t0 )) ms (from the command)"
+	step_watch "$created" "$(( created * PER + PER ))" 120 || fail "scale up did not converge: $WAIT_LAST_OUTPUT"
+	result "  scale-0000 $PER -> $(( PER * 2 )) at $created services: Docker reports the new tasks running $(( T_API - t0 )) ms and both agents route them $(( T_AGENTS - t0 )) ms after the command"
 	t0=$(now_ms)
 	mn_docker "$via" service scale -d scale-0000=$PER >/dev/null
 	wait_until 120 _tasks_ready_at_most "$(( created * PER ))"
-	result "  scale-0000 $(( PER * 2 )) -> $PER: out of both agents' tables in $(( $(now_ms) - t0 )) ms (from the command)"
+	result "  scale-0000 $(( PER * 2 )) -> $PER: out of both agents' tables $(( $(now_ms) - t0 )) ms after the command"
 	agents_info_line convergence_last_ms convergence_p50_ms convergence_p99_ms convergence_max_ms convergence_samples | sed 's/^/    /' | tee -a "$RESULTS"
 
 	# requests through every node's HAProxy, to services picked at random
@@ -232,6 +276,8 @@ bench_swarm() {
 		done
 	done
 	result "  requests to 30 random services through each node's HAProxy: $ok answered by the right service, $bad not"
+	# the fixture part that may follow measures CPU: leave the machine idle
+	[ "${BENCH_KEEP:-0}" = 1 ] || mn_teardown
 }
 
 _syncs_above() {
