@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "certs/certs.h"
 #include "discovery/discovery.h"
+#include "discovery/netmgr.h"
 #include "routing/model.h"
 #include "routing/routesfile.h"
 #include "routing/rtable.h"
@@ -31,6 +32,7 @@ static int64_t routes_loaded_ms;
 static unsigned nthreads;
 static struct discovery *discovery;
 static struct certs *certs;
+static struct netmgr *netmgr;
 
 struct discovery *agent_discovery(void)
 {
@@ -40,6 +42,11 @@ struct discovery *agent_discovery(void)
 struct certs *agent_certs(void)
 {
 	return certs;
+}
+
+struct netmgr *agent_netmgr(void)
+{
+	return netmgr;
 }
 
 /* Whether the routing table holds every service: with discovery, once a
@@ -84,6 +91,34 @@ static int agent_start_certs(const struct options *o)
 	tables_subscribe(certs_on_table, certs);
 	if (tables_current())
 		certs_on_table(certs, tables_current());
+	return 0;
+}
+
+/* --manage-networks: the proxy service follows the networks routed
+ * services name. Refuses to start without what it needs.
+ */
+static int agent_start_netmgr(const struct options *o)
+{
+	struct netmgr_opts no = {
+		.proxy_service = o->proxy_service,
+		.grace_s = o->network_grace_s,
+		.table_complete = agent_table_complete,
+		.current_table = tables_current,
+	};
+	char err[256];
+
+	if (!o->manage_networks)
+		return 0;
+	if (!discovery) {
+		LOG(LL_ERROR, "agent", "--manage-networks needs Docker discovery (--docker)");
+		return -1;
+	}
+	netmgr = netmgr_new(main_loop, discovery_dockerapi(discovery), &no, err, sizeof(err));
+	if (!netmgr) {
+		LOG(LL_ERROR, "agent", "cannot start the network manager", KVS("reason", err));
+		return -1;
+	}
+	tables_subscribe(netmgr_on_table, netmgr);
 	return 0;
 }
 
@@ -157,7 +192,7 @@ static int agent_start_services(const struct options *o)
 			return -1;
 		}
 	}
-	if (agent_start_certs(o) < 0)
+	if (agent_start_certs(o) < 0 || agent_start_netmgr(o) < 0)
 		return -1;
 	if (stats_start(main_loop, &so, err, sizeof(err)) < 0) {
 		LOG(LL_ERROR, "agent", "cannot start the stats socket", KVS("reason", err));
@@ -290,6 +325,8 @@ int agent_run(const struct options *o)
 	stats_stop();
 	listener_stop();
 	worker_stop_all(STOP_GRACE);
+	netmgr_free(netmgr);
+	netmgr = NULL;
 	if (discovery) {
 		discovery_free(discovery);
 		discovery = NULL;

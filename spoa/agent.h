@@ -10,6 +10,7 @@ struct options;
 struct ev_loop;
 struct discovery;
 struct certs;
+struct netmgr;
 
 /* Runs the agent until SIGTERM/SIGINT. Returns the process exit status. */
 int agent_run(const struct options *o);
@@ -34,5 +35,8 @@ struct discovery *agent_discovery(void);
  * (no --haproxy-runtime).
  */
 struct certs *agent_certs(void);
+
+/* The proxy network manager, or NULL without --manage-networks. */
+struct netmgr *agent_netmgr(void);
 
 #endif

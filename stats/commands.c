@@ -33,13 +33,14 @@ static const struct commands_usage usages[] = {
 	{ "show errors", "the last bad labels, bad SPOP frames and Docker API errors" },
 	{ "show conns", "HAProxy connections to the agent" },
 	{ "show certs", "certificates: source, hosts, expiry, state on each HAProxy, and why refused" },
+	{ "show networks", "the proxy service's networks: who attached each, its users, grace timers" },
 	{ "explain <host> [<path>] [src <ip>] [cookie <name=value>] [method <verb>] [ssl]",
 	  "which route a request matches, which task it gets, and why" },
 	{ "set log-level <error|warn|info|debug>", "change the log level now" },
 	{ "resync", "force a full resync with the Docker daemon" },
 };
 
-#define USAGE_SHOW_SIMPLE "show info|stats|routes|services|errors|conns|certs [json]"
+#define USAGE_SHOW_SIMPLE "show info|stats|routes|services|errors|conns|certs|networks [json]"
 #define USAGE_SHOW_TASKS  "show tasks <service> [json]"
 #define USAGE_EXPLAIN     "explain <host> [<path>] [src <ip>] [cookie <name=value>] " \
 			  "[method <verb>] [ssl] [json]"
@@ -206,6 +207,7 @@ static int commands_parse_show(struct command *cmd, const char **w, int n,
 		{ "errors", CMD_SHOW_ERRORS },
 		{ "conns", CMD_SHOW_CONNS },
 		{ "certs", CMD_SHOW_CERTS },
+		{ "networks", CMD_SHOW_NETWORKS },
 	};
 
 	if (n < 2)
@@ -231,7 +233,7 @@ static int commands_parse_show(struct command *cmd, const char **w, int n,
 		return 0;
 	}
 	return commands_fail(err, errlen, "unknown 'show' command '%s' (want info, stats, routes, "
-			     "services, tasks, errors, conns or certs)", w[1]);
+			     "services, tasks, errors, conns, certs or networks)", w[1]);
 }
 
 /* Commands without argument but an optional "json". */
@@ -444,6 +446,9 @@ int commands_run_step(struct commands_run *run, struct sbuf *out)
 		break;
 	case CMD_SHOW_CERTS:
 		show_certs(out, cmd->json);
+		break;
+	case CMD_SHOW_NETWORKS:
+		show_networks(out, cmd->json);
 		break;
 	case CMD_EMPTY:
 	case CMD_PROMPT:

@@ -36,6 +36,7 @@ enum commands_id {
 	CMD_SET_LOG_LEVEL,
 	CMD_RESYNC,
 	CMD_SHOW_CERTS,
+	CMD_SHOW_NETWORKS,
 };
 
 /* A parsed command. Its strings point into its own <words> buffer: a

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "discovery/discovery.h"
+#include "discovery/netmgr.h"
 #include "routing/rtable.h"
 #include "spoa/agent.h"
 #include "spoa/spop.h"
@@ -406,6 +407,18 @@ void show_certs(struct sbuf *out, int json)
 		return;
 	}
 	certs_show(c, out, json);
+}
+
+void show_networks(struct sbuf *out, int json)
+{
+	const struct netmgr *m = agent_netmgr();
+
+	if (!m) {
+		commands_error(out, json, "no network management in this agent "
+			       "(started without --manage-networks)");
+		return;
+	}
+	netmgr_show(m, out, json);
 }
 
 void show_stats(struct sbuf *out, int json)

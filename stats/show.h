@@ -15,6 +15,10 @@ void show_stats(struct sbuf *out, int json);
  * agent pushes no certificates.
  */
 void show_certs(struct sbuf *out, int json);
+/* "show networks": the network manager's state, or an error when the agent
+ * does not manage the proxy's networks.
+ */
+void show_networks(struct sbuf *out, int json);
 
 /* Step functions of commands_run_step() (same contract): the listing is
  * copied once, then printed a bounded number of rows per call.
