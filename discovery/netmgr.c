@@ -104,6 +104,7 @@ struct netmgr {
 	int64_t last_update_ms;     /* wall clock of the last update this agent made */
 	int64_t next_look_ms;       /* monotonic */
 	int64_t held_since_ms;      /* detached networks waiting since, 0: none */
+	int updated;                /* this look updated the proxy service */
 	char last_error[256];
 	int64_t last_error_ms;
 	unsigned failures_in_row;
@@ -592,6 +593,7 @@ static void netmgr_look(struct netmgr *m)
 	netobj_nets_free(&m->nets);
 	netobj_proxy_free(&m->px);
 	m->have_nets = m->have_proxy = 0;
+	m->updated = 0;
 	m->stage = NETMGR_LOOK;
 	m->looks++;
 	sbuf_puts(&path, "/services/");
@@ -786,6 +788,7 @@ static void netmgr_on_update(void *arg, const struct dockerapi_resp *r)
 	m->last_update_ms = clock_wall_ms();
 	netmgr_ok(m);
 	netmgr_log_changes(m);
+	m->updated = 1;
 	LOG(LL_INFO, "netmgr", "proxy service updated: its tasks are replaced per its update_config",
 	    KVS("service", m->proxy), KVI("version", m->px.version),
 	    KVI("attached", m->plan.nattach), KVI("detached", m->plan.ndetach),
@@ -870,7 +873,8 @@ static void netmgr_remove_next(struct netmgr *m)
 		m->next_remove++;
 	if (m->next_remove == m->plan.nrows) {
 		netmgr_ok(m);
-		netmgr_idle(m, 0);
+		/* after an update, a look at what it made of the service */
+		netmgr_idle(m, m->updated ? NETMGR_FOLD_MS : 0);
 		return;
 	}
 	snprintf(path, sizeof(path), "/networks/%s", m->plan.rows[m->next_remove].id);

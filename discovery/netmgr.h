@@ -37,7 +37,7 @@ struct netmgr;
 
 #define NETMGR_FOLD_MS          1000    /* changes made together in one update */
 #define NETMGR_GUARD_MS         30000   /* looks at the proxy service at least this often */
-#define NETMGR_REMOVE_RETRY_MS  1000    /* a detached network still held by old tasks */
+#define NETMGR_REMOVE_RETRY_MS  500     /* a detached network still held by old tasks */
 #define NETMGR_REMOVE_SLOW_MS   15000   /* ... once it has been held for a minute */
 #define NETMGR_ROLLBACK_WAIT_MS 60000   /* after Swarm rolled an update of the proxy back */
 
