@@ -254,16 +254,27 @@ bench_swarm() {
 		result "  full resync $i at $created services: wall $(( d / 1000 )) ms, agent process CPU $(( (c1 - c0) * 1000 / HZ )) ms (all threads, includes the stats command)"
 	done
 
+	# where the convergence time of the steps went: Swarm or the agent
+	lag_report "during the steps"
+
 	# one service scaled up and down, on the idle swarm
 	log "swarm: scale up and down"
 	t0=$(now_ms)
 	mn_docker "$via" service scale -d scale-0000=$(( PER * 2 )) >/dev/null
 	step_watch "$created" "$(( created * PER + PER ))" 120 || fail "scale up did not converge: $WAIT_LAST_OUTPUT"
-	result "  scale-0000 $PER -> $(( PER * 2 )) at $created services: Docker reports the new tasks running $(( T_API - t0 )) ms and both agents route them $(( T_AGENTS - t0 )) ms after the command"
+	result "  scale-0000 $PER -> $(( PER * 2 )) at $created services: Docker reports the new tasks running $(( T_API - t0 )) ms and both agents route them $(( T_AGENTS - t0 )) ms after the command (each check takes a docker command: about 1 s of resolution at this size)"
+	lag_report "the scale up" "$(( t0 / 1000 ))"
 	t0=$(now_ms)
 	mn_docker "$via" service scale -d scale-0000=$PER >/dev/null
-	wait_until 120 _tasks_ready_at_most "$(( created * PER ))"
-	result "  scale-0000 $(( PER * 2 )) -> $PER: out of both agents' tables $(( $(now_ms) - t0 )) ms after the command"
+	T_API= T_AGENTS=
+	while [ -z "$T_API" ] || [ -z "$T_AGENTS" ]; do
+		[ $(( $(now_ms) - t0 )) -lt 120000 ] || fail "scale down did not converge"
+		[ -n "$T_API" ] || [ "$(mn_docker "$via" service ps -q --filter desired-state=running scale-0000 | wc -l)" -gt "$PER" ] ||
+			T_API=$(now_ms)
+		[ -n "$T_AGENTS" ] || ! _tasks_ready_at_most "$(( created * PER ))" >/dev/null || T_AGENTS=$(now_ms)
+		sleep 0.2
+	done
+	result "  scale-0000 $(( PER * 2 )) -> $PER: Docker lists $PER tasks to run $(( T_API - t0 )) ms and both agents have the others out of their tables $(( T_AGENTS - t0 )) ms after the command"
 	agents_info_line convergence_last_ms convergence_p50_ms convergence_p99_ms convergence_max_ms convergence_samples | sed 's/^/    /' | tee -a "$RESULTS"
 
 	# requests through every node's HAProxy, to services picked at random
@@ -278,6 +289,20 @@ bench_swarm() {
 	result "  requests to 30 random services through each node's HAProxy: $ok answered by the right service, $bad not"
 	# the fixture part that may follow measures CPU: leave the machine idle
 	[ "${BENCH_KEEP:-0}" = 1 ] || mn_teardown
+}
+
+# lag_report <what> [since]: bench/scale_bench_lag.py on the first agent's
+# log and the tasks Docker lists (tasks that started running after <since>).
+lag_report() {
+	local n cid
+	read -r n _ < <(agents_pids | head -1)
+	cid=$(mn_docker "$n" ps -q --filter "label=com.docker.swarm.service.name=${MN_PAIR_STACK}_agent" | head -1)
+	mn_docker "$n" logs "$cid" >"$TEST_WORK/agent-n$n.log" 2>&1
+	curl -s --unix-socket "$(mn_sock "$via")" http://docker/v1.41/tasks >"$TEST_WORK/tasks.json"
+	curl -s --unix-socket "$(mn_sock "$via")" http://docker/v1.41/services >"$TEST_WORK/services.json"
+	result "  convergence of $1, split between Swarm and the agent (node $n's agent):"
+	python3 "$here/scale_bench_lag.py" --tasks "$TEST_WORK/tasks.json" --agent-log "$TEST_WORK/agent-n$n.log" \
+		--services "$TEST_WORK/services.json" --since "${2:-0}" | sed 's/^/    /' | tee -a "$RESULTS"
 }
 
 _syncs_above() {

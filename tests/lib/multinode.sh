@@ -162,7 +162,8 @@ mn_node_start() {
 	# The node's own mount namespace: /run is the node's directory (socket,
 	# exec root, containerd, runc state); mounts made by the daemon die
 	# with its processes. Its own UTS namespace gives the node its name.
-	setsid nsenter --net="/var/run/netns/$(mn_ns "$n")" -- \
+	# In a subshell: not a job of this shell, which would report its end.
+	( setsid nsenter --net="/var/run/netns/$(mn_ns "$n")" -- \
 		unshare --mount --uts --propagation private -- /bin/sh -c '
 			hostname "$1" && mount --bind "$2/run" /run || exit 1
 			exec /usr/sbin/dockerd --config-file "$2/daemon.json" \
@@ -172,7 +173,7 @@ mn_node_start() {
 				--default-address-pool "base=$4,size=22" \
 				--log-level info' \
 		mn-node "$(mn_name "$n")" "$dir" "10.213.$((10 + n)).1/24" "10.213.$((48 + 16 * n)).0/20" \
-		>>"$dir/dockerd.log" 2>&1 </dev/null &
+		>>"$dir/dockerd.log" 2>&1 </dev/null & )
 	if ! wait_for 60 mn_docker "$n" version; then
 		tail -20 "$dir/dockerd.log" >&2
 		fail "dockerd of node $n did not answer within 60 s"
