@@ -602,6 +602,12 @@ mn_agents_info() {
 		python3 "$SWARM_SPOA_SRC/tests/multinode/mn_check.py" info --key "$2"
 }
 
+# mn_agents_stat <via> <key>: the same for `show stats` (total.<key>).
+mn_agents_stat() {
+	mn_agent_cmd "$1" "show stats json" |
+		python3 "$SWARM_SPOA_SRC/tests/multinode/mn_check.py" info --key "total.$2"
+}
+
 # mn_load_end: ends the loads now (SIGTERM: no new request, those in flight
 # finish and are recorded), and waits for them.
 mn_load_end() {

@@ -11,8 +11,10 @@ at least --agents agents answered. Prints one line per agent; exits 1 on a
 mismatch.
 
   ... mn_agent_cmd <node> "show info json" | mn_check.py info --key docker_state
+  ... mn_agent_cmd <node> "show stats json" | mn_check.py info --key total.healthchecks
 
-Prints "<agent node> <value>" for each agent.
+Prints "<agent node> <value>" for each agent (a dotted key walks into
+objects).
 """
 import argparse
 import json
@@ -64,8 +66,9 @@ def tables(args, text):
 def info(args, text):
     for header, body in sections(text):
         try:
-            doc = json.loads(body.strip())
-            value = doc.get(args.key)
+            value = json.loads(body.strip())
+            for k in args.key.split("."):
+                value = value.get(k) if isinstance(value, dict) else None
         except ValueError:
             value = "(no answer)"
         print("%s %s" % (header.rsplit(" on ", 1)[-1], value))
