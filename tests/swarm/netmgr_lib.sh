@@ -187,8 +187,8 @@ nm_proxy_networks() {
 }
 
 # nm_load_start <name> <netload.py args...> / nm_load_stop <name>: bounded
-# load in the background; nm_load_stop waits for it and sets NM_LOAD to its
-# JSON result.
+# load in the background; nm_load_stop stops it, waits for it and sets
+# NM_LOAD to its JSON result.
 nm_load_start() {
 	local name=$1
 	shift
@@ -200,8 +200,13 @@ nm_load_start() {
 }
 
 nm_load_stop() {
-	local pid
 	touch "$TEST_WORK/$1.stop"
+	nm_load_wait "$1"
+}
+
+# nm_load_wait <name>: lets the load run its course, then as nm_load_stop.
+nm_load_wait() {
+	local pid
 	eval "pid=\$NM_LOAD_PID_$1"
 	wait "$pid" || fail "load $1 failed: $(cat "$TEST_WORK/$1.err")"
 	NM_LOAD=$(cat "$TEST_WORK/$1.json")
