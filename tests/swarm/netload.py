@@ -6,7 +6,8 @@ appears. Every answer is checked (status 200 and, with --expect, a text
 in the body). Prints one JSON object: requests, failures, the first
 failure reasons, the time window the failures fall in and the longest run
 of consecutive failures, in seconds from the start, so that a test can
-tell one HAProxy restart from scattered errors.
+tell one HAProxy restart from scattered errors; HTTP answers that failed
+are counted by their first words.
 
   netload.py --port 28080 --host a.test --expect name=a_web --rate 100 --duration 20
 """
@@ -98,11 +99,17 @@ def main():
         "longest_failure_run": longest,
         "longest_failure_run_start": round(longest_start, 3) if longest_start is not None else None,
         "errors": ["%.3fs %s" % (t, why) for t, _, why in fails[:5]],
+        "last_errors": ["%.3fs %s" % (t, why) for t, _, why in fails[-5:]],
         "kinds": {},
+        "answers": {},
     }
     for _, _, why in fails:
         kind = why.split(":")[0].split(" ")[0]
         out["kinds"][kind] = out["kinds"].get(kind, 0) + 1
+        if kind.isdigit():
+            # an HTTP answer: which one, by its first words
+            what = " ".join(why.split()[:6])
+            out["answers"][what] = out["answers"].get(what, 0) + 1
     print(json.dumps(out))
 
 
