@@ -61,8 +61,8 @@ stack_down() {
 	wait_for 30 _docker_rm_networks "label=com.docker.stack.namespace=$stack" || true
 }
 _stack_gone() { [ -z "$("$DOCKER" service ls -q --filter "label=com.docker.stack.namespace=$stack")" ]; }
+# labelled: docker_cleanup_test removes it once the services are gone
 "$DOCKER" network create -d overlay --attachable "${label[@]}" "$apps" >/dev/null
-on_exit "$DOCKER" network rm "$apps"
 on_exit stack_down
 SWARM_SPOA_TAG=$tag SWARM_SPOA_NETWORK=$apps SWARM_SPOA_HTTP_PORT=$http_port \
 SWARM_SPOA_HTTPS_PORT=$https_port SWARM_SPOA_CONTROL_SUBNET=$subnet \
