@@ -113,6 +113,8 @@ static void test_every_command(void **state)
 		{ "show errors json", CMD_SHOW_ERRORS, 1, NULL },
 		{ "show conns", CMD_SHOW_CONNS, 0, NULL },
 		{ "show conns json", CMD_SHOW_CONNS, 1, NULL },
+		{ "show certs", CMD_SHOW_CERTS, 0, NULL },
+		{ "show certs json", CMD_SHOW_CERTS, 1, NULL },
 		{ "resync", CMD_RESYNC, 0, NULL },
 		{ "resync json", CMD_RESYNC, 1, NULL },
 		{ "set log-level debug", CMD_SET_LOG_LEVEL, 0, NULL },
@@ -437,6 +439,21 @@ static void test_resync_without_discovery(void **state)
 	json_decref(j);
 }
 
+/* "show certs" in an agent that pushes no certificate: one error line. */
+static void test_show_certs_without_manager(void **state)
+{
+	char *out = run("show certs", NULL);
+	json_t *j;
+
+	(void)state;
+	assert_non_null(strstr(out, "error: no certificate management in this agent"));
+	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+	free(out);
+	j = run_json("show certs json");
+	assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "--haproxy-runtime"));
+	json_decref(j);
+}
+
 /************************************************************************/
 /*                       running, with a routing table                  */
 /************************************************************************/
@@ -536,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_show_errors_in_parts),
 		cmocka_unit_test(test_set_log_level),
 		cmocka_unit_test(test_resync_without_discovery),
+		cmocka_unit_test(test_show_certs_without_manager),
 		cmocka_unit_test(test_table_commands),
 	};
 
