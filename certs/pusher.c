@@ -12,6 +12,7 @@
  */
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,7 @@ struct pusher_entry {
 	unsigned line;
 	int keep;          /* wanted, or not ours to remove */
 	int deleting;      /* a DEL_ENTRY op is planned */
+	long next;         /* the next line of the same path, -1: none */
 };
 
 struct pusher_op {
@@ -113,6 +115,7 @@ struct pusher {
 
 	struct pusher_entry *entries;
 	size_t nentries, centries;
+	struct strmap *by_path;             /* path -> 1 + index of its first line */
 	struct strmap *stores;              /* path -> (void *)1 */
 	char tx[PUSHER_PATH_MAX];           /* the open transaction's path, "" when none */
 
@@ -161,11 +164,45 @@ static char *pusher_strndup(const char *s, size_t n)
 
 static void pusher_entries_clear(struct pusher *p)
 {
+	strmap_clear(p->by_path);
 	for (size_t i = 0; i < p->nentries; i++) {
 		free(p->entries[i].path);
 		free(p->entries[i].filters);
 	}
 	p->nentries = 0;
+}
+
+/* The index of the first crt-list line of <path>, or -1. */
+static long pusher_first_line(const struct pusher *p, const char *path)
+{
+	return (long)(intptr_t)strmap_get(p->by_path, path) - 1;
+}
+
+/* Chains the crt-list lines by path, in their order. */
+static int pusher_index_entries(struct pusher *p)
+{
+	long *last = calloc(p->nentries ? p->nentries : 1, sizeof(*last));
+
+	if (!last)
+		return -1;
+	for (size_t i = 0; i < p->nentries; i++) {
+		long first = pusher_first_line(p, p->entries[i].path);
+
+		p->entries[i].next = -1;
+		if (first < 0) {
+			if (strmap_put(p->by_path, p->entries[i].path, (void *)(intptr_t)(i + 1)) < 0) {
+				free(last);
+				return -1;
+			}
+			last[i] = (long)i;
+			continue;
+		}
+		/* the tail of the chain is remembered at its head */
+		p->entries[last[first]].next = (long)i;
+		last[first] = (long)i;
+	}
+	free(last);
+	return 0;
 }
 
 static void pusher_stores_clear(struct pusher *p)
@@ -473,8 +510,8 @@ static int pusher_grace_over(struct pusher *p, const char *key, int64_t now)
 
 static int pusher_path_in_entries(const struct pusher *p, const char *path)
 {
-	for (size_t i = 0; i < p->nentries; i++)
-		if (!p->entries[i].deleting && strcmp(p->entries[i].path, path) == 0)
+	for (long i = pusher_first_line(p, path); i >= 0; i = p->entries[i].next)
+		if (!p->entries[i].deleting)
 			return 1;
 	return 0;
 }
@@ -482,8 +519,8 @@ static int pusher_path_in_entries(const struct pusher *p, const char *path)
 /* Whether a line of <path> is removed by this plan. */
 static int pusher_path_deleted(const struct pusher *p, const char *path)
 {
-	for (size_t i = 0; i < p->nentries; i++)
-		if (p->entries[i].deleting && strcmp(p->entries[i].path, path) == 0)
+	for (long i = pusher_first_line(p, path); i >= 0; i = p->entries[i].next)
+		if (p->entries[i].deleting)
 			return 1;
 	return 0;
 }
@@ -570,11 +607,10 @@ static int pusher_plan(struct pusher *p)
 			continue;
 		}
 		strmap_put(item_paths, it->path, (void *)it);
-		for (size_t e = 0; e < p->nentries; e++) {
+		for (long e = pusher_first_line(p, it->path); e >= 0; e = p->entries[e].next) {
 			struct pusher_entry *x = &p->entries[e];
 
-			if (!x->keep && strcmp(x->path, it->path) == 0 &&
-			    strcmp(x->filters, it->filters) == 0) {
+			if (!x->keep && strcmp(x->filters, it->filters) == 0) {
 				found = x;
 				break;
 			}
@@ -957,6 +993,10 @@ static void pusher_on_answer(void *arg, const char *error, const char *ans, size
 			pusher_end_run(p, why);
 			return;
 		}
+		if (pusher_index_entries(p) < 0) {
+			pusher_end_run(p, "out of memory");
+			return;
+		}
 		p->phase = PH_STORES;
 		pusher_cmd(p, "show ssl cert");
 		return;
@@ -1021,7 +1061,8 @@ struct pusher *pusher_new(struct ev_loop *loop, const struct haproxy_cli_addr *a
 		return NULL;
 	p->stores = strmap_new();
 	p->unwanted = strmap_new();
-	if (!p->stores || !p->unwanted)
+	p->by_path = strmap_new();
+	if (!p->stores || !p->unwanted || !p->by_path)
 		goto out_free;
 	p->loop = loop;
 	p->addr = *addr;
@@ -1039,6 +1080,7 @@ struct pusher *pusher_new(struct ev_loop *loop, const struct haproxy_cli_addr *a
 out_free:
 	strmap_free(p->stores);
 	strmap_free(p->unwanted);
+	strmap_free(p->by_path);
 	free(p);
 	return NULL;
 }
@@ -1058,6 +1100,7 @@ void pusher_free(struct pusher *p)
 	free(p->ops);
 	pusher_entries_clear(p);
 	free(p->entries);
+	strmap_free(p->by_path);
 	pusher_stores_clear(p);
 	strmap_free(p->stores);
 	while (strmap_next(p->unwanted, &pos, &key, &val))
@@ -1076,21 +1119,22 @@ void pusher_update(struct pusher *p, struct certset *set)
 
 	/* Statuses carry over by path: a push already checked stays so. */
 	if (items && p->set && p->items) {
-		for (size_t i = 0; i < set->n; i++) {
+		struct strmap *old_paths = strmap_new();
+
+		for (size_t j = 0; old_paths && j < p->set->n; j++)
+			if (p->set->items[j].ready)
+				strmap_put(old_paths, p->set->items[j].path, (void *)(intptr_t)(j + 1));
+		for (size_t i = 0; old_paths && i < set->n; i++) {
 			const struct certset_item *it = &set->items[i];
+			long j;
 
 			if (!it->ready)
 				continue;
-			for (size_t j = 0; j < p->set->n; j++) {
-				const struct certset_item *old = &p->set->items[j];
-
-				if (old->ready && strcmp(old->path, it->path) == 0 &&
-				    strcmp(old->filters, it->filters) == 0) {
-					items[i] = p->items[j];
-					break;
-				}
-			}
+			j = (long)(intptr_t)strmap_get(old_paths, it->path) - 1;
+			if (j >= 0 && strcmp(p->set->items[j].filters, it->filters) == 0)
+				items[i] = p->items[j];
 		}
+		strmap_free(old_paths);
 		if (set->dflt && p->set->dflt && set->dflt->ready && p->set->dflt->ready &&
 		    strcmp(set->dflt->serial, p->set->dflt->serial) == 0)
 			items[set->n] = p->items[p->set->n];
