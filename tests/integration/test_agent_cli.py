@@ -60,6 +60,19 @@ class CliTest(unittest.TestCase):
         self.assertIn("cannot load routes file", r.stderr)
 
 
+    def test_manage_networks_needs_proxy_service_and_docker(self):
+        # issue 5: a network manager that cannot know which service to
+        # manage refuses to start rather than do nothing quietly
+        port = "127.0.0.1:%d" % h.free_port()
+        r = run(["--listen", port, "--docker", "unix:///nonexistent/docker.sock",
+                 "--manage-networks"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("--manage-networks needs --proxy-service", r.stderr)
+        r = run(["--listen", port, "--manage-networks", "--proxy-service", "p_haproxy"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("--manage-networks needs Docker discovery", r.stderr)
+
+
 class ListenersTest(unittest.TestCase):
     def setUp(self):
         self.wd = h.Workdir("listen")

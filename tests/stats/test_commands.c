@@ -115,6 +115,8 @@ static void test_every_command(void **state)
 		{ "show conns json", CMD_SHOW_CONNS, 1, NULL },
 		{ "show certs", CMD_SHOW_CERTS, 0, NULL },
 		{ "show certs json", CMD_SHOW_CERTS, 1, NULL },
+		{ "show networks", CMD_SHOW_NETWORKS, 0, NULL },
+		{ "show networks json", CMD_SHOW_NETWORKS, 1, NULL },
 		{ "resync", CMD_RESYNC, 0, NULL },
 		{ "resync json", CMD_RESYNC, 1, NULL },
 		{ "set log-level debug", CMD_SET_LOG_LEVEL, 0, NULL },
@@ -454,6 +456,21 @@ static void test_show_certs_without_manager(void **state)
 	json_decref(j);
 }
 
+/* "show networks" in an agent without --manage-networks: one error line. */
+static void test_show_networks_without_manager(void **state)
+{
+	char *out = run("show networks", NULL);
+	json_t *j;
+
+	(void)state;
+	assert_non_null(strstr(out, "error: no network management in this agent"));
+	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+	free(out);
+	j = run_json("show networks json");
+	assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "--manage-networks"));
+	json_decref(j);
+}
+
 /************************************************************************/
 /*                       running, with a routing table                  */
 /************************************************************************/
@@ -554,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_set_log_level),
 		cmocka_unit_test(test_resync_without_discovery),
 		cmocka_unit_test(test_show_certs_without_manager),
+		cmocka_unit_test(test_show_networks_without_manager),
 		cmocka_unit_test(test_table_commands),
 	};
 
