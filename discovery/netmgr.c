@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <ev.h>
 
 #include "common/arena.h"
@@ -218,6 +219,11 @@ static void netmgr_fail(struct netmgr *m, const char *what, const char *why)
 	}
 	snprintf(m->last_error, sizeof(m->last_error), "%s", msg);
 	m->last_error_ms = clock_wall_ms();
+	/* the backoff rules: not the grace timers of a decision half made */
+	if (m->have_plan) {
+		netplan_release(&m->plan);
+		m->have_plan = 0;
+	}
 	for (unsigned i = 0; i < m->failures_in_row && retry < NETMGR_RETRY_MAX_MS; i++)
 		retry *= 2;
 	if (retry > NETMGR_RETRY_MAX_MS)
@@ -981,8 +987,23 @@ static const struct netmgr_use *netmgr_show_use(const struct netmgr *m, const st
 	return NULL;
 }
 
+/* <ms> (wall clock) as "2026-11-26T05:21:08.798Z" in <buf>, NULL when 0. */
+static const char *netmgr_time(int64_t ms, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t t = (time_t)(ms / 1000);
+	char date[32];
+
+	if (!ms || !gmtime_r(&t, &tm) || !strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm))
+		return NULL;
+	snprintf(buf, len, "%s.%03dZ", date, (int)(ms % 1000));
+	return buf;
+}
+
 static void netmgr_show_json(const struct netmgr *m, struct sbuf *out, int64_t now)
 {
+	char when[40];
+
 	sbuf_puts(out, "{\"proxy_service\":");
 	sbuf_json_cstr(out, m->proxy);
 	sbuf_puts(out, ",\"proxy_id\":");
@@ -1001,6 +1022,12 @@ static void netmgr_show_json(const struct netmgr *m, struct sbuf *out, int64_t n
 		    (unsigned long long)m->removed, (unsigned long long)m->conflicts,
 		    (unsigned long long)m->failures);
 	sbuf_json_cstr(out, m->last_error[0] ? m->last_error : NULL);
+	sbuf_puts(out, ",\"last_error_time\":");
+	sbuf_json_cstr(out, m->last_error[0] ? netmgr_time(m->last_error_ms, when, sizeof(when)) : NULL);
+	sbuf_puts(out, ",\"last_look\":");
+	sbuf_json_cstr(out, netmgr_time(m->last_look_ms, when, sizeof(when)));
+	sbuf_puts(out, ",\"last_update\":");
+	sbuf_json_cstr(out, netmgr_time(m->last_update_ms, when, sizeof(when)));
 	sbuf_puts(out, ",\"networks\":[");
 	for (size_t i = 0; i < m->nrows; i++) {
 		const struct netmgr_row *r = &m->rows[i];
@@ -1030,7 +1057,8 @@ static void netmgr_show_json(const struct netmgr *m, struct sbuf *out, int64_t n
 static void netmgr_show_text(const struct netmgr *m, struct sbuf *out, int64_t now)
 {
 	size_t wn = strlen("NETWORK"), wu = strlen("USERS");
-	char users[256];
+	char users[256], when[40], when2[40];
+	const char *look, *update;
 
 	sbuf_printf(out, "proxy service: %s (id %s, version %llu%s%s)\n", m->proxy,
 		    m->proxy_id[0] ? m->proxy_id : "-", (unsigned long long)m->proxy_version,
@@ -1042,8 +1070,13 @@ static void netmgr_show_text(const struct netmgr *m, struct sbuf *out, int64_t n
 		    (unsigned long long)m->attached, (unsigned long long)m->detached,
 		    (unsigned long long)m->removed, (unsigned long long)m->conflicts,
 		    (unsigned long long)m->failures);
+	look = netmgr_time(m->last_look_ms, when, sizeof(when));
+	update = netmgr_time(m->last_update_ms, when2, sizeof(when2));
+	sbuf_printf(out, "last look: %s, last update by this agent: %s\n", look ? look : "-",
+		    update ? update : "-");
 	if (m->last_error[0])
-		sbuf_printf(out, "last error: %s\n", m->last_error);
+		sbuf_printf(out, "last error: %s (%s)\n", m->last_error,
+			    netmgr_time(m->last_error_ms, when, sizeof(when)));
 	sbuf_putc(out, '\n');
 	for (size_t i = 0; i < m->nrows; i++) {
 		const struct netmgr_use *u = netmgr_show_use(m, &m->rows[i]);
