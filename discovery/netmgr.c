@@ -27,6 +27,7 @@
 #include "discovery/netmgr.h"
 #include "discovery/netobj.h"
 #include "discovery/netplan.h"
+#include "discovery/strmap.h"
 #include "routing/model.h"
 #include "routing/rtable.h"
 
@@ -256,9 +257,11 @@ static void netmgr_use_clear(struct netmgr_use *u)
 }
 
 /* Counts, for each network that table <t> has routed services name, those
- * services, into <fresh> (an array of <*n> uses, malloc'd).
+ * services, into an array of <*n> uses (malloc'd), indexed by network in
+ * <index> (which borrows their names). Returns NULL when memory is
+ * exhausted.
  */
-static struct netmgr_use *netmgr_count(const struct rtable *t, size_t *n)
+static struct netmgr_use *netmgr_count(const struct rtable *t, struct strmap *index, size_t *n)
 {
 	size_t count = rtable_service_count(t), k = 0;
 	struct netmgr_use *fresh = calloc(count + 1, sizeof(*fresh));
@@ -269,7 +272,7 @@ static struct netmgr_use *netmgr_count(const struct rtable *t, size_t *n)
 	for (size_t i = 0; i < count; i++) {
 		struct rtable_service_view v;
 		const char *net;
-		struct netmgr_use *u = NULL;
+		struct netmgr_use *u;
 
 		rtable_service_at(t, i, &v);
 		if (v.status != RTABLE_SVC_ROUTED || !v.model)
@@ -277,13 +280,11 @@ static struct netmgr_use *netmgr_count(const struct rtable *t, size_t *n)
 		net = model_label(v.model, NETMGR_LABEL);
 		if (!net || !*net)
 			continue;
-		for (size_t j = 0; j < k && !u; j++)
-			if (strcmp(fresh[j].network, net) == 0)
-				u = &fresh[j];
+		u = strmap_get(index, net);
 		if (!u) {
 			u = &fresh[k];
 			u->network = strdup(net);
-			if (!u->network)
+			if (!u->network || strmap_put(index, u->network, u) < 0)
 				goto out_oom;
 			k++;
 		}
@@ -304,6 +305,7 @@ static struct netmgr_use *netmgr_count(const struct rtable *t, size_t *n)
 	return fresh;
 
 out_oom:
+	strmap_clear(index);
 	for (size_t j = 0; j <= k && j <= count; j++)
 		netmgr_use_clear(&fresh[j]);
 	free(fresh);
@@ -315,33 +317,32 @@ void netmgr_on_table(void *arg, const struct rtable *t)
 	struct netmgr *m = arg;
 	int64_t now = clock_mono_ms();
 	struct netmgr_use *fresh, *uses;
+	struct strmap *index;
 	size_t nfresh, n = 0;
 	int changed = 0;
 
 	if (!m->table_complete())
 		return;   /* the timer looks again soon */
+	index = strmap_new();
+	fresh = index ? netmgr_count(t, index, &nfresh) : NULL;
+	uses = fresh ? calloc(m->nuses + nfresh + 1, sizeof(*uses)) : NULL;
+	if (!uses) {
+		/* memory exhausted: the guard looks again */
+		for (size_t i = 0; fresh && i < nfresh; i++)
+			netmgr_use_clear(&fresh[i]);
+		free(fresh);
+		strmap_free(index);
+		return;
+	}
 	if (!m->start_ms) {
 		m->start_ms = now;
 		changed = 1;
 	}
-	fresh = netmgr_count(t, &nfresh);
-	if (!fresh)
-		return;   /* memory exhausted: the guard looks again */
-	uses = calloc(m->nuses + nfresh + 1, sizeof(*uses));
-	if (!uses) {
-		for (size_t i = 0; i < nfresh; i++)
-			netmgr_use_clear(&fresh[i]);
-		free(fresh);
-		return;
-	}
 	/* named before: still named, or idle from now on (and forgotten once
-	 * the grace period is over: the decision then is the same) */
+	 * the grace period is long over: the decision then is the same) */
 	for (size_t i = 0; i < m->nuses; i++) {
-		struct netmgr_use *old = &m->uses[i], *cur = NULL;
+		struct netmgr_use *old = &m->uses[i], *cur = strmap_del(index, old->network);
 
-		for (size_t j = 0; j < nfresh && !cur; j++)
-			if (fresh[j].network && strcmp(fresh[j].network, old->network) == 0)
-				cur = &fresh[j];
 		if (cur) {
 			changed |= !old->users;
 			uses[n] = *cur;
@@ -369,6 +370,7 @@ void netmgr_on_table(void *arg, const struct rtable *t)
 		changed = 1;
 		uses[n++] = fresh[j];
 	}
+	strmap_free(index);
 	free(fresh);
 	free(m->uses);
 	m->uses = uses;
@@ -398,6 +400,10 @@ static void netmgr_keep_rows(struct netmgr *m)
 		rows[i].name = arena_strdup(a, r->name ? r->name : "-");
 		rows[i].due_ms = r->due_ms;
 		rows[i].reason = r->reason;
+		if (!rows[i].name || (r->id && !rows[i].id)) {
+			arena_free(a);   /* the last rows stay shown */
+			return;
+		}
 	}
 	arena_free(m->show_arena);
 	m->show_arena = a;
