@@ -84,6 +84,8 @@ struct netplan_ctx {
 	struct netplan_out *out;
 	struct netplan_want *wants;
 	size_t nwants;
+	/* the network of each entry of out->attached, NULL when not listed */
+	const struct netplan_net **attached_nets;
 };
 
 /* Whether routed services name <w> now, or did less than the grace ago. */
@@ -127,9 +129,23 @@ static const struct netplan_net *netplan_find(const struct netplan_in *in, const
 static int netplan_will_have(const struct netplan_ctx *c, const struct netplan_net *n)
 {
 	for (size_t k = 0; k < c->out->nattached; k++)
-		if (netplan_find(c->in, c->out->attached[k]) == n)
+		if (c->attached_nets[k] == n)
 			return 1;
 	return 0;
+}
+
+/* Puts <target> (network <n>, if listed) on the proxy after the update;
+ * <managed>: as one the agents attached.
+ */
+static void netplan_keep(struct netplan_ctx *c, const char *target, const struct netplan_net *n,
+			 int managed)
+{
+	struct netplan_out *out = c->out;
+
+	c->attached_nets[out->nattached] = n;
+	out->attached[out->nattached++] = target;
+	if (managed)
+		out->managed[out->nmanaged++] = n ? n->id : target;
 }
 
 /* Asks to decide again at <due_ms>. */
@@ -201,14 +217,13 @@ static void netplan_attached(struct netplan_ctx *c)
 		if (netplan_in_list(out->attached, out->nattached, target))
 			continue;   /* listed twice: once is enough */
 		if (!netplan_in_list(in->managed, in->nmanaged, id)) {
-			out->attached[out->nattached++] = target;
+			netplan_keep(c, target, n, 0);
 			netplan_row(c, NETPLAN_OPERATOR, id, n ? n->name : target,
 				    "attached by the operator: never detached")->users = w ? w->users : 0;
 			continue;
 		}
 		if (n && ((w && netplan_active(c, w)) || (!w && in->now_ms < since_start))) {
-			out->attached[out->nattached++] = target;
-			out->managed[out->nmanaged++] = id;
+			netplan_keep(c, target, n, 1);
 			if (w && w->users)
 				netplan_row(c, NETPLAN_ATTACHED, id, n->name,
 					    "named by routed services")->users = w->users;
@@ -237,8 +252,7 @@ static void netplan_attach(struct netplan_ctx *c)
 
 		if (!w->users || netplan_will_have(c, w->net))
 			continue;
-		out->attached[out->nattached++] = w->net->id;
-		out->managed[out->nmanaged++] = w->net->id;
+		netplan_keep(c, w->net->id, w->net, 1);
 		out->nattach++;
 		netplan_row(c, NETPLAN_ATTACH, w->net->id, w->net->name,
 			    "named by a routed service")->users = w->users;
@@ -328,8 +342,11 @@ int netplan_decide(const struct netplan_in *in, struct netplan_out *out)
 	out->managed = calloc(most + 1, sizeof(*out->managed));
 	out->detached = calloc(in->ndetached + in->nattached + 1, sizeof(*out->detached));
 	c.wants = calloc(in->nuses + 1, sizeof(*c.wants));
-	if (!out->rows || !out->attached || !out->managed || !out->detached || !c.wants) {
+	c.attached_nets = calloc(most + 1, sizeof(*c.attached_nets));
+	if (!out->rows || !out->attached || !out->managed || !out->detached || !c.wants ||
+	    !c.attached_nets) {
 		free(c.wants);
+		free(c.attached_nets);
 		netplan_release(out);
 		return -1;
 	}
@@ -341,6 +358,7 @@ int netplan_decide(const struct netplan_in *in, struct netplan_out *out)
 	out->labels_change = !netplan_same_set(out->managed, out->nmanaged, in->managed, in->nmanaged) ||
 			     !netplan_same_set(out->detached, out->ndetached, in->detached, in->ndetached);
 	free(c.wants);
+	free(c.attached_nets);
 	return 0;
 }
 
