@@ -99,7 +99,7 @@ static void test_malformed_heads(void **state)
 		"GET /metrics HTTP/1.1\r\n: empty name\r\n\r\n",
 		"GET /metrics HTTP/1.1\r\nBad Name: x\r\n\r\n",
 		"GET /metrics HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n",
-		"GET /metrics HTTP/1.1\r\nHost: a\x01" "b\r\n\r\n",
+		("GET /metrics HTTP/1.1\r\nHost: a\x01" "b\r\n\r\n"),
 		"GET /metrics HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
 		"GET /metrics HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
 		"GET /metrics HTTP/1.1\r\nContent-Length:\r\n\r\n",

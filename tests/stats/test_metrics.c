@@ -347,8 +347,8 @@ static void test_checker_refuses_bad_pages(void **state)
 		"# HELP a x\n# TYPE a gauge\na one\n",                                /* bad value */
 		"# HELP a x\n# TYPE a counter\na -1\n",                               /* negative counter */
 		"# HELP a x\n# TYPE a gauge\na{l=\"1\",l=\"2\"} 1\n",                   /* label twice */
-		"# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"2\"} 1\n"
-		"h_bucket{le=\"+Inf\"} 2\nh_count 2\n",                               /* decreasing */
+		("# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"2\"} 1\n"
+		 "h_bucket{le=\"+Inf\"} 2\nh_count 2\n"),                              /* decreasing */
 		"# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_count 2\n",  /* no +Inf */
 		"# HELP h x\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_count 3\n", /* count */
 		"# HELP a x\n# TYPE a wat\na 1\n",                                    /* type */
