@@ -87,25 +87,22 @@ global
 CFG
 
 STATIC_PORT=$(free_port)
-cat >"$WORK/static.cfg" <<CFG
-global
-    maxconn 4096
-defaults
-    mode http
-    option http-keep-alive
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+# The static side runs the very global and defaults sections of
+# haproxy-conf/haproxy.cfg (logging, timeouts, TLS policy), and the same
+# frontend headers: only the routing differs.
+sed -n '1,/^frontend http/p' "$SRC/haproxy-conf/haproxy.cfg" | sed '$d' >"$WORK/static.cfg"
+cat >>"$WORK/static.cfg" <<CFG
 frontend http
     bind 127.0.0.1:$STATIC_PORT
     option forwardfor
-    http-request set-header X-Forwarded-Proto http if !{ ssl_fc }
+    http-request set-header X-Forwarded-Proto %[ssl_fc,iif(https,http)]
     default_backend app
 backend app
     http-reuse safe
     server s1 127.0.0.1:$ECHO_PORT
 CFG
-haproxy -db -f "$WORK/global.cfg" -f "$WORK/static.cfg" >"$WORK/haproxy-static.log" 2>&1 &
+SWARM_SPOA_RUNTIME=$WORK/admin-static.sock \
+	haproxy -db -f "$WORK/global.cfg" -f "$WORK/static.cfg" >"$WORK/haproxy-static.log" 2>&1 &
 STATIC_PID=$!
 PIDS+=($STATIC_PID)
 wait_port "$STATIC_PORT"

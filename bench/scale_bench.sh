@@ -255,7 +255,7 @@ bench_swarm() {
 	done
 
 	# where the convergence time of the steps went: Swarm or the agent
-	lag_report "during the steps"
+	lag_report "the steps"
 
 	# one service scaled up and down, on the idle swarm
 	log "swarm: scale up and down"
