@@ -77,6 +77,6 @@ for shape in "1 1" "4 64" "50 4"; do
 	set -- $shape
 	echo "== conns $1, pipeline $2, $HOSTS hosts of $SERVICES services"
 	"$BUILD/bench/spop-load" --target 127.0.0.1:"$AGENT_PORT" --conns "$1" --pipeline "$2" --threads 1 \
-		--duration "$DURATION" --requests 100000000 --hosts "$HOSTS" --pid "$AGENT_PID"
+		--duration "$DURATION" --requests 100000000 --hosts "$HOSTS" --host bench --pid "$AGENT_PID"
 done
 echo "agent_rss_kb_table $(rss_kb "$AGENT_PID")"
