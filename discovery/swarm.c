@@ -346,6 +346,8 @@ static int parse_endpoint(struct jscan *s, struct swarm_service *svc, const char
 		probe = *s;
 		while (jscan_next_element(&probe) == 1 && jscan_skip(&probe) == 0)
 			count++;
+		/* a repeated "VirtualIPs" key: the last one wins, whole */
+		svc->nvips = 0;
 		svc->vips = count ? arena_calloc(svc->arena, count, sizeof(*svc->vips)) : NULL;
 		if (count && !svc->vips)
 			count = 0;

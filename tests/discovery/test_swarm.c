@@ -253,6 +253,32 @@ static void test_malformed_entries(void **state)
 	swarm_free(sw);
 }
 
+/* A repeated "VirtualIPs" key: the last array wins, whole (the first one's
+ * entries must not leave holes in the second). */
+static void test_repeated_virtual_ips(void **state)
+{
+	static const char doc[] =
+		"[{\"ID\":\"vvv\",\"Version\":{\"Index\":1},\"CreatedAt\":\"2024-01-02T03:04:05.5Z\","
+		"\"Spec\":{\"Name\":\"vips\",\"Labels\":{\"com.docker.lb.hosts\":\"vips.example.org\"},"
+		"\"Mode\":{\"Replicated\":{\"Replicas\":1}}},"
+		"\"Endpoint\":{\"VirtualIPs\":[{\"NetworkID\":\"n1\",\"Addr\":\"10.0.1.2/24\"}],"
+		"\"VirtualIPs\":[{\"NetworkID\":\"n2\",\"Addr\":\"10.0.2.2/24\"},"
+		"{\"NetworkID\":\"n3\",\"Addr\":\"10.0.3.2/24\"}]}}]";
+	struct swarm *sw = swarm_new();
+	struct model *m;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(swarm_load_services(sw, doc, sizeof(doc) - 1, 0, err, sizeof(err)), 0);
+	m = swarm_model(sw);
+	assert_int_equal(m->nsvcs, 1);
+	assert_int_equal(m->svcs[0].nvips, 2);
+	assert_string_equal(m->svcs[0].vips[0].network_id, "n2");
+	assert_string_equal(m->svcs[0].vips[1].network_id, "n3");
+	model_free(m);
+	swarm_free(sw);
+}
+
 static void test_bad_documents_keep_state(void **state)
 {
 	static const char *const bad[] = {
@@ -414,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_fixture_model),
 		cmocka_unit_test(test_convergence),
 		cmocka_unit_test(test_malformed_entries),
+		cmocka_unit_test(test_repeated_virtual_ips),
 		cmocka_unit_test(test_bad_documents_keep_state),
 		cmocka_unit_test(test_huge_values),
 		cmocka_unit_test(test_tasks_partial_and_malformed),
