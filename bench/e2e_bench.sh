@@ -4,12 +4,14 @@
 # alternating the two so that machine drift hits both alike.
 #
 #   bench/e2e_bench.sh [--rounds N] [--duration SEC] [--conns N] [--services N]
-#                      [--agent-threads N] [--build DIR]
+#                      [--agent-threads N] [--build DIR] [--fixed-agent]
 #
 # Prints requests/s of each round, the ratio agent/static, the agent's CPU
 # time per routed request (from /proc/<pid>/stat), and the agent's RSS.
 # --services N loads N generated services (5 tasks each) into the agent's
-# table; requests go to one of them.
+# table; requests go to one of them. --fixed-agent puts bench/spop_fixed.c
+# (one thread, the same ACK for every NOTIFY, no table) in the agent's
+# place: the ceiling any agent can reach with this HAProxy configuration.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +21,7 @@ DURATION=10
 CONNS=50
 SERVICES=1
 AGENT_THREADS=1
+FIXED_AGENT=
 while (($#)); do
 	case $1 in
 	--rounds) ROUNDS=$2; shift 2 ;;
@@ -27,6 +30,7 @@ while (($#)); do
 	--services) SERVICES=$2; shift 2 ;;
 	--agent-threads) AGENT_THREADS=$2; shift 2 ;;
 	--build) BUILD=$2; shift 2 ;;
+	--fixed-agent) FIXED_AGENT=1; shift ;;
 	*) echo "unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -74,8 +78,12 @@ json.dump({"services": svcs}, open(path, "w"))
 PY
 
 AGENT_PORT=$(free_port)
-"$BUILD/swarm-spoa" --listen 127.0.0.1:"$AGENT_PORT" --threads "$AGENT_THREADS" --routes "$WORK/routes.json" \
-	--log-level warn >"$WORK/agent.log" 2>&1 &
+if [ -n "$FIXED_AGENT" ]; then
+	"$BUILD/bench/spop-fixed" --listen "$AGENT_PORT" --ip 127.0.0.1 --port "$ECHO_PORT" >"$WORK/agent.log" 2>&1 &
+else
+	"$BUILD/swarm-spoa" --listen 127.0.0.1:"$AGENT_PORT" --threads "$AGENT_THREADS" --routes "$WORK/routes.json" \
+		--log-level warn >"$WORK/agent.log" 2>&1 &
+fi
 AGENT_PID=$!
 PIDS+=($AGENT_PID)
 wait_port "$AGENT_PORT"
@@ -157,4 +165,4 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 echo "agent_idle_rss_kb $IDLE_RSS"
 echo "agent_rss_after_kb $(rss_kb "$AGENT_PID")"
-echo "services $SERVICES agent_threads $AGENT_THREADS conns $CONNS duration $DURATION"
+echo "services $SERVICES agent_threads $AGENT_THREADS conns $CONNS duration $DURATION fixed_agent ${FIXED_AGENT:-0}"
