@@ -46,16 +46,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-	local port=$1 i
-	for i in $(seq 1 200); do
-		(exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "port $port never opened" >&2
-	return 1
-}
+. "$SRC/bench/bench_lib.sh"
 
 ECHO_PORT=$(free_port)
 "$BUILD/tests/backend/echo-backend" --listen 127.0.0.1:"$ECHO_PORT" --name bench >"$WORK/echo.log" 2>&1 &
