@@ -51,9 +51,10 @@ for n in "${others[@]}"; do wait_until 30 mn_routes_all "$n" "$host" "${names[@]
 # Swarm declares a lost follower down after about 2.5 heartbeats (12-13 s
 # with the default 5 s). A lost leader takes longer: the new leader first
 # marks every node "unknown" and gives them a longer grace (45-50 s here).
-# The load lasts until that, plus the bound, plus 8 s to see routing whole.
+# The load lasts until the agents route every task Swarm runs after that,
+# plus 5 s to see routing whole; its duration is only an upper bound.
 if [ "$leader" = "$victim" ]; then down_wait=60; else down_wait=20; fi
-duration=$(( 4 + down_wait + 8 ))
+duration=$(( 4 + down_wait + 100 ))
 log "node $victim (no agent, ${#victim_tasks[@]} tasks of $svc; leader: node $leader) will be lost; load through nodes ${others[*]} for $duration s"
 
 t0=$(date +%s.%N)
@@ -68,9 +69,12 @@ wait_until $(( down_wait + 30 )) node_down
 t_down=$(mn_node_event "$via" "$victim" down "$t0")
 log "node $victim declared down $(python3 -c "import sys; print(round(float(sys.argv[1]) - float(sys.argv[2]), 2))" "$t_down" "$t_kill") s after the kill"
 wait_until 60 mn_converged "$via" "$svc" 6 2
-mn_load_wait
-
 mapfile -t after < <(mn_running_names "$via" "$svc")
+wait_until 30 mn_tables_are "$via" "$svc" "${after[@]}"
+log "the agents route every task Swarm runs $(python3 -c "import sys, time; print(round(time.time() - float(sys.argv[1]), 2))" "$t_down") s after node $victim was declared down"
+# Scenario timing, not readiness: 5 s of load with the tables whole.
+sleep 5
+mn_load_end
 all=$(mn_summary "n${others[0]}" "n${others[1]}")
 t_safe=$(python3 -c "import sys; print(float(sys.argv[1]) + $bound)" "$t_down")
 after_down=$(mn_summary --from "$t_safe" "n${others[0]}" "n${others[1]}")
