@@ -8,8 +8,10 @@
 #    Swarm starts a new one; HAProxy health-checks it.
 # 2. The manager running the other agent vanishes (the raft leader when it
 #    runs one): its cable is cut, then every process killed, so its
-#    connections just go silent. HAProxy's requests to it time out and are
-#    asked again of the other agent; spop-check takes it out; the surviving
+#    connections just go silent. HAProxy's requests to it fail when the
+#    kernel aborts their connection (tcp-ut) or time out, and are asked
+#    again through the retry engine, over a new connection to a live agent
+#    (docs/haproxy.md, Timeouts); spop-check takes it out; the surviving
 #    agent keeps routing through the raft election (its Docker API has no
 #    leader for a while) and is synced again after; once Swarm declares the
 #    node down, a new agent starts on the third manager and HAProxy
@@ -87,8 +89,11 @@ print("%d requests failed or slower than 200 ms, started from %s s to %s s after
 		if ! grep -q '^ *option continue-on-error' "$spoe_conf"; then
 			log "HAProxy answered 'routing agent unavailable': $spoe_conf has no 'option continue-on-error', so after an SPOE error (agent connection closed, processing timeout) HAProxy 2.6 skips the retry of haproxy.cfg's second send-spoe-group"
 		fi
-		if ! grep -q '^ *max-waiting-frames 1$' "$spoe_conf"; then
-			log "HAProxy answered 'routing agent unavailable': with pipelining (max-waiting-frames 20 by default) HAProxy keeps queueing frames on a connection to an agent that went silent until its processing timeout, and the retry can land there too; 'max-waiting-frames 1' in $spoe_conf keeps it to one"
+		if ! grep -q 'send-spoe-group swarm-spoa-retry route' "$SWARM_SPOA_SRC/haproxy-conf/haproxy.cfg"; then
+			log "HAProxy answered 'routing agent unavailable': haproxy.cfg retries through the first engine, whose other connections to the failed agent may not be known dead yet; the retry belongs on the 'swarm-spoa-retry' engine of $spoe_conf (new connections)"
+		fi
+		if ! grep -q 'ipv4@tasks.*tcp-ut' "$SWARM_SPOA_SRC/docker/haproxy/agents-swarm.cfg"; then
+			log "HAProxy answered 'routing agent unavailable': docker/haproxy/agents-swarm.cfg has no 'ipv4@' address with 'tcp-ut' on its server-template line, so HAProxy does not set TCP_USER_TIMEOUT and frames to a vanished agent wait for the processing timeout"
 		fi
 	fi
 	fail "$1: $failed requests failed: $(mn_json "$all" 'd["kinds"]')"
