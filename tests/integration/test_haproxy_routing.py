@@ -2,7 +2,8 @@
 to real HTTP backends on 127.0.0.1: host and path routing, rewrite, 404 and
 503 answers, redirects, ssl_only, round-robin, wildcard hosts, sticky
 sessions, websockets, SIGHUP reload without dropping HAProxy's connections,
-and the agent killed under load then restarted without restarting HAProxy.
+and the agent killed under load then restarted without restarting HAProxy;
+the two SPOE engines of spoe-swarm.conf (first ask, retry) kept alike.
 """
 import base64
 import os
@@ -296,6 +297,51 @@ class HAProxyReloadTest(unittest.TestCase):
             self.assertTrue(agent.alive())
         finally:
             wd.stop_all()
+
+
+class SpoeConfTest(unittest.TestCase):
+    """haproxy-conf/spoe-swarm.conf has two engines, the first ask and the
+    retry (docs/haproxy.md): they must send the same messages and accept
+    the same variables, and both frontends must retry through the second."""
+
+    conf_dir = os.path.join(os.environ.get("SWARM_SPOA_SRC", os.path.join(
+        os.path.dirname(__file__), "..", "..")), "haproxy-conf")
+
+    def scopes(self):
+        scopes, cur = {}, None
+        with open(os.path.join(self.conf_dir, "spoe-swarm.conf")) as f:
+            for line in f:
+                line = line.split("#", 1)[0].strip()
+                if line.startswith("[") and line.endswith("]"):
+                    cur = scopes.setdefault(line[1:-1], [])
+                elif line and cur is not None:
+                    cur.append(" ".join(line.split()))
+        return scopes
+
+    def test_engines_agree(self):
+        scopes = self.scopes()
+        self.assertEqual(sorted(scopes), ["swarm-spoa", "swarm-spoa-retry"])
+
+        def shared(lines):
+            # messages, groups and what decides the variables set
+            keep = ("spoe-message", "spoe-group", "args", "messages", "groups",
+                    "option var-prefix", "option set-on-error", "option continue-on-error",
+                    "register-var-names", "use-backend")
+            return [ln for ln in lines if ln.startswith(keep)]
+
+        self.assertEqual(shared(scopes["swarm-spoa"]), shared(scopes["swarm-spoa-retry"]))
+        self.assertIn("spoe-agent swarm-spoa-retry", scopes["swarm-spoa-retry"])
+
+    def test_frontends_retry_through_the_retry_engine(self):
+        for name, group in (("haproxy.cfg", "route"), ("tls-passthrough.cfg", "route-tcp")):
+            with open(os.path.join(self.conf_dir, name)) as f:
+                text = f.read()
+            for engine in ("swarm-spoa", "swarm-spoa-retry"):
+                self.assertIn("filter spoe engine %s config" % engine, text, name)
+            sends = [ln.split() for ln in text.splitlines() if "send-spoe-group" in ln]
+            self.assertEqual([ln[ln.index("send-spoe-group") + 1:][:2] for ln in sends],
+                             [["swarm-spoa", group], ["swarm-spoa-retry", group]], name)
+            self.assertIn("!{ var(txn.route.action) -m found }", " ".join(" ".join(ln) for ln in sends[1:]))
 
 
 if __name__ == "__main__":
