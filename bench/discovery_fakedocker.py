@@ -3,7 +3,7 @@
 
 Serves Docker Engine API answers on a unix socket for a swarm bigger than
 this machine can run: N services with T tasks each, every object cloned
-from answers recorded on a real dockerd 20.10 (tests/discovery/fixtures/),
+from answers recorded on a real dockerd 20.10 (tests/fixtures/docker/),
 with fresh IDs, names, host labels and addresses. The agent talks to it
 exactly as to dockerd; it is used by bench/discovery_bench.sh to measure a
 full resync of 2,000 services / 10,000 tasks and the steady-state request
@@ -25,7 +25,7 @@ import threading
 from http.server import BaseHTTPRequestHandler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FIXTURES = os.path.join(HERE, "..", "tests", "discovery", "fixtures")
+FIXTURES = os.path.join(HERE, "..", "tests", "fixtures", "docker")
 
 counts = {}
 counts_lock = threading.Lock()

@@ -34,7 +34,7 @@
 #include "common/log.h"
 #include "routing/model.h"
 #include "routing/rtable.h"
-#include "spoa/tables.h"
+#include "routing/tables.h"
 #include "stats/server.h"
 
 static const char *const listings[] = {

@@ -18,17 +18,6 @@
 #include <netinet/in.h>
 #include <ev.h>
 
-#include "common/arena.h"
-#include "common/clock.h"
-#include "common/errlog.h"
-#include "common/log.h"
-#include "common/sbuf.h"
-#include "discovery/dockerapi.h"
-#include "discovery/dockerhost.h"
-#include "discovery/strmap.h"
-#include "routing/labels.h"
-#include "routing/model.h"
-#include "routing/rtable.h"
 #include "certs/certs.h"
 #include "certs/certset.h"
 #include "certs/certsrc.h"
@@ -37,6 +26,17 @@
 #include "certs/pusher.h"
 #include "certs/secretmount.h"
 #include "certs/swarmobj.h"
+#include "common/arena.h"
+#include "common/clock.h"
+#include "common/errlog.h"
+#include "common/log.h"
+#include "common/sbuf.h"
+#include "common/strmap.h"
+#include "dockerapi/dockerapi.h"
+#include "dockerapi/dockerhost.h"
+#include "routing/labels.h"
+#include "routing/model.h"
+#include "routing/rtable.h"
 
 #define CERTS_MAX_LOOKUPS   8          /* Docker lookups in flight */
 #define CERTS_DOCKER_TIMEOUT_MS 10000

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/arena.h"
 #include "certs/certset.h"
+#include "common/arena.h"
 
 struct certset *certset_new(size_t n, int with_default)
 {

@@ -6,9 +6,9 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "common/sbuf.h"
 #include "certs/certsrc.h"
 #include "certs/pem.h"
+#include "common/sbuf.h"
 
 int certsrc_valid_name(const char *name)
 {

@@ -10,8 +10,8 @@
 #include <sys/un.h>
 #include <ev.h>
 
-#include "common/sbuf.h"
 #include "certs/haproxy_cli.h"
+#include "common/sbuf.h"
 
 struct haproxy_cli_req {
 	struct ev_loop *loop;

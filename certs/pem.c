@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/sbuf.h"
 #include "certs/pem.h"
+#include "common/sbuf.h"
 
 #define PEM_MAX_BLOCKS  32
 #define PEM_LABEL_MAX   40

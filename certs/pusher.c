@@ -18,14 +18,14 @@
 #include <string.h>
 #include <ev.h>
 
-#include "common/clock.h"
-#include "common/log.h"
-#include "common/sbuf.h"
-#include "discovery/strmap.h"
 #include "certs/certset.h"
 #include "certs/haproxy_ans.h"
 #include "certs/haproxy_cli.h"
 #include "certs/pusher.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/sbuf.h"
+#include "common/strmap.h"
 
 #define PUSHER_RETRY_MS        1000    /* after a push that failed */
 #define PUSHER_BACKOFF_MIN_MS  500     /* HAProxy unreachable: first retry */

@@ -5,12 +5,12 @@
 #include <string.h>
 #include <ev.h>
 
+#include "certs/secretmount.h"
 #include "common/clock.h"
 #include "common/errlog.h"
 #include "common/log.h"
 #include "common/sbuf.h"
-#include "discovery/dockerapi.h"
-#include "certs/secretmount.h"
+#include "dockerapi/dockerapi.h"
 
 #define SECRETMOUNT_TIMEOUT_MS  10000
 #define SECRETMOUNT_RETRY_MS    5000

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <jansson.h>
 
-#include "common/sbuf.h"
 #include "certs/pem.h"
 #include "certs/swarmobj.h"
+#include "common/sbuf.h"
 
 #define SWARMOBJ_MAX_SECRETS 256
 

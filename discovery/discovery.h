@@ -11,7 +11,8 @@
 struct ev_loop;
 struct model;
 struct discovery;
-struct dockerapi;
+struct kvout;
+struct sbuf;
 
 struct discovery_opts {
 	const char *url;            /* unix:///path, tcp://h:p, https://h:p, or NULL/"auto":
@@ -74,12 +75,11 @@ void discovery_resync(struct discovery *d);
 
 void discovery_status(const struct discovery *d, struct discovery_status *st);
 
-/* The Docker API client discovery talks through (same endpoint, TLS and
- * negotiated version), for features that write to the daemon, such as the
- * proxy network manager: they turn writes on with dockerapi_allow_writes()
- * and send through dockerapi_send() (dockerapi.h). Owned by <d>.
+/* The state, the Docker endpoint, the counters and the convergence
+ * figures: as "show info" fields into <kv>, as metric families into <out>.
  */
-struct dockerapi *discovery_dockerapi(struct discovery *d);
+void discovery_info(const struct discovery *d, struct kvout *kv);
+void discovery_metrics(const struct discovery *d, struct sbuf *out);
 
 /* Stops every transfer and frees <d>. */
 void discovery_free(struct discovery *d);

@@ -5,11 +5,11 @@
 #include <ev.h>
 
 #include "common/clock.h"
+#include "common/jscan.h"
 #include "common/log.h"
 #include "common/sbuf.h"
-#include "discovery/dockerapi.h"
 #include "discovery/events.h"
-#include "discovery/jscan.h"
+#include "dockerapi/dockerapi.h"
 
 struct events {
 	struct ev_loop *loop;

@@ -10,11 +10,11 @@
 
 #include "common/arena.h"
 #include "common/errlog.h"
+#include "common/jscan.h"
 #include "common/log.h"
-#include "discovery/dockerobj.h"
-#include "discovery/jscan.h"
-#include "discovery/strmap.h"
+#include "common/strmap.h"
 #include "discovery/swarm.h"
+#include "dockerapi/dockerobj.h"
 #include "routing/model.h"
 
 #define SWARM_STACK_LABEL "com.docker.stack.namespace"

@@ -5,12 +5,11 @@
 
 #include "common/log.h"
 #include "common/sbuf.h"
-#include "discovery/discovery.h"
 #include "routing/rtable.h"
-#include "spoa/agent.h"
-#include "spoa/tables.h"
+#include "routing/tables.h"
 #include "stats/commands.h"
 #include "stats/show.h"
+#include "stats/stats.h"
 
 /************************************************************************/
 /*                               the syntax                             */
@@ -390,13 +389,10 @@ static void commands_set_log_level(const struct command *cmd, struct sbuf *out)
 
 static void commands_resync(const struct command *cmd, struct sbuf *out)
 {
-	struct discovery *d = agent_discovery();
-
-	if (!d) {
+	if (stats_resync() < 0) {
 		commands_error(out, cmd->json, "no Docker discovery in this agent (started without --docker)");
 		return;
 	}
-	discovery_resync(d);
 	if (cmd->json)
 		sbuf_puts(out, "{\"resync\":\"started\"}\n");
 	else
@@ -420,16 +416,16 @@ int commands_run_step(struct commands_run *run, struct sbuf *out)
 	switch (cmd->id) {
 	case CMD_SHOW_ERRORS:
 		return show_errors_step(run, out);
+	case CMD_SHOW_STATS:
 	case CMD_SHOW_CONNS:
-		return show_conns_step(run, out);
+	case CMD_SHOW_CERTS:
+	case CMD_SHOW_NETWORKS:
+		return show_source_step(run, out);
 	case CMD_HELP:
 		commands_help(out, cmd->json);
 		break;
 	case CMD_SHOW_INFO:
 		show_info(out, cmd->json);
-		break;
-	case CMD_SHOW_STATS:
-		show_stats(out, cmd->json);
 		break;
 	case CMD_SHOW_ROUTES:
 	case CMD_SHOW_SERVICES:
@@ -443,12 +439,6 @@ int commands_run_step(struct commands_run *run, struct sbuf *out)
 		break;
 	case CMD_RESYNC:
 		commands_resync(cmd, out);
-		break;
-	case CMD_SHOW_CERTS:
-		show_certs(out, cmd->json);
-		break;
-	case CMD_SHOW_NETWORKS:
-		show_networks(out, cmd->json);
 		break;
 	case CMD_EMPTY:
 	case CMD_PROMPT:
@@ -466,5 +456,11 @@ void commands_run_end(struct commands_run *run)
 	if (run->table) {
 		tables_unhold(run->table);
 		run->table = NULL;
+	}
+	if (run->source) {
+		if (run->state && run->source->show_abort)
+			run->source->show_abort(run->source->arg, run->state);
+		run->source = NULL;
+		run->state = NULL;
 	}
 }

@@ -16,6 +16,7 @@
 #include "routing/rtable.h"
 
 struct sbuf;
+struct stats_source;
 
 #define COMMANDS_LINE_MAX 4096    /* longest command line, without its LF */
 #define COMMANDS_MAX_WORDS 16
@@ -83,6 +84,8 @@ struct commands_run {
 	size_t nrows;
 	void *rows;                /* snapshot being printed, owned */
 	size_t width[4];           /* text column widths of the snapshot */
+	const struct stats_source *source; /* answering "show <name>", until its end */
+	void *state;               /* the source's, between its parts */
 	const struct rtable *table;        /* held (tables_hold) while listed */
 	struct rtable_show_cursor cursor;  /* where the table's listing stands */
 };

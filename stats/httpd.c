@@ -10,7 +10,7 @@
 
 #include "common/log.h"
 #include "common/sbuf.h"
-#include "spoa/listener.h"
+#include "common/sock.h"
 #include "stats/httpd.h"
 #include "stats/metrics.h"
 
@@ -367,7 +367,7 @@ int httpd_start(struct ev_loop *loop, const char *addr, char *err, size_t errlen
 {
 	err[0] = '\0';
 	httpd_loop = loop;
-	httpd_fd = listener_open_tcp(addr, err, errlen);
+	httpd_fd = sock_listen_tcp(addr, err, errlen);
 	if (httpd_fd < 0)
 		return -1;
 	ev_io_init(&httpd_io, httpd_on_accept, httpd_fd, EV_READ);

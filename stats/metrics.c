@@ -1,21 +1,18 @@
-/* Metrics collection. */
+/* The metrics page: the registered sources' families, then the routing
+ * tables' and the error log's.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
 #include "common/errlog.h"
+#include "common/prom.h"
 #include "common/sbuf.h"
-#include "discovery/discovery.h"
 #include "routing/rtable.h"
-#include "spoa/agent.h"
-#include "spoa/spop.h"
-#include "spoa/tables.h"
-#include "spoa/worker.h"
-#include "stats/counters.h"
+#include "routing/tables.h"
 #include "stats/metrics.h"
-#include "stats/prom.h"
-#include "stats/threadload.h"
+#include "stats/stats.h"
 
 #define NS_PER_S 1e9
 
@@ -29,117 +26,6 @@ static void metrics_counter(struct sbuf *out, const char *name, const char *help
 {
 	prom_family(out, name, PROM_COUNTER, help);
 	prom_sample_u64(out, name, NULL, NULL, 0, v);
-}
-
-/************************************************************************/
-/*                                 process                              */
-/************************************************************************/
-
-static void metrics_process(struct sbuf *out)
-{
-	struct agent_info ai;
-	struct prom_label version;
-
-	agent_info(&ai);
-	version = (struct prom_label){ "version", ai.version };
-	prom_family(out, "swarm_spoa_build_info", PROM_GAUGE,
-		    "Always 1; the label says which swarm-spoa version runs.");
-	prom_sample_u64(out, "swarm_spoa_build_info", NULL, &version, 1, 1);
-	metrics_gauge(out, "swarm_spoa_start_time_seconds",
-		      "When the agent started, in seconds since the epoch.",
-		      (double)ai.started_ms / 1000.0);
-	metrics_gauge(out, "swarm_spoa_worker_threads", "Worker threads answering HAProxy.",
-		      (double)ai.threads);
-}
-
-/************************************************************************/
-/*                                   SPOP                               */
-/************************************************************************/
-
-static void metrics_spop(struct sbuf *out)
-{
-	uint64_t disc[SPOP_ERR_SLOTS], hist[COUNTERS_LAT_BUCKETS], cumul = 0;
-	const char *hname = "swarm_spoa_notify_duration_seconds";
-	unsigned nw = worker_count();
-
-	for (size_t f = 0; f < counters_nfields; f++) {
-		const struct counters_field *cf = &counters_fields[f];
-
-		prom_family(out, cf->metric, cf->type, cf->help);
-		prom_sample_u64(out, cf->metric, NULL, NULL, 0, counters_total(cf));
-	}
-
-	counters_disconnects(disc);
-	metrics_counter(out, "swarm_spoa_spop_normal_disconnects_total",
-			"AGENT-DISCONNECT frames sent with status 0 (normal close).", disc[0]);
-	prom_family(out, "swarm_spoa_spop_errors_total", PROM_COUNTER,
-		    "AGENT-DISCONNECT frames sent for a protocol error, by SPOP status code.");
-	for (unsigned s = 1; s < SPOP_ERR_SLOTS; s++) {
-		int st = counters_slot_status(s);
-		char code[16];
-		struct prom_label l[2];
-
-		if (st > SPOP_ERR_RES && !disc[s])
-			continue;
-		if (st < 0)
-			strcpy(code, "other");
-		else
-			snprintf(code, sizeof(code), "%d", st);
-		l[0] = (struct prom_label){ "status", code };
-		l[1] = (struct prom_label){ "reason", st < 0 ? "other status" :
-					    spop_status_str((enum spop_status)st) };
-		prom_sample_u64(out, "swarm_spoa_spop_errors_total", NULL, l, 2, disc[s]);
-	}
-
-	prom_family(out, "swarm_spoa_thread_busy_seconds_total", PROM_COUNTER,
-		    "Time each worker thread spent outside its poller (rate() is its load).");
-	for (unsigned i = 0; i < nw; i++) {
-		const struct worker_stats *ws = &worker_get(i)->stats;
-		char idx[16];
-		struct prom_label l = { "thread", idx };
-
-		snprintf(idx, sizeof(idx), "%u", i);
-		prom_sample_f64(out, "swarm_spoa_thread_busy_seconds_total", NULL, &l, 1,
-				(double)atomic_load_explicit(&ws->busy_ns, memory_order_relaxed) /
-				NS_PER_S);
-	}
-	prom_family(out, "swarm_spoa_thread_load_ratio", PROM_GAUGE,
-		    "Share of the last second each worker thread spent outside its poller.");
-	for (unsigned i = 0; i < nw; i++) {
-		double recent = threadload_recent(i);
-		char idx[16];
-		struct prom_label l = { "thread", idx };
-
-		if (recent < 0)
-			continue;
-		snprintf(idx, sizeof(idx), "%u", i);
-		prom_sample_f64(out, "swarm_spoa_thread_load_ratio", NULL, &l, 1, recent / 100.0);
-	}
-
-	/* Workers time each batch of NOTIFY frames and count every frame of
-	 * it with the batch's average; the sum is the batches' total. */
-	counters_latency(hist);
-	prom_family(out, hname, PROM_HISTOGRAM,
-		    "Agent time to answer one NOTIFY frame (average over its read batch).");
-	for (unsigned b = 0; b < COUNTERS_LAT_BUCKETS; b++) {
-		uint64_t le_ns = counters_latency_bound(b);
-		char le[PROM_F64_LEN];
-		struct prom_label l = { "le", le };
-
-		cumul += hist[b];
-		if (!le_ns)
-			break;
-		prom_f64((double)le_ns / NS_PER_S, le);
-		prom_sample_u64(out, hname, "_bucket", &l, 1, cumul);
-	}
-	{
-		struct prom_label inf = { "le", "+Inf" };
-
-		prom_sample_u64(out, hname, "_bucket", &inf, 1, cumul);
-		prom_sample_f64(out, hname, "_sum", NULL, 0,
-				(double)counters_latency_sum_ns() / NS_PER_S);
-		prom_sample_u64(out, hname, "_count", NULL, 0, cumul);
-	}
 }
 
 /************************************************************************/
@@ -285,85 +171,6 @@ static void metrics_table(struct sbuf *out, int64_t now)
 }
 
 /************************************************************************/
-/*                                discovery                             */
-/************************************************************************/
-
-static void metrics_discovery(struct sbuf *out)
-{
-	static const struct {
-		enum discovery_state st;
-		const char *name;
-	} states[] = {
-		{ DISCOVERY_CONNECTING, "connecting" },
-		{ DISCOVERY_SYNCED, "synced" },
-		{ DISCOVERY_DEGRADED, "degraded" },
-	};
-	struct discovery *d = agent_discovery();
-	struct discovery_status ds;
-
-	metrics_gauge(out, "swarm_spoa_discovery_enabled",
-		      "1 when the agent follows a Docker daemon (--docker), else 0.", d ? 1 : 0);
-	if (!d)
-		return;
-	discovery_status(d, &ds);
-	prom_family(out, "swarm_spoa_discovery_state", PROM_GAUGE,
-		    "1 for the state discovery is in: connecting (no sync yet), synced, degraded "
-		    "(Docker unreachable or failing: the last good table is kept).");
-	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
-		struct prom_label l = { "state", states[i].name };
-
-		prom_sample_u64(out, "swarm_spoa_discovery_state", NULL, &l, 1, ds.state == states[i].st);
-	}
-	metrics_gauge(out, "swarm_spoa_docker_sync_duration_seconds",
-		      "Wall time of the last full Docker sync.", (double)ds.last_sync_ns / NS_PER_S);
-	metrics_gauge(out, "swarm_spoa_docker_sync_cpu_seconds",
-		      "Agent CPU time spent on the last full Docker sync.",
-		      (double)ds.last_sync_cpu_ns / NS_PER_S);
-	metrics_gauge(out, "swarm_spoa_docker_last_sync_timestamp_seconds",
-		      "When the last full Docker sync succeeded, in seconds since the epoch (0: never).",
-		      (double)ds.last_sync_ms / 1000.0);
-	metrics_counter(out, "swarm_spoa_docker_syncs_total", "Full Docker syncs.", ds.syncs);
-	metrics_counter(out, "swarm_spoa_docker_requests_total", "Docker Engine API requests.",
-			ds.requests);
-	metrics_counter(out, "swarm_spoa_docker_request_failures_total",
-			"Docker Engine API requests that failed (transport, HTTP status or bad body).",
-			ds.request_failures);
-	metrics_counter(out, "swarm_spoa_docker_events_total", "Docker events received.", ds.events);
-	metrics_counter(out, "swarm_spoa_docker_reconnects_total",
-			"Reconnections of the Docker event stream.", ds.reconnects);
-	metrics_counter(out, "swarm_spoa_docker_models_total",
-			"Changed service models handed to the routing table.", ds.models);
-	metrics_counter(out, "swarm_spoa_docker_skipped_entries_total",
-			"Malformed entries in Docker's answers, skipped (the others were kept).",
-			ds.skipped_entries);
-	metrics_gauge(out, "swarm_spoa_docker_events_connected",
-		      "1 while the Docker event stream is open.", ds.events_connected ? 1 : 0);
-	metrics_gauge(out, "swarm_spoa_docker_services", "Services in the last Docker model.",
-		      (double)ds.services);
-	metrics_gauge(out, "swarm_spoa_docker_routed_services",
-		      "Services of the last Docker model with com.docker.lb.* labels.",
-		      (double)ds.routed_services);
-	metrics_gauge(out, "swarm_spoa_docker_tasks", "Tasks in the last Docker model.",
-		      (double)ds.tasks);
-	metrics_gauge(out, "swarm_spoa_convergence_lag_seconds",
-		      "Last seen delay from a task state change in Docker to the routing table.",
-		      (double)ds.convergence_last_ms / 1000.0);
-	metrics_gauge(out, "swarm_spoa_convergence_lag_p50_seconds",
-		      "Median delay from a task state change in Docker to the routing table, over "
-		      "the tasks measured recently.", (double)ds.convergence_p50_ms / 1000.0);
-	metrics_gauge(out, "swarm_spoa_convergence_lag_p99_seconds",
-		      "99th percentile of the delay from a task state change in Docker to the "
-		      "routing table, over the tasks measured recently.",
-		      (double)ds.convergence_p99_ms / 1000.0);
-	metrics_gauge(out, "swarm_spoa_convergence_lag_max_seconds",
-		      "Largest delay seen from a task state change in Docker to the routing table.",
-		      (double)ds.convergence_max_ms / 1000.0);
-	metrics_counter(out, "swarm_spoa_convergence_samples_total",
-			"Task state changes whose delay to the routing table was measured.",
-			ds.convergence_samples);
-}
-
-/************************************************************************/
 /*                                  errors                              */
 /************************************************************************/
 
@@ -379,12 +186,16 @@ static void metrics_errors(struct sbuf *out)
 	}
 }
 
+static void metrics_source(void *ctx, const struct stats_source *src)
+{
+	if (src->metrics)
+		src->metrics(src->arg, ctx);
+}
+
 void metrics_render(struct sbuf *out)
 {
-	metrics_process(out);
-	metrics_spop(out);
+	stats_source_each(metrics_source, out);
 	metrics_requests(out);
 	metrics_table(out, clock_wall_ms());
-	metrics_discovery(out);
 	metrics_errors(out);
 }

@@ -11,7 +11,7 @@
 
 #include "common/log.h"
 #include "common/sbuf.h"
-#include "spoa/listener.h"
+#include "common/sock.h"
 #include "stats/commands.h"
 #include "stats/server.h"
 
@@ -501,7 +501,7 @@ static int server_open_tcp(const char *spec, int allow_remote, char *err, size_t
 	int fd;
 
 	err[0] = '\0';
-	fd = listener_open_tcp(spec, err, errlen);
+	fd = sock_listen_tcp(spec, err, errlen);
 	if (fd < 0)
 		return -1;
 	/* Judge the address actually bound, whatever the spelling. */
@@ -521,7 +521,7 @@ static int server_open_unix(const char *path, unsigned mode, char *err, size_t e
 	struct stat st;
 	int fd;
 
-	fd = listener_open_unix(path, mode, err, errlen);
+	fd = sock_listen_unix(path, mode, err, errlen);
 	if (fd < 0)
 		return -1;
 	if (stat(path, &st) < 0) {

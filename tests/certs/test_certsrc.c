@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "common/sbuf.h"
 #include "certs/certsrc.h"
 #include "certs/pem.h"
+#include "common/sbuf.h"
 
 static char dir[64];
 

@@ -12,8 +12,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "common/sbuf.h"
 #include "certs/swarmobj.h"
+#include "common/sbuf.h"
 
 static int call_config(const char *json, const char *name, struct sbuf *out, char *err)
 {

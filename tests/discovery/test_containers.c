@@ -12,8 +12,8 @@
 #include <cmocka.h>
 
 #include "discovery/containers.h"
-#include "fixture.h"
 #include "routing/model.h"
+#include "tests/lib/fixture.h"
 
 #define C1 "71b0e7c8e61ed4fbe49c5536b532964d3be86e0db6ca53de269117c7691b7af2"
 

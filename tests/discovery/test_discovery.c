@@ -17,10 +17,10 @@
 
 #include "common/clock.h"
 #include "discovery/discovery.h"
-#include "discovery/dockerapi.h"
-#include "fakedocker.h"
-#include "fixture.h"
+#include "dockerapi/dockerapi.h"
 #include "routing/model.h"
+#include "tests/lib/fakedocker.h"
+#include "tests/lib/fixture.h"
 
 #define WEB "n39a93ol26f5fclwtv4a7udo8"
 
@@ -416,21 +416,6 @@ static void test_restricted_proxy(void **state)
 	assert_true(fakedocker_count(fx->fake, "/v1.41/services") < lists + 15);
 }
 
-static void test_read_only_by_default(void **state)
-{
-	struct fixture *fx = *state;
-	struct dockerapi_call c = { .method = "DELETE", .path = "/networks/x", .timeout_ms = 1000 };
-	char err[256];
-
-	/* the client discovery lends to writers refuses writes until told */
-	start(fx, "swarm");
-	assert_true(run(fx, has_model, 5000));
-	assert_non_null(discovery_dockerapi(fx->d));
-	assert_null(dockerapi_send(discovery_dockerapi(fx->d), &c, err, sizeof(err)));
-	assert_non_null(strstr(err, "read-only"));
-	assert_int_equal(fakedocker_count(fx->fake, "/v1.41/networks/"), 0);
-}
-
 static void test_bad_options(void **state)
 {
 	struct fixture *fx = *state;
@@ -454,7 +439,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_garbage_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_containers_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restricted_proxy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_read_only_by_default, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
 	};
 

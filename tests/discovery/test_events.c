@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "discovery/events.h"
-#include "fixture.h"
+#include "tests/lib/fixture.h"
 
 static void test_recorded(void **state)
 {

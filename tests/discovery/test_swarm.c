@@ -1,5 +1,5 @@
 /* Swarm JSON to service model, from answers recorded on a real dockerd
- * (fixtures/), then the ways a daemon's answer can be wrong: malformed
+ * (tests/fixtures/docker/), then the ways a daemon's answer can be wrong: malformed
  * entries (skipped, the others kept), malformed documents (refused, the
  * last good state kept), huge values, partial task updates, convergence.
  */
@@ -13,8 +13,8 @@
 #include <cmocka.h>
 
 #include "discovery/swarm.h"
-#include "fixture.h"
 #include "routing/model.h"
+#include "tests/lib/fixture.h"
 
 #define WEB "n39a93ol26f5fclwtv4a7udo8"
 #define API "myjgzfsk9oblru2dhevxqnsk2"

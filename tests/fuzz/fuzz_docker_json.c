@@ -12,10 +12,10 @@
 
 #include "common/log.h"
 #include "discovery/containers.h"
-#include "discovery/dockerapi.h"
-#include "discovery/dockerobj.h"
 #include "discovery/events.h"
 #include "discovery/swarm.h"
+#include "dockerapi/dockerapi.h"
+#include "dockerapi/dockerobj.h"
 #include "routing/model.h"
 
 /* Two routed services, so that fuzzed tasks find their service. */

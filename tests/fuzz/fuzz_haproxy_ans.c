@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/sbuf.h"
 #include "certs/haproxy_ans.h"
 #include "certs/swarmobj.h"
+#include "common/sbuf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "common/sbuf.h"
-#include "discovery/netobj.h"
-#include "discovery/netplan.h"
+#include "netmgr/netobj.h"
+#include "netmgr/netplan.h"
 
 static const char base_networks[] =
 	"[{\"Id\":\"ctl0000000000000000000001\",\"Name\":\"p_control\",\"Scope\":\"swarm\","

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "routing/model.h"
 #include "routing/routesfile.h"
 #include "routing/rtable.h"
-#include "routing/model.h"
 #include "spoa/handler.h"
 #include "spoa/spop.h"
 #include "spoa/worker-t.h"

@@ -17,7 +17,7 @@
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "routing/routesfile.h"
-#include "spoa/tables.h"
+#include "routing/tables.h"
 #include "stats/commands.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

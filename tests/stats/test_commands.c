@@ -15,12 +15,14 @@
 #include <cmocka.h>
 
 #include "common/errlog.h"
+#include "common/kvout.h"
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "routing/routesfile.h"
 #include "routing/rtable.h"
-#include "spoa/tables.h"
+#include "routing/tables.h"
 #include "stats/commands.h"
+#include "stats/stats.h"
 
 static struct command cmd;
 static char err[256];
@@ -307,56 +309,89 @@ static void test_help(void **state)
 	json_decref(j);
 }
 
-static void test_show_info_without_agent(void **state)
+/* A part of the agent as the daemon registers it: a field in "show info"
+ * and "show fake" answered in three parts.
+ */
+static void fake_info(void *arg, struct kvout *kv)
+{
+	kvout_str(kv, "fake_state", arg);
+}
+
+static int fake_show(void *arg, void **state, struct sbuf *out, int json)
+{
+	static int parts;
+
+	if (!*state) {
+		parts = 0;
+		*state = &parts;
+	}
+	sbuf_printf(out, "part %d\n", ++parts);
+	if (parts < 3)
+		return 1;
+	*state = NULL;
+	return 0;
+}
+
+static struct stats_source fake_source = {
+	.name = "conns", .arg = "ready", .info = fake_info, .show = fake_show,
+};
+
+static void test_show_info_sources(void **state)
 {
 	char *out = run("show info", NULL);
 	json_t *j;
+	int steps;
 
 	(void)state;
 	assert_non_null(strstr(out, "name: swarm-spoa\n"));
-	assert_non_null(strstr(out, "docker_state: disabled\n"));
 	assert_non_null(strstr(out, "table_generation: "));
+	assert_null(strstr(out, "fake_state"));
+	free(out);
+	assert_int_equal(stats_add_source(&fake_source), 0);
+	out = run("show info", NULL);
+	assert_non_null(strstr(out, "fake_state: ready\n"));
 	free(out);
 	j = run_json("show info json");
-	assert_string_equal(json_string_value(json_object_get(j, "docker_state")), "disabled");
-	assert_true(json_is_integer(json_object_get(j, "uptime_sec")));
-	assert_string_equal(json_string_value(json_object_get(j, "version")), SWARM_SPOA_VERSION);
+	assert_string_equal(json_string_value(json_object_get(j, "fake_state")), "ready");
+	assert_true(json_is_integer(json_object_get(j, "table_generation")));
 	json_decref(j);
+	/* "show conns" is answered by the source of that name, in parts */
+	out = run("show conns", &steps);
+	assert_string_equal(out, "part 1\npart 2\npart 3\n");
+	assert_int_equal(steps, 3);
+	free(out);
+	stats_stop();
 }
 
-static void test_show_stats_without_workers(void **state)
+/* A command whose part of the agent does not run: one error line. */
+static void test_show_without_sources(void **state)
 {
-	char *out = run("show stats", NULL);
-	json_t *j;
+	static const struct {
+		const char *cmd;
+		const char *error;
+	} absent[] = {
+		{ "show stats", "error: no SPOP workers in this process\n" },
+		{ "show conns", "error: no SPOP workers in this process\n" },
+		{ "show certs", "error: no certificate management in this agent "
+				"(started without --haproxy-runtime)\n" },
+		{ "show networks", "error: no network management in this agent "
+				   "(started without --manage-networks)\n" },
+	};
 
 	(void)state;
-	assert_non_null(strstr(out, "notify"));
-	assert_non_null(strstr(out, "AGENT-DISCONNECT by status"));
-	assert_non_null(strstr(out, "frame is too big"));
-	assert_non_null(strstr(out, "Lookups"));
-	free(out);
-	j = run_json("show stats json");
-	assert_true(json_is_object(json_object_get(j, "total")));
-	assert_int_equal(json_array_size(json_object_get(j, "threads")), 0);
-	/* every status code HAProxy defines is listed, 0..13 */
-	assert_int_equal(json_array_size(json_object_get(j, "disconnects")), 14);
-	assert_true(json_is_object(json_object_get(j, "lookups")));
-	assert_int_equal(json_array_size(json_object_get(json_object_get(j, "notify_latency"),
-							  "buckets")), 24);
-	json_decref(j);
-}
+	for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
+		char line[64];
+		char *out = run(absent[i].cmd, NULL);
+		json_t *j;
 
-static void test_show_conns_without_workers(void **state)
-{
-	char *out = run("show conns", NULL);
-	json_t *j;
-
-	(void)state;
-	assert_non_null(strstr(out, "PEER"));
-	free(out);
-	j = run_json("show conns json");
-	assert_int_equal(json_integer_value(json_object_get(j, "count")), 0);
-	json_decref(j);
+		assert_string_equal(out, absent[i].error);
+		free(out);
+		snprintf(line, sizeof(line), "%s json", absent[i].cmd);
+		j = run_json(line);
+		assert_non_null(strstr(absent[i].error,
+				       json_string_value(json_object_get(j, "error"))));
+		json_decref(j);
+	}
 }
 
 /* Guards the chunked listing: the error ring is printed in several steps
@@ -438,36 +473,6 @@ static void test_resync_without_discovery(void **state)
 	free(out);
 	j = run_json("resync json");
 	assert_non_null(json_object_get(j, "error"));
-	json_decref(j);
-}
-
-/* "show certs" in an agent that pushes no certificate: one error line. */
-static void test_show_certs_without_manager(void **state)
-{
-	char *out = run("show certs", NULL);
-	json_t *j;
-
-	(void)state;
-	assert_non_null(strstr(out, "error: no certificate management in this agent"));
-	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
-	free(out);
-	j = run_json("show certs json");
-	assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "--haproxy-runtime"));
-	json_decref(j);
-}
-
-/* "show networks" in an agent without --manage-networks: one error line. */
-static void test_show_networks_without_manager(void **state)
-{
-	char *out = run("show networks", NULL);
-	json_t *j;
-
-	(void)state;
-	assert_non_null(strstr(out, "error: no network management in this agent"));
-	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
-	free(out);
-	j = run_json("show networks json");
-	assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "--manage-networks"));
 	json_decref(j);
 }
 
@@ -564,14 +569,11 @@ int main(void)
 		cmocka_unit_test(test_error_forms),
 		cmocka_unit_test(test_table_commands_before_any_table),
 		cmocka_unit_test(test_help),
-		cmocka_unit_test(test_show_info_without_agent),
-		cmocka_unit_test(test_show_stats_without_workers),
-		cmocka_unit_test(test_show_conns_without_workers),
+		cmocka_unit_test(test_show_info_sources),
+		cmocka_unit_test(test_show_without_sources),
 		cmocka_unit_test(test_show_errors_in_parts),
 		cmocka_unit_test(test_set_log_level),
 		cmocka_unit_test(test_resync_without_discovery),
-		cmocka_unit_test(test_show_certs_without_manager),
-		cmocka_unit_test(test_show_networks_without_manager),
 		cmocka_unit_test(test_table_commands),
 	};
 

@@ -20,7 +20,7 @@
 #include "common/sbuf.h"
 #include "routing/routesfile.h"
 #include "routing/rtable.h"
-#include "spoa/tables.h"
+#include "routing/tables.h"
 #include "stats/commands.h"
 
 #define STEP_BYTES_MAX (96u << 10)   /* 32 kB per step, plus one part of 16 large rows */

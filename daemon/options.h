@@ -1,0 +1,52 @@
+/* Command line and SWARM_SPOA_* environment. */
+#ifndef DAEMON_OPTIONS_H
+#define DAEMON_OPTIONS_H
+
+#include <stddef.h>
+
+#define OPTIONS_MAX_LISTEN 16
+
+struct options {
+	const char *listen[OPTIONS_MAX_LISTEN];
+	size_t nlisten;
+	const char *routes_file;        /* static routes (JSON), or NULL */
+	unsigned threads;               /* worker threads; 0 = number of CPUs */
+	const char *log_level;
+	const char *log_format;
+	unsigned max_frame_size;
+
+	const char *docker;             /* Docker Engine URL, "auto", or NULL: no discovery */
+	const char *docker_mode;        /* "auto", "swarm" or "containers" */
+	unsigned poll_fast_ms;          /* task polling while services converge */
+	unsigned poll_slow_ms;          /* task polling when all is still */
+
+	const char *stats_socket;       /* unix socket path, or NULL */
+	unsigned stats_socket_mode;
+	const char *stats_listen;       /* optional TCP HOST:PORT */
+	int stats_allow_remote;         /* allow a non-loopback stats_listen */
+	const char *metrics_listen;     /* Prometheus HOST:PORT, or NULL */
+
+	const char *service_cluster;    /* com.docker.lb.service_cluster served by this agent */
+	int manage_networks;            /* attach/detach the proxy service to networks */
+	const char *proxy_service;      /* HAProxy service name (network and certificate management) */
+	unsigned network_grace_s;       /* wait before detaching/removing a network */
+
+	const char *haproxy_runtime[OPTIONS_MAX_LISTEN]; /* HAProxy runtime API addresses for certificates */
+	size_t nhaproxy_runtime;
+	const char *certs_dir;          /* where certificate secrets are mounted */
+	const char *default_cert;       /* PEM for unknown SNI */
+	const char *crt_list;           /* HAProxy crt-list the certificates go to (NULL: the only one) */
+	int manage_secrets;             /* mount the secrets certificates need into agent_service */
+	const char *agent_service;      /* the agent's own swarm service (for manage_secrets) */
+};
+
+/* Fills <o> from the environment, then from <argv>. Prints help or version
+ * and exits for --help/--version; prints the error and exits with status 2
+ * on a bad option. Strings point into argv/environ.
+ */
+void options_parse(struct options *o, int argc, char **argv);
+
+/* Frees what options_parse() copied; the options are unusable afterwards. */
+void options_release(void);
+
+#endif

@@ -1,0 +1,48 @@
+/* Where the Docker Engine is and how to talk to it: the --docker URL or,
+ * for "auto", DOCKER_HOST, read with DOCKER_CERT_PATH, DOCKER_TLS_VERIFY and
+ * DOCKER_TLS the way the docker CLI reads them.
+ */
+#ifndef DOCKERAPI_DOCKERHOST_H
+#define DOCKERAPI_DOCKERHOST_H
+
+#include <stddef.h>
+
+#define DOCKERHOST_DEFAULT_SOCKET "/var/run/docker.sock"
+#define DOCKERHOST_PATH_MAX 1024
+
+/* The environment the endpoint is read from (tests pass their own). Each
+ * field is NULL when the variable is not set.
+ */
+struct dockerhost_env {
+	const char *docker_host;
+	const char *cert_path;
+	const char *tls_verify;
+	const char *tls;
+	const char *home;
+};
+
+struct dockerhost {
+	int unix_socket;                     /* talk HTTP over a unix socket */
+	char socket_path[108];               /* sun_path */
+	char base_url[512];                  /* "http://localhost", "https://h:2376", ... */
+	char endpoint[512];                  /* for logs and the stats socket */
+	int tls;                             /* HTTPS */
+	int tls_verify;                      /* check the daemon's certificate and name */
+	char ca_file[DOCKERHOST_PATH_MAX];   /* "" when absent */
+	char cert_file[DOCKERHOST_PATH_MAX]; /* client certificate, "" when absent */
+	char key_file[DOCKERHOST_PATH_MAX];
+};
+
+/* Fills <env> from the process environment. */
+void dockerhost_env_get(struct dockerhost_env *env);
+
+/* Parses <url> ("unix:///path", "tcp://host:port", "http://...",
+ * "https://...", or NULL/"auto" for DOCKER_HOST and then the default
+ * socket) into <h>, with TLS settings from <env>. Certificate files are
+ * looked up on disk (ca.pem, cert.pem, key.pem in DOCKER_CERT_PATH, by
+ * default ~/.docker). Returns 0, or -1 with the reason in <err>.
+ */
+int dockerhost_parse(struct dockerhost *h, const char *url, const struct dockerhost_env *env,
+		     char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,1123 @@
+/* The proxy network manager: the routing table in, Docker API updates of
+ * the proxy service and network removals out (see netmgr.h).
+ *
+ * One look at a time, in stages:
+ *   LOOK    GET /networks and GET /services/{proxy}, in parallel
+ *   USERS   when a detached network may be removed: GET /services, then
+ *           GET /networks/{id} of each such network (the re-check right
+ *           before removing)
+ *   UPDATE  POST /services/{id}/update?version=N with the new networks
+ *   REMOVE  DELETE /networks/{id}, one after the other
+ * then IDLE until the timer: a change in the table (after NETMGR_FOLD_MS),
+ * a grace period ending, a detached network to check again, a retry, or
+ * the guard.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <ev.h>
+
+#include "common/arena.h"
+#include "common/clock.h"
+#include "common/errlog.h"
+#include "common/log.h"
+#include "common/sbuf.h"
+#include "common/strmap.h"
+#include "dockerapi/dockerapi.h"
+#include "netmgr/netmgr.h"
+#include "netmgr/netobj.h"
+#include "netmgr/netplan.h"
+#include "routing/model.h"
+#include "routing/rtable.h"
+
+#define NETMGR_TIMEOUT_MS       10000   /* one request */
+#define NETMGR_LIST_TIMEOUT_MS  30000   /* GET /services, GET /networks */
+#define NETMGR_RETRY_MIN_MS     1000    /* after a failure, doubling */
+#define NETMGR_RETRY_MAX_MS     30000
+#define NETMGR_WAIT_COMPLETE_MS 1000    /* the table is not complete yet */
+#define NETMGR_SHOW_SERVICES    3       /* services named per network in "show networks" */
+#define NETMGR_LABEL            "com.docker.lb.network"
+
+enum netmgr_stage {
+	NETMGR_IDLE = 0,
+	NETMGR_LOOK,
+	NETMGR_USERS,
+	NETMGR_UPDATE,
+	NETMGR_REMOVE,
+};
+
+/* A network named in com.docker.lb.network, now or lately. */
+struct netmgr_use {
+	char *network;              /* as labelled */
+	unsigned users;             /* routed services naming it */
+	int64_t idle_since_ms;      /* monotonic, when <users> dropped to 0 */
+	char *services;             /* the first few of them, for "show networks" */
+};
+
+/* A row of "show networks", copied out of a decision. */
+struct netmgr_row {
+	enum netplan_state state;
+	const char *id;
+	const char *name;
+	int64_t due_ms;
+	const char *reason;
+};
+
+struct netmgr {
+	struct ev_loop *loop;
+	struct dockerapi *api;
+	char *proxy;
+	unsigned grace_ms;
+	int (*table_complete)(void);
+	const struct rtable *(*current_table)(void);
+	int64_t start_ms;           /* first complete table, 0 before */
+
+	struct netmgr_use *uses;
+	size_t nuses;
+
+	ev_timer timer;
+	enum netmgr_stage stage;
+	int64_t asked_ms;           /* a look asked for while busy, 0: none */
+	struct dockerapi_req *req_nets;
+	struct dockerapi_req *req_proxy;
+	struct dockerapi_req *req;  /* USERS, UPDATE, REMOVE */
+
+	/* the look under way */
+	struct netobj_nets nets;
+	struct netobj_proxy px;
+	struct sbuf proxy_json;     /* the proxy's answer, its spec sent back */
+	int have_nets, have_proxy;
+	struct netplan_out plan;
+	int have_plan;
+	struct netplan_net **check; /* USERS: detached networks to check */
+	size_t ncheck, checked;
+	size_t next_remove;         /* REMOVE: next row of the plan */
+	struct sbuf body;
+
+	/* what "show networks" shows: the last decision */
+	struct arena *show_arena;
+	struct netmgr_row *rows;
+	size_t nrows;
+	uint64_t proxy_version;
+	char proxy_id[80];
+	char update_state[32];
+	int64_t last_look_ms;       /* wall clock */
+	int64_t last_update_ms;     /* wall clock of the last update this agent made */
+	int64_t next_look_ms;       /* monotonic */
+	int64_t held_since_ms;      /* detached networks waiting since, 0: none */
+	int updated;                /* this look updated the proxy service */
+	char last_error[256];
+	int64_t last_error_ms;
+	unsigned failures_in_row;
+
+	uint64_t looks;
+	uint64_t updates;
+	uint64_t attached;
+	uint64_t detached;
+	uint64_t removed;
+	uint64_t conflicts;
+	uint64_t failures;
+};
+
+/************************************************************************/
+/*                               timing                                 */
+/************************************************************************/
+
+static void netmgr_look(struct netmgr *m);
+
+static void netmgr_on_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct netmgr *m = (struct netmgr *)((char *)t - offsetof(struct netmgr, timer));
+
+	(void)loop;
+	(void)revents;
+	if (m->stage != NETMGR_IDLE)
+		return;
+	if (!m->start_ms) {
+		/* Nothing is decided before the table holds every service:
+		 * an incomplete one looks like services gone. */
+		const struct rtable *cur = m->table_complete() ? m->current_table() : NULL;
+
+		if (cur) {
+			netmgr_on_table(m, cur);
+			return;
+		}
+		m->next_look_ms = clock_mono_ms() + NETMGR_WAIT_COMPLETE_MS;
+		ev_timer_set(&m->timer, NETMGR_WAIT_COMPLETE_MS / 1000.0, 0.0);
+		ev_timer_start(m->loop, &m->timer);
+		return;
+	}
+	netmgr_look(m);
+}
+
+/* Asks for a look at <at_ms> (monotonic) or earlier. While a look is under
+ * way, the request waits for its end.
+ */
+static void netmgr_look_at(struct netmgr *m, int64_t at_ms)
+{
+	int64_t now = clock_mono_ms();
+
+	if (m->stage != NETMGR_IDLE) {
+		if (!m->asked_ms || at_ms < m->asked_ms)
+			m->asked_ms = at_ms;
+		return;
+	}
+	if (ev_is_active(&m->timer) && m->next_look_ms <= at_ms)
+		return;
+	ev_timer_stop(m->loop, &m->timer);
+	m->next_look_ms = at_ms > now ? at_ms : now;
+	ev_timer_set(&m->timer, (double)(m->next_look_ms - now) / 1000.0, 0.0);
+	ev_timer_start(m->loop, &m->timer);
+}
+
+/* The look is over: the next one at the earliest of what asks for one. */
+static void netmgr_idle(struct netmgr *m, int64_t retry_ms)
+{
+	int64_t now = clock_mono_ms(), at = now + NETMGR_GUARD_MS;
+
+	m->stage = NETMGR_IDLE;
+	if (retry_ms && now + retry_ms < at)
+		at = now + retry_ms;
+	if (m->asked_ms && m->asked_ms < at)
+		at = m->asked_ms;
+	m->asked_ms = 0;
+	if (m->have_plan && m->plan.next_ms && m->plan.next_ms < at)
+		at = m->plan.next_ms;
+	if (m->have_plan && m->plan.ndetached) {
+		int64_t wait;
+
+		if (!m->held_since_ms)
+			m->held_since_ms = now;
+		wait = now - m->held_since_ms < 60000 ? NETMGR_REMOVE_RETRY_MS : NETMGR_REMOVE_SLOW_MS;
+		if (now + wait < at)
+			at = now + wait;
+	} else if (m->have_plan) {
+		m->held_since_ms = 0;
+	}
+	ev_timer_stop(m->loop, &m->timer);
+	netmgr_look_at(m, at);
+}
+
+/************************************************************************/
+/*                               failures                               */
+/************************************************************************/
+
+/* Records a failure of this look (<what> failed: <why>) and retries later,
+ * backing off.
+ */
+static void netmgr_fail(struct netmgr *m, const char *what, const char *why)
+{
+	char msg[256];
+	unsigned retry = NETMGR_RETRY_MIN_MS;
+
+	snprintf(msg, sizeof(msg), "%s: %s", what, why);
+	m->failures++;
+	if (strcmp(m->last_error, msg) != 0) {
+		LOG(LL_WARN, "netmgr", "cannot manage the proxy's networks, retrying",
+		    KVS("service", m->proxy), KVS("reason", msg));
+		errlog_record(ERRLOG_DOCKER, m->proxy, msg);
+	}
+	snprintf(m->last_error, sizeof(m->last_error), "%s", msg);
+	m->last_error_ms = clock_wall_ms();
+	/* the backoff rules: not the grace timers of a decision half made */
+	if (m->have_plan) {
+		netplan_release(&m->plan);
+		m->have_plan = 0;
+	}
+	for (unsigned i = 0; i < m->failures_in_row && retry < NETMGR_RETRY_MAX_MS; i++)
+		retry *= 2;
+	if (retry > NETMGR_RETRY_MAX_MS)
+		retry = NETMGR_RETRY_MAX_MS;
+	m->failures_in_row++;
+	netmgr_idle(m, retry);
+}
+
+static void netmgr_ok(struct netmgr *m)
+{
+	m->failures_in_row = 0;
+	m->last_error[0] = '\0';
+}
+
+static int netmgr_failed(const struct dockerapi_resp *r)
+{
+	return r->error || r->status < 200 || r->status > 299;
+}
+
+/************************************************************************/
+/*                        following the table                           */
+/************************************************************************/
+
+static void netmgr_use_clear(struct netmgr_use *u)
+{
+	free(u->network);
+	u->network = NULL;
+	free(u->services);
+	u->services = NULL;
+}
+
+/* Counts, for each network that table <t> has routed services name, those
+ * services, into an array of <*n> uses (malloc'd), indexed by network in
+ * <index> (which borrows their names). Returns NULL when memory is
+ * exhausted.
+ */
+static struct netmgr_use *netmgr_count(const struct rtable *t, struct strmap *index, size_t *n)
+{
+	size_t count = rtable_service_count(t), k = 0;
+	struct netmgr_use *fresh = calloc(count + 1, sizeof(*fresh));
+
+	*n = 0;
+	if (!fresh)
+		return NULL;
+	for (size_t i = 0; i < count; i++) {
+		struct rtable_service_view v;
+		const char *net;
+		struct netmgr_use *u;
+
+		rtable_service_at(t, i, &v);
+		if (v.status != RTABLE_SVC_ROUTED || !v.model)
+			continue;
+		net = model_label(v.model, NETMGR_LABEL);
+		if (!net || !*net)
+			continue;
+		u = strmap_get(index, net);
+		if (!u) {
+			u = &fresh[k];
+			u->network = strdup(net);
+			if (!u->network || strmap_put(index, u->network, u) < 0)
+				goto out_oom;
+			k++;
+		}
+		if (u->users < NETMGR_SHOW_SERVICES) {
+			size_t have = u->services ? strlen(u->services) : 0;
+			char *s = realloc(u->services, have + strlen(v.name) + 2);
+
+			if (!s)
+				goto out_oom;
+			if (have)
+				s[have++] = ',';
+			strcpy(s + have, v.name);
+			u->services = s;
+		}
+		u->users++;
+	}
+	*n = k;
+	return fresh;
+
+out_oom:
+	strmap_clear(index);
+	for (size_t j = 0; j <= k && j <= count; j++)
+		netmgr_use_clear(&fresh[j]);
+	free(fresh);
+	return NULL;
+}
+
+void netmgr_on_table(void *arg, const struct rtable *t)
+{
+	struct netmgr *m = arg;
+	int64_t now = clock_mono_ms();
+	struct netmgr_use *fresh, *uses;
+	struct strmap *index;
+	size_t nfresh, n = 0;
+	int changed = 0;
+
+	if (!m->table_complete())
+		return;   /* the timer looks again soon */
+	index = strmap_new();
+	fresh = index ? netmgr_count(t, index, &nfresh) : NULL;
+	uses = fresh ? calloc(m->nuses + nfresh + 1, sizeof(*uses)) : NULL;
+	if (!uses) {
+		/* memory exhausted: the guard looks again */
+		for (size_t i = 0; fresh && i < nfresh; i++)
+			netmgr_use_clear(&fresh[i]);
+		free(fresh);
+		strmap_free(index);
+		return;
+	}
+	if (!m->start_ms) {
+		m->start_ms = now;
+		changed = 1;
+	}
+	/* named before: still named, or idle from now on (and forgotten once
+	 * the grace period is long over: the decision then is the same) */
+	for (size_t i = 0; i < m->nuses; i++) {
+		struct netmgr_use *old = &m->uses[i], *cur = strmap_del(index, old->network);
+
+		if (cur) {
+			changed |= !old->users;
+			uses[n] = *cur;
+			uses[n++].idle_since_ms = 0;
+			cur->network = NULL;   /* moved */
+			cur->services = NULL;
+			netmgr_use_clear(old);
+			continue;
+		}
+		if (old->users) {
+			changed = 1;
+			old->users = 0;
+			old->idle_since_ms = now;
+		}
+		if (now - old->idle_since_ms > (int64_t)m->grace_ms + NETMGR_GUARD_MS) {
+			netmgr_use_clear(old);
+			continue;
+		}
+		uses[n++] = *old;
+	}
+	/* named for the first time */
+	for (size_t j = 0; j < nfresh; j++) {
+		if (!fresh[j].network)
+			continue;
+		changed = 1;
+		uses[n++] = fresh[j];
+	}
+	strmap_free(index);
+	free(fresh);
+	free(m->uses);
+	m->uses = uses;
+	m->nuses = n;
+	if (changed)
+		netmgr_look_at(m, now + NETMGR_FOLD_MS);
+}
+
+/************************************************************************/
+/*                             the decision                             */
+/************************************************************************/
+
+static void netmgr_keep_rows(struct netmgr *m)
+{
+	struct arena *a = arena_new(4096);
+	struct netmgr_row *rows = a ? arena_calloc(a, m->plan.nrows + 1, sizeof(*rows)) : NULL;
+
+	if (!rows) {
+		arena_free(a);
+		return;
+	}
+	for (size_t i = 0; i < m->plan.nrows; i++) {
+		const struct netplan_row *r = &m->plan.rows[i];
+
+		rows[i].state = r->state;
+		rows[i].id = r->id ? arena_strdup(a, r->id) : NULL;
+		rows[i].name = arena_strdup(a, r->name ? r->name : "-");
+		rows[i].due_ms = r->due_ms;
+		rows[i].reason = r->reason;
+		if (!rows[i].name || (r->id && !rows[i].id)) {
+			arena_free(a);   /* the last rows stay shown */
+			return;
+		}
+	}
+	arena_free(m->show_arena);
+	m->show_arena = a;
+	m->rows = rows;
+	m->nrows = m->plan.nrows;
+}
+
+/* The services naming <row>'s network, for the log. */
+static const char *netmgr_row_services(struct netmgr *m, const struct netplan_row *row)
+{
+	for (size_t i = 0; i < m->nuses; i++) {
+		const struct netmgr_use *u = &m->uses[i];
+
+		if (u->users && (strcmp(u->network, row->name) == 0 ||
+				 (row->id && strcmp(u->network, row->id) == 0)))
+			return u->services;
+	}
+	return NULL;
+}
+
+static void netmgr_update(struct netmgr *m);
+static void netmgr_remove_next(struct netmgr *m);
+static void netmgr_check_users(struct netmgr *m);
+
+/* Whether Swarm rolled an update of the proxy back (or paused it) lately:
+ * the same update again would fail the same way, so it waits. The times
+ * are the service's own, so both agents wait alike.
+ */
+static int netmgr_rolled_back(const struct netmgr *m)
+{
+	const char *st = m->px.update_state;
+
+	if (strncmp(st, "rollback_", 9) != 0 && strcmp(st, "paused") != 0)
+		return 0;
+	return !m->px.update_ms || clock_wall_ms() - m->px.update_ms < NETMGR_ROLLBACK_WAIT_MS;
+}
+
+static void netmgr_decide(struct netmgr *m)
+{
+	struct netplan_use *uses = calloc(m->nuses + 1, sizeof(*uses));
+	struct netplan_in in = {
+		.nets = m->nets.nets,
+		.nnets = m->nets.n,
+		.uses = uses,
+		.nuses = m->nuses,
+		.attached = m->px.attached,
+		.nattached = m->px.nattached,
+		.managed = m->px.managed,
+		.nmanaged = m->px.nmanaged,
+		.detached = m->px.detached,
+		.ndetached = m->px.ndetached,
+		.now_ms = clock_mono_ms(),
+		.start_ms = m->start_ms,
+		.grace_ms = m->grace_ms,
+		.fold_ms = NETMGR_FOLD_MS,
+	};
+	int rc;
+
+	if (!uses) {
+		netmgr_fail(m, "deciding", "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < m->nuses; i++) {
+		uses[i].network = m->uses[i].network;
+		uses[i].users = m->uses[i].users;
+		uses[i].idle_since_ms = m->uses[i].idle_since_ms;
+	}
+	if (m->have_plan)
+		netplan_release(&m->plan);
+	rc = netplan_decide(&in, &m->plan);
+	free(uses);
+	m->have_plan = rc == 0;
+	if (rc < 0) {
+		netmgr_fail(m, "deciding", "out of memory");
+		return;
+	}
+	netmgr_keep_rows(m);
+	if (m->plan.need_refs) {
+		netmgr_check_users(m);
+		return;
+	}
+	if (netplan_update_needed(&m->plan)) {
+		if (!netmgr_rolled_back(m)) {
+			netmgr_update(m);
+			return;
+		}
+		if (strcmp(m->last_error, "rolled back") != 0) {
+			LOG(LL_WARN, "netmgr", "Swarm rolled the last update of the proxy service back: "
+			    "trying again later", KVS("service", m->proxy),
+			    KVS("update_state", m->px.update_state));
+			errlog_record(ERRLOG_DOCKER, m->proxy, "Swarm rolled the last network update back "
+				      "(docker service ps shows why the new tasks failed)");
+			snprintf(m->last_error, sizeof(m->last_error), "rolled back");
+		}
+		netmgr_idle(m, NETMGR_ROLLBACK_WAIT_MS);
+		return;
+	}
+	m->next_remove = 0;
+	netmgr_remove_next(m);
+}
+
+/************************************************************************/
+/*                     LOOK: the networks, the proxy                    */
+/************************************************************************/
+
+static void netmgr_looked(struct netmgr *m)
+{
+	if (m->req_nets || m->req_proxy)
+		return;   /* the other answer is still to come */
+	if (!m->have_nets || !m->have_proxy)
+		return;   /* failed: netmgr_fail() took over */
+	m->proxy_version = m->px.version;
+	snprintf(m->proxy_id, sizeof(m->proxy_id), "%s", m->px.id);
+	snprintf(m->update_state, sizeof(m->update_state), "%s", m->px.update_state);
+	m->last_look_ms = clock_wall_ms();
+	netmgr_decide(m);
+}
+
+/* One of the two answers failed: the look ends once the other is in. */
+static void netmgr_look_failed(struct netmgr *m, const char *what, const char *why)
+{
+	if (m->req_nets) {
+		dockerapi_cancel(m->req_nets);
+		m->req_nets = NULL;
+	}
+	if (m->req_proxy) {
+		dockerapi_cancel(m->req_proxy);
+		m->req_proxy = NULL;
+	}
+	netmgr_fail(m, what, why);
+}
+
+static void netmgr_on_nets(void *arg, const struct dockerapi_resp *r)
+{
+	struct netmgr *m = arg;
+	char why[256];
+
+	m->req_nets = NULL;
+	if (netmgr_failed(r)) {
+		dockerapi_describe(r, why, sizeof(why));
+		netmgr_look_failed(m, "listing networks", why);
+		return;
+	}
+	if (netobj_networks(r->body, r->len, &m->nets, why, sizeof(why)) < 0) {
+		netmgr_look_failed(m, "listing networks", why);
+		return;
+	}
+	m->have_nets = 1;
+	netmgr_looked(m);
+}
+
+static void netmgr_on_proxy(void *arg, const struct dockerapi_resp *r)
+{
+	struct netmgr *m = arg;
+	char why[256];
+
+	m->req_proxy = NULL;
+	if (netmgr_failed(r)) {
+		if (r->status == 404)
+			snprintf(why, sizeof(why), "no such service (--proxy-service)");
+		else
+			dockerapi_describe(r, why, sizeof(why));
+		netmgr_look_failed(m, "reading the proxy service", why);
+		return;
+	}
+	sbuf_reset(&m->proxy_json);
+	sbuf_add(&m->proxy_json, r->body, r->len);
+	if (m->proxy_json.oom) {
+		netmgr_look_failed(m, "reading the proxy service", "out of memory");
+		return;
+	}
+	if (netobj_proxy(r->body, r->len, &m->px, why, sizeof(why)) < 0) {
+		netmgr_look_failed(m, "reading the proxy service", why);
+		return;
+	}
+	m->have_proxy = 1;
+	netmgr_looked(m);
+}
+
+static struct dockerapi_req *netmgr_get(struct netmgr *m, const char *path, unsigned timeout_ms,
+					void (*on_done)(void *, const struct dockerapi_resp *),
+					char *why, size_t whylen)
+{
+	struct dockerapi_call c = {
+		.path = path,
+		.timeout_ms = timeout_ms,
+		.on_done = on_done,
+		.arg = m,
+	};
+
+	return dockerapi_send(m->api, &c, why, whylen);
+}
+
+static void netmgr_look(struct netmgr *m)
+{
+	struct sbuf path = SBUF_INIT;
+	char why[256];
+
+	netobj_nets_free(&m->nets);
+	netobj_proxy_free(&m->px);
+	m->have_nets = m->have_proxy = 0;
+	m->updated = 0;
+	m->stage = NETMGR_LOOK;
+	m->looks++;
+	sbuf_puts(&path, "/services/");
+	dockerapi_urlencode(&path, m->proxy);
+	if (path.oom) {
+		sbuf_free(&path);
+		netmgr_fail(m, "looking", "out of memory");
+		return;
+	}
+	m->req_nets = netmgr_get(m, "/networks", NETMGR_LIST_TIMEOUT_MS, netmgr_on_nets,
+				 why, sizeof(why));
+	if (m->req_nets)
+		m->req_proxy = netmgr_get(m, path.buf, NETMGR_TIMEOUT_MS, netmgr_on_proxy,
+					  why, sizeof(why));
+	sbuf_free(&path);
+	if (!m->req_nets || !m->req_proxy)
+		netmgr_look_failed(m, "looking", why);
+}
+
+/************************************************************************/
+/*                 USERS: what still uses a detached network            */
+/************************************************************************/
+
+static void netmgr_check_next(struct netmgr *m);
+
+static void netmgr_on_network(void *arg, const struct dockerapi_resp *r)
+{
+	struct netmgr *m = arg;
+	struct netplan_net *n = m->check[m->checked];
+	unsigned lb;
+	char why[256];
+
+	m->req = NULL;
+	if (r->status == 404) {
+		/* gone already (the other agent, or the operator) */
+		n->refs_known = 1;
+		n->services = 1;   /* nothing to remove */
+	} else if (netmgr_failed(r)) {
+		dockerapi_describe(r, why, sizeof(why));
+		netmgr_fail(m, "inspecting a detached network", why);
+		return;
+	} else if (netobj_network_containers(r->body, r->len, &n->containers, &lb, why,
+					     sizeof(why)) < 0) {
+		netmgr_fail(m, "inspecting a detached network", why);
+		return;
+	} else {
+		/* This node's load balancer endpoint goes a moment after its
+		 * last task left the network: removing the network before
+		 * makes the leaving task fail ("unknown network"). Should
+		 * one linger, it is not waited for past a minute. */
+		if (!m->held_since_ms || clock_mono_ms() - m->held_since_ms < 60000)
+			n->containers += lb;
+		n->refs_known = 1;
+	}
+	m->checked++;
+	netmgr_check_next(m);
+}
+
+static void netmgr_check_next(struct netmgr *m)
+{
+	char path[256], why[256];
+
+	while (m->checked < m->ncheck && m->check[m->checked]->services +
+	       m->check[m->checked]->stack_services) {
+		/* used: no need to look for containers */
+		m->check[m->checked++]->refs_known = 1;
+	}
+	if (m->checked == m->ncheck) {
+		free(m->check);
+		m->check = NULL;
+		m->ncheck = 0;
+		netmgr_decide(m);
+		return;
+	}
+	snprintf(path, sizeof(path), "/networks/%s", m->check[m->checked]->id);
+	m->req = netmgr_get(m, path, NETMGR_TIMEOUT_MS, netmgr_on_network, why, sizeof(why));
+	if (!m->req)
+		netmgr_fail(m, "inspecting a detached network", why);
+}
+
+static void netmgr_on_services(void *arg, const struct dockerapi_resp *r)
+{
+	struct netmgr *m = arg;
+	char why[256];
+
+	m->req = NULL;
+	if (netmgr_failed(r)) {
+		dockerapi_describe(r, why, sizeof(why));
+		netmgr_fail(m, "listing services", why);
+		return;
+	}
+	if (netobj_count_users(r->body, r->len, m->check, m->ncheck, why, sizeof(why)) < 0) {
+		netmgr_fail(m, "listing services", why);
+		return;
+	}
+	m->checked = 0;
+	netmgr_check_next(m);
+}
+
+/* Counts the users of every DETACHED network whose users are unknown. */
+static void netmgr_check_users(struct netmgr *m)
+{
+	char why[256];
+
+	free(m->check);
+	m->ncheck = 0;
+	m->check = calloc(m->plan.nrows + 1, sizeof(*m->check));
+	if (!m->check) {
+		netmgr_fail(m, "checking detached networks", "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < m->plan.nrows; i++) {
+		const struct netplan_row *row = &m->plan.rows[i];
+
+		if (row->state != NETPLAN_DETACHED || !row->id)
+			continue;
+		for (size_t k = 0; k < m->nets.n; k++) {
+			struct netplan_net *n = &m->nets.nets[k];
+
+			if (strcmp(n->id, row->id) == 0 && !n->refs_known)
+				m->check[m->ncheck++] = n;
+		}
+	}
+	if (!m->ncheck) {
+		/* Cannot happen (a DETACHED row is one of the networks): were
+		 * it to, count every network as used, which decides without. */
+		for (size_t k = 0; k < m->nets.n; k++) {
+			m->nets.nets[k].refs_known = 1;
+			m->nets.nets[k].services = 1;
+		}
+		netmgr_decide(m);
+		return;
+	}
+	m->stage = NETMGR_USERS;
+	m->req = netmgr_get(m, "/services", NETMGR_LIST_TIMEOUT_MS, netmgr_on_services,
+			    why, sizeof(why));
+	if (!m->req)
+		netmgr_fail(m, "listing services", why);
+}
+
+/************************************************************************/
+/*                     UPDATE: the proxy's networks                     */
+/************************************************************************/
+
+static void netmgr_log_changes(struct netmgr *m)
+{
+	for (size_t i = 0; i < m->plan.nrows; i++) {
+		const struct netplan_row *r = &m->plan.rows[i];
+		const char *svcs = netmgr_row_services(m, r);
+
+		if (r->state == NETPLAN_ATTACH) {
+			m->attached++;
+			LOG(LL_INFO, "netmgr", "network attached to the proxy service",
+			    KVS("network", r->name), KVS("id", r->id), KVS("service", m->proxy),
+			    KVS("reason", r->reason), KVS("named_by", svcs), KVI("users", r->users));
+		} else if (r->state == NETPLAN_DETACH) {
+			m->detached++;
+			LOG(LL_INFO, "netmgr", "network detached from the proxy service",
+			    KVS("network", r->name), KVS("id", r->id), KVS("service", m->proxy),
+			    KVS("reason", r->reason), KVI("grace_s", m->grace_ms / 1000));
+		}
+	}
+}
+
+static int netmgr_out_of_sequence(const struct dockerapi_resp *r)
+{
+	return r->status >= 400 && r->body && strstr(r->body, "out of sequence");
+}
+
+static void netmgr_on_update(void *arg, const struct dockerapi_resp *r)
+{
+	struct netmgr *m = arg;
+	char why[256];
+
+	m->req = NULL;
+	if (netmgr_out_of_sequence(r)) {
+		/* The other agent (or the operator) updated it since we read
+		 * it: look again at what it is now, soon, with jitter so that
+		 * two agents do not keep colliding. */
+		m->conflicts++;
+		LOG(LL_DEBUG, "netmgr", "proxy service updated meanwhile, looking again",
+		    KVS("service", m->proxy), KVI("version", m->px.version));
+		netmgr_idle(m, 100 + (unsigned)(clock_mono_ns() % 400));
+		return;
+	}
+	if (netmgr_failed(r)) {
+		dockerapi_describe(r, why, sizeof(why));
+		netmgr_fail(m, "updating the proxy service", why);
+		return;
+	}
+	m->updates++;
+	m->last_update_ms = clock_wall_ms();
+	netmgr_ok(m);
+	netmgr_log_changes(m);
+	m->updated = 1;
+	LOG(LL_INFO, "netmgr", "proxy service updated: its tasks are replaced per its update_config",
+	    KVS("service", m->proxy), KVI("version", m->px.version),
+	    KVI("attached", m->plan.nattach), KVI("detached", m->plan.ndetach),
+	    KVI("networks", m->plan.nattached));
+	m->next_remove = 0;
+	netmgr_remove_next(m);
+}
+
+static void netmgr_update(struct netmgr *m)
+{
+	struct dockerapi_call c = { 0 };
+	char why[256], path[256];
+
+	if (netobj_proxy_spec(m->proxy_json.buf, m->proxy_json.len,
+			      m->plan.attached, m->plan.nattached,
+			      m->plan.managed, m->plan.nmanaged,
+			      m->plan.detached, m->plan.ndetached,
+			      &m->body, why, sizeof(why)) < 0) {
+		netmgr_fail(m, "writing the proxy service's spec", why);
+		return;
+	}
+	snprintf(path, sizeof(path), "/services/%s/update?version=%llu", m->px.id,
+		 (unsigned long long)m->px.version);
+	c.method = "POST";
+	c.path = path;
+	c.body = m->body.buf;
+	c.body_len = m->body.len;
+	c.timeout_ms = NETMGR_TIMEOUT_MS;
+	c.on_done = netmgr_on_update;
+	c.arg = m;
+	m->stage = NETMGR_UPDATE;
+	m->req = dockerapi_send(m->api, &c, why, sizeof(why));
+	if (!m->req)
+		netmgr_fail(m, "updating the proxy service", why);
+}
+
+/************************************************************************/
+/*                     REMOVE: networks nothing uses                    */
+/************************************************************************/
+
+static const struct netplan_net *netmgr_net(const struct netmgr *m, const char *id)
+{
+	for (size_t k = 0; k < m->nets.n; k++)
+		if (strcmp(m->nets.nets[k].id, id) == 0)
+			return &m->nets.nets[k];
+	return NULL;
+}
+
+static void netmgr_on_delete(void *arg, const struct dockerapi_resp *r)
+{
+	struct netmgr *m = arg;
+	const struct netplan_row *row = &m->plan.rows[m->next_remove];
+	const struct netplan_net *n = netmgr_net(m, row->id);
+	char why[256];
+
+	m->req = NULL;
+	m->next_remove++;
+	if (r->status == 404) {
+		LOG(LL_DEBUG, "netmgr", "network already removed", KVS("network", row->name),
+		    KVS("id", row->id));
+	} else if (netmgr_failed(r)) {
+		/* Usually the proxy's old tasks still hold it: Swarm says so
+		 * until they stopped. The next look tries again. */
+		dockerapi_describe(r, why, sizeof(why));
+		LOG(LL_INFO, "netmgr", "network not removed yet, trying again",
+		    KVS("network", row->name), KVS("id", row->id), KVS("reason", why));
+	} else {
+		m->removed++;
+		LOG(LL_INFO, "netmgr", "network removed", KVS("network", row->name),
+		    KVS("id", row->id), KVS("stack", n ? n->stack : NULL),
+		    KVS("reason", "detached from the proxy, its stack was removed and nothing uses it"));
+	}
+	netmgr_remove_next(m);
+}
+
+static void netmgr_remove_next(struct netmgr *m)
+{
+	char path[256], why[256];
+	struct dockerapi_call c = { 0 };
+
+	while (m->next_remove < m->plan.nrows && m->plan.rows[m->next_remove].state != NETPLAN_REMOVE)
+		m->next_remove++;
+	if (m->next_remove == m->plan.nrows) {
+		netmgr_ok(m);
+		/* after an update, a look at what it made of the service */
+		netmgr_idle(m, m->updated ? NETMGR_FOLD_MS : 0);
+		return;
+	}
+	snprintf(path, sizeof(path), "/networks/%s", m->plan.rows[m->next_remove].id);
+	c.method = "DELETE";
+	c.path = path;
+	c.timeout_ms = NETMGR_TIMEOUT_MS;
+	c.on_done = netmgr_on_delete;
+	c.arg = m;
+	m->stage = NETMGR_REMOVE;
+	m->req = dockerapi_send(m->api, &c, why, sizeof(why));
+	if (!m->req)
+		netmgr_fail(m, "removing a network", why);
+}
+
+/************************************************************************/
+/*                              lifecycle                               */
+/************************************************************************/
+
+struct netmgr *netmgr_new(struct ev_loop *loop, struct dockerapi *api,
+			  const struct netmgr_opts *o, char *err, size_t errlen)
+{
+	struct netmgr *m;
+
+	if (!o->proxy_service || !*o->proxy_service) {
+		snprintf(err, errlen, "--manage-networks needs --proxy-service, the HAProxy service's name");
+		return NULL;
+	}
+	if (!api || !o->table_complete || !o->current_table) {
+		snprintf(err, errlen, "--manage-networks needs Docker discovery (--docker)");
+		return NULL;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m || !(m->proxy = strdup(o->proxy_service))) {
+		free(m);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	m->loop = loop;
+	m->api = api;
+	m->grace_ms = o->grace_s * 1000;
+	m->table_complete = o->table_complete;
+	m->current_table = o->current_table;
+	ev_timer_init(&m->timer, netmgr_on_timer, 0.0, 0.0);
+	dockerapi_allow_writes(api, 1);
+	LOG(LL_INFO, "netmgr", "managing the proxy service's networks", KVS("service", m->proxy),
+	    KVI("grace_s", o->grace_s), KVS("label", NETPLAN_MANAGED_LABEL));
+	/* a first look once the table is complete, even if no table comes */
+	netmgr_look_at(m, clock_mono_ms() + NETMGR_WAIT_COMPLETE_MS);
+	return m;
+}
+
+void netmgr_free(struct netmgr *m)
+{
+	if (!m)
+		return;
+	ev_timer_stop(m->loop, &m->timer);
+	if (m->req_nets)
+		dockerapi_cancel(m->req_nets);
+	if (m->req_proxy)
+		dockerapi_cancel(m->req_proxy);
+	if (m->req)
+		dockerapi_cancel(m->req);
+	for (size_t i = 0; i < m->nuses; i++)
+		netmgr_use_clear(&m->uses[i]);
+	free(m->uses);
+	free(m->check);
+	if (m->have_plan)
+		netplan_release(&m->plan);
+	netobj_nets_free(&m->nets);
+	netobj_proxy_free(&m->px);
+	sbuf_free(&m->proxy_json);
+	sbuf_free(&m->body);
+	arena_free(m->show_arena);
+	free(m->proxy);
+	free(m);
+}
+
+/************************************************************************/
+/*                            show networks                             */
+/************************************************************************/
+
+static const char *netmgr_stage_name(enum netmgr_stage st)
+{
+	switch (st) {
+	case NETMGR_IDLE: return "idle";
+	case NETMGR_LOOK: return "looking";
+	case NETMGR_USERS: return "checking";
+	case NETMGR_UPDATE: return "updating";
+	case NETMGR_REMOVE: return "removing";
+	}
+	return "?";
+}
+
+/* The routed services naming the network of <r> now, or NULL. */
+static const struct netmgr_use *netmgr_show_use(const struct netmgr *m, const struct netmgr_row *r)
+{
+	for (size_t i = 0; i < m->nuses; i++) {
+		const struct netmgr_use *u = &m->uses[i];
+
+		if (u->users && (strcmp(u->network, r->name) == 0 ||
+				 (r->id && strcmp(u->network, r->id) == 0)))
+			return u;
+	}
+	return NULL;
+}
+
+/* <ms> (wall clock) as "2026-11-26T05:21:08.798Z" in <buf>, NULL when 0. */
+static const char *netmgr_time(int64_t ms, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t t = (time_t)(ms / 1000);
+	char date[32];
+
+	if (!ms || !gmtime_r(&t, &tm) || !strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm))
+		return NULL;
+	snprintf(buf, len, "%s.%03dZ", date, (int)(ms % 1000));
+	return buf;
+}
+
+static void netmgr_show_json(const struct netmgr *m, struct sbuf *out, int64_t now)
+{
+	char when[40];
+
+	sbuf_puts(out, "{\"proxy_service\":");
+	sbuf_json_cstr(out, m->proxy);
+	sbuf_puts(out, ",\"proxy_id\":");
+	sbuf_json_cstr(out, m->proxy_id[0] ? m->proxy_id : NULL);
+	sbuf_printf(out, ",\"proxy_version\":%llu,\"update_state\":",
+		    (unsigned long long)m->proxy_version);
+	sbuf_json_cstr(out, m->update_state[0] ? m->update_state : NULL);
+	sbuf_printf(out, ",\"state\":\"%s\",\"grace_s\":%u,\"next_look_ms\":%lld,"
+		    "\"looks\":%llu,\"updates\":%llu,\"attached\":%llu,\"detached\":%llu,"
+		    "\"removed\":%llu,\"conflicts\":%llu,\"failures\":%llu,\"last_error\":",
+		    netmgr_stage_name(m->stage), m->grace_ms / 1000,
+		    m->stage == NETMGR_IDLE && ev_is_active(&m->timer) ?
+		    (long long)(m->next_look_ms > now ? m->next_look_ms - now : 0) : -1LL,
+		    (unsigned long long)m->looks, (unsigned long long)m->updates,
+		    (unsigned long long)m->attached, (unsigned long long)m->detached,
+		    (unsigned long long)m->removed, (unsigned long long)m->conflicts,
+		    (unsigned long long)m->failures);
+	sbuf_json_cstr(out, m->last_error[0] ? m->last_error : NULL);
+	sbuf_puts(out, ",\"last_error_time\":");
+	sbuf_json_cstr(out, m->last_error[0] ? netmgr_time(m->last_error_ms, when, sizeof(when)) : NULL);
+	sbuf_puts(out, ",\"last_look\":");
+	sbuf_json_cstr(out, netmgr_time(m->last_look_ms, when, sizeof(when)));
+	sbuf_puts(out, ",\"last_update\":");
+	sbuf_json_cstr(out, netmgr_time(m->last_update_ms, when, sizeof(when)));
+	sbuf_puts(out, ",\"networks\":[");
+	for (size_t i = 0; i < m->nrows; i++) {
+		const struct netmgr_row *r = &m->rows[i];
+		const struct netmgr_use *u = netmgr_show_use(m, r);
+
+		sbuf_puts(out, i ? ",{\"name\":" : "{\"name\":");
+		sbuf_json_cstr(out, r->name);
+		sbuf_puts(out, ",\"id\":");
+		sbuf_json_cstr(out, r->id);
+		sbuf_printf(out, ",\"state\":\"%s\",\"managed\":%s,\"users\":%u,\"services\":",
+			    netplan_state_name(r->state),
+			    r->state == NETPLAN_OPERATOR || r->state == NETPLAN_MISSING ||
+			    r->state == NETPLAN_REFUSED ? "false" : "true", u ? u->users : 0);
+		sbuf_json_cstr(out, u ? u->services : NULL);
+		if (r->due_ms)
+			sbuf_printf(out, ",\"grace_left_ms\":%lld",
+				    (long long)(r->due_ms > now ? r->due_ms - now : 0));
+		else
+			sbuf_puts(out, ",\"grace_left_ms\":null");
+		sbuf_puts(out, ",\"reason\":");
+		sbuf_json_cstr(out, r->reason);
+		sbuf_putc(out, '}');
+	}
+	sbuf_puts(out, "]}\n");
+}
+
+static void netmgr_show_text(const struct netmgr *m, struct sbuf *out, int64_t now)
+{
+	size_t wn = strlen("NETWORK"), wu = strlen("USERS");
+	char users[256], when[40], when2[40];
+	const char *look, *update;
+
+	sbuf_printf(out, "proxy service: %s (id %s, version %llu%s%s)\n", m->proxy,
+		    m->proxy_id[0] ? m->proxy_id : "-", (unsigned long long)m->proxy_version,
+		    m->update_state[0] ? ", update " : "", m->update_state);
+	sbuf_printf(out, "manager: %s, grace %us, %llu looks, %llu updates, %llu attached, "
+		    "%llu detached, %llu removed, %llu conflicts, %llu failures\n",
+		    netmgr_stage_name(m->stage), m->grace_ms / 1000,
+		    (unsigned long long)m->looks, (unsigned long long)m->updates,
+		    (unsigned long long)m->attached, (unsigned long long)m->detached,
+		    (unsigned long long)m->removed, (unsigned long long)m->conflicts,
+		    (unsigned long long)m->failures);
+	look = netmgr_time(m->last_look_ms, when, sizeof(when));
+	update = netmgr_time(m->last_update_ms, when2, sizeof(when2));
+	sbuf_printf(out, "last look: %s, last update by this agent: %s\n", look ? look : "-",
+		    update ? update : "-");
+	if (m->last_error[0])
+		sbuf_printf(out, "last error: %s (%s)\n", m->last_error,
+			    netmgr_time(m->last_error_ms, when, sizeof(when)));
+	sbuf_putc(out, '\n');
+	for (size_t i = 0; i < m->nrows; i++) {
+		const struct netmgr_use *u = netmgr_show_use(m, &m->rows[i]);
+
+		if (strlen(m->rows[i].name) > wn)
+			wn = strlen(m->rows[i].name);
+		snprintf(users, sizeof(users), "%u%s%s", u ? u->users : 0, u ? " " : "",
+			 u ? u->services : "");
+		if (strlen(users) > wu)
+			wu = strlen(users);
+	}
+	sbuf_printf(out, "%-*s  %-25s  %-8s  %-*s  %-6s  %s\n", (int)wn, "NETWORK", "ID", "STATE",
+		    (int)wu, "USERS", "GRACE", "REASON");
+	for (size_t i = 0; i < m->nrows; i++) {
+		const struct netmgr_row *r = &m->rows[i];
+		const struct netmgr_use *u = netmgr_show_use(m, r);
+		char grace[32] = "-";
+
+		if (r->due_ms)
+			snprintf(grace, sizeof(grace), "%.1fs",
+				 r->due_ms > now ? (double)(r->due_ms - now) / 1000.0 : 0.0);
+		snprintf(users, sizeof(users), "%u%s%s", u ? u->users : 0, u ? " " : "",
+			 u ? u->services : "");
+		sbuf_printf(out, "%-*s  %-25s  %-8s  %-*s  %-6s  %s\n", (int)wn, r->name,
+			    r->id ? r->id : "-", netplan_state_name(r->state), (int)wu, users, grace,
+			    r->reason ? r->reason : "-");
+	}
+}
+
+void netmgr_show(const struct netmgr *m, struct sbuf *out, int json)
+{
+	int64_t now = clock_mono_ms();
+
+	if (json)
+		netmgr_show_json(m, out, now);
+	else
+		netmgr_show_text(m, out, now);
+}

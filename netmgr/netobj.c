@@ -1,0 +1,370 @@
+/* Docker objects of the network manager: networks, the proxy service, the
+ * users of a network. Read and written with jansson (see netobj.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "common/arena.h"
+#include "common/sbuf.h"
+#include "dockerapi/dockerobj.h"
+#include "netmgr/netobj.h"
+
+#define NETOBJ_ARENA_CHUNK  4096
+#define NETOBJ_MAX_LIST     4096   /* entries of a label list: far more than any proxy joins */
+
+static json_t *netobj_load(const char *json, size_t len, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *root = json_loadb(json, len, 0, &je);
+
+	if (!root)
+		snprintf(err, errlen, "malformed JSON from the Docker daemon: %s (line %d)",
+			 je.text, je.line);
+	return root;
+}
+
+static const char *netobj_str(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+static int netobj_oom(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+/************************************************************************/
+/*                              networks                                */
+/************************************************************************/
+
+int netobj_networks(const char *json, size_t len, struct netobj_nets *out,
+		    char *err, size_t errlen)
+{
+	json_t *root = netobj_load(json, len, err, errlen), *net;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (!root)
+		return -1;
+	if (!json_is_array(root)) {
+		snprintf(err, errlen, "unexpected answer listing networks (not an array)");
+		goto out_fail;
+	}
+	out->arena = arena_new(NETOBJ_ARENA_CHUNK);
+	out->nets = out->arena ? arena_calloc(out->arena, json_array_size(root) + 1,
+					      sizeof(*out->nets)) : NULL;
+	if (!out->nets)
+		goto out_oom;
+	json_array_foreach(root, i, net) {
+		struct netplan_net *n = &out->nets[out->n];
+		const char *id = netobj_str(net, "Id"), *name = netobj_str(net, "Name");
+		const char *stack = netobj_str(json_object_get(net, "Labels"), NETPLAN_STACK_LABEL);
+		const char *scope = netobj_str(net, "Scope");
+
+		if (!id || !name || !*id)
+			continue;
+		n->id = arena_strdup(out->arena, id);
+		n->name = arena_strdup(out->arena, name);
+		n->stack = stack && *stack ? arena_strdup(out->arena, stack) : NULL;
+		if (!n->id || !n->name || (stack && *stack && !n->stack))
+			goto out_oom;
+		n->swarm = scope && strcmp(scope, "swarm") == 0;
+		n->ingress = json_is_true(json_object_get(net, "Ingress"));
+		out->n++;
+	}
+	json_decref(root);
+	return 0;
+
+out_oom:
+	netobj_oom(err, errlen);
+out_fail:
+	json_decref(root);
+	netobj_nets_free(out);
+	return -1;
+}
+
+void netobj_nets_free(struct netobj_nets *out)
+{
+	arena_free(out->arena);
+	out->arena = NULL;
+	out->nets = NULL;
+	out->n = 0;
+}
+
+/************************************************************************/
+/*                           the proxy service                          */
+/************************************************************************/
+
+/* The networks of a service spec: TaskTemplate.Networks, or Spec.Networks
+ * as services created with API versions before 1.25 have them.
+ */
+static json_t *netobj_spec_networks(json_t *spec)
+{
+	json_t *nets = json_object_get(json_object_get(spec, "TaskTemplate"), "Networks");
+
+	if (json_is_array(nets) && json_array_size(nets))
+		return nets;
+	return json_object_get(spec, "Networks");
+}
+
+/* Splits the comma list <s> into <*out> (in <a>). */
+static int netobj_split(struct arena *a, const char *s, const char ***out, size_t *n)
+{
+	size_t most = 1;
+
+	*out = NULL;
+	*n = 0;
+	if (!s || !*s)
+		return 0;
+	for (const char *p = s; *p; p++)
+		most += *p == ',';
+	if (most > NETOBJ_MAX_LIST)
+		most = NETOBJ_MAX_LIST;
+	*out = arena_calloc(a, most, sizeof(**out));
+	if (!*out)
+		return -1;
+	for (const char *p = s; *p && *n < most;) {
+		size_t l = strcspn(p, ",");
+
+		if (l) {
+			(*out)[*n] = arena_strndup(a, p, l);
+			if (!(*out)[(*n)++])
+				return -1;
+		}
+		p += l;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+int netobj_proxy(const char *json, size_t len, struct netobj_proxy *out, char *err, size_t errlen)
+{
+	json_t *root = netobj_load(json, len, err, errlen), *spec, *labels, *nets, *n, *status;
+	const char *id, *name, *state;
+	json_t *version;
+	int64_t when;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (!root)
+		return -1;
+	id = netobj_str(root, "ID");
+	spec = json_object_get(root, "Spec");
+	name = netobj_str(spec, "Name");
+	version = json_object_get(json_object_get(root, "Version"), "Index");
+	if (!id || !name || !json_is_integer(version) || json_integer_value(version) < 0 ||
+	    !json_is_object(json_object_get(spec, "TaskTemplate"))) {
+		snprintf(err, errlen, "unexpected service answer (no ID, name, version or task template)");
+		goto out_fail;
+	}
+	out->arena = arena_new(NETOBJ_ARENA_CHUNK);
+	if (!out->arena)
+		goto out_oom;
+	out->id = arena_strdup(out->arena, id);
+	out->name = arena_strdup(out->arena, name);
+	out->version = (uint64_t)json_integer_value(version);
+	status = json_object_get(root, "UpdateStatus");
+	state = netobj_str(status, "State");
+	out->update_state = arena_strdup(out->arena, state ? state : "");
+	when = dockerobj_time_ms(netobj_str(status, "CompletedAt"));
+	if (when <= 0)
+		when = dockerobj_time_ms(netobj_str(status, "StartedAt"));
+	out->update_ms = when > 0 ? when : 0;
+	if (!out->id || !out->name || !out->update_state)
+		goto out_oom;
+
+	nets = netobj_spec_networks(spec);
+	out->attached = arena_calloc(out->arena, json_array_size(nets) + 1, sizeof(*out->attached));
+	if (!out->attached)
+		goto out_oom;
+	json_array_foreach(nets, i, n) {
+		const char *target = netobj_str(n, "Target");
+
+		if (!target || !*target)
+			continue;
+		out->attached[out->nattached] = arena_strdup(out->arena, target);
+		if (!out->attached[out->nattached++])
+			goto out_oom;
+	}
+	labels = json_object_get(spec, "Labels");
+	if (netobj_split(out->arena, netobj_str(labels, NETPLAN_MANAGED_LABEL),
+			 &out->managed, &out->nmanaged) < 0 ||
+	    netobj_split(out->arena, netobj_str(labels, NETPLAN_DETACHED_LABEL),
+			 &out->detached, &out->ndetached) < 0)
+		goto out_oom;
+	json_decref(root);
+	return 0;
+
+out_oom:
+	netobj_oom(err, errlen);
+out_fail:
+	json_decref(root);
+	netobj_proxy_free(out);
+	return -1;
+}
+
+void netobj_proxy_free(struct netobj_proxy *p)
+{
+	arena_free(p->arena);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Sets label <key> of <labels> to the comma list <ids>, or removes it. */
+static int netobj_set_list(json_t *labels, const char *key, const char *const *ids, size_t n)
+{
+	struct sbuf list = SBUF_INIT;
+	int rc;
+
+	if (!n) {
+		json_object_del(labels, key);   /* absent already is fine */
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		sbuf_printf(&list, "%s%s", i ? "," : "", ids[i]);
+	rc = list.oom ? -1 : json_object_set_new(labels, key, json_string(list.buf));
+	sbuf_free(&list);
+	return rc;
+}
+
+int netobj_proxy_spec(const char *json, size_t len,
+		      const char *const *attached, size_t nattached,
+		      const char *const *managed, size_t nmanaged,
+		      const char *const *detached, size_t ndetached,
+		      struct sbuf *spec, char *err, size_t errlen)
+{
+	json_t *root = netobj_load(json, len, err, errlen);
+	json_t *jspec, *tmpl, *old, *nets = NULL, *labels, *n;
+	char *text = NULL;
+	size_t i;
+	int ret = -1;
+
+	if (!root)
+		return -1;
+	jspec = json_object_get(root, "Spec");
+	tmpl = json_object_get(jspec, "TaskTemplate");
+	if (!json_is_object(tmpl)) {
+		snprintf(err, errlen, "unexpected service answer (no task template)");
+		goto out;
+	}
+	old = netobj_spec_networks(jspec);
+	nets = json_array();
+	if (!nets)
+		goto out_oom;
+	for (size_t k = 0; k < nattached; k++) {
+		json_t *entry = NULL;
+
+		json_array_foreach(old, i, n) {
+			const char *target = netobj_str(n, "Target");
+
+			if (target && strcmp(target, attached[k]) == 0) {
+				entry = json_incref(n);
+				break;
+			}
+		}
+		if (!entry)
+			entry = json_pack("{s:s}", "Target", attached[k]);
+		if (!entry || json_array_append_new(nets, entry) < 0)
+			goto out_oom;
+	}
+	/* the older place goes: one list, where current Docker keeps it */
+	json_object_del(jspec, "Networks");
+	if (json_object_set(tmpl, "Networks", nets) < 0)
+		goto out_oom;
+	labels = json_object_get(jspec, "Labels");
+	if (!json_is_object(labels)) {
+		labels = json_object();
+		if (!labels || json_object_set_new(jspec, "Labels", labels) < 0)
+			goto out_oom;
+	}
+	if (netobj_set_list(labels, NETPLAN_MANAGED_LABEL, managed, nmanaged) < 0 ||
+	    netobj_set_list(labels, NETPLAN_DETACHED_LABEL, detached, ndetached) < 0)
+		goto out_oom;
+	text = json_dumps(jspec, JSON_COMPACT);
+	if (!text)
+		goto out_oom;
+	sbuf_reset(spec);
+	sbuf_puts(spec, text);
+	if (spec->oom)
+		goto out_oom;
+	ret = 0;
+	goto out;
+
+out_oom:
+	netobj_oom(err, errlen);
+out:
+	free(text);
+	json_decref(nets);
+	json_decref(root);
+	return ret;
+}
+
+/************************************************************************/
+/*                         who uses a network                           */
+/************************************************************************/
+
+int netobj_count_users(const char *json, size_t len, struct netplan_net *const *nets, size_t n,
+		       char *err, size_t errlen)
+{
+	json_t *root = netobj_load(json, len, err, errlen), *svc;
+	size_t i;
+
+	if (!root)
+		return -1;
+	if (!json_is_array(root)) {
+		snprintf(err, errlen, "unexpected answer listing services (not an array)");
+		json_decref(root);
+		return -1;
+	}
+	for (size_t k = 0; k < n; k++)
+		nets[k]->services = nets[k]->stack_services = 0;
+	json_array_foreach(root, i, svc) {
+		json_t *spec = json_object_get(svc, "Spec"), *snets = netobj_spec_networks(spec), *sn;
+		const char *stack = netobj_str(json_object_get(spec, "Labels"), NETPLAN_STACK_LABEL);
+		size_t j;
+
+		for (size_t k = 0; k < n; k++) {
+			if (stack && nets[k]->stack && strcmp(stack, nets[k]->stack) == 0)
+				nets[k]->stack_services++;
+			json_array_foreach(snets, j, sn) {
+				const char *target = netobj_str(sn, "Target");
+
+				if (target && (strcmp(target, nets[k]->id) == 0 ||
+					       strcmp(target, nets[k]->name) == 0)) {
+					nets[k]->services++;
+					break;
+				}
+			}
+		}
+	}
+	json_decref(root);
+	return 0;
+}
+
+int netobj_network_containers(const char *json, size_t len, unsigned *containers,
+			      unsigned *lb, char *err, size_t errlen)
+{
+	json_t *root = netobj_load(json, len, err, errlen), *c, *v;
+	const char *key;
+
+	if (!root)
+		return -1;
+	if (!json_is_object(root) || !netobj_str(root, "Id")) {
+		snprintf(err, errlen, "unexpected network answer (no ID)");
+		json_decref(root);
+		return -1;
+	}
+	*containers = *lb = 0;
+	c = json_object_get(root, "Containers");
+	json_object_foreach(c, key, v) {
+		if (strncmp(key, "lb-", 3) == 0)
+			(*lb)++;
+		else
+			(*containers)++;
+	}
+	json_decref(root);
+	return 0;
+}

@@ -1,0 +1,376 @@
+/* The network manager's decisions: a pure function, see netplan.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "netmgr/netplan.h"
+
+const char *netplan_state_name(enum netplan_state st)
+{
+	switch (st) {
+	case NETPLAN_OPERATOR: return "operator";
+	case NETPLAN_ATTACHED: return "attached";
+	case NETPLAN_ATTACH: return "attach";
+	case NETPLAN_GRACE: return "grace";
+	case NETPLAN_DETACH: return "detach";
+	case NETPLAN_DETACHED: return "detached";
+	case NETPLAN_REMOVE: return "remove";
+	case NETPLAN_MISSING: return "missing";
+	case NETPLAN_REFUSED: return "refused";
+	}
+	return "?";
+}
+
+const struct netplan_net *netplan_resolve(const struct netplan_net *nets, size_t n,
+					  const char *label, const char **why)
+{
+	const struct netplan_net *swarm = NULL, *local = NULL;
+	size_t nswarm = 0;
+
+	*why = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(nets[i].id, label) == 0)
+			return &nets[i];
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(nets[i].name, label) != 0)
+			continue;
+		if (nets[i].swarm) {
+			swarm = &nets[i];
+			nswarm++;
+		} else {
+			local = &nets[i];
+		}
+	}
+	if (nswarm == 1)
+		return swarm;
+	if (nswarm > 1) {
+		*why = "several swarm networks have this name: name it by ID";
+		return NULL;
+	}
+	if (local)
+		return local;
+	*why = "no such network";
+	return NULL;
+}
+
+/* Whether <id> is in the <n> strings of <list>. */
+static int netplan_in_list(const char *const *list, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether the <n> strings of <a> and <b> are the same set (no duplicates). */
+static int netplan_same_set(const char *const *a, size_t na, const char *const *b, size_t nb)
+{
+	if (na != nb)
+		return 0;
+	for (size_t i = 0; i < na; i++)
+		if (!netplan_in_list(b, nb, a[i]))
+			return 0;
+	return 1;
+}
+
+/* What routed services want of one network, all labels naming it merged. */
+struct netplan_want {
+	const struct netplan_net *net;
+	unsigned users;
+	int64_t due_ms;             /* users == 0: the end of its grace */
+};
+
+struct netplan_ctx {
+	const struct netplan_in *in;
+	struct netplan_out *out;
+	struct netplan_want *wants;
+	size_t nwants;
+	/* the network of each entry of out->attached, NULL when not listed */
+	const struct netplan_net **attached_nets;
+};
+
+/* Whether routed services name <w> now, or did less than the grace ago. */
+static int netplan_active(const struct netplan_ctx *c, const struct netplan_want *w)
+{
+	return w->users || c->in->now_ms < w->due_ms;
+}
+
+static struct netplan_row *netplan_row(struct netplan_ctx *c, enum netplan_state st,
+				       const char *id, const char *name, const char *reason)
+{
+	struct netplan_row *r = &c->out->rows[c->out->nrows++];
+
+	memset(r, 0, sizeof(*r));
+	r->state = st;
+	r->id = id;
+	r->name = name;
+	r->reason = reason;
+	return r;
+}
+
+static struct netplan_want *netplan_want_of(struct netplan_ctx *c, const struct netplan_net *n)
+{
+	for (size_t i = 0; i < c->nwants; i++)
+		if (c->wants[i].net == n)
+			return &c->wants[i];
+	return NULL;
+}
+
+/* The network an attached target or a label entry designates, or NULL
+ * when the swarm lists no such network.
+ */
+static const struct netplan_net *netplan_find(const struct netplan_in *in, const char *target)
+{
+	const char *why;
+
+	return netplan_resolve(in->nets, in->nnets, target, &why);
+}
+
+/* Whether the proxy will be on <n> after the update. */
+static int netplan_will_have(const struct netplan_ctx *c, const struct netplan_net *n)
+{
+	for (size_t k = 0; k < c->out->nattached; k++)
+		if (c->attached_nets[k] == n)
+			return 1;
+	return 0;
+}
+
+/* Puts <target> (network <n>, if listed) on the proxy after the update;
+ * <managed>: as one the agents attached.
+ */
+static void netplan_keep(struct netplan_ctx *c, const char *target, const struct netplan_net *n,
+			 int managed)
+{
+	struct netplan_out *out = c->out;
+
+	c->attached_nets[out->nattached] = n;
+	out->attached[out->nattached++] = target;
+	if (managed)
+		out->managed[out->nmanaged++] = n ? n->id : target;
+}
+
+/* Asks to decide again at <due_ms>. */
+static void netplan_wake(struct netplan_ctx *c, int64_t due_ms)
+{
+	if (!c->out->next_ms || due_ms < c->out->next_ms)
+		c->out->next_ms = due_ms;
+}
+
+static void netplan_grace_row(struct netplan_ctx *c, const struct netplan_net *n, int64_t due)
+{
+	netplan_row(c, NETPLAN_GRACE, n->id, n->name,
+		    "no routed service names it: detached when the grace period ends")->due_ms = due;
+	netplan_wake(c, due);
+}
+
+/* Merges the uses by network: a network named by its name and by its ID is
+ * one want. A use that names nothing joinable gets its row here.
+ */
+static void netplan_collect_wants(struct netplan_ctx *c)
+{
+	const struct netplan_in *in = c->in;
+
+	for (size_t i = 0; i < in->nuses; i++) {
+		const struct netplan_use *u = &in->uses[i];
+		const char *why;
+		const struct netplan_net *n = netplan_resolve(in->nets, in->nnets, u->network, &why);
+		struct netplan_want *w;
+
+		if (n && n->ingress)
+			why = "the ingress network: a service cannot name it";
+		else if (n && !n->swarm)
+			why = "not a swarm-scoped (overlay) network: a service cannot join it";
+		if (!n || why) {
+			/* only worth a row while someone names it */
+			if (u->users)
+				netplan_row(c, n ? NETPLAN_REFUSED : NETPLAN_MISSING, n ? n->id : NULL,
+					    u->network, why)->users = u->users;
+			continue;
+		}
+		w = netplan_want_of(c, n);
+		if (!w) {
+			w = &c->wants[c->nwants++];
+			w->net = n;
+			w->users = 0;
+			w->due_ms = 0;
+		}
+		w->users += u->users;
+		if (!u->users && u->idle_since_ms + (int64_t)in->grace_ms > w->due_ms)
+			w->due_ms = u->idle_since_ms + in->grace_ms;
+	}
+}
+
+/* The networks the proxy has: kept, or detached when the agents attached
+ * them and no routed service has named them for the grace period.
+ */
+static void netplan_attached(struct netplan_ctx *c)
+{
+	const struct netplan_in *in = c->in;
+	struct netplan_out *out = c->out;
+
+	for (size_t i = 0; i < in->nattached; i++) {
+		const char *target = in->attached[i];
+		const struct netplan_net *n = netplan_find(in, target);
+		const char *id = n ? n->id : target;
+		struct netplan_want *w = n ? netplan_want_of(c, n) : NULL;
+		int64_t since_start = in->start_ms + in->grace_ms;
+
+		if (netplan_in_list(out->attached, out->nattached, target))
+			continue;   /* listed twice: once is enough */
+		if (!netplan_in_list(in->managed, in->nmanaged, id)) {
+			netplan_keep(c, target, n, 0);
+			netplan_row(c, NETPLAN_OPERATOR, id, n ? n->name : target,
+				    "attached by the operator: never detached")->users = w ? w->users : 0;
+			continue;
+		}
+		if (n && ((w && netplan_active(c, w)) || (!w && in->now_ms < since_start))) {
+			netplan_keep(c, target, n, 1);
+			if (w && w->users)
+				netplan_row(c, NETPLAN_ATTACHED, id, n->name,
+					    "named by routed services")->users = w->users;
+			else
+				netplan_grace_row(c, n, w ? w->due_ms : since_start);
+			continue;
+		}
+		out->ndetach++;
+		netplan_row(c, NETPLAN_DETACH, id, n ? n->name : target,
+			    n ? "no routed service has named it for the grace period" :
+				"the swarm no longer lists it");
+		if (n && n->stack && !netplan_in_list(out->detached, out->ndetached, n->id))
+			out->detached[out->ndetached++] = n->id;
+	}
+}
+
+/* Networks named by routed services that the proxy lacks. Only a network
+ * named now is attached: one in its grace period only keeps an attachment.
+ */
+static void netplan_attach(struct netplan_ctx *c)
+{
+	struct netplan_out *out = c->out;
+
+	for (size_t i = 0; i < c->nwants; i++) {
+		const struct netplan_want *w = &c->wants[i];
+
+		if (!w->users || netplan_will_have(c, w->net))
+			continue;
+		netplan_keep(c, w->net->id, w->net, 1);
+		out->nattach++;
+		netplan_row(c, NETPLAN_ATTACH, w->net->id, w->net->name,
+			    "named by a routed service")->users = w->users;
+	}
+}
+
+/* The networks the agents detached earlier: forgotten once gone, attached
+ * again, or owned by a live stack again; removed once nothing uses them.
+ * Those detached by this very update wait for the next look: the proxy's
+ * old tasks still hold them.
+ */
+static void netplan_detached(struct netplan_ctx *c)
+{
+	const struct netplan_in *in = c->in;
+	struct netplan_out *out = c->out;
+
+	for (size_t i = 0; i < in->ndetached; i++) {
+		const char *id = in->detached[i];
+		const struct netplan_net *n = NULL;
+		const struct netplan_want *w;
+
+		for (size_t k = 0; k < in->nnets && !n; k++)
+			if (strcmp(in->nets[k].id, id) == 0)
+				n = &in->nets[k];
+		if (!n || !n->stack || netplan_in_list(out->detached, out->ndetached, id) ||
+		    netplan_will_have(c, n))
+			continue;
+		w = netplan_want_of(c, n);
+		if (w && netplan_active(c, w)) {
+			/* named again lately: a redeploy may be under way */
+			out->detached[out->ndetached++] = id;
+			netplan_row(c, NETPLAN_DETACHED, id, n->name,
+				    "detached by the agents, named again lately: kept for the grace period");
+			netplan_wake(c, w->due_ms);
+			continue;
+		}
+		if (!n->refs_known) {
+			out->need_refs = 1;
+			out->detached[out->ndetached++] = id;
+			netplan_row(c, NETPLAN_DETACHED, id, n->name,
+				    "detached by the agents: checking what still uses it");
+			continue;
+		}
+		if (n->stack_services || n->services)
+			continue;   /* its stack is back, or something else uses it: not ours */
+		out->detached[out->ndetached++] = id;
+		if (n->containers) {
+			netplan_row(c, NETPLAN_DETACHED, id, n->name,
+				    "detached by the agents: tasks or containers are still on it");
+			continue;
+		}
+		netplan_row(c, NETPLAN_REMOVE, id, n->name, "its stack was removed and nothing uses it");
+		out->nremove++;
+	}
+}
+
+/* Folds detachments: when the first grace ends, wait for those ending
+ * within <fold_ms> of it, so that one update makes them all.
+ */
+static void netplan_fold(struct netplan_ctx *c)
+{
+	struct netplan_out *out = c->out;
+	int64_t first = out->next_ms, last = out->next_ms;
+
+	if (!first)
+		return;
+	for (size_t i = 0; i < out->nrows; i++) {
+		int64_t due = out->rows[i].due_ms;
+
+		if (out->rows[i].state == NETPLAN_GRACE && due > last &&
+		    due <= first + (int64_t)c->in->fold_ms)
+			last = due;
+	}
+	out->next_ms = last;
+}
+
+int netplan_decide(const struct netplan_in *in, struct netplan_out *out)
+{
+	struct netplan_ctx c = { .in = in, .out = out };
+	size_t most = in->nattached + in->nuses;
+
+	memset(out, 0, sizeof(*out));
+	/* a row per attached network, two per use (refused, or attached),
+	 * one per detached network */
+	out->rows = calloc(in->nattached + 2 * in->nuses + in->ndetached + 1, sizeof(*out->rows));
+	out->attached = calloc(most + 1, sizeof(*out->attached));
+	out->managed = calloc(most + 1, sizeof(*out->managed));
+	out->detached = calloc(in->ndetached + in->nattached + 1, sizeof(*out->detached));
+	c.wants = calloc(in->nuses + 1, sizeof(*c.wants));
+	c.attached_nets = calloc(most + 1, sizeof(*c.attached_nets));
+	if (!out->rows || !out->attached || !out->managed || !out->detached || !c.wants ||
+	    !c.attached_nets) {
+		free(c.wants);
+		free(c.attached_nets);
+		netplan_release(out);
+		return -1;
+	}
+	netplan_collect_wants(&c);
+	netplan_attached(&c);
+	netplan_attach(&c);
+	netplan_detached(&c);
+	netplan_fold(&c);
+	out->labels_change = !netplan_same_set(out->managed, out->nmanaged, in->managed, in->nmanaged) ||
+			     !netplan_same_set(out->detached, out->ndetached, in->detached, in->ndetached);
+	free(c.wants);
+	free(c.attached_nets);
+	return 0;
+}
+
+void netplan_release(struct netplan_out *out)
+{
+	free(out->rows);
+	out->rows = NULL;
+	free(out->attached);
+	out->attached = NULL;
+	free(out->managed);
+	out->managed = NULL;
+	free(out->detached);
+	out->detached = NULL;
+	out->nrows = out->nattached = out->nmanaged = out->ndetached = 0;
+}

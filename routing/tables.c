@@ -1,0 +1,331 @@
+/* Routing table lifecycle: models in, tables out. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/errlog.h"
+#include "common/log.h"
+#include "routing/model.h"
+#include "routing/snapshot.h"
+#include "routing/tables.h"
+
+#define TABLES_MAX_SOURCES 4
+#define TABLES_MAX_SUBSCRIBERS 8
+#define TOTALS_BUCKETS 1024
+
+struct source_model {
+	const char *source;
+	struct model *model;
+};
+
+/* Counters of services whose tables were retired, by name. */
+struct total {
+	struct total *next;
+	struct rtable_counters c;
+	char name[];
+};
+
+/* A table the main thread reads across loop turns (a stats listing), with
+ * its number of holders. A retired table that is still held is freed by
+ * its last tables_unhold() instead of by the snapshot release.
+ */
+struct hold {
+	struct hold *next;
+	struct rtable *table;
+	unsigned holders;
+	int released;            /* retired, no worker sees it, counters folded */
+};
+
+struct subscriber {
+	void (*fn)(void *arg, const struct rtable *t);
+	void *arg;
+};
+
+static struct rtable_build_opts build_opts;
+static struct source_model sources[TABLES_MAX_SOURCES];
+static struct subscriber subscribers[TABLES_MAX_SUBSCRIBERS];
+static size_t nsubscribers;
+static struct rtable *current;
+static struct tables_status status;
+static struct total *totals[TOTALS_BUCKETS];
+static struct rtable_counters retired_all;   /* table-wide, retired tables */
+static struct hold *holds;
+static size_t held_released;                /* released tables waiting for their holders */
+
+void tables_init(const struct rtable_build_opts *opts)
+{
+	build_opts = *opts;
+}
+
+static unsigned name_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h % TOTALS_BUCKETS;
+}
+
+static void counters_add(struct rtable_counters *dst, const struct rtable_counters *src)
+{
+	dst->forwarded += src->forwarded;
+	dst->redirected += src->redirected;
+	dst->not_found += src->not_found;
+	dst->no_task += src->no_task;
+}
+
+static struct total *total_get(const char *name)
+{
+	unsigned b = name_hash(name);
+	struct total *t;
+
+	for (t = totals[b]; t; t = t->next)
+		if (strcmp(t->name, name) == 0)
+			return t;
+	t = calloc(1, sizeof(*t) + strlen(name) + 1);
+	if (!t)
+		return NULL;
+	strcpy(t->name, name);
+	t->next = totals[b];
+	totals[b] = t;
+	return t;
+}
+
+static struct hold *hold_find(const struct rtable *t)
+{
+	struct hold *h;
+
+	for (h = holds; h; h = h->next)
+		if (h->table == t)
+			return h;
+	return NULL;
+}
+
+/* Release callback of retired tables: no worker can touch their counters
+ * any more, so they are folded into the lifetime totals now, even when a
+ * holder delays the free: folding later would make the lifetime counters
+ * drop (a counter reset to a scraper) for as long as a listing runs.
+ */
+static void table_release(void *p)
+{
+	struct rtable *t = p;
+	struct rtable_counters all;
+	size_t n = rtable_service_count(t);
+	struct hold *h;
+
+	for (size_t i = 0; i < n; i++) {
+		struct rtable_service_view v;
+		struct total *tot;
+
+		rtable_service_at(t, i, &v);
+		if (!v.counters.forwarded && !v.counters.redirected && !v.counters.no_task)
+			continue;
+		tot = total_get(v.name);
+		if (tot)
+			counters_add(&tot->c, &v.counters);
+	}
+	rtable_counters(t, &all);
+	counters_add(&retired_all, &all);
+	h = hold_find(t);
+	if (h) {
+		h->released = 1;
+		held_released++;
+		return;
+	}
+	rtable_free(t);
+}
+
+static void log_change(void *arg, const char *what, const char *service, const char *detail)
+{
+	(void)arg;
+	LOG(LL_INFO, "routing", what, KVS("service", service), KVS("detail", detail));
+	/* "show errors" lists services refused for their labels. */
+	if (strcmp(what, "service skipped") == 0)
+		errlog_record(ERRLOG_LABELS, service, detail);
+}
+
+static int tables_publish_new(void)
+{
+	const struct model *models[TABLES_MAX_SOURCES];
+	int64_t t0 = clock_mono_ns();
+	struct rtable *t;
+	struct rtable_info info;
+
+	for (size_t i = 0; i < TABLES_MAX_SOURCES; i++)
+		models[i] = sources[i].model;
+	t = rtable_build(models, TABLES_MAX_SOURCES, &build_opts);
+	if (!t) {
+		status.build_failures++;
+		LOG(LL_ERROR, "routing", "cannot build routing table, keeping the previous one");
+		return -1;
+	}
+	rtable_diff(current, t, log_change, NULL);
+	current = t;
+	status.generation = snapshot_publish(t, table_release);
+	status.published_ms = clock_wall_ms();
+	status.build_ns = (uint64_t)(clock_mono_ns() - t0);
+	rtable_info(t, &info);
+	LOG(LL_DEBUG, "routing", "table published", KVI("generation", status.generation),
+	    KVI("services", info.services), KVI("routes", info.routes), KVI("tasks", info.tasks),
+	    KVI("build_us", status.build_ns / 1000));
+	for (size_t i = 0; i < nsubscribers; i++)
+		subscribers[i].fn(subscribers[i].arg, t);
+	return 0;
+}
+
+int tables_update(const char *source, struct model *m)
+{
+	struct source_model *slot = NULL, *free_slot = NULL;
+	struct model *old;
+
+	for (size_t i = 0; i < TABLES_MAX_SOURCES; i++) {
+		if (sources[i].source && strcmp(sources[i].source, source) == 0)
+			slot = &sources[i];
+		else if (!sources[i].source && !free_slot)
+			free_slot = &sources[i];
+	}
+	if (!slot) {
+		if (!free_slot) {
+			model_free(m);
+			return -1;
+		}
+		slot = free_slot;
+		slot->source = source;
+	}
+	old = slot->model;
+	slot->model = m;
+	if (tables_publish_new() < 0) {
+		slot->model = old;
+		model_free(m);
+		return -1;
+	}
+	model_free(old);
+	return 0;
+}
+
+int tables_rebuild(void)
+{
+	return tables_publish_new();
+}
+
+const struct rtable *tables_current(void)
+{
+	return current;
+}
+
+const struct rtable *tables_hold(void)
+{
+	struct hold *h;
+
+	if (!current)
+		return NULL;
+	h = hold_find(current);
+	if (!h) {
+		h = calloc(1, sizeof(*h));
+		if (!h)
+			return NULL;
+		h->table = current;
+		h->next = holds;
+		holds = h;
+	}
+	h->holders++;
+	return current;
+}
+
+void tables_unhold(const struct rtable *t)
+{
+	struct hold **pp, *h;
+
+	for (pp = &holds; (h = *pp); pp = &h->next)
+		if (h->table == t)
+			break;
+	/* an unhold without its hold would free a table someone reads */
+	if (!h || !h->holders)
+		abort();
+	if (--h->holders)
+		return;
+	*pp = h->next;
+	if (h->released) {
+		held_released--;
+		rtable_free(h->table);
+	}
+	free(h);
+}
+
+void tables_status(struct tables_status *st)
+{
+	*st = status;
+	st->retired_waiting = snapshot_reclaim() + held_released;
+}
+
+void tables_subscribe(void (*fn)(void *arg, const struct rtable *t), void *arg)
+{
+	if (nsubscribers < TABLES_MAX_SUBSCRIBERS)
+		subscribers[nsubscribers++] = (struct subscriber){ fn, arg };
+}
+
+void tables_counters(void (*fn)(void *arg, const char *service,
+				const struct rtable_counters *c), void *arg)
+{
+	size_t n = current ? rtable_service_count(current) : 0;
+	struct rtable_counters all = retired_all, cur;
+
+	/* Services of the current table, with what retired tables counted. */
+	for (size_t i = 0; i < n; i++) {
+		struct rtable_service_view v;
+		struct rtable_counters c;
+		struct total *tot;
+
+		rtable_service_at(current, i, &v);
+		c = v.counters;
+		for (tot = totals[name_hash(v.name)]; tot; tot = tot->next)
+			if (strcmp(tot->name, v.name) == 0)
+				counters_add(&c, &tot->c);
+		fn(arg, v.name, &c);
+	}
+	/* Services that are gone keep their lifetime counters. */
+	for (size_t b = 0; b < TOTALS_BUCKETS; b++) {
+		for (struct total *tot = totals[b]; tot; tot = tot->next) {
+			if (current && rtable_service_find(current, tot->name) >= 0)
+				continue;
+			fn(arg, tot->name, &tot->c);
+		}
+	}
+	if (current) {
+		rtable_counters(current, &cur);
+		counters_add(&all, &cur);
+	}
+	fn(arg, NULL, &all);
+}
+
+void tables_reclaim(void)
+{
+	snapshot_reclaim();
+}
+
+void tables_shutdown(void)
+{
+	for (size_t i = 0; i < TABLES_MAX_SOURCES; i++) {
+		model_free(sources[i].model);
+		sources[i].model = NULL;
+	}
+	for (size_t b = 0; b < TOTALS_BUCKETS; b++) {
+		struct total *t, *next;
+
+		for (t = totals[b]; t; t = next) {
+			next = t->next;
+			free(t);
+		}
+		totals[b] = NULL;
+	}
+	/* The stats clients, which hold tables, are closed by now. */
+	while (holds) {
+		struct hold *h = holds;
+
+		holds = h->next;
+		if (h->released)
+			rtable_free(h->table);
+		free(h);
+	}
+	held_released = 0;
+}

@@ -1,0 +1,68 @@
+/* The agent's routing tables: keeps each provider's latest service model,
+ * builds a new table when one changes, logs what changed, publishes it to
+ * the workers and keeps lifetime counters across tables. Main thread only.
+ */
+#ifndef ROUTING_TABLES_H
+#define ROUTING_TABLES_H
+
+#include <stdint.h>
+#include "routing/rtable.h"
+
+struct model;
+
+struct tables_status {
+	unsigned long generation;   /* tables published so far */
+	int64_t published_ms;       /* wall clock of the current table */
+	uint64_t build_ns;          /* how long the current table took to build */
+	size_t retired_waiting;     /* old tables a worker or a listing may still read */
+	uint64_t build_failures;
+};
+
+void tables_init(const struct rtable_build_opts *opts);
+
+/* Replaces the model of provider <source> (a static string such as "file"
+ * or "swarm") with <m>, which it takes over (NULL removes the provider's
+ * services), then builds and publishes a new table. Returns 0, or -1 when
+ * the table could not be built: the previous table then stays in service.
+ */
+int tables_update(const char *source, struct model *m);
+
+/* Publishes a table built from the current models again (e.g. after a
+ * build option changed). Returns 0 or -1.
+ */
+int tables_rebuild(void);
+
+/* The current table (main thread only; NULL before the first publish).
+ * The pointer is valid until the main loop runs on: a newer table may
+ * retire it, and a retired table is freed once no worker reads it.
+ */
+const struct rtable *tables_current(void);
+
+/* Returns the current table held for the caller, who may read it across
+ * loop turns until the matching tables_unhold(), even after it is retired
+ * (it is then freed by the last unhold). NULL before the first publish or
+ * when memory is exhausted. Main thread only.
+ */
+const struct rtable *tables_hold(void);
+void tables_unhold(const struct rtable *t);
+
+void tables_status(struct tables_status *st);
+
+/* Calls <fn> after each publish with the new table (network and
+ * certificate managers follow the table this way). At most 8 subscribers.
+ */
+void tables_subscribe(void (*fn)(void *arg, const struct rtable *t), void *arg);
+
+/* Lifetime request counters by service name (retired tables plus the
+ * current one), then the table-wide totals with <service> NULL.
+ */
+void tables_counters(void (*fn)(void *arg, const char *service,
+				const struct rtable_counters *c), void *arg);
+
+/* Releases retired tables no worker can see; call periodically. */
+void tables_reclaim(void);
+
+/* Frees everything at exit, after the workers stopped. */
+void tables_shutdown(void);
+
+#endif

@@ -1,0 +1,497 @@
+/* The network manager's machine (netmgr.c) against a scripted daemon
+ * (fakedocker.c) that plays the swarm: the proxy service and its version,
+ * its networks and labels, a stack network with its load balancer
+ * endpoint. The decisions themselves are test_netplan.c's; here, their
+ * sequencing: one update per change, the version sent, a refused update
+ * (the other agent was first) looked at again and not repeated, the grace
+ * period, the removal once the network is left, back-off on failures, the
+ * wait after a rollback, the operator's networks never touched.
+ *
+ * Guards issue 5.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <ev.h>
+#include <jansson.h>
+
+#include "common/clock.h"
+#include "common/errlog.h"
+#include "common/log.h"
+#include "common/sbuf.h"
+#include "dockerapi/dockerapi.h"
+#include "dockerapi/dockerhost.h"
+#include "netmgr/netmgr.h"
+#include "routing/model.h"
+#include "routing/routesfile.h"
+#include "routing/rtable.h"
+#include "tests/lib/fakedocker.h"
+
+#define CTL "ctl0000000000000000000001"   /* the pair's control network */
+#define APP "app0000000000000000000003"   /* stack "app"'s network */
+
+/* The swarm the fake daemon plays. Read and written by its thread, one
+ * request at a time; the test reads it between loop runs.
+ */
+struct world {
+	int version;            /* the proxy service's Version.Index */
+	int app_exists;         /* app_net is listed */
+	int attached;           /* the proxy is on app_net */
+	int managed;            /* ... and the managed label lists it */
+	int detached;           /* the detached label lists it */
+	int lb_answers;         /* GET /networks/APP shows an lb endpoint this many more times */
+	int conflict;           /* refuse the next update: someone else made it */
+	int proxy_missing;
+	const char *update_state;
+	int64_t update_ms;      /* UpdateStatus.CompletedAt, wall clock */
+	int bad_version;        /* an update came with another version than the current one */
+	int posts_ok;
+};
+
+static struct world world;
+
+static char *dup_str(const char *s, size_t *len)
+{
+	char *d = strdup(s);
+
+	assert_non_null(d);
+	*len = strlen(d);
+	return d;
+}
+
+static void proxy_json(struct sbuf *b)
+{
+	char when[64] = "0001-01-01T00:00:00Z";
+
+	if (world.update_ms) {
+		time_t t = (time_t)(world.update_ms / 1000);
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	sbuf_printf(b, "{\"ID\":\"pxid\",\"Version\":{\"Index\":%d},\"Spec\":{\"Name\":\"p_haproxy\","
+		    "\"Labels\":{\"com.docker.stack.namespace\":\"p\"", world.version);
+	if (world.managed)
+		sbuf_puts(b, ",\"swarm-spoa.managed-networks\":\"" APP "\"");
+	if (world.detached)
+		sbuf_puts(b, ",\"swarm-spoa.detached-networks\":\"" APP "\"");
+	sbuf_puts(b, "},\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"haproxy\"},\"Networks\":["
+		  "{\"Target\":\"" CTL "\",\"Aliases\":[\"haproxy\"]}");
+	if (world.attached)
+		sbuf_puts(b, ",{\"Target\":\"" APP "\"}");
+	sbuf_puts(b, "]}}");
+	if (world.update_state)
+		sbuf_printf(b, ",\"UpdateStatus\":{\"State\":\"%s\",\"CompletedAt\":\"%s\"}",
+			    world.update_state, when);
+	sbuf_puts(b, "}");
+}
+
+static void handler(void *arg, const char *method, const char *path, struct fake_resp *r)
+{
+	struct sbuf b = SBUF_INIT;
+	char want[64];
+
+	(void)arg;
+	r->status = 200;
+	if (strcmp(method, "GET") == 0 && strcmp(path, "/networks") == 0) {
+		sbuf_puts(&b, "[{\"Id\":\"" CTL "\",\"Name\":\"p_control\",\"Scope\":\"swarm\","
+			  "\"Labels\":{\"com.docker.stack.namespace\":\"p\"}}");
+		if (world.app_exists)
+			sbuf_puts(&b, ",{\"Id\":\"" APP "\",\"Name\":\"app_net\",\"Scope\":\"swarm\","
+				  "\"Labels\":{\"com.docker.stack.namespace\":\"app\"}}");
+		sbuf_puts(&b, "]");
+	} else if (strcmp(method, "GET") == 0 && strcmp(path, "/services/p_haproxy") == 0) {
+		if (world.proxy_missing) {
+			r->status = 404;
+			sbuf_puts(&b, "{\"message\":\"service p_haproxy not found\"}");
+		} else {
+			proxy_json(&b);
+		}
+	} else if (strcmp(method, "POST") == 0 && strncmp(path, "/services/pxid/update?version=", 30) == 0) {
+		snprintf(want, sizeof(want), "%d", world.version);
+		if (world.conflict) {
+			/* the other agent made the very same update first */
+			world.conflict = 0;
+			world.attached = world.managed = 1;
+			world.version++;
+			r->status = 500;
+			sbuf_puts(&b, "{\"message\":\"rpc error: code = Unknown desc = update out of sequence\"}");
+		} else {
+			world.bad_version |= strcmp(path + 30, want) != 0;
+			/* the change the manager asks for: the one the state calls for */
+			world.attached = world.managed = !world.attached;
+			world.detached = !world.attached;
+			world.version++;
+			world.posts_ok++;
+			sbuf_puts(&b, "{\"Warnings\":null}");
+		}
+	} else if (strcmp(method, "GET") == 0 && strcmp(path, "/services") == 0) {
+		sbuf_puts(&b, "[]");
+	} else if (strcmp(path, "/networks/" APP) == 0) {
+		if (!world.app_exists) {
+			r->status = 404;
+			sbuf_puts(&b, "{\"message\":\"network not found\"}");
+		} else if (strcmp(method, "DELETE") == 0) {
+			world.app_exists = 0;
+			r->status = 204;
+		} else {
+			sbuf_puts(&b, "{\"Id\":\"" APP "\",\"Name\":\"app_net\",\"Containers\":{");
+			if (world.lb_answers > 0) {
+				world.lb_answers--;
+				sbuf_puts(&b, "\"lb-app_net\":{\"Name\":\"app_net-endpoint\"}");
+			}
+			sbuf_puts(&b, "}}");
+		}
+	} else {
+		r->status = 404;
+		sbuf_puts(&b, "{\"message\":\"unexpected request\"}");
+	}
+	r->body = b.buf ? dup_str(b.buf, &r->len) : NULL;
+	sbuf_free(&b);
+}
+
+/************************************************************************/
+/*                               fixture                                */
+/************************************************************************/
+
+static const struct rtable *current;
+
+static int complete(void)
+{
+	return 1;
+}
+
+static const struct rtable *current_table(void)
+{
+	return current;
+}
+
+/* A table of one routed service naming app_net, or of none. */
+static struct rtable *table(int with_user)
+{
+	static const char with[] =
+		"{\"services\":[{\"name\":\"app_web\",\"labels\":{\"com.docker.lb.hosts\":\"a.test\","
+		"\"com.docker.lb.port\":\"80\",\"com.docker.lb.network\":\"app_net\"},"
+		"\"tasks\":[{\"id\":\"t1\",\"address\":\"10.0.0.5\"}]}]}";
+	static const char without[] = "{\"services\":[]}";
+	struct rtable_build_opts bo = { .nworkers = 1 };
+	char err[256];
+	struct model *m = with_user ? routesfile_parse(with, sizeof(with) - 1, err, sizeof(err)) :
+				      routesfile_parse(without, sizeof(without) - 1, err, sizeof(err));
+	const struct model *mm[1] = { m };
+	struct rtable *t;
+
+	assert_non_null(m);
+	t = rtable_build(mm, 1, &bo);
+	model_free(m);
+	assert_non_null(t);
+	return t;
+}
+
+struct fixture {
+	char sock[128];
+	struct fakedocker *fake;
+	struct ev_loop *loop;
+	struct dockerapi *api;
+	struct netmgr *m;
+	struct rtable *tables[4];
+	size_t ntables;
+};
+
+static struct fixture fx;
+
+static int setup(void **state)
+{
+	struct dockerhost_env env = { 0 };
+	struct dockerhost h;
+	char url[200], err[256];
+
+	(void)state;
+	memset(&world, 0, sizeof(world));
+	world.version = 10;
+	world.app_exists = 1;
+	memset(&fx, 0, sizeof(fx));
+	log_set_level(LL_ERROR);
+	snprintf(fx.sock, sizeof(fx.sock), "/tmp/ssp-netmgr-%d.sock", (int)getpid());
+	fx.fake = fakedocker_start(fx.sock, handler, NULL);
+	if (!fx.fake)
+		return -1;
+	snprintf(url, sizeof(url), "unix://%s", fx.sock);
+	if (dockerhost_parse(&h, url, &env, err, sizeof(err)) < 0)
+		return -1;
+	fx.loop = ev_loop_new(EVFLAG_AUTO);
+	fx.api = dockerapi_new(fx.loop, &h, err, sizeof(err));
+	return fx.api ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	netmgr_free(fx.m);
+	dockerapi_free(fx.api);
+	ev_loop_destroy(fx.loop);
+	fakedocker_stop(fx.fake);
+	for (size_t i = 0; i < fx.ntables; i++)
+		rtable_free(fx.tables[i]);
+	current = NULL;
+	return 0;
+}
+
+/* Publishes a table with or without a service naming app_net. */
+static void publish(int with_user)
+{
+	assert_true(fx.ntables < 4);
+	fx.tables[fx.ntables] = table(with_user);
+	current = fx.tables[fx.ntables++];
+	if (fx.m)
+		netmgr_on_table(fx.m, current);
+}
+
+static void start(unsigned grace_s)
+{
+	struct netmgr_opts o = {
+		.proxy_service = "p_haproxy",
+		.grace_s = grace_s,
+		.table_complete = complete,
+		.current_table = current_table,
+	};
+	char err[256];
+
+	fx.m = netmgr_new(fx.loop, fx.api, &o, err, sizeof(err));
+	assert_non_null(fx.m);
+}
+
+/* Runs the loop for <ms>, or until <cond> holds when it is given. */
+static void run(int64_t ms, int (*cond)(void))
+{
+	int64_t deadline = clock_mono_ms() + ms;
+
+	while (clock_mono_ms() < deadline && !(cond && cond())) {
+		ev_run(fx.loop, EVRUN_NOWAIT);
+		usleep(2000);
+	}
+}
+
+/* "show networks json", parsed. */
+static json_t *shown(void)
+{
+	struct sbuf b = SBUF_INIT;
+	json_error_t je;
+	json_t *j;
+
+	netmgr_show(fx.m, &b, 1);
+	j = json_loads(b.buf, 0, &je);
+	sbuf_free(&b);
+	assert_non_null(j);
+	return j;
+}
+
+static long long shown_int(const char *key)
+{
+	json_t *j = shown();
+	long long v = json_integer_value(json_object_get(j, key));
+
+	json_decref(j);
+	return v;
+}
+
+/* The state "show networks" gives app_net, or "" when it is not listed. */
+static const char *app_state(void)
+{
+	static char st[32];
+	json_t *j = shown(), *n;
+	size_t i;
+
+	st[0] = '\0';
+	json_array_foreach(json_object_get(j, "networks"), i, n)
+		if (strcmp(json_string_value(json_object_get(n, "name")), "app_net") == 0)
+			snprintf(st, sizeof(st), "%s", json_string_value(json_object_get(n, "state")));
+	json_decref(j);
+	return st;
+}
+
+static unsigned posts(void)
+{
+	return fakedocker_count(fx.fake, "/services/pxid/update");
+}
+
+static int posted(void)
+{
+	return posts() > 0;
+}
+
+static int app_gone(void)
+{
+	return !world.app_exists;
+}
+
+static int removed_one(void)
+{
+	return shown_int("removed") == 1;
+}
+
+/************************************************************************/
+/*                                tests                                 */
+/************************************************************************/
+
+/* A routed service names a network: one update, with the version read;
+ * the next look finds it done and shows it attached by the agents.
+ */
+static void test_attach_once(void **state)
+{
+	(void)state;
+	publish(1);
+	start(1);
+	run(5000, posted);
+	assert_int_equal(posts(), 1);
+	assert_false(world.bad_version);
+	assert_true(world.attached);
+	run(2000, NULL);
+	assert_int_equal(posts(), 1);
+	assert_string_equal(app_state(), "attached");
+	assert_int_equal(shown_int("updates"), 1);
+	assert_int_equal(shown_int("attached"), 1);
+	assert_int_equal(shown_int("proxy_version"), 11);
+}
+
+/* The other agent updated the service first: the refused update is looked
+ * at again, found done, and not repeated.
+ */
+static void test_conflict_not_repeated(void **state)
+{
+	(void)state;
+	world.conflict = 1;
+	publish(1);
+	start(1);
+	run(5000, posted);
+	run(3000, NULL);
+	assert_int_equal(posts(), 1);
+	assert_int_equal(world.posts_ok, 0);
+	assert_int_equal(shown_int("conflicts"), 1);
+	assert_int_equal(shown_int("updates"), 0);
+	assert_string_equal(app_state(), "attached");
+}
+
+/* No routed service names the network the agents attached: detached after
+ * the grace period, then removed once this node's load balancer endpoint
+ * has left it, and only then.
+ */
+static void test_detach_then_remove(void **state)
+{
+	int64_t t0;
+
+	(void)state;
+	world.attached = world.managed = 1;
+	world.lb_answers = 2;
+	publish(0);
+	t0 = clock_mono_ms();
+	start(1);
+	run(6000, posted);
+	/* a first look after the table is complete, then the grace */
+	assert_true(clock_mono_ms() - t0 >= 1000);
+	assert_int_equal(posts(), 1);
+	assert_true(world.detached);
+	run(6000, app_gone);
+	assert_true(app_gone());
+	assert_true(fakedocker_count(fx.fake, "/networks/" APP) >= 4);   /* 3 looks + DELETE */
+	run(2000, removed_one);   /* the answer to the DELETE */
+	assert_int_equal(shown_int("removed"), 1);
+	assert_int_equal(shown_int("detached"), 1);
+	run(1500, NULL);
+	assert_int_equal(posts(), 1);
+	assert_string_equal(app_state(), "");
+}
+
+/* The service comes back within the grace period (a redeploy): the
+ * network stays, nothing is updated.
+ */
+static void test_redeploy_within_grace(void **state)
+{
+	(void)state;
+	world.attached = world.managed = 1;
+	publish(1);
+	start(2);
+	run(2500, NULL);
+	publish(0);
+	run(1500, NULL);
+	assert_string_equal(app_state(), "grace");
+	publish(1);
+	run(3000, NULL);
+	assert_int_equal(posts(), 0);
+	assert_string_equal(app_state(), "attached");
+}
+
+/* The operator's networks are never detached, whatever the labels say. */
+static void test_operator_networks_kept(void **state)
+{
+	(void)state;
+	world.attached = 1;   /* on app_net, but not by the agents */
+	publish(0);
+	start(1);
+	run(5000, NULL);
+	assert_int_equal(posts(), 0);
+	assert_string_equal(app_state(), "operator");
+	assert_true(world.app_exists);
+}
+
+/* No such proxy service: reported once, retried with back-off. */
+static void test_missing_proxy_backs_off(void **state)
+{
+	uint64_t errors = errlog_count(ERRLOG_DOCKER);
+	json_t *j;
+
+	(void)state;
+	world.proxy_missing = 1;
+	publish(1);
+	start(1);
+	run(6000, NULL);
+	/* looks at about 2, 3, 5 s: not a tight loop */
+	assert_true(fakedocker_count(fx.fake, "/services/p_haproxy") <= 4);
+	assert_true(fakedocker_count(fx.fake, "/services/p_haproxy") >= 2);
+	assert_int_equal(errlog_count(ERRLOG_DOCKER), errors + 1);
+	j = shown();
+	assert_non_null(strstr(json_string_value(json_object_get(j, "last_error")), "no such service"));
+	assert_true(json_integer_value(json_object_get(j, "failures")) >= 2);
+	json_decref(j);
+	assert_int_equal(posts(), 0);
+}
+
+/* Swarm rolled the last update back a moment ago: the same update waits. */
+static void test_rolled_back_waits(void **state)
+{
+	json_t *j;
+
+	(void)state;
+	world.update_state = "rollback_completed";
+	world.update_ms = clock_wall_ms();
+	publish(1);
+	start(1);
+	run(4000, NULL);
+	assert_int_equal(posts(), 0);
+	j = shown();
+	assert_string_equal(json_string_value(json_object_get(j, "last_error")), "rolled back");
+	json_decref(j);
+	assert_string_equal(app_state(), "attach");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_attach_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conflict_not_repeated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_detach_then_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_redeploy_within_grace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_operator_networks_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_proxy_backs_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rolled_back_waits, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
