@@ -29,6 +29,7 @@
 #include "common/arena.h"
 #include "common/clock.h"
 #include "common/errlog.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "common/strmap.h"
@@ -513,15 +514,6 @@ struct want {
 	const char *invalid;     /* a name is not a valid secret or config name */
 };
 
-static uint64_t certs_mix(uint64_t h, const char *s)
-{
-	if (!s)
-		s = "\1";
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return (h ^ 0xff) * 1099511628211ull;
-}
-
 static int want_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct want *)a)->name, ((const struct want *)b)->name);
@@ -641,7 +633,7 @@ static long certs_read_table(const struct rtable *t, struct arena *a, struct wan
  */
 static uint64_t certs_table_hash(const struct rtable *t)
 {
-	uint64_t h = 14695981039346656037ull;
+	uint64_t h = HASH_SEED;
 	size_t n = rtable_service_count(t);
 
 	for (size_t i = 0; i < n; i++) {
@@ -650,11 +642,11 @@ static uint64_t certs_table_hash(const struct rtable *t)
 		rtable_service_at(t, i, &v);
 		if (v.status != RTABLE_SVC_ROUTED || !v.ssl_cert)
 			continue;
-		h = certs_mix(h, v.name);
-		h = certs_mix(h, v.ssl_cert);
-		h = certs_mix(h, v.ssl_key);
-		h = certs_mix(h, v.hosts);
-		h = certs_mix(h, model_label(v.model, "com.docker.lb.ssl_passthrough"));
+		h = hash_str(h, v.name);
+		h = hash_str(h, v.ssl_cert);
+		h = hash_str(h, v.ssl_key);
+		h = hash_str(h, v.hosts);
+		h = hash_str(h, model_label(v.model, "com.docker.lb.ssl_passthrough"));
 	}
 	return h;
 }

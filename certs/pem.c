@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "certs/pem.h"
+#include "common/hash.h"
 #include "common/sbuf.h"
 
 #define PEM_MAX_BLOCKS  32
@@ -259,15 +260,6 @@ static int pem_split(const char *in, size_t len, struct pem_blocks *bl, const ch
 /*                               bundle                                 */
 /************************************************************************/
 
-static uint64_t pem_hash(const char *s, size_t n)
-{
-	uint64_t h = 14695981039346656037ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-	return h;
-}
-
 static void pem_emit(struct sbuf *out, const struct pem_block *blk)
 {
 	sbuf_printf(out, "-----BEGIN %s-----\n", blk->label);
@@ -360,7 +352,7 @@ int pem_bundle_load(struct pem_bundle *b, const char *cert, size_t cert_len,
 	}
 	b->text = out.buf;
 	b->len = out.len;
-	b->hash = pem_hash(out.buf, out.len);
+	b->hash = hash_bytes(HASH_SEED, out.buf, out.len);
 	ret = 0;
 	goto out_free_blocks;
 

@@ -12,6 +12,7 @@
 
 #include "common/arena.h"
 #include "common/jscan.h"
+#include "common/utf8.h"
 
 /* ------------------------------------------------------------------------ */
 /* Errors and whitespace                                                     */
@@ -434,65 +435,6 @@ int jscan_finish(struct jscan *s)
 /* String decoding                                                           */
 /* ------------------------------------------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at <p> (at most <n> bytes), or 0. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-	unsigned c = p[0];
-	size_t len;
-	unsigned cp;
-
-	if (c < 0x80)
-		return c ? 1 : 0;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	/* overlong forms, surrogates, beyond U+10FFFF */
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-static size_t utf8_put(char *out, unsigned cp)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 static unsigned hex4(const char *p)
 {
 	return (unsigned)(hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 | hexval(p[3]));
@@ -507,12 +449,13 @@ static long jscan_decode(const struct jscan_str *str, char *out)
 	char *o = out;
 
 	while (p < end) {
-		unsigned cp;
+		uint32_t cp;
 
 		if (*p != '\\') {
-			size_t n = utf8_seq((const unsigned char *)p, (size_t)(end - p));
+			size_t n = utf8_decode((const unsigned char *)p, (size_t)(end - p), NULL);
 
-			if (!n)
+			/* a NUL would cut the C string short */
+			if (!n || !*p)
 				return -1;
 			memcpy(o, p, n);
 			o += n;
@@ -544,7 +487,7 @@ static long jscan_decode(const struct jscan_str *str, char *out)
 		} else if ((cp >= 0xdc00 && cp <= 0xdfff) || cp == 0) {
 			return -1;
 		}
-		o += utf8_put(o, cp);
+		o += utf8_encode(o, cp);
 	}
 	return o - out;
 }

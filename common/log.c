@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/utf8.h"
 
 _Atomic int log_threshold = LL_INFO;
 static _Atomic int log_format_cur = LOG_FMT_LOGFMT;
@@ -75,20 +76,6 @@ static void line_printf(struct line *l, const char *fmt, ...)
 	line_put_all(l, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-/* Length of the UTF-8 sequence that lead byte <c> starts (1 for ASCII and
- * for stray bytes), so that a cut never splits a character.
- */
-static size_t utf8_seq_len(unsigned char c)
-{
-	if (c >= 0xf0 && c <= 0xf4)
-		return 4;
-	if (c >= 0xe0)
-		return c <= 0xef ? 3 : 1;
-	if (c >= 0xc2)
-		return 2;
-	return 1;
-}
-
 /* Writes <s> as a JSON string body (without quotes), escaping as needed;
  * an escape or a character is written whole or not at all.
  */
@@ -104,10 +91,11 @@ static void line_json_escape(struct line *l, const char *s, size_t n)
 		} else if (c < 0x20 || c == 0x7f) {
 			line_printf(l, "\\u%04x", c);
 		} else {
-			size_t len = utf8_seq_len(c);
+			/* a valid character whole; anything else byte by byte */
+			size_t len = utf8_decode((const unsigned char *)s + i, n - i, NULL);
 
-			if (len > n - i)
-				len = n - i;
+			if (!len)
+				len = 1;
 			line_put_all(l, s + i, len);
 			i += len - 1;
 		}

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/netaddr.h"
 
 int netaddr_parse(struct netaddr *a, const char *s, size_t len)
@@ -47,17 +48,7 @@ int netaddr_equal(const struct netaddr *a, const struct netaddr *b)
 
 uint64_t netaddr_hash(const struct netaddr *a)
 {
-	/* FNV-1a over family and address bytes, then a final mix so that
-	 * neighbouring addresses land far apart. */
-	size_t n = a->family == AF_INET ? 4 : 16;
-	uint64_t h = 0xcbf29ce484222325ULL ^ a->family;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= a->ip[i];
-		h *= 0x100000001b3ULL;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h;
+	/* The family is in the seed: an IPv4 address and the first four
+	 * bytes of an IPv6 one differ. */
+	return hash_bytes(HASH_SEED ^ a->family, a->ip, a->family == AF_INET ? 4 : 16);
 }

@@ -6,6 +6,7 @@
 
 #include "common/prom.h"
 #include "common/sbuf.h"
+#include "common/utf8.h"
 
 static const char *const type_names[] = {
 	[PROM_COUNTER]   = "counter",
@@ -13,50 +14,13 @@ static const char *const type_names[] = {
 	[PROM_HISTOGRAM] = "histogram",
 };
 
-/* Returns the length of the valid UTF-8 sequence at <s> (at most <n>
- * bytes), or 0 when it is not one: overlong forms, surrogates and code
- * points above U+10FFFF are invalid, as Prometheus's parser sees them.
- */
-static size_t prom_utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len, i;
-	unsigned cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 void prom_escape_label(struct sbuf *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s);
 
 	while (n) {
-		size_t len = prom_utf8_len(p, n);
+		size_t len = utf8_decode(p, n, NULL);
 
 		if (!len) {
 			sbuf_add(out, "\xef\xbf\xbd", 3);   /* U+FFFD */

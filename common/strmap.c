@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/strmap.h"
 
 struct strmap_slot {
@@ -22,14 +23,7 @@ struct strmap {
 
 static uint64_t strmap_hash(const char *s, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	h ^= h >> 32;
-	return h;
+	return hash_bytes(HASH_SEED, s, len);
 }
 
 struct strmap *strmap_new(void)

@@ -30,6 +30,7 @@
 #include "common/arena.h"
 #include "common/clock.h"
 #include "common/errlog.h"
+#include "common/hash.h"
 #include "common/jscan.h"
 #include "common/kvout.h"
 #include "common/log.h"
@@ -183,36 +184,6 @@ static int64_t thread_cpu_ns(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* A fast 64-bit hash of bytes: answers are compared by hash only. */
-static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	h ^= n * 0x9e3779b97f4a7c15ULL;
-	while (n >= 8) {
-		uint64_t w;
-
-		memcpy(&w, b, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 29;
-		b += 8;
-		n -= 8;
-	}
-	while (n--) {
-		h = (h ^ *b++) * 0x100000001b3ULL;
-	}
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
-static uint64_t hash_str(uint64_t h, const char *s)
-{
-	/* NULL and "" differ; the length keeps "ab","c" apart from "a","bc" */
-	return s ? hash_bytes(h, s, strlen(s)) : hash_bytes(h, "\xff", 1);
 }
 
 static uint64_t hash_int(uint64_t h, int64_t v)

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "common/arena.h"
+#include "common/hash.h"
 #include "routing/balance.h"
 
 static uint32_t balance_gcd(uint32_t a, uint32_t b)
@@ -31,26 +32,9 @@ static uint32_t balance_gcd(uint32_t a, uint32_t b)
 	return a;
 }
 
-/* The finaliser of MurmurHash3: every input bit affects every output bit. */
-static inline uint64_t balance_mix(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
 uint64_t balance_key(const char *s, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return balance_mix(h);
+	return hash_bytes(HASH_SEED, s, len);
 }
 
 int balance_init(struct balance_pool *p, struct arena *a, const uint32_t *weights, uint32_t n)
@@ -104,7 +88,7 @@ uint32_t balance_start(const struct balance_pool *p, unsigned worker, unsigned n
 {
 	if (p->total == 0)
 		return 0;
-	return (uint32_t)((balance_mix(seed) % p->total +
+	return (uint32_t)((hash_mix(seed) % p->total +
 			   (uint64_t)p->total * worker / (nworkers ? nworkers : 1)) % p->total);
 }
 
@@ -116,7 +100,7 @@ uint32_t balance_hash(const struct balance_pool *p, const uint64_t *keys, uint64
 		uint64_t top = 0;
 
 		for (uint32_t i = 0; i < p->n; i++) {
-			uint64_t s = balance_mix(h ^ keys[i]);
+			uint64_t s = hash_mix(h ^ keys[i]);
 
 			if (i == 0 || s > top) {
 				top = s;
@@ -129,7 +113,7 @@ uint32_t balance_hash(const struct balance_pool *p, const uint64_t *keys, uint64
 	double top = -1.0;
 
 	for (uint32_t i = 0; i < p->n; i++) {
-		uint64_t s = balance_mix(h ^ keys[i]);
+		uint64_t s = hash_mix(h ^ keys[i]);
 		/* 53 random bits into (0, 1), never 0 or 1 */
 		double u = ((double)(s >> 11) + 0.5) / 9007199254740992.0;
 		uint32_t w = p->cum[i] - (i ? p->cum[i - 1] : 0);

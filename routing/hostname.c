@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "routing/hostname.h"
 #include "routing/punycode.h"
 
@@ -35,41 +36,6 @@ static uint32_t hostname_fold(uint32_t c)
 	return c;
 }
 
-/* Decodes one UTF-8 sequence at <s> (<len> bytes available). Rejects
- * overlong forms, surrogates and values above U+10FFFF. Returns the number
- * of bytes used, or 0 when the sequence is invalid.
- */
-static size_t hostname_utf8(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	size_t n;
-	uint32_t c, min;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-		n = 2; c = s[0] & 0x1F; min = 0x80;
-	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-		n = 3; c = s[0] & 0x0F; min = 0x800;
-	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-		n = 4; c = s[0] & 0x07; min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3F);
-	}
-	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-		return 0;
-	*cp = c;
-	return n;
-}
-
 /* Appends the label of <len> bytes at <s> to <out> at <*pos>, lowercased
  * and punycode-encoded when it holds UTF-8. Returns 0, or -1 with <err>
  * filled.
@@ -99,7 +65,7 @@ static int hostname_put_label(const char *s, size_t len, char *out, size_t outsz
 	}
 
 	for (i = 0; i < len;) {
-		size_t used = hostname_utf8(u + i, len - i, &cps[ncp]);
+		size_t used = utf8_decode(u + i, len - i, &cps[ncp]);
 
 		if (!used) {
 			snprintf(err, errlen, "invalid UTF-8 in host name");

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "routing/rtable-t.h"
 #include "routing/rtable.h"
 
@@ -122,23 +123,10 @@ static inline int rt_name_equal(const char *req, const char *name, size_t len)
 	return 1;
 }
 
-/* Bit mixing for the service name indexes. */
-static inline uint64_t rt_hash_final(uint64_t h)
-{
-	h ^= h >> 32;
-	h *= 0xd6e8feb86659fd93ULL;
-	h ^= h >> 32;
-	return h;
-}
-
 /* Case-sensitive hash of a service name or ID, for the lookup indexes. */
 static inline uint64_t rt_str_hash(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
-	return rt_hash_final(h);
+	return hash_str(HASH_SEED, s);
 }
 
 /* Per-worker state of worker <w>. */

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "common/netaddr.h"
+#include "common/texttab.h"
 #include "routing/model-t.h"
 
 struct rtable;
@@ -156,7 +157,6 @@ void rtable_show_services(const struct rtable *t, struct sbuf *out, int json);
 /* Returns -1 (and appends nothing) when <service> is unknown. */
 int rtable_show_tasks(const struct rtable *t, const char *service, struct sbuf *out, int json);
 
-#define RTABLE_SHOW_MAX_COLS 12
 
 /* Where a listing printed in parts stands. Zero it before the first part;
  * it holds no resource, so a listing may be abandoned after any part. Its
@@ -168,7 +168,7 @@ struct rtable_show_cursor {
 	size_t pos;                   /* next route, service or task */
 	size_t sub;                   /* "show routes" text: next service of the route */
 	long service;                 /* "show tasks": the service listed */
-	size_t width[RTABLE_SHOW_MAX_COLS]; /* text: column widths, from a first pass */
+	struct texttab tab;           /* text: column widths, from a first pass */
 };
 
 /* The same listings in parts, for a caller that must not hold its thread

@@ -122,14 +122,11 @@ static const char *rb_dup(struct rb_ctx *c, const char *s)
  */
 static const char *rb_intern(struct rb_ctx *c, const char *s)
 {
-	uint32_t h = 2166136261u;
 	const char **slot;
 
 	if (!s)
 		return NULL;
-	for (const char *p = s; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	slot = &c->intern[h & (RB_INTERN - 1)];
+	slot = &c->intern[hash_str(HASH_SEED, s) & (RB_INTERN - 1)];
 	if (!*slot || strcmp(*slot, s) != 0)
 		*slot = rb_dup(c, s);
 	return *slot;

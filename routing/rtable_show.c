@@ -22,7 +22,7 @@ enum show_stage {
 
 /* The cells of one text row, and the room their text is built in. */
 struct show_cells {
-	const char *cell[RTABLE_SHOW_MAX_COLS]; /* NULL prints as "-" */
+	const char *cell[TEXTTAB_MAX_COLS]; /* NULL prints as "-" */
 	char host[HOSTNAME_MAX + 8];
 	char flags[128];
 	char num[4][24];
@@ -52,35 +52,6 @@ struct show_listing {
 			 struct sbuf *out);
 };
 
-/************************************************************************/
-/*                          aligned text tables                         */
-/************************************************************************/
-
-static void show_measure(struct rtable_show_cursor *cur, size_t ncols, const char *const *cells)
-{
-	for (size_t i = 0; i + 1 < ncols; i++) {
-		size_t len = strlen(cells[i] ? cells[i] : "-");
-
-		if (len > cur->width[i])
-			cur->width[i] = len;
-	}
-}
-
-/* Prints a row, each column but the last padded to its width. */
-static void show_print(struct sbuf *out, const size_t *width, size_t ncols,
-		       const char *const *cells)
-{
-	for (size_t i = 0; i < ncols; i++) {
-		const char *s = cells[i] ? cells[i] : "-";
-
-		if (i + 1 < ncols)
-			sbuf_printf(out, "%-*s  ", (int)width[i], s);
-		else
-			sbuf_puts(out, s);
-	}
-	sbuf_putc(out, '\n');
-}
-
 /* Appends rows of listing <l> until <max_rows> are done or the listing is:
  * the contract of rtable_show_routes_part().
  */
@@ -102,8 +73,7 @@ static int show_part(const struct show_listing *l, const struct rtable *t,
 				l->json_open(t, cur, out);
 				cur->stage = SHOW_ROWS;
 			} else {
-				for (size_t i = 0; i < l->ncols; i++)
-					cur->width[i] = strlen(l->head[i]);
+				texttab_init(&cur->tab, l->ncols, l->head);
 				cur->stage = SHOW_MEASURE;
 			}
 			continue;
@@ -115,7 +85,7 @@ static int show_part(const struct show_listing *l, const struct rtable *t,
 		have = l->settle(t, cur, json);
 		if (!have && cur->stage == SHOW_MEASURE) {
 			cur->pos = cur->sub = 0;
-			show_print(out, cur->width, l->ncols, l->head);
+			texttab_row(&cur->tab, out, l->head);
 			cur->stage = SHOW_ROWS;
 			continue;
 		}
@@ -130,14 +100,14 @@ static int show_part(const struct show_listing *l, const struct rtable *t,
 		max_rows--;
 		if (cur->stage == SHOW_MEASURE) {
 			l->cells(t, cur, &c, 0);
-			show_measure(cur, l->ncols, c.cell);
+			texttab_measure(&cur->tab, c.cell);
 		} else if (json) {
 			if (cur->pos)
 				sbuf_putc(out, ',');
 			l->json_row(t, cur, out);
 		} else {
 			l->cells(t, cur, &c, 1);
-			show_print(out, cur->width, l->ncols, c.cell);
+			texttab_row(&cur->tab, out, c.cell);
 		}
 		l->next(cur, json);
 	}

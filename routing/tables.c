@@ -4,6 +4,7 @@
 
 #include "common/clock.h"
 #include "common/errlog.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "routing/model.h"
 #include "routing/snapshot.h"
@@ -59,11 +60,7 @@ void tables_init(const struct rtable_build_opts *opts)
 
 static unsigned name_hash(const char *s)
 {
-	unsigned h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h % TOTALS_BUCKETS;
+	return (unsigned)(hash_str(HASH_SEED, s) % TOTALS_BUCKETS);
 }
 
 static void counters_add(struct rtable_counters *dst, const struct rtable_counters *src)

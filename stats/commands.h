@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include "common/log-t.h"
 #include "common/netaddr.h"
+#include "common/texttab.h"
 #include "routing/rtable.h"
 
 struct sbuf;
@@ -83,7 +84,7 @@ struct commands_run {
 	size_t pos;                /* rows of <rows> already printed */
 	size_t nrows;
 	void *rows;                /* snapshot being printed, owned */
-	size_t width[4];           /* text column widths of the snapshot */
+	struct texttab tab;        /* text columns of the snapshot */
 	const struct stats_source *source; /* answering "show <name>", until its end */
 	void *state;               /* the source's, between its parts */
 	const struct rtable *table;        /* held (tables_hold) while listed */

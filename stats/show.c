@@ -12,6 +12,7 @@
 #include "common/kvout.h"
 #include "common/log.h"
 #include "common/sbuf.h"
+#include "common/texttab.h"
 #include "routing/rtable.h"
 #include "routing/tables.h"
 #include "stats/commands.h"
@@ -132,6 +133,8 @@ int show_source_step(struct commands_run *run, struct sbuf *out)
 /************************************************************************/
 
 /* "show errors": the ring is copied once, then printed in parts. */
+static const char *const errors_head[] = { "TIME", "KIND", "SUBJECT", "MESSAGE" };
+
 int show_errors_step(struct commands_run *run, struct sbuf *out)
 {
 	const struct errlog_entry *e;
@@ -147,10 +150,14 @@ int show_errors_step(struct commands_run *run, struct sbuf *out)
 		run->nrows = errlog_snapshot(run->rows, ERRLOG_SIZE);
 		run->started = 1;
 		e = run->rows;
-		run->width[0] = strlen("SUBJECT");
-		for (size_t i = 0; i < run->nrows; i++)
-			if (strlen(e[i].subject) > run->width[0])
-				run->width[0] = strlen(e[i].subject);
+		texttab_init(&run->tab, 4, errors_head);
+		for (size_t i = 0; i < run->nrows; i++) {
+			char when[CLOCK_ISO8601_LEN];
+
+			texttab_measure(&run->tab, (const char *const[]){
+				clock_iso8601(e[i].when_ms, when), errlog_kind_name(e[i].kind),
+				e[i].subject, "" });
+		}
 		if (json) {
 			sbuf_puts(out, "{\"counts\":{");
 			for (int k = 0; k < ERRLOG_KINDS; k++)
@@ -159,8 +166,7 @@ int show_errors_step(struct commands_run *run, struct sbuf *out)
 					    (unsigned long long)errlog_count((enum errlog_kind)k));
 			sbuf_puts(out, "},\"errors\":[");
 		} else {
-			sbuf_printf(out, "%-24s  %-6s  %-*s  %s\n", "TIME", "KIND",
-				    (int)run->width[0], "SUBJECT", "MESSAGE");
+			texttab_row(&run->tab, out, errors_head);
 		}
 	}
 	e = run->rows;
@@ -179,8 +185,8 @@ int show_errors_step(struct commands_run *run, struct sbuf *out)
 			sbuf_json_cstr(out, x->message);
 			sbuf_putc(out, '}');
 		} else {
-			sbuf_printf(out, "%-24s  %-6s  %-*s  %s\n", when, errlog_kind_name(x->kind),
-				    (int)run->width[0], x->subject, x->message);
+			texttab_row(&run->tab, out, (const char *const[]){
+				when, errlog_kind_name(x->kind), x->subject, x->message });
 		}
 	}
 	if (run->pos < run->nrows)
