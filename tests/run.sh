@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds swarm-spoa and runs every test: unit, integration (real HAProxy),
-# fuzz (bounded), swarm (real dockerd, single-node swarm) and multinode.
+# fuzz (bounded), swarm (real dockerd, single-node swarm), multinode, the
+# Debian package (package) and monitoring/ with a real Prometheus
+# (monitoring).
 # On a fresh Debian bookworm machine, as root, it installs what it needs.
 #
 #   tests/run.sh            everything
@@ -15,7 +17,8 @@ JOBS=$(nproc)
 
 PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev
           libev-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev
-          haproxy docker.io socat curl openssl python3 debootstrap iproute2 ca-certificates)
+          haproxy docker.io socat curl openssl python3 debootstrap iproute2 ca-certificates
+          debhelper systemd-container prometheus python3-yaml)
 
 install_packages() {
 	local missing=()
@@ -54,6 +57,6 @@ CC=clang cmake -S "$SRC" -B "$FUZZ_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 cmake --build "$FUZZ_BUILD" -j"$JOBS"
 (cd "$FUZZ_BUILD" && ctest --output-on-failure -L fuzz)
 
-echo "== unit, integration, swarm and multinode tests"
+echo "== unit, integration, swarm, multinode, package and monitoring tests"
 cd "$BUILD"
-ctest --output-on-failure -L 'unit|integration|swarm|multinode'
+ctest --output-on-failure -L 'unit|integration|swarm|multinode|package|monitoring'
