@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Builds swarm-spoa and runs every test: unit, integration (real HAProxy),
-# fuzz (bounded), swarm (real dockerd, single-node swarm), multinode, the
-# Debian package (package) and monitoring/ with a real Prometheus
-# (monitoring).
-# On a fresh Debian bookworm machine, as root, it installs what it needs.
+# Builds swarm-spoa and runs every test: unit, integration (real HAProxy:
+# 2.6, 3.0 and 3.2), fuzz (bounded), swarm (real dockerd, single-node swarm),
+# multinode, the Debian package (package) and monitoring/ with a real
+# Prometheus (monitoring).
+# On a fresh Debian bookworm machine, as root, it installs what it needs:
+# Debian packages, and HAProxy 3.0 and 3.2 from Debian's trixie and sid
+# (tests/lib/haproxy-versions.sh, kept in /var/cache/swarm-spoa-haproxy).
 #
 #   tests/run.sh            everything
 #   tests/run.sh -L unit    only the tests with that CTest label (any ctest args)
@@ -35,6 +37,8 @@ install_packages() {
 
 if [ "$(id -u)" = 0 ]; then
 	install_packages
+	# A version that cannot be had fails the run here, before the build.
+	"$SRC/tests/lib/haproxy-versions.sh" install
 fi
 
 echo "== build ($BUILD)"

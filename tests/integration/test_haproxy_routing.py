@@ -1,9 +1,10 @@
-"""Routing through a real HAProxy 2.6 with haproxy-conf/ and the real agent,
-to real HTTP backends on 127.0.0.1: host and path routing, rewrite, 404 and
-503 answers, redirects, ssl_only, round-robin, wildcard hosts, sticky
-sessions, websockets, SIGHUP reload without dropping HAProxy's connections,
-and the agent killed under load then restarted without restarting HAProxy;
-the two SPOE engines of spoe-swarm.conf (first ask, retry) kept alike.
+"""Routing through a real HAProxy (2.6, 3.0 or 3.2: SWARM_SPOA_HAPROXY) with
+haproxy-conf/ and the real agent, to real HTTP backends on 127.0.0.1: host
+and path routing, rewrite, 404 and 503 answers, redirects, ssl_only,
+round-robin, wildcard hosts, sticky sessions, websockets, SIGHUP reload
+without dropping HAProxy's connections, and the agent killed under load
+then restarted without restarting HAProxy; the two SPOE engines of
+spoe-swarm.conf (first ask, retry) kept alike.
 """
 import base64
 import os
@@ -345,4 +346,8 @@ class SpoeConfTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
+    why = h.require_haproxy()
+    if why:
+        print("SKIP: " + why)
+        sys.exit(77)
     unittest.main(verbosity=2)

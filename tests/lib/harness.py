@@ -19,7 +19,49 @@ SRC = os.environ.get("SWARM_SPOA_SRC", os.path.abspath(os.path.join(os.path.dirn
 BUILD = os.environ.get("SWARM_SPOA_BUILD", os.path.join(SRC, "build"))
 AGENT_BIN = os.environ.get("SWARM_SPOA_BIN", os.path.join(BUILD, "swarm-spoa"))
 ECHO_BIN = os.environ.get("SWARM_SPOA_ECHO", os.path.join(BUILD, "tests", "backend", "echo-backend"))
-HAPROXY_BIN = os.environ.get("HAPROXY", "/usr/sbin/haproxy")
+# The HAProxy under test: the system's (Debian bookworm: 2.6), or the one
+# SWARM_SPOA_HAPROXY names (tests/lib/haproxy-versions.sh path 3.2). ctest
+# registers each HAProxy test once per version, with SWARM_SPOA_HAPROXY_BRANCH
+# saying which: that HAProxy must then be there and be that version.
+HAPROXY_BIN = os.environ.get("SWARM_SPOA_HAPROXY", "/usr/sbin/haproxy")
+HAPROXY_BRANCH = os.environ.get("SWARM_SPOA_HAPROXY_BRANCH")
+_haproxy_version = None
+
+
+def haproxy_version():
+    """The version HAPROXY_BIN prints ("3.2.26-1"); raises if it cannot run."""
+    global _haproxy_version
+    if _haproxy_version is None:
+        out = subprocess.run([HAPROXY_BIN, "-v"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL, timeout=30).stdout.decode(errors="replace")
+        first = out.splitlines()[0] if out else ""
+        assert first.startswith("HAProxy version "), "%s -v: %r" % (HAPROXY_BIN, out)
+        _haproxy_version = first.split()[2]
+    return _haproxy_version
+
+
+def haproxy_at_least(major, minor):
+    """True when the HAProxy under test is <major>.<minor> or later."""
+    v = haproxy_version().split("-")[0].split(".")
+    return (int(v[0]), int(v[1])) >= (major, minor)
+
+
+def require_haproxy():
+    """Returns None when the HAProxy under test can run, or why the test
+    cannot run here (no HAProxy installed): the caller skips. A version the
+    test was registered for (SWARM_SPOA_HAPROXY_BRANCH) that is missing or
+    is another version fails instead (AssertionError): it is never skipped."""
+    if HAPROXY_BRANCH is None and not os.path.exists(HAPROXY_BIN):
+        return "no haproxy at %s (tests/run.sh installs it)" % HAPROXY_BIN
+    assert os.access(HAPROXY_BIN, os.X_OK), (
+        "HAProxy %s: no executable at %s (tests/lib/haproxy-versions.sh install %s)"
+        % (HAPROXY_BRANCH, HAPROXY_BIN, HAPROXY_BRANCH))
+    version = haproxy_version()
+    if HAPROXY_BRANCH is not None:
+        assert version.startswith(HAPROXY_BRANCH + "."), (
+            "%s is HAProxy %s, not %s" % (HAPROXY_BIN, version, HAPROXY_BRANCH))
+    print("HAProxy %s (%s)" % (version, HAPROXY_BIN), flush=True)
+    return None
 
 
 def free_port():

@@ -252,8 +252,9 @@ def unix_connect(path):
 class StatsSocketTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if not os.path.exists(h.HAPROXY_BIN):
-            raise unittest.SkipTest("no haproxy at %s" % h.HAPROXY_BIN)
+        why = h.require_haproxy()
+        if why:
+            raise unittest.SkipTest(why)
         cls.wd = h.Workdir("stats")
         cls.web = h.Echo(cls.wd, "web")
         cls.api = h.Echo(cls.wd, "api")

@@ -1,5 +1,6 @@
-"""TLS through a real HAProxy 2.6 with haproxy-conf/, the real agent pushing
-certificates through the runtime API, and real backends, all on 127.0.0.1.
+"""TLS through a real HAProxy (2.6, 3.0 or 3.2: SWARM_SPOA_HAPROXY) with
+haproxy-conf/, the real agent pushing certificates through the runtime API,
+and real backends, all on 127.0.0.1.
 
 Certificates come from files (--certs-dir), the form Docker secrets take
 inside the agent's containers; they are made by this test with openssl.
@@ -389,10 +390,10 @@ class TLSTest(unittest.TestCase):
 
 
 def main():
-    missing = [n for n, p in (("haproxy", os.path.exists(h.HAPROXY_BIN) and h.HAPROXY_BIN),
-                              ("openssl", t.OPENSSL), ("curl", t.CURL)) if not p]
-    if missing:
-        print("SKIP: %s not installed (tests/run.sh installs them)" % ", ".join(missing))
+    missing = [n for n, p in (("openssl", t.OPENSSL), ("curl", t.CURL)) if not p]
+    why = h.require_haproxy()
+    if why or missing:
+        print("SKIP: %s" % (why or "%s not installed (tests/run.sh installs them)" % ", ".join(missing)))
         sys.exit(77)
     unittest.main(verbosity=2)
 
