@@ -14,14 +14,16 @@ HAProxy cannot load, missing, an unsafe name) refused with its reason in
 show certs and show errors while every other certificate is served and the
 routes keep working with the default certificate; TLS passthrough to a
 backend whose own certificate the client sees, next to termination on the
-same port; an HAProxy restarted in place refilled; two agents pushing to
+same port, handed to the terminating frontend over a unix socket of mode 600; an HAProxy restarted in place refilled; two agents pushing to
 one HAProxy agree; rotation under load without a failed request.
 """
 import json
 import os
+import re
 import signal
 import socket
 import ssl
+import stat
 import subprocess
 import sys
 import threading
@@ -63,7 +65,7 @@ class TLSTest(unittest.TestCase):
                 "SWARM_SPOA_CRT_LIST": cls.crt_list}).start()
             cls.haproxy_pt = h.HAProxy(cls.wd, [cls.agent.port], name="haproxy-pt", env={
                 "SWARM_SPOA_TLS_PASSTHROUGH_BIND": "127.0.0.1:%d" % cls.pt_port,
-                "SWARM_SPOA_TLS_INTERNAL": "swarm-spoa-test-%d" % os.getpid(),
+                "SWARM_SPOA_TLS_HANDOFF": "unix@" + cls.wd.file("haproxy-pt-tls.sock"),
                 "SWARM_SPOA_CRT_LIST": cls.crt_list},
                 cfg_files=[os.path.join(h.SRC, "haproxy-conf", "tls-passthrough.cfg")]).start()
             cls.agent.extra = cls.agent_args()
@@ -283,6 +285,37 @@ class TLSTest(unittest.TestCase):
         self.assertEqual(t.served_cert(port, "unknown.test"), self.certs.der("default"))
         # the passthrough name has no certificate of ours on the terminating side
         self.assertEqual(self.served("pt.test"), self.certs.der("default"))
+
+    def test_08b_handoff_over_a_private_unix_socket(self):
+        """The connections tls-passthrough.cfg terminates reach the "http"
+        frontend over a unix socket of mode 600: no abstract socket, which
+        any local process could open and write a PROXY header to (and
+        which HAProxy 3.1.0 could not connect to)."""
+        path = self.wd.file("haproxy-pt-tls.sock")
+        st = os.stat(path)
+        self.assertTrue(stat.S_ISSOCK(st.st_mode), path)
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o600, oct(st.st_mode))
+        # every unix socket the passthrough HAProxy holds is a file
+        inodes = set()
+        fd_dir = "/proc/%d/fd" % self.haproxy_pt.proc.pid
+        for fd in os.listdir(fd_dir):
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+        with open("/proc/net/unix") as f:
+            names = [line.split()[7] for line in f.read().splitlines()[1:]
+                     if len(line.split()) > 7 and line.split()[6] in inodes]
+        # (HAProxy binds <path>.<pid>.tmp, then renames it to <path>)
+        self.assertTrue([n for n in names if n == path or re.match(re.escape(path) + r"\.\d+\.tmp$", n)],
+                        names)
+        self.assertEqual([n for n in names if n.startswith("@")], [], names)
+        # and a terminated connection went through it, with the client's address
+        st_, _, body, _ = t.https_request(self.pt_port, "a.test", "/h",
+                                          cafile=self.certs.path("a.crt"))
+        self.assertEqual((st_, h.parse_echo(body)["xff"]), (200, "127.0.0.1"))
 
     def test_09_haproxy_restarted_in_place_is_refilled(self):
         self.haproxy.stop()
