@@ -300,6 +300,41 @@ class HAProxyReloadTest(unittest.TestCase):
             wd.stop_all()
 
 
+class HungAgentTest(unittest.TestCase):
+    """An agent that accepts connections and never answers (stopped), next
+    to a live one, with no health check to take it out: on HAProxy 2.6 and
+    3.0, spoe-swarm.conf's "timeout hello 500ms" gives up on its
+    connections and the engines move to the live agent, so no request waits
+    for the processing timeout (2 s). From 3.1 on there is no HELLO timeout
+    (the lines are inside ".if !version_atleast(3.1)"): there the SPOP
+    health check is what takes such an agent out (docs/haproxy.md)."""
+
+    def test_hung_agent_costs_a_hello_timeout(self):
+        if h.haproxy_at_least(3, 1):
+            self.skipTest("HAProxy %s has no SPOE HELLO timeout" % h.haproxy_version())
+        wd = h.Workdir("hung")
+        try:
+            echo = h.Echo(wd, "a")
+            routes = {"services": [svc("web", {"com.docker.lb.hosts": "web.test",
+                                               "com.docker.lb.port": "1"}, [task(echo)])]}
+            hung = h.Agent(wd, routes=routes, name="hung").start()
+            live = h.Agent(wd, routes=routes, name="live").start()
+            hung.proc.send_signal(signal.SIGSTOP)
+            haproxy = h.HAProxy(wd, [hung.port, live.port], check_agents=False).start()
+            took = []
+            for _ in range(8):
+                t0 = time.monotonic()
+                st, hd, body = haproxy.request("web.test", timeout=10)
+                took.append((st, round(time.monotonic() - t0, 2)))
+            self.assertEqual([st for st, _ in took], [200] * 8, took)
+            # without the HELLO timeout, requests wait 2 s (then the retry)
+            self.assertLess(max(t for _, t in took), 1.5, took)
+        finally:
+            if hung.alive():
+                hung.proc.send_signal(signal.SIGCONT)
+            wd.stop_all()
+
+
 class SpoeConfTest(unittest.TestCase):
     """haproxy-conf/spoe-swarm.conf has two engines, the first ask and the
     retry (docs/haproxy.md): they must send the same messages and accept
@@ -332,6 +367,37 @@ class SpoeConfTest(unittest.TestCase):
 
         self.assertEqual(shared(scopes["swarm-spoa"]), shared(scopes["swarm-spoa-retry"]))
         self.assertIn("spoe-agent swarm-spoa-retry", scopes["swarm-spoa-retry"])
+
+    def test_configuration_valid_without_warnings(self):
+        """haproxy -c of the shipped files, TLS passthrough included, on the
+        HAProxy under test: valid, and not one warning (a keyword that
+        version deprecates, a setting it ignores with a warning)."""
+        wd = h.Workdir("conf")
+        try:
+            c = h.subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                                  "-days", "2", "-subj", "/CN=conf.test",
+                                  "-keyout", wd.file("k.pem"), "-out", wd.file("c.pem")],
+                                 stdout=h.subprocess.DEVNULL, stderr=h.subprocess.DEVNULL)
+            self.assertEqual(c.returncode, 0)
+            with open(wd.file("default.pem"), "w") as f:
+                f.write(open(wd.file("c.pem")).read() + open(wd.file("k.pem")).read())
+            with open(wd.file("crt-list"), "w") as f:
+                f.write(wd.file("default.pem") + "\n")
+            env = dict(os.environ, SWARM_SPOA_CONF_DIR=self.conf_dir,
+                       SWARM_SPOA_RUNTIME=wd.file("admin.sock"),
+                       SWARM_SPOA_CRT_LIST=wd.file("crt-list"),
+                       SWARM_SPOA_TLS_PASSTHROUGH_BIND="127.0.0.1:%d" % h.free_port())
+            r = h.subprocess.run([h.HAPROXY_BIN, "-c"] + [
+                a for name in ("haproxy.cfg", "tls-passthrough.cfg", "agents-local.cfg")
+                for a in ("-f", os.path.join(self.conf_dir, name))],
+                env=env, stdout=h.subprocess.PIPE, stderr=h.subprocess.STDOUT,
+                stdin=h.subprocess.DEVNULL, timeout=60)
+            out = r.stdout.decode(errors="replace")
+            self.assertEqual(r.returncode, 0, out)
+            self.assertNotIn("[WARNING]", out)
+            self.assertNotIn("[ALERT]", out)
+        finally:
+            wd.stop_all()
 
     def test_frontends_retry_through_the_retry_engine(self):
         for name, group in (("haproxy.cfg", "route"), ("tls-passthrough.cfg", "route-tcp")):

@@ -198,7 +198,7 @@ class HAProxy:
     """A real HAProxy process with haproxy-conf/ and one or more agents."""
 
     def __init__(self, wd, agent_ports, extra_cfg="", name="haproxy", master_worker=False,
-                 env=None, cfg_files=()):
+                 env=None, cfg_files=(), check_agents=True):
         self.wd = wd
         self.master_worker = master_worker
         # More environment (SWARM_SPOA_HTTPS_BIND, ...) and configuration
@@ -210,7 +210,10 @@ class HAProxy:
         self.agent_ports = agent_ports
         self.cfg_agents = wd.file(name + "-agents.cfg")
         self.cfg_extra = wd.file(name + "-extra.cfg")
-        servers = "\n".join("    server agent%d 127.0.0.1:%d check inter 500ms fall 2 rise 1" % (i + 1, p)
+        # check_agents=False: no SPOP health check, an agent stays in the
+        # backend whatever it does.
+        check = " check inter 500ms fall 2 rise 1" if check_agents else ""
+        servers = "\n".join("    server agent%d 127.0.0.1:%d%s" % (i + 1, p, check)
                             for i, p in enumerate(agent_ports))
         with open(self.cfg_agents, "w") as f:
             f.write("backend swarm-spoa-agents\n"
