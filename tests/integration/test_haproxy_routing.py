@@ -285,10 +285,17 @@ class HAProxyReloadTest(unittest.TestCase):
             threads = [threading.Thread(target=load) for _ in range(4)]
             for t in threads:
                 t.start()
-            for _ in range(3):
+            for i in range(3):
                 ok = results["ok"]
                 haproxy.proc.send_signal(signal.SIGUSR2)
                 h.wait_until(lambda: results["ok"] > ok + 300, 20, what="load after reload")
+                # The next reload once the former worker has left: HAProxy
+                # 3.2 (3.2.26) cannot always take the listening sockets
+                # over while two former workers are alive ("Failed to get
+                # the sockets from the old process"), binds new ones, and
+                # the connections queued on the old ones are reset.
+                h.wait_until(lambda: wd.log(haproxy.name).count("Former worker") > i, 20,
+                             what="former worker %d gone" % (i + 1))
             stop.set()
             for t in threads:
                 t.join(timeout=30)
