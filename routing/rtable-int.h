@@ -1,5 +1,11 @@
-/* Functions shared by the rtable*.c files of this directory (the build,
- * the lookup, show, explain and diff); nothing outside routing/ uses them.
+/* The routing table's internal layout and the functions the rtable*.c
+ * files of this directory share (the build, the lookup, show, explain and
+ * diff). Nothing outside routing/ includes it: everything else goes
+ * through rtable.h.
+ *
+ * Everything lives in one arena and is read-only once rtable_build()
+ * returns, except the per-worker state (round-robin slots and
+ * counters), which each worker writes in its own cache-line-aligned block.
  */
 #ifndef ROUTING_RTABLE_INT_H
 #define ROUTING_RTABLE_INT_H
@@ -9,8 +15,189 @@
 #include <string.h>
 
 #include "common/hash.h"
-#include "routing/rtable-t.h"
+#include "common/netaddr.h"
+#include "routing/balance.h"
+#include "routing/labels-t.h"
+#include "routing/model-t.h"
 #include "routing/rtable.h"
+
+/* Why a task cannot serve, counted per service for reasons. */
+enum rt_unready {
+	RT_TASK_READY = 0,
+	RT_TASK_NOT_RUNNING,     /* current state is not running */
+	RT_TASK_STOPPING,        /* desired state is not running */
+	RT_TASK_NO_ADDRESS,      /* no address on the service's network */
+	RT_TASK_STARTING,        /* health check has not passed yet */
+	RT_TASK_UNHEALTHY,
+	RT_TASK_UNREADY_KINDS
+};
+
+struct rt_task {
+	const struct model_task *model;  /* the table's copy */
+	const char *id;
+	struct netaddr addr;
+	uint16_t port;
+	enum rt_unready unready;
+	uint64_t key;                    /* balance_key() of the ID */
+};
+
+struct rt_service {
+	const struct model_service *model; /* the table's copy */
+	const char *source;
+	const char *name;
+	const char *id;
+	int status;                      /* enum rtable_svc_status */
+	const char *reason;              /* why skipped or unrouted, or NULL */
+	struct labels_spec spec;
+	const char *network;             /* network tasks are reached on, NULL: any */
+	int has_vip;
+	struct netaddr vip;
+	uint32_t ntasks;
+	uint32_t nready;
+	struct rt_task *tasks;           /* sorted by ID */
+	uint32_t unready[RT_TASK_UNREADY_KINDS];
+};
+
+/* A route's flags, copied from the service that created it (the services
+ * sharing a route agree on all of them).
+ */
+#define RT_F_REWRITE     0x01
+#define RT_F_SSL_ONLY    0x02
+#define RT_F_PASSTHROUGH 0x04
+#define RT_F_IP_HASH     0x08
+#define RT_F_VIP         0x10
+#define RT_F_STICKY      0x20
+
+/* One server a route can pick: a ready task, or a service's VIP. 32
+ * bytes, aligned: a pick never straddles two cache lines.
+ */
+struct rt_pick {
+	_Alignas(32) struct netaddr addr;
+	uint16_t port;
+	uint32_t svc;                    /* index in rtable.svcs and rtable.names */
+	const char *task_id;             /* NULL for a VIP */
+};
+
+#define RT_PATH_INLINE 16
+#define RT_HOST_INLINE 39
+
+/* A host + context root. Laid out for the request path: the first cache
+ * line holds what matching and picking read, the second what some answers
+ * need, the third what only rare answers and the stats socket read.
+ */
+struct rt_route {
+	_Alignas(64) uint32_t path_len;
+	uint32_t flags;
+	uint32_t nredirects;
+	uint32_t nwebsockets;
+	struct balance_pool pool;
+	const struct rt_pick *picks;     /* pool.n entries */
+	char path_inl[RT_PATH_INLINE];   /* copy of <path> when it fits */
+
+	const char *path;                /* context root, "/" for all */
+	const uint64_t *keys;            /* pool.n task keys (balance_key()) */
+	const struct rt_host *host;
+	const char *primary_name;
+	uint32_t primary;                /* first-created service: settings, counters */
+	uint32_t first_member;           /* services sharing it, in rtable.members */
+	uint32_t nmembers;
+	uint32_t hsts_max_age;
+	uint32_t sticky_len;
+	const char *sticky;              /* cookie name when RT_F_STICKY */
+
+	const struct labels_redirect *redirects;
+	const char *const *websockets;
+	const char *no_task_reason;      /* set when pool.n == 0 */
+};
+
+/* A host name and its routes, stored in place in an open-addressing table:
+ * a lookup reads one cache line per probe. An entry with <len> 0 is free.
+ */
+struct rt_host {
+	_Alignas(64) uint32_t tag;       /* upper half of the name's hash */
+	uint32_t len;
+	uint32_t first_route;            /* routes sorted by path length, longest first */
+	uint32_t nroutes;
+	const char *name;                /* lowercase; the suffix after "*." for wildcards */
+	uint8_t wildcard;
+	char inl[RT_HOST_INLINE];        /* copy of <name> when it fits */
+};
+
+struct rt_hosttab {
+	uint32_t mask;
+	struct rt_host *e;               /* mask + 1 entries */
+};
+
+/* Open-addressing slot of the service indexes: <idx> is an index plus
+ * one, 0 for an empty slot.
+ */
+struct rt_slot {
+	uint32_t hash;
+	uint32_t idx;
+};
+
+struct rt_index {
+	uint32_t mask;
+	struct rt_slot *slots;
+};
+
+/* Per-worker counters of one service. */
+struct rt_svc_counters {
+	uint64_t forwarded;
+	uint64_t redirected;
+	uint64_t no_task;
+};
+
+struct rtable {
+	struct arena *arena;
+	unsigned nworkers;
+
+	uint32_t nsvcs;
+	struct rt_service *svcs;         /* sorted by name, then source and ID */
+	const char **names;              /* svcs[i].name, packed for the request path */
+	struct rt_index by_name;
+	struct rt_index by_id;
+
+	struct rt_hosttab exact;         /* exact names */
+	struct rt_hosttab wild;          /* wildcards, by suffix */
+	const struct rt_host *deflt;     /* the default backend's routes, or NULL */
+
+	uint32_t nroutes;
+	struct rt_route *routes;         /* host by host, hosts sorted by name */
+	uint32_t *members;
+
+	/* per-worker state: worker w's block starts at wstate + w * wstride */
+	unsigned char *wstate;
+	size_t wstride;
+	size_t rr_off;                   /* uint32_t round-robin slot per route */
+	size_t cnt_off;                  /* struct rt_svc_counters per service */
+	size_t nf_off;                   /* uint64_t not-found counter */
+
+	size_t nexact, nwild, ntasks_ready;
+	uint32_t nrouted, nskipped;
+	int64_t built_ms;
+	uint64_t build_ns;
+};
+
+/* How the host of a request was resolved. */
+enum rt_host_match {
+	RT_MATCH_NONE = 0,
+	RT_MATCH_EXACT,
+	RT_MATCH_WILDCARD,
+	RT_MATCH_DEFAULT,
+};
+
+/* What rtable_match() found for a request. */
+struct rt_match {
+	const char *host;                /* host without port; lowercase when <folded> */
+	size_t host_len;
+	enum rt_host_match kind;
+	const struct rt_host *entry;     /* NULL when kind is RT_MATCH_NONE */
+	const struct rt_route *route;    /* NULL when no path matched */
+	const char *path;                /* request path, "/" when absent */
+	size_t path_len;
+	int bad_host;                    /* the Host was not a valid name */
+};
 
 /* The start of a caller's scratch buffer holds a request's host once
  * converted to punycode; strings built for an answer go after it.
@@ -157,15 +344,6 @@ const struct rt_host *rtable_host_get(const struct rtable *t, const char *name, 
  */
 long rtable_service_find_id(const struct rtable *t, const char *id, const char *source);
 
-/* Resolves the host and path of <req> into <m>: exact name, then the most
- * specific wildcard, then the default backend; then the longest context
- * root on a segment boundary (or, for TLS passthrough lookups, the host's
- * passthrough route). <scratch> (RTABLE_SCRATCH_SIZE bytes) receives the
- * host when it must be converted to punycode.
- */
-void rtable_match(const struct rtable *t, const struct route_req *req, char *scratch,
-		  struct rt_match *m);
-
 /* How a task was chosen, for the answer and for explain. */
 enum rt_pick_how {
 	RT_PICK_RR = 0,      /* round-robin */
@@ -179,15 +357,6 @@ struct rt_pick_info {
 	int cookie_seen;     /* the sticky cookie was present */
 	uint64_t cookie_key; /* its last well-formed value */
 };
-
-/* Picks a server of route <r> (which has at least one) for <req>: a valid
- * sticky cookie first, then ip_hash when the client address is known, else
- * round-robin from slot <*slot>, which is advanced only when <advance> is
- * set.
- * Returns the index in r->picks and fills <pi>.
- */
-uint32_t rtable_pick(const struct rt_route *r, uint32_t *slot, int advance,
-		     const struct route_req *req, struct rt_pick_info *pi);
 
 /* A decision and how it was reached. */
 struct rt_decision {
@@ -209,9 +378,6 @@ void rtable_decide(const struct rtable *t, uint32_t *rr, int advance,
  * + 8 bytes).
  */
 const char *rtable_host_name(const struct rtable *t, const struct rt_host *h, char *buf);
-
-/* Returns "task" or "vip". */
-const char *rtable_mode_name(const struct rt_service *s);
 
 /* Returns a short description of why a task is not ready, or "ready". */
 const char *rtable_unready_name(enum rt_unready u);

@@ -94,8 +94,14 @@ static inline int rt_route_covers(const struct rt_route *r, const char *path, si
 			     r->path_len);
 }
 
-void rtable_match(const struct rtable *t, const struct route_req *req, char *scratch,
-		  struct rt_match *m)
+/* Resolves the host and path of <req> into <m>: exact name, then the most
+ * specific wildcard, then the default backend; then the longest context
+ * root on a segment boundary (or, for TLS passthrough lookups, the host's
+ * passthrough route). <scratch> (RTABLE_SCRATCH_SIZE bytes) receives the
+ * host when it must be converted to punycode.
+ */
+static void rtable_match(const struct rtable *t, const struct route_req *req, char *scratch,
+			 struct rt_match *m)
 {
 	const struct rt_host *e = NULL;
 	size_t start, len = 0;
@@ -162,8 +168,14 @@ void rtable_match(const struct rtable *t, const struct route_req *req, char *scr
 /*                            task selection                            */
 /************************************************************************/
 
-uint32_t rtable_pick(const struct rt_route *r, uint32_t *slot, int advance,
-		     const struct route_req *req, struct rt_pick_info *pi)
+/* Picks a server of route <r> (which has at least one) for <req>: a valid
+ * sticky cookie first, then ip_hash when the client address is known, else
+ * round-robin from slot <*slot>, which is advanced only when <advance> is
+ * set.
+ * Returns the index in r->picks and fills <pi>.
+ */
+static uint32_t rtable_pick(const struct rt_route *r, uint32_t *slot, int advance,
+			    const struct route_req *req, struct rt_pick_info *pi)
 {
 	pi->how = RT_PICK_RR;
 	pi->cookie_seen = 0;
@@ -518,7 +530,7 @@ void rtable_service_at(const struct rtable *t, size_t i, struct rtable_service_v
 	v->status = (enum rtable_svc_status)s->status;
 	v->reason = s->reason;
 	v->hosts = s->spec.hosts_raw;
-	v->mode = rtable_mode_name(s);
+	v->mode = s->spec.mode == LABELS_MODE_VIP ? "vip" : "task";
 	v->ntasks = s->ntasks;
 	v->nready = s->nready;
 	v->model = s->model;
@@ -593,11 +605,6 @@ const char *rtable_host_name(const struct rtable *t, const struct rt_host *h, ch
 	memcpy(buf + 2, h->name, h->len);
 	buf[2 + h->len] = '\0';
 	return buf;
-}
-
-const char *rtable_mode_name(const struct rt_service *s)
-{
-	return s->spec.mode == LABELS_MODE_VIP ? "vip" : "task";
 }
 
 const char *rtable_unready_name(enum rt_unready u)
