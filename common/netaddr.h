@@ -1,5 +1,5 @@
-/* IPv4/IPv6 addresses as the routing table stores them and SPOP carries
- * them: family plus raw network-order bytes.
+/* Parsing, printing, comparing and hashing IPv4/IPv6 addresses
+ * (struct netaddr, netaddr-t.h).
  */
 #ifndef COMMON_NETADDR_H
 #define COMMON_NETADDR_H
@@ -8,12 +8,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define NETADDR_STRLEN 46  /* INET6_ADDRSTRLEN */
-
-struct netaddr {
-	uint8_t family;        /* 0 (none), AF_INET or AF_INET6 */
-	uint8_t ip[16];        /* network order; IPv4 in the first 4 bytes */
-};
+#include "common/netaddr-t.h"
 
 /* Parses a literal IPv4 or IPv6 address of <len> bytes (no brackets, no
  * prefix). Returns 0, or -1 when <s> is not an address.

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "common/netaddr.h"
+#include "common/netaddr-t.h"
 #include "common/texttab.h"
 #include "routing/model-t.h"
 

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 #include "common/log-t.h"
-#include "common/netaddr.h"
+#include "common/netaddr-t.h"
 #include "common/texttab.h"
 #include "routing/rtable.h"
 
