@@ -111,14 +111,3 @@ void sbuf_json_cstr(struct sbuf *b, const char *s)
 	else
 		sbuf_json_str(b, s, strlen(s));
 }
-
-void sbuf_consume(struct sbuf *b, size_t n)
-{
-	if (n >= b->len) {
-		sbuf_reset(b);
-		return;
-	}
-	memmove(b->buf, b->buf + n, b->len - n);
-	b->len -= n;
-	b->buf[b->len] = '\0';
-}

@@ -31,7 +31,4 @@ void sbuf_json_str(struct sbuf *b, const char *s, size_t n);
 /* Same for a NUL-terminated string; NULL becomes JSON null. */
 void sbuf_json_cstr(struct sbuf *b, const char *s);
 
-/* Removes the first <n> bytes. */
-void sbuf_consume(struct sbuf *b, size_t n);
-
 #endif
