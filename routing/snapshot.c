@@ -59,11 +59,6 @@ void *snapshot_current(void)
 	return atomic_load(&current);
 }
 
-unsigned long snapshot_generation(void)
-{
-	return atomic_load(&publish_epoch) - 1;
-}
-
 unsigned long snapshot_publish(void *snap, void (*release)(void *))
 {
 	void *old = atomic_exchange(&current, snap);

@@ -41,7 +41,4 @@ unsigned long snapshot_publish(void *snap, void (*release)(void *));
  */
 size_t snapshot_reclaim(void);
 
-/* Writer only: generation of the current snapshot. */
-unsigned long snapshot_generation(void);
-
 #endif

@@ -200,11 +200,6 @@ int tables_update(const char *source, struct model *m)
 	return 0;
 }
 
-int tables_rebuild(void)
-{
-	return tables_publish_new();
-}
-
 const struct rtable *tables_current(void)
 {
 	return current;

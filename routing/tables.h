@@ -27,11 +27,6 @@ void tables_init(const struct rtable_build_opts *opts);
  */
 int tables_update(const char *source, struct model *m);
 
-/* Publishes a table built from the current models again (e.g. after a
- * build option changed). Returns 0 or -1.
- */
-int tables_rebuild(void);
-
 /* The current table (main thread only; NULL before the first publish).
  * The pointer is valid until the main loop runs on: a newer table may
  * retire it, and a retired table is freed once no worker reads it.
