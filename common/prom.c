@@ -108,7 +108,8 @@ const char *prom_f64(double v, char *buf)
 	return buf;
 }
 
-void prom_format_f64(struct sbuf *out, double v)
+/* Appends prom_f64(<v>) to <out>. */
+static void prom_format_f64(struct sbuf *out, double v)
 {
 	char buf[PROM_F64_LEN];
 

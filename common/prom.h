@@ -51,7 +51,4 @@ void prom_escape_label(struct sbuf *out, const char *s);
  */
 const char *prom_f64(double v, char *buf);
 
-/* Appends prom_f64(<v>) to <out>. */
-void prom_format_f64(struct sbuf *out, double v);
-
 #endif
