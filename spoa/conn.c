@@ -93,7 +93,8 @@ struct conn *conn_new(struct worker *w, int fd, uint32_t max_frame)
 	return c;
 }
 
-void conn_free(struct conn *c)
+/* Closes at once and frees <c>. */
+static void conn_free(struct conn *c)
 {
 	struct worker *w = c->w;
 

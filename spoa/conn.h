@@ -23,9 +23,6 @@ struct conn *conn_new(struct worker *w, int fd, uint32_t max_frame);
  */
 void conn_stop(struct conn *c);
 
-/* Closes at once and frees <c>. */
-void conn_free(struct conn *c);
-
 /* The agent's own max-frame-size (configurable, default SPOP_MAX_FRAME_SIZE). */
 extern uint32_t conn_max_frame;
 

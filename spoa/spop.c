@@ -157,7 +157,8 @@ int spop_data_decode(const uint8_t **p, const uint8_t *end, struct spop_data *d)
 	return 0;
 }
 
-int spop_data_skip(const uint8_t **p, const uint8_t *end)
+/* Skips one TYPED-DATA item. Returns 0 or -1. */
+static int spop_data_skip(const uint8_t **p, const uint8_t *end)
 {
 	struct spop_data d;
 

@@ -28,9 +28,6 @@ int spop_varint_size(uint64_t v);
  */
 int spop_data_decode(const uint8_t **p, const uint8_t *end, struct spop_data *d);
 
-/* Skips one TYPED-DATA item. Returns 0 or -1. */
-int spop_data_skip(const uint8_t **p, const uint8_t *end);
-
 /* Decodes a length-prefixed string (varint + bytes) as used for KV names and
  * message names. Returns 0 or -1.
  */
