@@ -1,6 +1,6 @@
 /* The routing table's listings on the stats socket ("show routes",
  * "show services", "show tasks"), printed in steps from a table held for
- * the listing (stats/show.c, spoa/tables.c). Guards that a table retired
+ * the listing (stats/show.c, routing/tables.c). Guards that a table retired
  * and replaced while a listing runs is still listed completely and freed
  * once the listing ends or is abandoned, that its request counters are
  * folded into the lifetime counters exactly once, without a dip while it
