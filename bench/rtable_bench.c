@@ -13,14 +13,13 @@
  * NOTIFY frame it has just read: the request bytes are warm, the table is
  * read at random.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "common/arena.h"
+#include "bench/benchmodel.h"
 #include "common/clock.h"
 #include "common/netaddr.h"
 #include "routing/model.h"
@@ -51,74 +50,6 @@ static uint64_t rng(void)
 	x ^= x >> 7;
 	x ^= x << 17;
 	return rng_state = x;
-}
-
-static char *dupf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static char *dupf(struct arena *a, const char *fmt, ...)
-{
-	char buf[128];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	return arena_strdup(a, buf);
-}
-
-/* Service i serves host "svc<i/2>.bench.example" ("/" for even i, "/api"
- * for odd i); every 100th pair serves "*.w<i/2>.bench.example" instead.
- */
-static struct model *make_model(size_t nsvcs, size_t ntasks)
-{
-	struct model *m = model_new("swarm");
-	struct arena *a = m->arena;
-
-	m->svcs = arena_calloc(a, nsvcs, sizeof(*m->svcs));
-	m->nsvcs = nsvcs;
-	for (size_t i = 0; i < nsvcs; i++) {
-		struct model_service *s = &m->svcs[i];
-		size_t h = i / 2;
-
-		s->name = dupf(a, "stack%zu_svc%zu", h, i);
-		s->id = dupf(a, "%025zx", i * 7919 + 1);
-		s->created_ms = 1700000000000LL + (int64_t)i;
-		s->labels = arena_calloc(a, 4, sizeof(*s->labels));
-		s->labels[0].key = "com.docker.lb.hosts";
-		s->labels[0].value = h % 100 == 99 ? dupf(a, "*.w%zu.bench.example", h) :
-				     dupf(a, "svc%zu.bench.example", h);
-		s->labels[1].key = "com.docker.lb.port";
-		s->labels[1].value = "8080";
-		s->labels[2].key = "com.docker.lb.context_root";
-		s->labels[2].value = i % 2 ? "/api" : "/";
-		s->labels[3].key = "com.docker.stack.namespace";
-		s->labels[3].value = dupf(a, "stack%zu", h);
-		s->nlabels = 4;
-		s->tasks = arena_calloc(a, ntasks, sizeof(*s->tasks));
-		s->ntasks = ntasks;
-		for (size_t k = 0; k < ntasks; k++) {
-			struct model_task *t = &s->tasks[k];
-			size_t n = i * ntasks + k;
-
-			t->id = dupf(a, "%025zx", n * 104729 + 3);
-			t->node = dupf(a, "node%zu", n % 16);
-			t->state = "running";
-			t->running = t->desired_running = 1;
-			t->nets = arena_calloc(a, 2, sizeof(*t->nets));
-			t->nnets = 2;
-			t->nets[0].network = "ingress";
-			t->nets[0].addr.family = AF_INET;
-			t->nets[0].addr.ip[0] = 10;
-			t->nets[0].addr.ip[1] = 255;
-			t->nets[1].network = "bench_net";
-			t->nets[1].addr.family = AF_INET;
-			t->nets[1].addr.ip[0] = 10;
-			t->nets[1].addr.ip[1] = (uint8_t)(n >> 16);
-			t->nets[1].addr.ip[2] = (uint8_t)(n >> 8);
-			t->nets[1].addr.ip[3] = (uint8_t)n;
-		}
-	}
-	return m;
 }
 
 static void make_requests(struct bench_req *r, size_t n, size_t nhosts)
@@ -202,7 +133,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s [services>=2 [tasks-per-service>=1 [lookups>=1600]]]\n", argv[0]);
 		return 2;
 	}
-	m = make_model(nsvcs, ntasks);
+	m = benchmodel_make(nsvcs, ntasks, BENCHMODEL_INGRESS);
 	const struct model *models[1] = { m };
 
 	/* build: the median of 11, the last table is kept */

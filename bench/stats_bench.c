@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +28,7 @@
 #include <unistd.h>
 #include <ev.h>
 
-#include "common/arena.h"
+#include "bench/benchmodel.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "routing/model.h"
@@ -56,70 +55,6 @@ static char sock_path[108];
 static ev_async done_async;
 static struct ev_loop *loop;
 static _Atomic unsigned listers_left;
-
-static char *dupf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static char *dupf(struct arena *a, const char *fmt, ...)
-{
-	char buf[128];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	return arena_strdup(a, buf);
-}
-
-/* The swarm of rtable-bench: service i serves "svc<i/2>.bench.example"
- * ("/" for even i, "/api" for odd i), every 100th pair a wildcard host.
- */
-static struct model *make_model(size_t nsvcs, size_t ntasks)
-{
-	struct model *m = model_new("swarm");
-	struct arena *a = m->arena;
-
-	m->svcs = arena_calloc(a, nsvcs, sizeof(*m->svcs));
-	m->nsvcs = nsvcs;
-	for (size_t i = 0; i < nsvcs; i++) {
-		struct model_service *s = &m->svcs[i];
-		size_t h = i / 2;
-
-		s->name = dupf(a, "stack%zu_svc%zu", h, i);
-		s->id = dupf(a, "%025zx", i * 7919 + 1);
-		s->created_ms = 1700000000000LL + (int64_t)i;
-		s->labels = arena_calloc(a, 4, sizeof(*s->labels));
-		s->labels[0].key = "com.docker.lb.hosts";
-		s->labels[0].value = h % 100 == 99 ? dupf(a, "*.w%zu.bench.example", h) :
-				     dupf(a, "svc%zu.bench.example", h);
-		s->labels[1].key = "com.docker.lb.port";
-		s->labels[1].value = "8080";
-		s->labels[2].key = "com.docker.lb.context_root";
-		s->labels[2].value = i % 2 ? "/api" : "/";
-		s->labels[3].key = "com.docker.stack.namespace";
-		s->labels[3].value = dupf(a, "stack%zu", h);
-		s->nlabels = 4;
-		s->tasks = arena_calloc(a, ntasks, sizeof(*s->tasks));
-		s->ntasks = ntasks;
-		for (size_t k = 0; k < ntasks; k++) {
-			struct model_task *t = &s->tasks[k];
-			size_t n = i * ntasks + k;
-
-			t->id = dupf(a, "%025zx", n * 104729 + 3);
-			t->node = dupf(a, "node%zu", n % 16);
-			t->state = "running";
-			t->running = t->desired_running = 1;
-			t->nets = arena_calloc(a, 1, sizeof(*t->nets));
-			t->nnets = 1;
-			t->nets[0].network = "bench_net";
-			t->nets[0].addr.family = AF_INET;
-			t->nets[0].addr.ip[0] = 10;
-			t->nets[0].addr.ip[1] = (uint8_t)(n >> 16);
-			t->nets[0].addr.ip[2] = (uint8_t)(n >> 8);
-			t->nets[0].addr.ip[3] = (uint8_t)n;
-		}
-	}
-	return m;
-}
 
 /************************************************************************/
 /*                       timing the loop's iterations                   */
@@ -284,7 +219,7 @@ int main(int argc, char **argv)
 	}
 	log_set_level(LL_ERROR);
 	tables_init(&opts);
-	if (tables_update("swarm", make_model(nsvcs, ntasks)) < 0) {
+	if (tables_update("swarm", benchmodel_make(nsvcs, ntasks, 0)) < 0) {
 		fprintf(stderr, "cannot build the table\n");
 		return 1;
 	}
