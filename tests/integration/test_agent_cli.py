@@ -61,8 +61,8 @@ class CliTest(unittest.TestCase):
 
 
     def test_manage_networks_needs_proxy_service_and_docker(self):
-        # issue 5: a network manager that cannot know which service to
-        # manage refuses to start rather than do nothing quietly
+        # a network manager that cannot know which service to manage
+        # refuses to start rather than do nothing quietly
         port = "127.0.0.1:%d" % h.free_port()
         r = run(["--listen", port, "--docker", "unix:///nonexistent/docker.sock",
                  "--manage-networks"])

@@ -12,8 +12,8 @@
 # front of real nodes an external load balancer takes it out; it is not
 # sent load here.
 #
-# Guards: issue 8 (drain: tasks move, routing follows, zero failed
-# requests), with the graceful-stop settings of docker/README.md.
+# Guards: a drained node's tasks move, routing follows, and no request
+# fails, with the graceful-stop settings of docker/README.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"

@@ -19,9 +19,9 @@
 #
 # In both phases: no request fails. The node is started again at the end.
 #
-# Guards: issue 8 (the manager whose agent was answering goes away: no
-# failed requests caused by the agent), issue 5 (an agent killed under
-# load: HAProxy keeps routing through the other).
+# Guards: the manager whose agent was answering goes away and no request
+# fails because of the agent; an agent killed under load, and HAProxy
+# keeps routing through the other.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"

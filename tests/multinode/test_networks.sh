@@ -18,8 +18,9 @@
 #      stay on HAProxy; the agents never failed to manage the proxy.
 # Everything is removed at the end: the app, the second pair, its networks.
 #
-# Guards: issue 8 (the managed-network and stack-rm behaviour of issue 5
-# holds on a multi-node swarm).
+# Guards: the managed networks and `docker stack rm` that always works hold
+# on a multi-node swarm, where every attach and detach rolls over three
+# nodes.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"

@@ -13,8 +13,8 @@
 #   - both agents list exactly the running tasks, none on the lost node.
 # The node is started again at the end and rejoins the swarm.
 #
-# Guards: issue 8 (node loss: Swarm reschedules, the agents follow within
-# the convergence bound; the failed requests are measured).
+# Guards: a node lost, Swarm reschedules its tasks and the agents follow
+# within the convergence bound; the failed requests are measured.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"

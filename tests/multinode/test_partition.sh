@@ -20,8 +20,9 @@
 # Requests that fail during the partition (those sent across the cut) are
 # counted and reported, not asserted.
 #
-# Guards: issue 8 (partition: last good tables, nothing crashes, routing
-# whole after the heal), issue 4 (last good table while Docker is away).
+# Guards: during a partition the agents keep their last good tables
+# (also while Docker is away) and nothing crashes; routing is whole again
+# after the heal.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"

@@ -4,8 +4,8 @@
 # backend answers with its task name), and both agents list the 6 tasks as
 # ready, whichever manager they run on.
 #
-# Guards: issue 8 (HAProxy global on every node, agents on the managers,
-# task addresses reached over the overlay network across nodes).
+# Guards: HAProxy global on every node, agents on the managers, task
+# addresses reached over the overlay network across nodes.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"

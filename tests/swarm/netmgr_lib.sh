@@ -1,7 +1,6 @@
-# Helpers of the managed-networks tests (issue 5): the pair of
-# docker/stack.yml with --manage-networks, app stacks of netmgr-app.yml on
-# networks of their own, bounded load. Source after common.sh and
-# dockerd.sh, then:
+# Helpers of the managed-networks tests: the pair of docker/stack.yml with
+# --manage-networks, app stacks of netmgr-app.yml on networks of their own,
+# bounded load. Source after common.sh and dockerd.sh, then:
 #
 #   nm_init ssp5r                  # names, ports, subnet; cleanup at exit
 #   nm_pair_deploy                 # the pair, HAProxy answering

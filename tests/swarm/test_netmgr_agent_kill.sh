@@ -1,5 +1,5 @@
 #!/bin/bash
-# One agent killed under bounded load (issue 5), the pair of
+# One agent killed under bounded load, the pair of
 # docker/stack.yml with --manage-networks and an app stack on its own
 # network:
 #   1. 100 requests/s for 20 s through HAProxy; 5 s in, `docker kill` of one

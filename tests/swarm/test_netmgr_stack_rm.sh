@@ -1,6 +1,6 @@
 #!/bin/bash
 # `docker stack rm` that always works, with the pair of docker/stack.yml
-# deployed with --manage-networks (issue 5):
+# deployed with --manage-networks:
 #   1. an app stack whose network is its own, named in com.docker.lb.network:
 #      the agents attach HAProxy to it; requests by host and by path get the
 #      right services; "show networks" lists it as attached by the agents;

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Two apps on networks of their own behind the pair of docker/stack.yml
-# with --manage-networks (issue 5), and what attaching and detaching a
+# with --manage-networks, and what attaching and detaching a
 # network costs the traffic of the app that stays:
 #   1. attach: app B is deployed while app A takes 100 requests/s. Swarm
 #      cannot add a network to a running task, so HAProxy's task is
