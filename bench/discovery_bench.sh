@@ -141,10 +141,7 @@ bench_swarm() {
 	local stats=$TEST_WORK/swarm-agent.sock apid net=ssp-bench-net svc=ssp-bench-web
 	local label=(--label "$TEST_LABEL_KEY=$TEST_NAME") lags=$TEST_WORK/lags.jsonl r0 r1
 	local tag=${SWARM_SPOA_TAG:-dev}
-	dockerd_ensure
-	swarm_ensure
-	docker_cleanup_test
-	on_exit docker_cleanup_test
+	swarm_test_start
 	"$DOCKER" image inspect "swarm-spoa/echo:$tag" >/dev/null 2>&1 || images_build echo
 	"$DOCKER" network create -d overlay --attachable "${label[@]}" "$net" >/dev/null
 	"$AGENT" --listen 127.0.0.1:0 --threads 2 --log-level debug --docker unix:///var/run/docker.sock \
@@ -207,15 +204,6 @@ print("  desired state leaves running -> out of the agent (upper bound by <= 55 
 # The pair (docker/stack.yml: HAProxy in host mode and two agents) in front
 # of an app, under paced load while the app rolls or scales.
 
-_no_stack_tasks() {
-	[ -z "$("$DOCKER" ps -q --filter "label=com.docker.stack.namespace=$1")" ]
-}
-
-stack_down() {
-	"$DOCKER" stack rm "$1" >/dev/null 2>&1 || true
-	wait_for 60 _no_stack_tasks "$1" || log "tasks of stack $1 still present"
-}
-
 # _answering <port> <host> <n>: <n> different tasks answered 60 requests
 _answering() {
 	local i names=
@@ -251,20 +239,17 @@ bench_rolling() {
 	LOAD_S=${BENCH_LOAD_S:-30}
 	APPHOST=app.bench.test
 	FAILED_RUNS=()
-	dockerd_ensure
-	swarm_ensure
 	ensure_cmd curl curl
-	stack_down "$pair"
-	docker_cleanup_test
-	on_exit docker_cleanup_test
+	# the pair carries the test label: an earlier run's goes with the rest
+	swarm_test_start
 	# the agent image carries this tree's code
 	images_build agent haproxy echo
 	"$DOCKER" network create -d overlay --attachable "${label[@]}" "$net" >/dev/null
 	HTTP=$(free_port)
+	on_exit stack_remove "$pair"
 	SWARM_SPOA_HTTP_PORT=$HTTP SWARM_SPOA_HTTPS_PORT=$(free_port) SWARM_SPOA_NETWORK=$net \
-		SWARM_SPOA_TAG=$tag "$DOCKER" stack deploy --resolve-image never \
-		-c "$SWARM_SPOA_SRC/docker/stack.yml" "$pair" >/dev/null
-	on_exit stack_down "$pair"
+		SWARM_SPOA_TAG=$tag pair_deploy "$pair"
+	pair_label "$pair"
 
 	# The graceful-stop contract: the app serves 5 s after SIGTERM (and
 	# Docker waits 10 s before SIGKILL), a new task counts only once its

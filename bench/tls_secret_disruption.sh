@@ -40,10 +40,7 @@ done
 case $MODE in agent|haproxy|both) ;; *) echo "mode: agent, haproxy or both" >&2; exit 2 ;; esac
 
 test_init tls_secret_disruption
-dockerd_ensure
-swarm_ensure
-docker_cleanup_test
-on_exit docker_cleanup_test
+swarm_test_start
 images_build
 
 tag=${SWARM_SPOA_TAG:-dev}
@@ -55,22 +52,13 @@ https_port=$(free_port)
 subnet=10.254.$(( 100 + ($$ + 77) % 150 )).0/24
 work=$TEST_WORK
 
-stack_down() {
-	"$DOCKER" stack rm "$stack" >/dev/null 2>&1 || true
-	wait_for 60 _stack_gone || true
-	wait_for 30 _docker_rm_networks "label=com.docker.stack.namespace=$stack" || true
-}
-_stack_gone() { [ -z "$("$DOCKER" service ls -q --filter "label=com.docker.stack.namespace=$stack")" ]; }
 # labelled: docker_cleanup_test removes it once the services are gone
 "$DOCKER" network create -d overlay --attachable "${label[@]}" "$apps" >/dev/null
-on_exit stack_down
+on_exit stack_remove "$stack"
 SWARM_SPOA_TAG=$tag SWARM_SPOA_NETWORK=$apps SWARM_SPOA_HTTP_PORT=$http_port \
 SWARM_SPOA_HTTPS_PORT=$https_port SWARM_SPOA_CONTROL_SUBNET=$subnet \
-	"$DOCKER" stack deploy --resolve-image never -c "$SWARM_SPOA_SRC/docker/stack.yml" "$stack" >/dev/null
-for svc in haproxy agent; do
-	"$DOCKER" service update -q --detach --label-add "$TEST_LABEL_KEY=$TEST_NAME" \
-		"${stack}_$svc" >/dev/null
-done
+	pair_deploy "$stack"
+pair_label "$stack"
 "$DOCKER" service create -q --detach "${label[@]}" --name sptlsb-web --network "$apps" \
 	--label com.docker.lb.hosts=web.test --label com.docker.lb.port=8080 \
 	--label com.docker.lb.network="$apps" "swarm-spoa/echo:$tag" --name web >/dev/null

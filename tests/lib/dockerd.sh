@@ -1,8 +1,11 @@
 # Docker helpers for the swarm tests. Source after common.sh:
 #
+#   swarm_test_start         the three below, and docker_cleanup_test at exit
 #   dockerd_ensure           dockerd answering (started here if needed)
 #   swarm_ensure             this dockerd is an active swarm manager
 #   docker_cleanup_test      remove what carries this test's label
+#
+# It sources stack.sh (deploying and removing stacks) too.
 #
 # The tests always call /usr/bin/docker (the client of Debian's docker.io,
 # matching its dockerd); $DOCKER holds it. Everything a test creates carries
@@ -102,21 +105,30 @@ _swarm_node_ready() {
 		"$DOCKER" node ls --format '{{.Status}}' | grep -qx Ready
 }
 
+# swarm_test_start: what a swarm test does first: dockerd answering, this
+# node an active swarm manager, what an interrupted run of the test left
+# removed, and what this run creates removed at exit.
+swarm_test_start() {
+	dockerd_ensure
+	swarm_ensure
+	docker_cleanup_test
+	on_exit docker_cleanup_test
+}
+
 # docker_cleanup_test [test-name]: removes the stacks, services, containers,
 # networks, volumes, secrets and configs labelled as created by the test
 # (default $TEST_NAME), then waits (bounded) until the networks are gone.
 docker_cleanup_test() {
-	local filter="label=$TEST_LABEL_KEY=${1:-$TEST_NAME}" ids ns stacks=
+	local filter="label=$TEST_LABEL_KEY=${1:-$TEST_NAME}" ids stacks
 	if [ "$("$DOCKER" info -f '{{.Swarm.LocalNodeState}}' 2>/dev/null)" = active ]; then
 		# A labelled service deployed by a stack takes its whole stack
 		# (its networks, secrets and configs) along.
 		ids=$("$DOCKER" service ls -q --filter "$filter" 2>/dev/null)
 		if [ -n "$ids" ]; then
 			stacks=$("$DOCKER" service inspect $ids \
-				-f '{{index .Spec.Labels "com.docker.stack.namespace"}}' 2>/dev/null | sort -u)
-			for ns in $stacks; do
-				"$DOCKER" stack rm "$ns" >/dev/null 2>&1 || true
-			done
+				-f "{{index .Spec.Labels \"$STACK_NS_LABEL\"}}" 2>/dev/null | sort -u)
+			# shellcheck disable=SC2086
+			STACK_DOCKER='' stack_remove $stacks
 			ids=$("$DOCKER" service ls -q --filter "$filter" 2>/dev/null)
 			[ -z "$ids" ] || "$DOCKER" service rm $ids >/dev/null 2>&1 || true
 		fi
@@ -131,23 +143,7 @@ docker_cleanup_test() {
 	[ -z "$ids" ] || "$DOCKER" volume rm -f $ids >/dev/null 2>&1 || true
 	# Service tasks release their network endpoints a moment after the
 	# services are removed: retry until the networks go, bounded.
-	# `docker stack rm` gives up on a network whose endpoints are still
-	# being released: finish the job for the stacks' networks too.
-	for ns in $stacks; do
-		wait_for 30 _docker_rm_networks "label=com.docker.stack.namespace=$ns" ||
-			log "networks of stack $ns still present: $WAIT_LAST_OUTPUT"
-	done
-	wait_for 30 _docker_rm_networks "$filter" ||
-		log "networks labelled $filter still present: $WAIT_LAST_OUTPUT"
-}
-
-_docker_rm_networks() {
-	local ids
-	ids=$("$DOCKER" network ls -q --filter "$1")
-	[ -z "$ids" ] && return 0
-	"$DOCKER" network rm $ids >/dev/null 2>&1
-	ids=$("$DOCKER" network ls -q --filter "$1")
-	[ -z "$ids" ] || { echo "$ids"; return 1; }
+	STACK_DOCKER='' wait_for 30 _stack_rm_networks "$filter" || log "cleanup: $WAIT_LAST_OUTPUT"
 }
 
 # images_build [image...]: builds the swarm-spoa images with
@@ -170,3 +166,5 @@ docker_inspect_is() {
 	got=$("$DOCKER" inspect -f "$2" "$1" 2>&1) || { echo "$got"; return 1; }
 	[ "$got" = "$3" ] || { echo "$1: $2 is '$got', waiting for '$3'"; return 1; }
 }
+
+. "$(dirname "${BASH_SOURCE[0]}")/stack.sh"

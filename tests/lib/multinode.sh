@@ -340,17 +340,17 @@ mn_pair_deploy() {
 		fail "cannot create the $MN_NETWORK network"
 	SWARM_SPOA_HTTP_PORT=80 SWARM_SPOA_HTTPS_PORT=443 SWARM_SPOA_TAG=$MN_TAG \
 		SWARM_SPOA_CONTROL_SUBNET=10.213.254.0/24 \
-		SWARM_SPOA_LOG_LEVEL=${MN_AGENT_LOG_LEVEL:-info} \
-		mn_docker 1 stack deploy --resolve-image never -c "$SWARM_SPOA_SRC/docker/stack.yml" \
-		"$MN_PAIR_STACK" >/dev/null || fail "stack deploy of the pair failed"
+		SWARM_SPOA_LOG_LEVEL=${MN_AGENT_LOG_LEVEL:-info} STACK_DOCKER="mn_docker 1" \
+		pair_deploy "$MN_PAIR_STACK"
 	wait_until 180 mn_pair_ready
 	log "pair deployed and answering on every node in $(( $(now_ms) - t0 )) ms"
 }
 
 # mn_http_code <node> <host> [path]: status of one request through the
-# node's HAProxy.
+# node's HAProxy (on port MN_HTTP_PORT of its namespace, default 80).
 mn_http_code() {
-	mn_in "$1" curl -s -o /dev/null -w '%{http_code}' --max-time 3 -H "Host: $2" "http://127.0.0.1${3:-/}"
+	mn_in "$1" curl -s -o /dev/null -w '%{http_code}' --max-time 3 -H "Host: $2" \
+		"http://127.0.0.1:${MN_HTTP_PORT:-80}${3:-/}"
 }
 
 # mn_pair_ready [node...]: every HAProxy listed (default all) answers a
@@ -443,6 +443,25 @@ mn_service() {
 		--health-interval 1s --health-timeout 2s --health-start-period 1s \
 		--update-order start-first --update-parallelism 1 \
 		--no-resolve-image "$@" "swarm-spoa/echo:$MN_TAG" --grace 3 >/dev/null
+}
+
+# mn_check_moved <via> <service> <node> <what> <late> <task...>: after
+# <node> lost its tasks of <service> (<what>: "drained", "lost"), the tasks
+# running now (<task...>) each answered requests in <late> (an mn_summary
+# of the end of the load), none of them is on <node>, and every agent
+# routes exactly them. Fails the test otherwise.
+mn_check_moved() {
+	local via=$1 svc=$2 node=$3 what=$4 late=$5 t
+	shift 5
+	for t in "$@"; do
+		[ "$(mn_json "$late" 'd["names"].get(sys.argv[3], 0)' "$t")" -gt 0 ] ||
+			fail "task $t runs but answered no request at the end of the load: $late"
+	done
+	if mn_tasks "$via" "$svc" | grep -q " $(mn_name "$node") "; then
+		fail "tasks of $svc still on the $what node: $(mn_tasks "$via" "$svc")"
+	fi
+	wait_until 30 mn_tables_are "$via" "$svc" "$@"
+	log "agents: $(mn_tables_are "$via" "$svc" "$@" | tr '\n' ';')"
 }
 
 # mn_converged <via> <service> <replicas> [nodes]: the service has exactly

@@ -69,15 +69,7 @@ log "last request answered by a task of the drained node: $out_ms ms after the d
 python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]) + $bound else 1)" \
 	"$last_victim" "$t_drain" ||
 	fail "a task of the drained node answered a request that started $out_ms ms after the drain (bound ${bound}s)"
-for t in "${after[@]}"; do
-	[ "$(mn_json "$late" 'd["names"].get(sys.argv[3], 0)' "$t")" -gt 0 ] ||
-		fail "task $t runs but answered no request in the last 5 s of the load: $late"
-done
-if mn_tasks "$via" "$svc" | grep -q " $(mn_name "$victim") "; then
-	fail "tasks of $svc still on the drained node: $(mn_tasks "$via" "$svc")"
-fi
-wait_until 30 mn_tables_are "$via" "$svc" "${after[@]}"
-log "agents: $(mn_tables_are "$via" "$svc" "${after[@]}" | tr '\n' ';')"
+mn_check_moved "$via" "$svc" "$victim" drained "$late" "${after[@]}"
 agents=$(mn_agent_nodes "$via" | tr '\n' ' ')
 case " $agents" in *" $victim "*) fail "an agent still runs on the drained node: $agents" ;; esac
 log "agents now on nodes $agents"

@@ -41,33 +41,16 @@ removal_bound_s=120
 app_file=$SWARM_SPOA_SRC/tests/swarm/netmgr-app.yml
 [ -f "$app_file" ] || skip "$app_file missing"
 via=$(mn_via)
-
-stack_services() { mn_docker "$via" service ls -q --filter "label=com.docker.stack.namespace=$1"; }
-stack_networks() { mn_docker "$via" network ls -q --filter "label=com.docker.stack.namespace=$1"; }
-_no_services() {
-	local ns
-	for ns in "$@"; do
-		[ -z "$(stack_services "$ns")" ] || { echo "stack $ns has services"; return 1; }
-	done
-}
-_rm_networks() {
-	local ids
-	ids=$(mn_docker "$via" network ls -q --filter "$1")
-	[ -z "$ids" ] && return 0
-	mn_docker "$via" network rm $ids >/dev/null 2>&1
-	ids=$(mn_docker "$via" network ls -q --filter "$1")
-	[ -z "$ids" ] || { echo "networks left: $ids"; return 1; }
-}
+# the stack helpers (tests/lib/stack.sh) talk to a manager
+STACK_DOCKER="mn_docker $via"
 
 # net_cleanup: the app, the second pair, their networks (also what an
 # interrupted run left).
 net_cleanup() {
 	via=$(mn_via) || return 0
-	mn_docker "$via" stack rm "$app" "$pair" >/dev/null 2>&1 || true
-	wait_for 120 _no_services "$app" "$pair" || log "cleanup: $WAIT_LAST_OUTPUT"
-	wait_for 60 _rm_networks "label=com.docker.stack.namespace=$app" || log "cleanup: $WAIT_LAST_OUTPUT"
-	wait_for 60 _rm_networks "label=com.docker.stack.namespace=$pair" || log "cleanup: $WAIT_LAST_OUTPUT"
-	wait_for 60 _rm_networks "name=$shared" || log "cleanup: $WAIT_LAST_OUTPUT"
+	STACK_DOCKER="mn_docker $via"
+	STACK_RM_WAIT=120 STACK_RM_NET_WAIT=60 stack_remove "$app" "$pair"
+	wait_for 60 _stack_rm_networks "name=$shared" || log "cleanup: $WAIT_LAST_OUTPUT"
 }
 net_cleanup
 on_exit net_cleanup
@@ -75,10 +58,7 @@ on_exit net_cleanup
 # answers <node>: that node's HAProxy of this pair gets the agents' verdict
 # (404 for a host nobody routes).
 answers() {
-	local code
-	code=$(mn_in "$1" curl -s -o /dev/null -w '%{http_code}' --max-time 3 -H "Host: nobody.mnnet.test" \
-		"http://127.0.0.1:$port/") || code=000
-	[ "$code" = 404 ] || { echo "node $1: HAProxy on port $port answers $code"; return 1; }
+	MN_HTTP_PORT=$port mn_pair_ready "$1"
 }
 
 # routed <node>: by host to the app's web service, by path to its api
@@ -104,8 +84,7 @@ deploy_routed() {
 	local -A miss=()
 	t0=$(now_ms)
 	APP_STACK=$app APP_HOST=$host APP_TEST=$TEST_NAME APP_CLUSTER=$pair SWARM_SPOA_TAG=$MN_TAG \
-		mn_docker "$via" stack deploy --resolve-image never -c "$app_file" "$app" \
-		>"$TEST_WORK/deploy-$app.log" 2>&1 ||
+		stack_deploy "$app" "$app_file" ||
 		fail "$1: docker stack deploy of $app failed: $(cat "$TEST_WORK/deploy-$app.log")"
 	all_routed() {
 		for (( n = 1; n <= MN_NODES; n++ )); do
@@ -138,39 +117,25 @@ mn_docker "$via" network create -d overlay --attachable --label "$TEST_LABEL_KEY
 	fail "cannot create network $shared"
 SWARM_SPOA_TAG=$MN_TAG SWARM_SPOA_NETWORK=$shared SWARM_SPOA_HTTP_PORT=$port SWARM_SPOA_HTTPS_PORT=444 \
 	SWARM_SPOA_CONTROL_SUBNET=10.213.253.0/24 SWARM_SPOA_MANAGE_NETWORKS=true SWARM_SPOA_NETWORK_GRACE=5 \
-	SWARM_SPOA_SERVICE_CLUSTER=$pair \
-	mn_docker "$via" stack deploy --resolve-image never -c "$SWARM_SPOA_SRC/docker/stack.yml" "$pair" \
-	>"$TEST_WORK/pair-deploy.log" 2>&1 || fail "stack deploy of the pair failed: $(cat "$TEST_WORK/pair-deploy.log")"
+	SWARM_SPOA_SERVICE_CLUSTER=$pair pair_deploy "$pair"
 for (( n = 1; n <= MN_NODES; n++ )); do wait_until 180 answers "$n"; done
 log "pair $pair with managed networks answering on every node in $(( $(now_ms) - t0 )) ms"
 
 # --- 1. the app, its network attached ---------------------------------------------
 deploy_routed "first deploy"
 net_id=$(mn_docker "$via" network inspect -f '{{.Id}}' "${app}_net")
-proxy_nets() {
-	local id
-	for id in $(mn_docker "$via" service inspect -f '{{range .Spec.TaskTemplate.Networks}}{{.Target}} {{end}}' \
-		"${pair}_haproxy"); do
-		mn_docker "$via" network inspect -f '{{.Name}}' "$id" 2>/dev/null || echo "$id"
-	done | sort | tr '\n' ' '
-}
-nets=$(proxy_nets)
+nets=$(service_network_names "${pair}_haproxy")
 assert_contains "$nets" "${app}_net " "the HAProxy service's networks"
 log "HAProxy service on: $nets; tasks of $app on: $(mn_docker "$via" service ps --filter desired-state=running \
 	--format '{{.Node}}' "${app}_web" "${app}_api" | sort | uniq -c | tr '\n' ' ')"
 
 # --- 2. stack rm, network gone, redeploy ----------------------------------------------
-networks_gone() {
-	local left
-	left=$(stack_networks "$app")
-	[ -z "$left" ] || { echo "networks of $app left: $left"; return 1; }
-}
 for (( round = 1; round <= rounds; round++ )); do
 	t0=$(now_ms)
 	rm_status=0
 	mn_docker "$via" stack rm "$app" >"$TEST_WORK/rm-$round.log" 2>&1 || rm_status=$?
-	wait_until 60 _no_services "$app"
-	if ! wait_for "$removal_bound_s" networks_gone; then
+	wait_until 60 stack_services_gone "$app"
+	if ! wait_for "$removal_bound_s" stack_networks_gone "$app"; then
 		fail "round $round: ${WAIT_LAST_OUTPUT} ${removal_bound_s} s after docker stack rm"
 	fi
 	log "round $round: network of $app removed $(( $(now_ms) - t0 )) ms after docker stack rm (its status $rm_status; 15 s on a single node)"
@@ -178,7 +143,7 @@ for (( round = 1; round <= rounds; round++ )); do
 done
 
 # --- 3. the operator's networks stayed; what the agents said ----------------------------
-nets=$(proxy_nets)
+nets=$(service_network_names "${pair}_haproxy")
 assert_contains "$nets" "$shared " "the HAProxy service's networks"
 assert_contains "$nets" "${pair}_control " "the HAProxy service's networks"
 mn_docker "$via" service logs --raw "${pair}_agent" >"$TEST_WORK/agents.log" 2>&1 || true

@@ -93,15 +93,7 @@ for t in "${victim_tasks[@]}"; do
 	[ "$(mn_json "$after_down" 'd["names"].get(sys.argv[3], 0)' "$t")" = 0 ] ||
 		fail "task $t of the lost node answered after it was declared down"
 done
-for t in "${after[@]}"; do
-	[ "$(mn_json "$late" 'd["names"].get(sys.argv[3], 0)' "$t")" -gt 0 ] ||
-		fail "task $t runs but answered no request in the last 5 s of the load: $late"
-done
-if mn_tasks "$via" "$svc" | grep -q " $(mn_name "$victim") "; then
-	fail "tasks of $svc still on the lost node: $(mn_tasks "$via" "$svc")"
-fi
-wait_until 30 mn_tables_are "$via" "$svc" "${after[@]}"
-log "agents: $(mn_tables_are "$via" "$svc" "${after[@]}" | tr '\n' ';')"
+mn_check_moved "$via" "$svc" "$victim" lost "$late" "${after[@]}"
 
 t_back=$(now_ms)
 mn_restore

@@ -16,10 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 test_init stats_swarm
 ensure_cmd socat socat
 ensure_cmd curl curl
-dockerd_ensure
-swarm_ensure
-docker_cleanup_test
-on_exit docker_cleanup_test
+swarm_test_start
 
 bin=${SWARM_SPOA_BIN:?SWARM_SPOA_BIN is not set}
 label=(--label "$TEST_LABEL_KEY=$TEST_NAME")

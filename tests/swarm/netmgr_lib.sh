@@ -43,37 +43,13 @@ nm_free_subnet() {
 	fail "no free 10.254.X.0/24 subnet for the control network"
 }
 
-# nm_stack_services <stack>: the IDs of its services.
-nm_stack_services() {
-	"$DOCKER" service ls -q --filter "label=com.docker.stack.namespace=$1"
-}
-
-# nm_stack_networks <stack>: the IDs of its networks.
-nm_stack_networks() {
-	"$DOCKER" network ls -q --filter "label=com.docker.stack.namespace=$1"
-}
-
-_nm_no_services() {
-	local ns
-	for ns in "$@"; do
-		[ -z "$(nm_stack_services "$ns")" ] || { echo "stack $ns has services"; return 1; }
-	done
-}
-
 # nm_cleanup: removes the app stacks, the pair and the shared network (this
 # prefix's, from this run or an interrupted one), bounded.
 nm_cleanup() {
 	local stacks ns
 	stacks=$("$DOCKER" stack ls --format '{{.Name}}' 2>/dev/null | grep -E "^${NM_PREFIX}[a-z]?$" || true)
-	for ns in $stacks; do
-		"$DOCKER" stack rm "$ns" >/dev/null 2>&1 || true
-	done
 	# shellcheck disable=SC2086
-	wait_for 90 _nm_no_services $stacks || log "cleanup: $WAIT_LAST_OUTPUT"
-	for ns in $stacks; do
-		wait_for 30 _docker_rm_networks "label=com.docker.stack.namespace=$ns" ||
-			log "cleanup: networks of stack $ns still there: $WAIT_LAST_OUTPUT"
-	done
+	stack_remove $stacks
 	# app networks whose stack is gone already (an interrupted run)
 	for ns in $("$DOCKER" network ls --format '{{.Name}}' | grep -E "^${NM_PREFIX}[a-z]?_" || true); do
 		"$DOCKER" network rm "$ns" >/dev/null 2>&1 || log "cleanup: network $ns still there"
@@ -95,19 +71,9 @@ nm_pair_deploy() {
 	SWARM_SPOA_HTTPS_PORT=$NM_HTTPS SWARM_SPOA_CONTROL_SUBNET=$NM_SUBNET \
 	SWARM_SPOA_MANAGE_NETWORKS=true SWARM_SPOA_NETWORK_GRACE=${NM_GRACE:-5} \
 	SWARM_SPOA_SERVICE_CLUSTER=$NM_CLUSTER SWARM_SPOA_LOG_LEVEL=${NM_LOG_LEVEL:-info} \
-		"$DOCKER" stack deploy --resolve-image never -c "$SWARM_SPOA_SRC/docker/stack.yml" \
-		"$NM_PAIR" >"$TEST_WORK/pair-deploy.log" 2>&1 ||
-		fail "stack deploy of the pair failed: $(cat "$TEST_WORK/pair-deploy.log")"
-	wait_until 240 nm_answers
+		pair_deploy "$NM_PAIR"
+	wait_until 240 pair_answers "$NM_HTTP"
 	log "pair up in $(( $(now_ms) - t0 )) ms"
-}
-
-# nm_answers: HAProxy answers and an agent decides (404: no route).
-nm_answers() {
-	local code
-	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H "Host: nobody.$NM_PREFIX.test" \
-		"http://127.0.0.1:$NM_HTTP/") || true
-	[ "$code" = 404 ] || { echo "HAProxy answered $code"; return 1; }
 }
 
 # nm_app_deploy <stack> <host>: netmgr-app.yml as stack <stack> (web on
@@ -116,8 +82,7 @@ nm_answers() {
 nm_app_deploy() {
 	NM_APPS+=("$1")
 	APP_STACK=$1 APP_HOST=$2 APP_TEST=$TEST_NAME APP_CLUSTER=$NM_CLUSTER SWARM_SPOA_TAG=$NM_TAG \
-		"$DOCKER" stack deploy --resolve-image never -c "$NM_HERE/netmgr-app.yml" "$1" \
-		>"$TEST_WORK/deploy-$1.log" 2>&1
+		stack_deploy "$1" "$NM_HERE/netmgr-app.yml"
 }
 
 # nm_routed <stack> <host>: by host to its web service, by path to its api
@@ -174,15 +139,6 @@ nm_proxy_settled() {
 	[ "$tasks" = 1 ] || { echo "$tasks HAProxy tasks should run"; return 1; }
 	[ "$("$DOCKER" service ps --filter desired-state=running --format '{{.CurrentState}}' \
 		"${NM_PAIR}_haproxy" | cut -d' ' -f1)" = Running ] || { echo "HAProxy task not running"; return 1; }
-}
-
-# nm_proxy_networks: the names of the networks of the HAProxy service.
-nm_proxy_networks() {
-	local id
-	for id in $("$DOCKER" service inspect -f '{{range .Spec.TaskTemplate.Networks}}{{.Target}} {{end}}' \
-		"${NM_PAIR}_haproxy"); do
-		"$DOCKER" network inspect -f '{{.Name}}' "$id" 2>/dev/null || echo "$id"
-	done | sort | tr '\n' ' '
 }
 
 # nm_load_start <name> <netload.py args...> / nm_load_stop <name>: bounded

@@ -15,10 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 test_init swarm_images
 ensure_cmd curl curl
-dockerd_ensure
-swarm_ensure
-docker_cleanup_test
-on_exit docker_cleanup_test
+swarm_test_start
 
 images_build
 

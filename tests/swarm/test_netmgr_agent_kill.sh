@@ -22,10 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 test_init swarm_netmgr_agent_kill
 ensure_cmd curl curl
 ensure_cmd python3 python3
-dockerd_ensure
-swarm_ensure
-docker_cleanup_test
-on_exit docker_cleanup_test
+swarm_test_start
 images_build
 nm_init ssp5k
 

@@ -21,10 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 test_init swarm_netmgr_stack_rm
 ensure_cmd curl curl
 ensure_cmd python3 python3
-dockerd_ensure
-swarm_ensure
-docker_cleanup_test
-on_exit docker_cleanup_test
+swarm_test_start
 images_build
 nm_init ssp5r
 
@@ -47,24 +44,18 @@ managed=$("$DOCKER" service inspect -f '{{index .Spec.Labels "swarm-spoa.managed
 assert_contains "$managed" "$net" "the managed-networks label of the HAProxy service"
 log "show networks:"$'\n'"$(nm_stats "show networks")"
 
-networks_gone() {
-	local left
-	left=$(nm_stack_networks "$app")
-	[ -z "$left" ] || { echo "networks of $app left: $left"; return 1; }
-}
-
 for (( round = 1; round <= rounds; round++ )); do
 	t0=$(now_ms)
 	# Docker itself cannot remove the network HAProxy is on: `stack rm`
 	# reports it and exits 1; the agents finish the job.
 	rm_status=0
 	"$DOCKER" stack rm "$app" >"$TEST_WORK/rm-$round.log" 2>&1 || rm_status=$?
-	if ! wait_for "$removal_bound_s" networks_gone; then
+	if ! wait_for "$removal_bound_s" stack_networks_gone "$app"; then
 		log "show networks:"$'\n'"$(nm_stats "show networks" 2>&1)"
 		fail "round $round: ${WAIT_LAST_OUTPUT} ${removal_bound_s} s after docker stack rm"
 	fi
 	removed_ms=$(( $(now_ms) - t0 ))
-	[ -z "$(nm_stack_services "$app")" ] || fail "round $round: services of $app left"
+	[ -z "$(stack_services "$app")" ] || fail "round $round: services of $app left"
 
 	t0=$(now_ms)
 	nm_app_deploy "$app" "$host" ||
@@ -75,7 +66,7 @@ for (( round = 1; round <= rounds; round++ )); do
 done
 
 # The operator's networks never left HAProxy.
-proxy_nets=$(nm_proxy_networks)
+proxy_nets=$(service_network_names "${NM_PAIR}_haproxy")
 assert_contains "$proxy_nets" "$NM_SHARED " "HAProxy's networks"
 assert_contains "$proxy_nets" "${NM_PAIR}_control " "HAProxy's networks"
 assert_contains "$proxy_nets" "${app}_net " "HAProxy's networks"

@@ -24,10 +24,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 test_init swarm_netmgr_two_apps
 ensure_cmd curl curl
 ensure_cmd python3 python3
-dockerd_ensure
-swarm_ensure
-docker_cleanup_test
-on_exit docker_cleanup_test
+swarm_test_start
 images_build
 nm_init ssp5t
 
@@ -95,17 +92,10 @@ u1=$(updates)
 nm_routed "$a" a.ssp5t.test || fail "$a no longer routed after the attach"
 
 # --- 2. detach, B under load ------------------------------------------------------
-networks_gone() {   # <stack>...
-	local ns left
-	for ns in "$@"; do
-		left=$(nm_stack_networks "$ns")
-		[ -z "$left" ] || { echo "networks of $ns left: $left"; return 1; }
-	done
-}
 nm_load_start detach --host b.ssp5t.test --expect "name=${b}_web." --rate 100 --duration 600
 t0=$(now_ms)
 "$DOCKER" stack rm "$a" >"$TEST_WORK/rm-$a.log" 2>&1 || true
-wait_for "$removal_bound_s" networks_gone "$a" ||
+wait_for "$removal_bound_s" stack_networks_gone "$a" ||
 	fail "${WAIT_LAST_OUTPUT} ${removal_bound_s} s after docker stack rm"
 log "network of $a removed $(( $(now_ms) - t0 )) ms after docker stack rm"
 wait_until 120 nm_proxy_settled
@@ -115,7 +105,7 @@ log "$msg"
 u2=$(updates)
 [ $(( u2 - u1 )) = 1 ] || fail "detaching ${a}_net took $(( u2 - u1 )) proxy updates, expected 1"
 nm_routed "$b" b.ssp5t.test || fail "$b no longer routed after the detach"
-proxy_nets=$(nm_proxy_networks)
+proxy_nets=$(service_network_names "${NM_PAIR}_haproxy")
 case "$proxy_nets" in *"${a}_net"*) fail "HAProxy still on ${a}_net: $proxy_nets" ;; esac
 assert_contains "$proxy_nets" "${b}_net " "HAProxy's networks"
 
@@ -138,7 +128,7 @@ u3=$(updates)
 nm_load_start fold_out --host b.ssp5t.test --expect "name=${b}_web." --rate 100 --duration 600
 t0=$(now_ms)
 "$DOCKER" stack rm ssp5tc ssp5td >"$TEST_WORK/rm-cd.log" 2>&1 || true
-wait_for "$removal_bound_s" networks_gone ssp5tc ssp5td ||
+wait_for "$removal_bound_s" stack_networks_gone ssp5tc ssp5td ||
 	fail "${WAIT_LAST_OUTPUT} ${removal_bound_s} s after docker stack rm"
 log "networks of two apps removed at once $(( $(now_ms) - t0 )) ms after docker stack rm"
 wait_until 120 nm_proxy_settled

@@ -22,10 +22,7 @@ test_init swarm_tls
 ensure_cmd curl curl
 ensure_cmd openssl openssl
 ensure_cmd python3 python3
-dockerd_ensure
-swarm_ensure
-docker_cleanup_test
-on_exit docker_cleanup_test
+swarm_test_start
 images_build
 
 tag=${SWARM_SPOA_TAG:-dev}
@@ -63,24 +60,13 @@ done
 log "secrets and config created; control subnet $subnet, HTTP $http_port, HTTPS $https_port"
 
 # --- the pair ------------------------------------------------------------------
-stack_down() {
-	"$DOCKER" stack rm "$stack" >/dev/null 2>&1 || true
-	wait_for 60 _stack_gone || log "stack $stack still has services"
-	wait_for 30 _docker_rm_networks "label=com.docker.stack.namespace=$stack" || true
-}
-_stack_gone() { [ -z "$("$DOCKER" service ls -q --filter "label=com.docker.stack.namespace=$stack")" ]; }
 # labelled: docker_cleanup_test removes it once the services are gone
 "$DOCKER" network create -d overlay --attachable "${label[@]}" "$apps" >/dev/null
-on_exit stack_down
+on_exit stack_remove "$stack"
 SWARM_SPOA_TAG=$tag SWARM_SPOA_NETWORK=$apps SWARM_SPOA_HTTP_PORT=$http_port \
 SWARM_SPOA_HTTPS_PORT=$https_port SWARM_SPOA_CONTROL_SUBNET=$subnet \
-	"$DOCKER" stack deploy --resolve-image never -c "$SWARM_SPOA_SRC/docker/stack.yml" "$stack" >/dev/null
-# an interrupted run leaves them to docker_cleanup_test (a label-only
-# update does not replace tasks)
-for svc in haproxy agent; do
-	"$DOCKER" service update -q --detach --label-add "$TEST_LABEL_KEY=$TEST_NAME" \
-		"${stack}_$svc" >/dev/null
-done
+	pair_deploy "$stack"
+pair_label "$stack"
 
 app() {   # <name> <labels...>
 	local name=$1
