@@ -11,6 +11,7 @@
 #include "common/kvout.h"
 #include "common/prom.h"
 #include "common/sbuf.h"
+#include "common/texttab.h"
 #include "routing/tables.h"
 #include "spoa/spop.h"
 #include "spoa/spopstats.h"
@@ -350,7 +351,20 @@ void spopstats_info(struct kvout *kv)
 struct spopstats_conns {
 	struct conn_info *list;
 	size_t n, pos;
-	int peer_w, engine_w;      /* text column widths */
+	int64_t now;               /* ages are as of the first part */
+	struct texttab tab;        /* text: column widths, from a first pass */
+};
+
+static const char *const spopstats_conns_head[] = {
+	"ID", "THREAD", "PEER", "ENGINE", "STATE", "MAX_FRAME", "PIPELINING", "AGE_SEC",
+	"NOTIFY", "OUT_PENDING",
+};
+#define SPOPSTATS_CONNS_COLS (sizeof(spopstats_conns_head) / sizeof(spopstats_conns_head[0]))
+
+/* The numbers of a row of "show conns", as text. */
+struct spopstats_conn_cells {
+	char id[24], thread[12], max_frame[12], age[24], notify[24], out_pending[24];
+	const char *cell[SPOPSTATS_CONNS_COLS];
 };
 
 static const char *spopstats_conn_state(enum conn_state st)
@@ -365,10 +379,39 @@ static const char *spopstats_conn_state(enum conn_state st)
 	}
 }
 
+/* Fills <c> for connection <x>, <age> seconds old. The peer and the
+ * engine ID (HAProxy's, so from outside) are escaped by texttab.
+ */
+static void spopstats_conn_cells(struct spopstats_conn_cells *c, const struct conn_info *x,
+				 long long age)
+{
+	snprintf(c->id, sizeof(c->id), "%llu", (unsigned long long)x->id);
+	snprintf(c->thread, sizeof(c->thread), "%u", x->worker);
+	snprintf(c->max_frame, sizeof(c->max_frame), "%u", x->max_frame);
+	snprintf(c->age, sizeof(c->age), "%lld", age);
+	snprintf(c->notify, sizeof(c->notify), "%llu", (unsigned long long)x->notify);
+	snprintf(c->out_pending, sizeof(c->out_pending), "%zu", x->out_pending);
+	c->cell[0] = c->id;
+	c->cell[1] = c->thread;
+	c->cell[2] = x->peer;
+	c->cell[3] = x->engine_id[0] ? x->engine_id : NULL;
+	c->cell[4] = spopstats_conn_state(x->state);
+	c->cell[5] = c->max_frame;
+	c->cell[6] = x->pipelining ? "yes" : "no";
+	c->cell[7] = c->age;
+	c->cell[8] = c->notify;
+	c->cell[9] = c->out_pending;
+}
+
+static long long spopstats_conn_age(const struct conn_info *x, int64_t now)
+{
+	return x->since_ms > 0 && now > x->since_ms ? (now - x->since_ms) / 1000 : 0;
+}
+
 int spopstats_show_conns(void **state, struct sbuf *out, int json)
 {
+	struct spopstats_conn_cells cells;
 	struct spopstats_conns *st = *state;
-	int64_t now = clock_wall_ms();
 	size_t end;
 
 	if (!st) {
@@ -379,26 +422,23 @@ int spopstats_show_conns(void **state, struct sbuf *out, int json)
 		}
 		*state = st;
 		st->n = worker_list_conns(&st->list);
-		st->peer_w = (int)strlen("PEER");
-		st->engine_w = (int)strlen("ENGINE");
-		for (size_t i = 0; i < st->n; i++) {
-			if ((int)strlen(st->list[i].peer) > st->peer_w)
-				st->peer_w = (int)strlen(st->list[i].peer);
-			if ((int)strlen(st->list[i].engine_id) > st->engine_w)
-				st->engine_w = (int)strlen(st->list[i].engine_id);
-		}
-		if (json)
+		st->now = clock_wall_ms();
+		if (json) {
 			sbuf_printf(out, "{\"count\":%zu,\"conns\":[", st->n);
-		else
-			sbuf_printf(out, "%-8s  %-6s  %-*s  %-*s  %-7s  %-9s  %-10s  %-8s  %-12s  %s\n",
-				    "ID", "THREAD", st->peer_w, "PEER", st->engine_w,
-				    "ENGINE", "STATE", "MAX_FRAME", "PIPELINING", "AGE_SEC",
-				    "NOTIFY", "OUT_PENDING");
+		} else {
+			texttab_init(&st->tab, SPOPSTATS_CONNS_COLS, spopstats_conns_head);
+			for (size_t i = 0; i < st->n; i++) {
+				spopstats_conn_cells(&cells, &st->list[i],
+						     spopstats_conn_age(&st->list[i], st->now));
+				texttab_measure(&st->tab, cells.cell);
+			}
+			texttab_row(&st->tab, out, spopstats_conns_head);
+		}
 	}
 	end = st->pos + CONNS_ROWS_PER_STEP < st->n ? st->pos + CONNS_ROWS_PER_STEP : st->n;
 	for (; st->pos < end; st->pos++) {
 		const struct conn_info *x = &st->list[st->pos];
-		long long age = x->since_ms > 0 && now > x->since_ms ? (now - x->since_ms) / 1000 : 0;
+		long long age = spopstats_conn_age(x, st->now);
 
 		if (json) {
 			sbuf_printf(out, "%s{\"id\":%llu,\"thread\":%u,\"peer\":", st->pos ? "," : "",
@@ -412,12 +452,8 @@ int spopstats_show_conns(void **state, struct sbuf *out, int json)
 				    x->pipelining ? "true" : "false", age,
 				    (unsigned long long)x->notify, x->out_pending);
 		} else {
-			sbuf_printf(out, "%-8llu  %-6u  %-*s  %-*s  %-7s  %-9u  %-10s  %-8lld  %-12llu  %zu\n",
-				    (unsigned long long)x->id, x->worker, st->peer_w, x->peer,
-				    st->engine_w, x->engine_id[0] ? x->engine_id : "-",
-				    spopstats_conn_state(x->state), x->max_frame,
-				    x->pipelining ? "yes" : "no", age,
-				    (unsigned long long)x->notify, x->out_pending);
+			spopstats_conn_cells(&cells, x, age);
+			texttab_row(&st->tab, out, cells.cell);
 		}
 	}
 	if (st->pos < st->n)

@@ -397,6 +397,24 @@ class StatsSocketTest(unittest.TestCase):
         self.assertTrue(all(c["peer"].startswith("127.0.0.1:") for c in mine))
         self.assertTrue(any(c["engine_id"] for c in mine), "HAProxy's engine-id missing: %r" % mine)
 
+    def test_show_conns_escapes_the_engine_id(self):
+        # The engine ID is whatever the connecting side announces: a line
+        # feed in it must not forge a row of "show conns" on the operator's
+        # terminal.
+        c = h.SpopClient(self.agent.port)
+        try:
+            c.handshake(extra=(("engine-id", "evil\nforged 1 2 3"),))
+            h.wait_until(lambda: "evil" in self.stats("show conns"), 10, what="connection listed")
+            out = self.stats("show conns")
+            self.assertIn("evil\\x0aforged", out)
+            self.assertFalse([l for l in out.splitlines() if l.startswith("forged")], out)
+            header = out.splitlines()[0]
+            self.assertTrue(header.startswith("ID  "), header)
+            conns = self.stats_json("show conns json")["conns"]
+            self.assertIn("evil\nforged 1 2 3", [x["engine_id"] for x in conns])
+        finally:
+            c.close()
+
     def test_explain_names_route_and_task(self):
         out = self.stats("explain web.test /api/v1 src 192.0.2.7")
         self.assertIn("/api", out)
