@@ -228,6 +228,15 @@ static void rt_put(struct rt_out *o, const char *s, size_t n)
 	o->len += n;
 }
 
+/* Appends "?" and the request's query string, if it has one. */
+static void rt_put_query(struct rt_out *o, const struct route_req *req)
+{
+	if (req->query && req->query_len) {
+		rt_put(o, "?", 1);
+		rt_put(o, req->query, req->query_len);
+	}
+}
+
 /* Appends text from a request for a human reason: control bytes and quotes
  * become '?', and at most <max> bytes are kept.
  */
@@ -311,10 +320,7 @@ static int rt_redirects(const struct rt_route *r, const struct rt_match *m,
 		}
 		rt_put(&o, rd->target, rd->target_len);
 		rt_put(&o, rest, rest_len);
-		if (req->query && req->query_len) {
-			rt_put(&o, "?", 1);
-			rt_put(&o, req->query, req->query_len);
-		}
+		rt_put_query(&o, req);
 		if (o.full) {
 			/* too long to carry the request's path: the target alone */
 			o.full = 0;
@@ -351,10 +357,7 @@ static void rt_https(const struct rt_match *m, const struct route_req *req,
 	rt_put(&o, "https://", 8);
 	rt_put(&o, host, hlen);
 	rt_put(&o, m->path, m->path_len);
-	if (req->query && req->query_len) {
-		rt_put(&o, "?", 1);
-		rt_put(&o, req->query, req->query_len);
-	}
+	rt_put_query(&o, req);
 	if (o.full) {
 		o.full = 0;
 		o.len = 0;
