@@ -37,21 +37,9 @@ done
 ((ROUNDS >= 1 && ROUNDS <= 20 && DURATION >= 1 && DURATION <= 120)) || { echo "bounds: rounds 1-20, duration 1-120" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 2; }
 
-WORK=$(mktemp -d /tmp/swarm-spoa-bench.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
-
 . "$SRC/bench/bench_lib.sh"
-
-ECHO_PORT=$(free_port)
-"$BUILD/tests/backend/echo-backend" --listen 127.0.0.1:"$ECHO_PORT" --name bench >"$WORK/echo.log" 2>&1 &
-PIDS+=($!)
-wait_port "$ECHO_PORT"
+bench_init bench
+bench_echo
 
 # The routing table: the benchmarked host plus N-1 others.
 python3 - "$WORK/routes.json" "$SERVICES" "$ECHO_PORT" <<'PY'
@@ -78,12 +66,7 @@ fi
 AGENT_PID=$!
 PIDS+=($AGENT_PID)
 wait_port "$AGENT_PORT"
-
-cat >"$WORK/global.cfg" <<CFG
-global
-    nbthread 1
-    tune.bufsize 16384
-CFG
+bench_haproxy_global
 
 STATIC_PORT=$(free_port)
 # The static side runs the very global and defaults sections of
@@ -107,14 +90,7 @@ PIDS+=($STATIC_PID)
 wait_port "$STATIC_PORT"
 
 AGENTHP_PORT=$(free_port)
-cat >"$WORK/agents.cfg" <<CFG
-backend swarm-spoa-agents
-    mode tcp
-    balance roundrobin
-    timeout connect 1s
-    timeout server 3m
-    server agent1 127.0.0.1:$AGENT_PORT
-CFG
+bench_agents_cfg "$AGENT_PORT"
 SWARM_SPOA_CONF_DIR=$SRC/haproxy-conf SWARM_SPOA_HTTP_BIND=127.0.0.1:$AGENTHP_PORT \
 SWARM_SPOA_RUNTIME=$WORK/admin.sock \
 	haproxy -db -f "$WORK/global.cfg" -f "$SRC/haproxy-conf/haproxy.cfg" -f "$WORK/agents.cfg" \
@@ -129,31 +105,13 @@ for p in $STATIC_PORT $AGENTHP_PORT; do
 		{ echo "port $p does not route to the backend" >&2; exit 1; }
 done
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 run_wrk() {
 	wrk -t2 -c"$CONNS" -d"${DURATION}s" -H 'Host: bench.local' "http://127.0.0.1:$1/" |
 		awk '/Requests\/sec/ {print $2} /Non-2xx/ {print "NON2XX " $4 > "/dev/stderr"}'
 }
 
 IDLE_RSS=$(rss_kb "$AGENT_PID")
-TICK=$(getconf CLK_TCK)
-# CPU time per request of each process, from /proc/<pid>/stat around a run.
-per_req() { python3 -c "print('%.2f' % (($2 - $1) / $TICK * 1e6 / max(int($3 * $DURATION), 1)))"; }
-
-echo "round static_rps agent_rps ratio agent_cpu_us haproxy_static_cpu_us haproxy_agent_cpu_us"
-for r in $(seq 1 "$ROUNDS"); do
-	h0=$(cpu_ticks "$STATIC_PID")
-	s=$(run_wrk "$STATIC_PORT")
-	h1=$(cpu_ticks "$STATIC_PID")
-	c0=$(cpu_ticks "$AGENT_PID")
-	g0=$(cpu_ticks "$AGENTHP_PID")
-	a=$(run_wrk "$AGENTHP_PORT")
-	g1=$(cpu_ticks "$AGENTHP_PID")
-	c1=$(cpu_ticks "$AGENT_PID")
-	ratio=$(python3 -c "print('%.3f' % ($a / $s))")
-	echo "$r $s $a $ratio $(per_req "$c0" "$c1" "$a") $(per_req "$h0" "$h1" "$s") $(per_req "$g0" "$g1" "$a")"
-done
+bench_rounds "round static_rps agent_rps ratio agent_cpu_us haproxy_static_cpu_us haproxy_agent_cpu_us"
 echo "agent_idle_rss_kb $IDLE_RSS"
 echo "agent_rss_after_kb $(rss_kb "$AGENT_PID")"
 echo "services $SERVICES agent_threads $AGENT_THREADS conns $CONNS duration $DURATION fixed_agent ${FIXED_AGENT:-0}"

@@ -25,16 +25,8 @@ done
 ((SERVICES >= 1 && SERVICES <= 100000 && DURATION >= 1 && DURATION <= 120)) ||
 	{ echo "bounds: services 1-100000, duration 1-120" >&2; exit 2; }
 
-WORK=$(mktemp -d /tmp/swarm-spoa-spop-bench.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
 . "$SRC/bench/bench_lib.sh"
+bench_init spop-bench
 
 # svc0.bench .. svcN-1.bench, 5 tasks each: what spop-load asks for.
 python3 - "$WORK/routes.json" "$SERVICES" <<'PY'
@@ -57,7 +49,6 @@ start_agent() {
 	AGENT_PORT=$port
 	wait_port "$port"
 }
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 start_agent
 echo "agent_rss_kb_empty_table $(rss_kb "$AGENT_PID")"

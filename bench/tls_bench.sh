@@ -36,16 +36,8 @@ for cmd in wrk openssl curl haproxy socat; do
 	command -v "$cmd" >/dev/null || { echo "$cmd is required" >&2; exit 2; }
 done
 
-WORK=$(mktemp -d /tmp/swarm-spoa-tls-bench.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
-
 . "$SRC/bench/bench_lib.sh"
+bench_init tls-bench
 
 # Certificates: the one benchmarked, and the default HAProxy starts with.
 mkdir -p "$WORK/certs"
@@ -59,10 +51,7 @@ cat "$WORK/initial.crt" "$WORK/initial.key" >"$WORK/initial.pem"
 echo "$WORK/initial.pem" >"$WORK/crt-list"
 echo "$WORK/bench.pem" >"$WORK/static-crt-list"
 
-ECHO_PORT=$(free_port)
-"$BUILD/tests/backend/echo-backend" --listen 127.0.0.1:"$ECHO_PORT" --name bench >"$WORK/echo.log" 2>&1 &
-PIDS+=($!)
-wait_port "$ECHO_PORT"
+bench_echo
 
 cat >"$WORK/routes.json" <<JSON
 {"services": [{"name": "bench", "tasks": [{"id": "bench.1", "address": "127.0.0.1"}],
@@ -70,11 +59,7 @@ cat >"$WORK/routes.json" <<JSON
              "com.docker.lb.ssl_cert": "bench.crt", "com.docker.lb.ssl_key": "bench.key"}}]}
 JSON
 
-cat >"$WORK/global.cfg" <<CFG
-global
-    nbthread 1
-    tune.bufsize 16384
-CFG
+bench_haproxy_global
 
 # The static side is haproxy-conf/haproxy.cfg without the agent: the same
 # TLS policy, the same logging (HAProxy formats each request's log line
@@ -111,14 +96,7 @@ PIDS+=($STATIC_PID)
 wait_port "$STATIC_PORT"
 
 AGENT_PORT=$(free_port)
-cat >"$WORK/agents.cfg" <<CFG
-backend swarm-spoa-agents
-    mode tcp
-    balance roundrobin
-    timeout connect 1s
-    timeout server 3m
-    server agent1 127.0.0.1:$AGENT_PORT
-CFG
+bench_agents_cfg "$AGENT_PORT"
 AGENTHP_HTTP=$(free_port)
 AGENTHP_PORT=$(free_port)
 SWARM_SPOA_CONF_DIR=$SRC/haproxy-conf SWARM_SPOA_HTTP_BIND=127.0.0.1:$AGENTHP_HTTP \
@@ -154,30 +132,13 @@ for p in $STATIC_PORT $AGENTHP_PORT; do
 		{ echo "port $p does not route to the backend" >&2; exit 1; }
 done
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 run_wrk() {
 	wrk -t2 -c"$CONNS" -d"${DURATION}s" "https://localhost:$1/" |
 		awk '/Requests\/sec/ {print $2} /Non-2xx/ {print "NON2XX " $4 > "/dev/stderr"}
 		     /Socket errors/ {print "ERRORS " $0 > "/dev/stderr"}'
 }
 
-# CPU time per request of each process (from /proc/<pid>/stat): less
+# CPU time per request of each process (from /proc/<pid>/stat) is less
 # sensitive to other work on the machine than requests per second.
-per_req() {   # <ticks before> <ticks after> <requests/s>
-	python3 -c "print('%.2f' % (($2 - $1) / $TICK * 1e6 / max(int($3 * $DURATION), 1)))"
-}
-TICK=$(getconf CLK_TCK)
-echo "round static_rps agent_rps ratio agent_cpu_us_per_req haproxy_static_cpu_us_per_req haproxy_agent_cpu_us_per_req"
-for r in $(seq 1 "$ROUNDS"); do
-	h0=$(cpu_ticks "$STATIC_PID")
-	s=$(run_wrk "$STATIC_PORT")
-	h1=$(cpu_ticks "$STATIC_PID")
-	c0=$(cpu_ticks "$AGENT_PID")
-	g0=$(cpu_ticks "$AGENTHP_PID")
-	a=$(run_wrk "$AGENTHP_PORT")
-	c1=$(cpu_ticks "$AGENT_PID")
-	g1=$(cpu_ticks "$AGENTHP_PID")
-	ratio=$(python3 -c "print('%.3f' % ($a / $s))")
-	echo "$r $s $a $ratio $(per_req "$c0" "$c1" "$a") $(per_req "$h0" "$h1" "$s") $(per_req "$g0" "$g1" "$a")"
-done
+bench_rounds "round static_rps agent_rps ratio agent_cpu_us_per_req haproxy_static_cpu_us_per_req haproxy_agent_cpu_us_per_req"
 echo "agent_threads $AGENT_THREADS conns $CONNS duration $DURATION (HTTPS keep-alive, TLS 1.3, ECDSA P-256)"
