@@ -87,6 +87,28 @@ def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
     raise AssertionError("timed out after %.1fs waiting for %s (last: %r)" % (timeout, what, last))
 
 
+def unix_request(path, data, timeout=5.0, half_close=False):
+    """Sends <data> to the unix socket at <path> (then closes the sending
+    side when <half_close>, as socat does at the end of its input) and
+    returns every byte received until the other side closes."""
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(data)
+        if half_close:
+            s.shutdown(socket.SHUT_WR)
+        chunks = []
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+        return b"".join(chunks)
+    finally:
+        s.close()
+
+
 def port_open(port, host="127.0.0.1"):
     try:
         with socket.create_connection((host, port), timeout=0.5):
@@ -180,18 +202,7 @@ class Agent:
 
     def stats(self, command, timeout=5.0):
         """Sends one command to the stats socket and returns the answer."""
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(timeout)
-        s.connect(self.stats_path)
-        s.sendall(command.encode() + b"\n")
-        chunks = []
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            chunks.append(b)
-        s.close()
-        return b"".join(chunks).decode()
+        return unix_request(self.stats_path, command.encode() + b"\n", timeout).decode()
 
 
 class HAProxy:
@@ -263,18 +274,8 @@ class HAProxy:
 
     def runtime(self, command, timeout=5.0):
         """Sends one command to HAProxy's runtime API and returns the answer."""
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(timeout)
-        s.connect(self.wd.file(self.name + "-admin.sock"))
-        s.sendall(command.encode() + b"\n")
-        chunks = []
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            chunks.append(b)
-        s.close()
-        return b"".join(chunks).decode()
+        return unix_request(self.wd.file(self.name + "-admin.sock"), command.encode() + b"\n",
+                            timeout).decode()
 
     def stop(self):
         """Stops this HAProxy (SIGTERM, then SIGKILL after 5 s)."""

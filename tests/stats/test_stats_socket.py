@@ -199,19 +199,7 @@ def sample(families, family, name=None, **labels):
 def one_shot(path, data, timeout=10.0):
     """Sends raw bytes and closes the sending side, as `socat` does at the
     end of its input; reads until the agent closes, returns the text."""
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(timeout)
-    s.connect(path)
-    s.sendall(data)
-    s.shutdown(socket.SHUT_WR)
-    out = []
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        out.append(b)
-    s.close()
-    return b"".join(out).decode(errors="replace")
+    return h.unix_request(path, data, timeout, half_close=True).decode(errors="replace")
 
 
 class Session:
