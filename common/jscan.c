@@ -344,6 +344,47 @@ int jscan_next_element(struct jscan *s)
 	return 1;
 }
 
+int jscan_open_object(struct jscan *s)
+{
+	if (jscan_peek(s) != JSCAN_OBJECT)
+		return jscan_skip(s) < 0 ? -1 : 0;
+	return jscan_enter_object(s) < 0 ? -1 : 1;
+}
+
+int jscan_next_known(struct jscan *s, const char *const *names, int *which)
+{
+	struct jscan_str key;
+	int rc;
+
+	while ((rc = jscan_next_member(s, &key)) == 1) {
+		for (int i = 0; names[i]; i++) {
+			if (jscan_str_eq(&key, names[i])) {
+				*which = i;
+				return 1;
+			}
+		}
+		if (jscan_skip(s) < 0)
+			return -1;
+	}
+	return rc;
+}
+
+int jscan_path(struct jscan *s, const char *const *path, jscan_fn fn, void *arg)
+{
+	const char *const name[2] = { path[0], NULL };
+	int rc, which;
+
+	if (!path[0])
+		return fn(s, arg);
+	rc = jscan_open_object(s);
+	if (rc <= 0)
+		return rc;
+	while ((rc = jscan_next_known(s, name, &which)) == 1)
+		if (jscan_path(s, path + 1, fn, arg) < 0)
+			return -1;
+	return rc;
+}
+
 int jscan_skip(struct jscan *s)
 {
 	char closers[JSCAN_MAX_DEPTH];
