@@ -186,58 +186,6 @@ static int64_t thread_cpu_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static uint64_t hash_int(uint64_t h, int64_t v)
-{
-	return hash_bytes(h, &v, sizeof(v));
-}
-
-static uint64_t hash_nets(uint64_t h, const struct model_netattach *n, size_t count)
-{
-	h = hash_int(h, (int64_t)count);
-	for (size_t i = 0; i < count; i++) {
-		h = hash_str(h, n[i].network);
-		h = hash_str(h, n[i].network_id);
-		h = hash_bytes(h, &n[i].addr, sizeof(n[i].addr));
-	}
-	return h;
-}
-
-/* Digest of everything a model says, in order. */
-static uint64_t model_digest(const struct model *m)
-{
-	uint64_t h = hash_str(0, m->source);
-
-	h = hash_int(h, (int64_t)m->nsvcs);
-	for (size_t i = 0; i < m->nsvcs; i++) {
-		const struct model_service *s = &m->svcs[i];
-
-		h = hash_str(h, s->id);
-		h = hash_str(h, s->name);
-		h = hash_str(h, s->stack);
-		h = hash_int(h, s->has_healthcheck);
-		h = hash_int(h, s->created_ms);
-		h = hash_int(h, (int64_t)s->nlabels);
-		for (size_t j = 0; j < s->nlabels; j++) {
-			h = hash_str(h, s->labels[j].key);
-			h = hash_str(h, s->labels[j].value);
-		}
-		h = hash_nets(h, s->vips, s->nvips);
-		h = hash_int(h, (int64_t)s->ntasks);
-		for (size_t j = 0; j < s->ntasks; j++) {
-			const struct model_task *t = &s->tasks[j];
-
-			h = hash_str(h, t->id);
-			h = hash_str(h, t->node);
-			h = hash_str(h, t->state);
-			h = hash_int(h, t->running | t->desired_running << 1 | (int)t->health << 2);
-			h = hash_int(h, t->port);
-			h = hash_int(h, t->state_since_ms);
-			h = hash_nets(h, t->nets, t->nnets);
-		}
-	}
-	return h;
-}
-
 /* Reads top-level string members <keys> of a JSON object into <out>
  * (each <outlen> bytes, "" when absent). Returns 0, or -1 when <body> is
  * not a JSON object.
@@ -335,11 +283,18 @@ static int u32_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Whether the routing table takes <t>. The table reaches a task at its
+ * address on the service's network, which depends on labels and on the
+ * other tasks: an address on any network is the best guess from here (a
+ * task with none is refused whatever the network).
+ */
 static int task_routable(const struct model_service *s, const struct model_task *t)
 {
-	if (!t->running || !t->desired_running || t->health == MODEL_HEALTH_UNHEALTHY)
-		return 0;
-	return !s->has_healthcheck || t->health == MODEL_HEALTH_HEALTHY;
+	int reachable = 0;
+
+	for (size_t i = 0; i < t->nnets && !reachable; i++)
+		reachable = t->nets[i].addr.family != 0;
+	return model_task_ready(s, t, reachable) == MODEL_TASK_READY;
 }
 
 /* Measures convergence for tasks that became routable in <m>: from the
