@@ -31,7 +31,6 @@
 #include "common/clock.h"
 #include "common/errlog.h"
 #include "common/hash.h"
-#include "common/jscan.h"
 #include "common/kvout.h"
 #include "common/log.h"
 #include "common/prom.h"
@@ -43,6 +42,7 @@
 #include "discovery/swarm.h"
 #include "dockerapi/dockerapi.h"
 #include "dockerapi/dockerhost.h"
+#include "dockerapi/dockerobj.h"
 #include "routing/model.h"
 
 #define DISC_SMALL_TIMEOUT_MS   10000    /* /version, /info, one service */
@@ -184,45 +184,6 @@ static int64_t thread_cpu_ns(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Reads top-level string members <keys> of a JSON object into <out>
- * (each <outlen> bytes, "" when absent). Returns 0, or -1 when <body> is
- * not a JSON object.
- */
-static int json_top_strings(const char *body, size_t len, const char *const *keys, size_t nkeys,
-			    char (*out)[64], char *err, size_t errlen)
-{
-	struct jscan s;
-	struct jscan_str key, v;
-	int rc;
-
-	for (size_t i = 0; i < nkeys; i++)
-		out[i][0] = '\0';
-	jscan_init(&s, body, len);
-	if (jscan_enter_object(&s) < 0)
-		goto out_bad;
-	while ((rc = jscan_next_member(&s, &key)) == 1) {
-		size_t i;
-
-		for (i = 0; i < nkeys; i++)
-			if (jscan_str_eq(&key, keys[i]))
-				break;
-		if (i < nkeys && jscan_peek(&s) == JSCAN_STRING) {
-			if (jscan_string(&s, &v) < 0)
-				goto out_bad;
-			jscan_str_copy(&v, out[i], 64);
-		} else if (jscan_skip(&s) < 0) {
-			goto out_bad;
-		}
-	}
-	if (rc < 0 || jscan_finish(&s) < 0)
-		goto out_bad;
-	return 0;
-
-out_bad:
-	snprintf(err, errlen, "%s", jscan_error(&s) ? jscan_error(&s) : "not a JSON object");
-	return -1;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -526,76 +487,27 @@ static int disc_ok(struct discovery *d, const struct disc_req *q, const struct d
 
 static void disc_on_version(struct discovery *d, const struct dockerapi_resp *r)
 {
-	static const char *const keys[] = { "ApiVersion", "MinAPIVersion" };
-	char vals[2][64], err[200], version[16];
+	char api[64], min_api[64], err[200], version[16];
 
-	if (json_top_strings(r->body, r->len, keys, 2, vals, err, sizeof(err)) < 0) {
+	if (dockerobj_version(r->body, r->len, api, min_api, sizeof(api), err, sizeof(err)) < 0) {
 		disc_job_fail(d, "GET /version: bad answer: %s", err);
 		return;
 	}
-	if (dockerapi_negotiate(vals[0], vals[1], version, sizeof(version), err, sizeof(err)) < 0) {
+	if (dockerapi_negotiate(api, min_api, version, sizeof(version), err, sizeof(err)) < 0) {
 		disc_job_fail(d, "%s", err);
 		return;
 	}
 	if (strcmp(version, dockerapi_version(d->api)) != 0) {
 		LOG(LL_INFO, "discovery", "Docker API version negotiated", KVS("version", version),
-		    KVS("daemon", vals[0]));
+		    KVS("daemon", api));
 		dockerapi_set_version(d->api, version);
 	}
 }
 
-static int disc_parse_info(const char *body, size_t len, char *name, size_t namelen,
-			   int *active, int *manager, char *err, size_t errlen)
-{
-	struct jscan s;
-	struct jscan_str key, k2, v;
-	int rc, rc2;
-
-	*active = *manager = 0;
-	name[0] = '\0';
-	jscan_init(&s, body, len);
-	if (jscan_enter_object(&s) < 0)
-		goto out_bad;
-	while ((rc = jscan_next_member(&s, &key)) == 1) {
-		if (jscan_str_eq(&key, "Name") && jscan_peek(&s) == JSCAN_STRING) {
-			if (jscan_string(&s, &v) < 0)
-				goto out_bad;
-			jscan_str_copy(&v, name, namelen);
-		} else if (jscan_str_eq(&key, "Swarm") && jscan_peek(&s) == JSCAN_OBJECT) {
-			if (jscan_enter_object(&s) < 0)
-				goto out_bad;
-			while ((rc2 = jscan_next_member(&s, &k2)) == 1) {
-				if (jscan_str_eq(&k2, "LocalNodeState") && jscan_peek(&s) == JSCAN_STRING) {
-					if (jscan_string(&s, &v) < 0)
-						goto out_bad;
-					*active = jscan_str_eq(&v, "active");
-				} else if (jscan_str_eq(&k2, "ControlAvailable") &&
-					   (jscan_peek(&s) == JSCAN_TRUE || jscan_peek(&s) == JSCAN_FALSE)) {
-					if (jscan_bool(&s, manager) < 0)
-						goto out_bad;
-				} else if (jscan_skip(&s) < 0) {
-					goto out_bad;
-				}
-			}
-			if (rc2 < 0)
-				goto out_bad;
-		} else if (jscan_skip(&s) < 0) {
-			goto out_bad;
-		}
-	}
-	if (rc < 0 || jscan_finish(&s) < 0)
-		goto out_bad;
-	return 0;
-
-out_bad:
-	snprintf(err, errlen, "%s", jscan_error(&s) ? jscan_error(&s) : "not a JSON object");
-	return -1;
-}
-
 static void disc_on_info(struct discovery *d, const struct disc_req *q, const struct dockerapi_resp *r)
 {
+	struct dockerobj_info info;
 	char err[200];
-	int active, manager;
 	enum disc_mode mode;
 
 	if (r->error || r->status != 200) {
@@ -614,18 +526,18 @@ static void disc_on_info(struct discovery *d, const struct disc_req *q, const st
 		disc_ok(d, q, r);
 		return;
 	}
-	if (disc_parse_info(r->body, r->len, d->host_name, sizeof(d->host_name), &active, &manager,
-			    err, sizeof(err)) < 0) {
+	if (dockerobj_info(r->body, r->len, &info, err, sizeof(err)) < 0) {
 		disc_job_fail(d, "GET /info: bad answer: %s", err);
 		return;
 	}
+	snprintf(d->host_name, sizeof(d->host_name), "%s", info.name);
 	if (d->want == WANT_SWARM)
 		mode = MODE_SWARM;
 	else if (d->want == WANT_CONTAINERS)
 		mode = MODE_CONTAINERS;
 	else
-		mode = active && manager ? MODE_SWARM : MODE_CONTAINERS;
-	if (d->want == WANT_AUTO && active && !manager && d->mode == MODE_NONE)
+		mode = info.swarm_active && info.swarm_manager ? MODE_SWARM : MODE_CONTAINERS;
+	if (d->want == WANT_AUTO && info.swarm_active && !info.swarm_manager && d->mode == MODE_NONE)
 		LOG(LL_WARN, "discovery", "this node is a swarm worker: only managers list services, "
 		    "following this node's containers instead");
 	if (disc_set_mode(d, mode) < 0)

@@ -1,12 +1,22 @@
 /* Shared readers for Docker objects. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "common/arena.h"
+#include "common/errlog.h"
 #include "common/jscan.h"
+#include "common/log.h"
 #include "dockerapi/dockerobj.h"
 
 #define LB_PREFIX "com.docker.lb."
+#define DOCKEROBJ_MAX_ADDRS   32   /* addresses of one task */
+#define DOCKEROBJ_MAX_PER_NET 8    /* addresses of one task on one network */
+
+/************************************************************************/
+/*                               fields                                 */
+/************************************************************************/
 
 int dockerobj_str(struct jscan *s, struct arena *a, const char **out, const char **reason)
 {
@@ -24,6 +34,63 @@ int dockerobj_str(struct jscan *s, struct arena *a, const char **out, const char
 	*out = jscan_str_dup(a, &v);
 	if (!*out)
 		*reason = "a string is not valid UTF-8 or holds a NUL";
+	return 0;
+}
+
+struct dockerobj_str_ctx {
+	struct arena *a;
+	const char **out;
+	const char **reason;
+};
+
+static int dockerobj_str_at(struct jscan *s, void *arg)
+{
+	struct dockerobj_str_ctx *c = arg;
+
+	return dockerobj_str(s, c->a, c->out, c->reason);
+}
+
+int dockerobj_path_str(struct jscan *s, const char *const *path, struct arena *a,
+		       const char **out, const char **reason)
+{
+	struct dockerobj_str_ctx c = { a, out, reason };
+
+	*out = NULL;
+	return jscan_path(s, path, dockerobj_str_at, &c);
+}
+
+int dockerobj_enum(struct jscan *s, const char *const *words, int *out)
+{
+	struct jscan_str v;
+
+	*out = -1;
+	if (jscan_peek(s) != JSCAN_STRING)
+		return jscan_skip(s);
+	if (jscan_string(s, &v) < 0)
+		return -1;
+	for (int i = 0; words[i]; i++) {
+		if (jscan_str_eq(&v, words[i])) {
+			*out = i;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Copies a string value into <buf> of <size> bytes: "" when it is of
+ * another type, too long or not valid.
+ */
+static int dockerobj_copy(struct jscan *s, char *buf, size_t size)
+{
+	struct jscan_str v;
+
+	buf[0] = '\0';
+	if (jscan_peek(s) != JSCAN_STRING)
+		return jscan_skip(s);
+	if (jscan_string(s, &v) < 0)
+		return -1;
+	if (jscan_str_copy(&v, buf, size) < 0)
+		buf[0] = '\0';
 	return 0;
 }
 
@@ -47,6 +114,10 @@ int dockerobj_int(struct jscan *s, int64_t *out, const char **reason)
 	*reason = "an integer field holds a fraction or is out of range";
 	return jscan_skip(s);
 }
+
+/************************************************************************/
+/*                                labels                                */
+/************************************************************************/
 
 int dockerobj_labels(struct jscan *s, struct arena *a, struct model_label **out, size_t *n,
 		     const char **reason)
@@ -124,6 +195,10 @@ int dockerobj_routed(const struct model_label *labels, size_t n)
 	return 0;
 }
 
+/************************************************************************/
+/*                                times                                 */
+/************************************************************************/
+
 /* Reads <n> digits at <*p> into <out>. Returns 0 or -1. */
 static int digits(const char **p, int n, int *out)
 {
@@ -195,4 +270,370 @@ int64_t dockerobj_time_ms(const char *s)
 	if (t < 0)
 		return 0;
 	return (t - (int64_t)off * 60) * 1000 + ms;
+}
+
+/************************************************************************/
+/*                      a task's network addresses                      */
+/************************************************************************/
+
+/* The network of an attachment: {"ID", "Spec": {"Name"}}. */
+static int dockerobj_network(struct jscan *s, struct arena *a, const char **id, const char **name)
+{
+	static const char *const names[] = { "ID", "Spec", NULL };
+	static const char *const spec_name[] = { "Name", NULL };
+	const char *why = NULL;   /* a network we cannot name still has addresses */
+	int rc, which;
+
+	rc = jscan_open_object(s);
+	if (rc <= 0)
+		return rc;
+	while ((rc = jscan_next_known(s, names, &which)) == 1)
+		if ((which == 0 ? dockerobj_str(s, a, id, &why) :
+		     dockerobj_path_str(s, spec_name, a, name, &why)) < 0)
+			return -1;
+	return rc;
+}
+
+/* Adds the addresses of ["10.0.1.5/24", ...] to <addrs> (<max> at most). */
+static int dockerobj_addresses(struct jscan *s, struct netaddr *addrs, size_t max, size_t *n)
+{
+	struct jscan_str v;
+	char buf[64];
+	int el;
+
+	if (jscan_peek(s) != JSCAN_ARRAY)
+		return jscan_skip(s);
+	if (jscan_enter_array(s) < 0)
+		return -1;
+	while ((el = jscan_next_element(s)) == 1) {
+		if (jscan_peek(s) != JSCAN_STRING) {
+			if (jscan_skip(s) < 0)
+				return -1;
+			continue;
+		}
+		if (jscan_string(s, &v) < 0)
+			return -1;
+		/* an address we cannot read is left out */
+		if (*n < max && jscan_str_copy(&v, buf, sizeof(buf)) >= 0 &&
+		    netaddr_parse_cidr(&addrs[*n], buf) == 0)
+			(*n)++;
+	}
+	return el;
+}
+
+/* One NetworksAttachments entry: adds one attachment per address to <out>
+ * (<max> at most).
+ */
+static int dockerobj_attachment(struct jscan *s, struct arena *a, struct model_netattach *out,
+				size_t max, size_t *n)
+{
+	static const char *const names[] = { "Network", "Addresses", NULL };
+	const char *net_id = NULL, *net_name = NULL;
+	struct netaddr addrs[DOCKEROBJ_MAX_PER_NET];
+	size_t naddrs = 0;
+	int rc, which;
+
+	rc = jscan_open_object(s);
+	if (rc <= 0)
+		return rc;
+	while ((rc = jscan_next_known(s, names, &which)) == 1)
+		if ((which == 0 ? dockerobj_network(s, a, &net_id, &net_name) :
+		     dockerobj_addresses(s, addrs, DOCKEROBJ_MAX_PER_NET, &naddrs)) < 0)
+			return -1;
+	if (rc < 0)
+		return -1;
+	for (size_t i = 0; i < naddrs && *n < max; i++) {
+		out[*n].network = net_name && *net_name ? net_name : net_id;
+		out[*n].network_id = net_id;
+		out[*n].addr = addrs[i];
+		(*n)++;
+	}
+	return 0;
+}
+
+int dockerobj_attachments(struct jscan *s, struct arena *a, struct model_netattach **out,
+			  size_t *n)
+{
+	struct model_netattach tmp[DOCKEROBJ_MAX_ADDRS];
+	size_t count = 0;
+	int el;
+
+	*out = NULL;
+	*n = 0;
+	if (jscan_peek(s) != JSCAN_ARRAY)
+		return jscan_skip(s);
+	if (jscan_enter_array(s) < 0)
+		return -1;
+	while ((el = jscan_next_element(s)) == 1)
+		if (dockerobj_attachment(s, a, tmp, DOCKEROBJ_MAX_ADDRS, &count) < 0)
+			return -1;
+	if (el < 0)
+		return -1;
+	if (count) {
+		*out = arena_alloc(a, count * sizeof(**out));
+		if (!*out)
+			return 0;   /* no address: the task is not routed */
+		memcpy(*out, tmp, count * sizeof(**out));
+		*n = count;
+	}
+	return 0;
+}
+
+/************************************************************************/
+/*                            published ports                           */
+/************************************************************************/
+
+/* One PortConfig into <p>. Returns 1 when usable, 0 when left out, -1 on
+ * a syntax error.
+ */
+static int dockerobj_port(struct jscan *s, struct model_port *p)
+{
+	static const char *const names[] = {
+		"TargetPort", "PublishedPort", "Protocol", "PublishMode", NULL
+	};
+	/* in the order of enum model_proto and enum model_publish */
+	static const char *const protocols[] = { "tcp", "udp", "sctp", NULL };
+	static const char *const modes[] = { "ingress", "host", NULL };
+	int64_t target = 0, published = 0;
+	int rc, which, proto = MODEL_PROTO_TCP, mode = MODEL_PUBLISH_INGRESS;
+	const char *why = NULL;
+
+	rc = jscan_open_object(s);
+	if (rc <= 0)
+		return rc;
+	while ((rc = jscan_next_known(s, names, &which)) == 1) {
+		int r;
+
+		switch (which) {
+		case 0:
+			r = dockerobj_int(s, &target, &why);
+			break;
+		case 1:
+			r = dockerobj_int(s, &published, &why);
+			break;
+		case 2:
+			r = dockerobj_enum(s, protocols, &proto);
+			break;
+		default:
+			r = dockerobj_enum(s, modes, &mode);
+			break;
+		}
+		if (r < 0)
+			return -1;
+	}
+	if (rc < 0)
+		return -1;
+	if (why || proto < 0 || mode < 0 || target < 1 || target > 65535 ||
+	    published < 0 || published > 65535)
+		return 0;
+	p->target = (uint16_t)target;
+	p->published = (uint16_t)published;
+	p->protocol = (enum model_proto)proto;
+	p->mode = (enum model_publish)mode;
+	return 1;
+}
+
+int dockerobj_ports(struct jscan *s, struct arena *a, struct model_port **out, size_t *n)
+{
+	struct jscan probe;
+	size_t count = 0;
+	int el;
+
+	*out = NULL;
+	*n = 0;
+	if (jscan_peek(s) != JSCAN_ARRAY)
+		return jscan_skip(s);
+	if (jscan_enter_array(s) < 0)
+		return -1;
+	/* count first, on a copy of the scanner, to allocate once */
+	probe = *s;
+	while (jscan_next_element(&probe) == 1 && jscan_skip(&probe) == 0)
+		count++;
+	if (jscan_error(&probe)) {
+		*s = probe;   /* the same syntax error on the real scanner */
+		return -1;
+	}
+	*out = count ? arena_calloc(a, count, sizeof(**out)) : NULL;
+	if (!*out) {
+		*s = probe;   /* none, or no memory for them: past the array */
+		return 0;
+	}
+	while ((el = jscan_next_element(s)) == 1) {
+		int r = dockerobj_port(s, &(*out)[*n]);
+
+		if (r < 0)
+			return -1;
+		*n += (size_t)r;
+	}
+	return el;
+}
+
+/************************************************************************/
+/*                               lists                                  */
+/************************************************************************/
+
+int dockerobj_list(const char *json, size_t len, const char *what, jscan_fn fn, void *arg,
+		   char *err, size_t errlen)
+{
+	struct jscan s;
+	int el;
+
+	jscan_init(&s, json, len);
+	if (jscan_enter_array(&s) < 0)
+		goto out_bad;
+	while ((el = jscan_next_element(&s)) == 1)
+		if (fn(&s, arg) < 0)
+			goto out_bad;
+	if (el < 0 || jscan_finish(&s) < 0)
+		goto out_bad;
+	return 0;
+
+out_bad:
+	/* every failure of the scanner is recorded in it: the rest is <fn> */
+	if (!jscan_error(&s))
+		snprintf(err, errlen, "out of memory");
+	else
+		snprintf(err, errlen, "bad %s list: %s", what, jscan_error(&s));
+	return -1;
+}
+
+struct dockerobj_collect_ctx {
+	size_t size;
+	int (*fn)(struct jscan *s, void *rec, void *arg);
+	void *arg;
+	char *v;                  /* records so far, <n> of <cap> */
+	size_t n, cap;
+};
+
+static int dockerobj_collect_one(struct jscan *s, void *arg)
+{
+	struct dockerobj_collect_ctx *c = arg;
+	int keep;
+
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 64;
+		char *nv = realloc(c->v, ncap * c->size);
+
+		if (!nv)
+			return -1;
+		c->v = nv;
+		c->cap = ncap;
+	}
+	memset(c->v + c->n * c->size, 0, c->size);
+	keep = c->fn(s, c->v + c->n * c->size, c->arg);
+	if (keep < 0)
+		return -1;
+	c->n += (size_t)keep;
+	return 0;
+}
+
+int dockerobj_collect(const char *json, size_t len, const char *what, struct arena *a,
+		      size_t size, int (*fn)(struct jscan *s, void *rec, void *arg), void *arg,
+		      void **out, size_t *n, char *err, size_t errlen)
+{
+	struct dockerobj_collect_ctx c = { .size = size, .fn = fn, .arg = arg };
+	int rc = dockerobj_list(json, len, what, dockerobj_collect_one, &c, err, errlen);
+
+	*out = NULL;
+	*n = 0;
+	/* the records move to the arena, where their strings are */
+	if (rc == 0 && c.n) {
+		*out = arena_alloc(a, c.n * size);
+		if (*out) {
+			memcpy(*out, c.v, c.n * size);
+			*n = c.n;
+		} else {
+			snprintf(err, errlen, "out of memory");
+			rc = -1;
+		}
+	}
+	free(c.v);
+	return rc;
+}
+
+void dockerobj_skipped(const char *subsys, const char *what, const char *id, const char *reason)
+{
+	char subject[160];
+
+	LOG(LL_WARN, subsys, "skipping a malformed entry", KVS("kind", what),
+	    KVS("id", id ? id : "(none)"), KVS("reason", reason));
+	snprintf(subject, sizeof(subject), "%s %s", what, id ? id : "(no ID)");
+	errlog_record(ERRLOG_DOCKER, subject, reason);
+}
+
+/************************************************************************/
+/*                         the daemon itself                            */
+/************************************************************************/
+
+int dockerobj_version(const char *json, size_t len, char *api, char *min_api, size_t size,
+		      char *err, size_t errlen)
+{
+	static const char *const names[] = { "ApiVersion", "MinAPIVersion", NULL };
+	char *const out[] = { api, min_api };
+	struct jscan s;
+	int rc, which;
+
+	api[0] = min_api[0] = '\0';
+	jscan_init(&s, json, len);
+	if (jscan_enter_object(&s) < 0)
+		goto out_bad;
+	while ((rc = jscan_next_known(&s, names, &which)) == 1)
+		if (dockerobj_copy(&s, out[which], size) < 0)
+			goto out_bad;
+	if (rc < 0 || jscan_finish(&s) < 0)
+		goto out_bad;
+	return 0;
+
+out_bad:
+	snprintf(err, errlen, "%s", jscan_error(&s) ? jscan_error(&s) : "not a JSON object");
+	return -1;
+}
+
+/* The "Swarm" object of /info. */
+static int dockerobj_info_swarm(struct jscan *s, struct dockerobj_info *out)
+{
+	static const char *const names[] = { "LocalNodeState", "ControlAvailable", NULL };
+	static const char *const active[] = { "active", NULL };
+	int rc, which, state;
+
+	rc = jscan_open_object(s);
+	if (rc <= 0)
+		return rc;
+	while ((rc = jscan_next_known(s, names, &which)) == 1) {
+		if (which == 0) {
+			if (dockerobj_enum(s, active, &state) < 0)
+				return -1;
+			out->swarm_active = state == 0;
+		} else if (jscan_peek(s) == JSCAN_TRUE || jscan_peek(s) == JSCAN_FALSE) {
+			if (jscan_bool(s, &out->swarm_manager) < 0)
+				return -1;
+		} else if (jscan_skip(s) < 0) {
+			return -1;
+		}
+	}
+	return rc;
+}
+
+int dockerobj_info(const char *json, size_t len, struct dockerobj_info *out,
+		   char *err, size_t errlen)
+{
+	static const char *const names[] = { "Name", "Swarm", NULL };
+	struct jscan s;
+	int rc, which;
+
+	memset(out, 0, sizeof(*out));
+	jscan_init(&s, json, len);
+	if (jscan_enter_object(&s) < 0)
+		goto out_bad;
+	while ((rc = jscan_next_known(&s, names, &which)) == 1)
+		if ((which == 0 ? dockerobj_copy(&s, out->name, sizeof(out->name)) :
+		     dockerobj_info_swarm(&s, out)) < 0)
+			goto out_bad;
+	if (rc < 0 || jscan_finish(&s) < 0)
+		goto out_bad;
+	return 0;
+
+out_bad:
+	snprintf(err, errlen, "%s", jscan_error(&s) ? jscan_error(&s) : "not a JSON object");
+	return -1;
 }
