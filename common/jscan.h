@@ -10,7 +10,7 @@
  *
  * Return convention: 0 on success and -1 on error, except the iterators,
  * which return 1 (one more item), 0 (end of the container) or -1, and
- * jscan_open_object().
+ * jscan_open_object() and jscan_open_array().
  *
  * Reading an object is one loop over the members the caller knows:
  *
@@ -89,6 +89,9 @@ int jscan_next_element(struct jscan *s);
  */
 int jscan_open_object(struct jscan *s);
 
+/* The same for an array. */
+int jscan_open_array(struct jscan *s);
+
 /* Moves to the next member of the object being walked whose name is one of
  * <names> (NULL-terminated), skipping the other members with their values,
  * and stores its index in <names> into <*which>; the caller then consumes
@@ -107,6 +110,13 @@ typedef int (*jscan_fn)(struct jscan *s, void *arg);
  * then not called. Returns 0, or -1 on a syntax error or when <fn> failed.
  */
 int jscan_path(struct jscan *s, const char *const *path, jscan_fn fn, void *arg);
+
+/* Counts the items left in the container being walked: its members when
+ * <type> is JSCAN_OBJECT, its elements when JSCAN_ARRAY. Walks a copy of
+ * <s>, which does not move. Returns the count, or -1 when a syntax error
+ * comes first (the walk itself meets it then).
+ */
+long jscan_count(const struct jscan *s, enum jscan_type type);
 
 /* Consumes one value of any type, validating it. */
 int jscan_skip(struct jscan *s);
