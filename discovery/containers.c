@@ -46,11 +46,6 @@ struct containers {
 	uint64_t skipped;
 };
 
-struct containers_load {
-	struct containers *c;
-	struct arena *a;               /* the new list */
-};
-
 struct containers *containers_new(void)
 {
 	struct containers *c = calloc(1, sizeof(*c));
@@ -137,14 +132,12 @@ static int parse_network(struct jscan *s, struct arena *a, const char *net,
 {
 	static const char *const names[] = { "NetworkID", "IPAddress", "GlobalIPv6Address", NULL };
 	const char *vals[3] = { NULL, NULL, NULL };
+	const char **const strs[] = { &vals[0], &vals[1], &vals[2], NULL };
 	int rc, which;
 
 	rc = jscan_open_object(s);
-	if (rc <= 0)
-		return rc;
-	while ((rc = jscan_next_known(s, names, &which)) == 1)
-		if (dockerobj_str(s, a, &vals[which], reason) < 0)
-			return -1;
+	if (rc > 0)
+		rc = dockerobj_next(s, a, names, strs, &which, reason);
 	if (rc < 0)
 		return -1;
 	for (int i = 1; net && i < 3; i++) {
@@ -196,52 +189,28 @@ static int parse_networks(struct jscan *s, struct arena *a, struct ctr *ct, cons
 /* Reads one container into <rec> (a struct ctr). Returns 1 when it is
  * kept, 0 when skipped (malformed, or a swarm task), -1 on a syntax error.
  */
-static int parse_container(struct jscan *s, void *rec, void *arg)
+static int parse_container(struct jscan *s, struct arena *a, void *rec, void *arg)
 {
 	static const char *const names[] = {
-		"Id", "Names", "State", "Status", "Created", "Labels", "NetworkSettings", NULL
+		"Id", "State", "Status", "Names", "Created", "Labels", "NetworkSettings", NULL
 	};
-	struct containers_load *l = arg;
-	struct arena *a = l->a;
+	struct containers *c = arg;
 	struct ctr *ct = rec;
 	const char *reason = NULL;
+	const char **const strs[] = { &ct->id, &ct->state, &ct->status, NULL };
 	int64_t created = 0;
-	int rc, which;
+	int rc, which, r;
 
-	if (jscan_peek(s) != JSCAN_OBJECT) {
-		reason = "not an object";
-		if (jscan_skip(s) < 0)
-			return -1;
-		goto out_skip;
-	}
-	if (jscan_enter_object(s) < 0)
-		return -1;
-	while ((rc = jscan_next_known(s, names, &which)) == 1) {
-		int r;
-
-		switch (which) {
-		case 0:
-			r = dockerobj_str(s, a, &ct->id, &reason);
-			break;
-		case 1:
+	rc = dockerobj_enter(s, "not an object", &reason);
+	while (rc == 1 && (rc = dockerobj_next(s, a, names, strs, &which, &reason)) == 1) {
+		if (which == 3)
 			r = parse_names(s, a, ct, &reason);
-			break;
-		case 2:
-			r = dockerobj_str(s, a, &ct->state, &reason);
-			break;
-		case 3:
-			r = dockerobj_str(s, a, &ct->status, &reason);
-			break;
-		case 4:
+		else if (which == 4)
 			r = dockerobj_int(s, &created, &reason);
-			break;
-		case 5:
+		else if (which == 5)
 			r = dockerobj_labels(s, a, &ct->labels, &ct->nlabels, &reason);
-			break;
-		default:
+		else
 			r = parse_networks(s, a, ct, &reason);
-			break;
-		}
 		if (r < 0)
 			return -1;
 	}
@@ -249,8 +218,11 @@ static int parse_container(struct jscan *s, void *rec, void *arg)
 		return -1;
 	if (!reason && (!ct->id || !*ct->id))
 		reason = "no Id";
-	if (reason)
-		goto out_skip;
+	if (reason) {
+		c->skipped++;
+		dockerobj_skipped("discovery", "container", ct->id, reason);
+		return 0;
+	}
 	/* swarm tasks belong to swarm mode: their routing labels are on their
 	 * service, which this mode does not see */
 	if (dockerobj_label(ct->labels, ct->nlabels, SWARM_TASK_LABEL))
@@ -261,11 +233,6 @@ static int parse_container(struct jscan *s, void *rec, void *arg)
 		ct->state = "unknown";
 	ct->created_ms = created > 0 && created < INT64_MAX / 1000 ? created * 1000 : 0;
 	return 1;
-
-out_skip:
-	l->c->skipped++;
-	dockerobj_skipped("discovery", "container", ct->id, reason);
-	return 0;
 }
 
 /* Forgets the start times of containers long gone. */
@@ -288,28 +255,20 @@ static void containers_forget_events(struct containers *c)
 
 int containers_load(struct containers *c, const char *json, size_t len, char *err, size_t errlen)
 {
-	struct containers_load l = { c, arena_new(32 * 1024) };
+	struct dockerobj_records r;
 	struct ctr *list;
-	size_t n;
-	void *out;
 
-	if (!l.a) {
-		snprintf(err, errlen, "out of memory");
+	if (dockerobj_collect(json, len, "container", sizeof(*list), parse_container, c, &r,
+			      err, errlen) < 0)
 		return -1;
-	}
-	if (dockerobj_collect(json, len, "container", l.a, sizeof(*list), parse_container, &l,
-			      &out, &n, err, errlen) < 0) {
-		arena_free(l.a);
-		return -1;
-	}
-	list = out;
-	for (size_t i = 0; i < n; i++) {
+	list = r.v;
+	for (size_t i = 0; i < r.n; i++) {
 		const char *proj = dockerobj_label(list[i].labels, list[i].nlabels, COMPOSE_PROJECT);
 		const char *svc = dockerobj_label(list[i].labels, list[i].nlabels, COMPOSE_SERVICE);
 
 		if (proj && *proj && svc && *svc) {
 			size_t len2 = strlen(proj) + strlen(svc) + 2;
-			char *g = arena_alloc(l.a, len2);
+			char *g = arena_alloc(r.arena, len2);
 
 			if (g) {
 				snprintf(g, len2, "%s-%s", proj, svc);
@@ -318,9 +277,9 @@ int containers_load(struct containers *c, const char *json, size_t len, char *er
 		}
 	}
 	arena_free(c->arena);
-	c->arena = l.a;
+	c->arena = r.arena;
 	c->list = list;
-	c->n = n;
+	c->n = r.n;
 	containers_forget_events(c);
 	return 0;
 }

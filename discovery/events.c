@@ -67,10 +67,9 @@ static int events_parse_attributes(struct jscan *s, struct docker_event *ev)
 	const size_t size[] = { sizeof(ev->name), sizeof(ev->service_id), sizeof(ev->container) };
 	int rc, which;
 
-	if (jscan_null(s))
-		return 0;
-	if (jscan_enter_object(s) < 0)
-		return -1;
+	rc = jscan_open_object(s);
+	if (rc <= 0)
+		return rc;
 	while ((rc = jscan_next_known(s, names, &which)) == 1)
 		if (events_string(s, dst[which], size[which]) < 0)
 			return -1;
@@ -82,10 +81,9 @@ static int events_parse_actor(struct jscan *s, struct docker_event *ev)
 	static const char *const names[] = { "ID", "Attributes", NULL };
 	int rc, which;
 
-	if (jscan_null(s))
-		return 0;
-	if (jscan_enter_object(s) < 0)
-		return -1;
+	rc = jscan_open_object(s);
+	if (rc <= 0)
+		return rc;
 	while ((rc = jscan_next_known(s, names, &which)) == 1)
 		if ((which == 0 ? events_string(s, ev->id, sizeof(ev->id)) :
 		     events_parse_attributes(s, ev)) < 0)

@@ -25,19 +25,24 @@ struct swarm_batch {
 	unsigned refs;
 };
 
+/* A routed service's tasks and how far they converged: carried over whole
+ * to a newer spec of the service.
+ */
+struct swarm_tasks {
+	struct swarm_batch *batch;      /* holds the tasks below */
+	size_t n;
+	struct dockerswarm_task **list; /* sorted by ID */
+	int converged;
+	int64_t until_ms;               /* fast polling allowed until then */
+	int64_t hint_after_ms;          /* hints are ignored until then */
+};
+
 struct swarm_service {
 	struct dockerswarm_service obj; /* as Docker lists it, in <arena> */
 	struct arena *arena;
 	const char *stack;
 	int routed;
-
-	struct swarm_batch *batch;      /* holds the tasks below */
-	size_t ntasks;
-	struct dockerswarm_task **tasks; /* sorted by ID */
-	int tasks_known;                /* fetched since it became routed */
-	int converged;
-	int64_t converge_until_ms;      /* fast polling allowed until then */
-	int64_t hint_after_ms;          /* hints are ignored until then */
+	struct swarm_tasks tasks;
 	size_t fill;                    /* scratch while loading tasks */
 };
 
@@ -65,7 +70,7 @@ static void batch_put(struct swarm_batch *b)
 
 static void service_free(struct swarm_service *svc)
 {
-	batch_put(svc->batch);
+	batch_put(svc->tasks.batch);
 	arena_free(svc->arena);
 	free(svc);
 }
@@ -157,22 +162,16 @@ static int swarm_read_service(struct swarm *sw, struct jscan *s, struct swarm_se
 static void service_adopt(struct swarm_service *svc, struct swarm_service *old, int64_t now_ms)
 {
 	if (old && old->routed && svc->routed) {
-		svc->batch = old->batch;
-		old->batch = NULL;
-		svc->ntasks = old->ntasks;
 		svc->tasks = old->tasks;
-		svc->tasks_known = old->tasks_known;
-		svc->converged = old->converged;
-		svc->converge_until_ms = old->converge_until_ms;
-		svc->hint_after_ms = old->hint_after_ms;
+		old->tasks.batch = NULL;
 	} else if (svc->routed) {
 		/* its tasks are unknown: fetch them on the next fast poll */
-		svc->converge_until_ms = now_ms + SWARM_CONVERGE_MS;
+		svc->tasks.until_ms = now_ms + SWARM_CONVERGE_MS;
 	}
 	if (svc->routed && svc->obj.updating) {
-		svc->converged = 0;
-		if (svc->converge_until_ms < now_ms + SWARM_CONVERGE_UPDATE_MS)
-			svc->converge_until_ms = now_ms + SWARM_CONVERGE_UPDATE_MS;
+		svc->tasks.converged = 0;
+		if (svc->tasks.until_ms < now_ms + SWARM_CONVERGE_UPDATE_MS)
+			svc->tasks.until_ms = now_ms + SWARM_CONVERGE_UPDATE_MS;
 	}
 }
 
@@ -312,21 +311,16 @@ out_free:
 	return -1;
 }
 
-struct swarm_nodes_load {
-	struct swarm *sw;
-	struct arena *a;
-};
-
-static int swarm_read_node(struct jscan *s, void *rec, void *arg)
+static int swarm_read_node(struct jscan *s, struct arena *a, void *rec, void *arg)
 {
-	struct swarm_nodes_load *l = arg;
+	struct swarm *sw = arg;
 	struct model_node *node = rec;
 	const char *reason = NULL;
 
-	if (dockerswarm_node(s, l->a, node, &reason) < 0)
+	if (dockerswarm_node(s, a, node, &reason) < 0)
 		return -1;
 	if (reason) {
-		swarm_skip(l->sw, "node", node->id, reason);
+		swarm_skip(sw, "node", node->id, reason);
 		return 0;
 	}
 	return 1;
@@ -339,29 +333,22 @@ static int node_cmp(const void *a, const void *b)
 
 int swarm_load_nodes(struct swarm *sw, const char *json, size_t len, char *err, size_t errlen)
 {
-	struct swarm_nodes_load l = { sw, arena_new(8192) };
+	struct dockerobj_records r;
 	struct model_node *nodes;
-	size_t n, kept = 0;
-	void *out;
+	size_t kept = 0;
 
-	if (!l.a) {
-		snprintf(err, errlen, "out of memory");
+	if (dockerobj_collect(json, len, "node", sizeof(*nodes), swarm_read_node, sw, &r,
+			      err, errlen) < 0)
 		return -1;
-	}
-	if (dockerobj_collect(json, len, "node", l.a, sizeof(*nodes), swarm_read_node, &l,
-			      &out, &n, err, errlen) < 0) {
-		arena_free(l.a);
-		return -1;
-	}
 	/* sorted for model_node(); a repeated ID keeps one of its entries */
-	nodes = out;
-	if (n > 1)
-		qsort(nodes, n, sizeof(*nodes), node_cmp);
-	for (size_t i = 0; i < n; i++)
+	nodes = r.v;
+	if (r.n > 1)
+		qsort(nodes, r.n, sizeof(*nodes), node_cmp);
+	for (size_t i = 0; i < r.n; i++)
 		if (kept == 0 || strcmp(nodes[kept - 1].id, nodes[i].id) != 0)
 			nodes[kept++] = nodes[i];
 	arena_free(sw->node_arena);
-	sw->node_arena = l.a;
+	sw->node_arena = r.arena;
 	sw->nodes = nodes;
 	sw->nnodes = kept;
 	return 0;
@@ -399,18 +386,18 @@ static void service_check_converged(struct swarm_service *svc)
 {
 	int64_t running = 0;
 
-	for (size_t i = 0; i < svc->ntasks; i++) {
-		const struct dockerswarm_task *t = svc->tasks[i];
+	for (size_t i = 0; i < svc->tasks.n; i++) {
+		const struct dockerswarm_task *t = svc->tasks.list[i];
 
 		if (strcmp(t->desired, "running") != 0)
 			continue;
 		if (task_transitional(t)) {
-			svc->converged = 0;
+			svc->tasks.converged = 0;
 			return;
 		}
 		running += strcmp(t->state, "running") == 0;
 	}
-	svc->converged = !svc->obj.updating &&
+	svc->tasks.converged = !svc->obj.updating &&
 			 (!svc->obj.replicated || running >= svc->obj.replicas);
 }
 
@@ -437,9 +424,9 @@ void swarm_settle(struct swarm *sw, const char *const *ids, size_t nids, int64_t
 		if (!task_target(svc, ids, nids))
 			continue;
 		service_check_converged(svc);
-		if (svc->converged)
-			svc->converge_until_ms = 0;
-		else if (svc->converge_until_ms <= now_ms)
+		if (svc->tasks.converged)
+			svc->tasks.until_ms = 0;
+		else if (svc->tasks.until_ms <= now_ms)
 			/* moved without an event we saw (on another node) */
 			service_hint(svc, now_ms);
 	}
@@ -447,20 +434,19 @@ void swarm_settle(struct swarm *sw, const char *const *ids, size_t nids, int64_t
 
 struct swarm_tasks_load {
 	struct swarm *sw;
-	struct arena *a;
 	const char *const *ids;
 	size_t nids;
 };
 
 /* Keeps the tasks of the services this load is for. */
-static int swarm_read_task(struct jscan *s, void *rec, void *arg)
+static int swarm_read_task(struct jscan *s, struct arena *a, void *rec, void *arg)
 {
 	struct swarm_tasks_load *l = arg;
 	struct dockerswarm_task *t = rec;
 	struct swarm_service *svc;
 	const char *reason = NULL;
 
-	if (dockerswarm_task(s, l->a, t, &reason) < 0)
+	if (dockerswarm_task(s, a, t, &reason) < 0)
 		return -1;
 	if (!reason && (!t->service_id || !*t->service_id))
 		reason = "no ServiceID";
@@ -476,23 +462,26 @@ int swarm_load_tasks(struct swarm *sw, const char *json, size_t len,
 		     const char *const *ids, size_t nids, int64_t now_ms,
 		     char *err, size_t errlen)
 {
+	struct swarm_tasks_load l = { sw, ids, nids };
 	struct swarm_batch *batch = calloc(1, sizeof(*batch));
-	struct swarm_tasks_load l = { sw, NULL, ids, nids };
+	struct dockerobj_records r;
 	struct dockerswarm_task *tasks, **slots;
 	const char *key;
-	void *val, *out;
+	void *val;
 	size_t n, pos, used = 0;
 
-	if (!batch || !(batch->arena = arena_new(64 * 1024))) {
-		free(batch);
+	if (!batch) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	l.a = batch->arena;
-	if (dockerobj_collect(json, len, "task", batch->arena, sizeof(*tasks), swarm_read_task, &l,
-			      &out, &n, err, errlen) < 0)
-		goto out_free;
-	tasks = out;
+	if (dockerobj_collect(json, len, "task", sizeof(*tasks), swarm_read_task, &l, &r,
+			      err, errlen) < 0) {
+		free(batch);
+		return -1;
+	}
+	batch->arena = r.arena;
+	tasks = r.v;
+	n = r.n;
 
 	/* Group by service: count, carve each service's slice out of one
 	 * array in the batch, fill, sort. */
@@ -512,25 +501,24 @@ int swarm_load_tasks(struct swarm *sw, const char *json, size_t len,
 
 		if (!task_target(svc, ids, nids))
 			continue;
-		batch_put(svc->batch);
-		svc->batch = batch;
+		batch_put(svc->tasks.batch);
+		svc->tasks.batch = batch;
 		batch->refs++;
-		svc->tasks = slots ? slots + used : NULL;
+		svc->tasks.list = slots ? slots + used : NULL;
 		used += svc->fill;
-		svc->ntasks = 0;
-		svc->tasks_known = 1;
+		svc->tasks.n = 0;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct swarm_service *svc = strmap_get(sw->services, tasks[i].service_id);
 
-		svc->tasks[svc->ntasks++] = &tasks[i];
+		svc->tasks.list[svc->tasks.n++] = &tasks[i];
 	}
 	pos = 0;
 	while (strmap_next(sw->services, &pos, &key, &val)) {
 		struct swarm_service *svc = val;
 
-		if (task_target(svc, ids, nids) && svc->ntasks > 1)
-			qsort(svc->tasks, svc->ntasks, sizeof(*svc->tasks), task_cmp);
+		if (task_target(svc, ids, nids) && svc->tasks.n > 1)
+			qsort(svc->tasks.list, svc->tasks.n, sizeof(*svc->tasks.list), task_cmp);
 	}
 	swarm_settle(sw, ids, nids, now_ms);
 	if (!batch->refs) {
@@ -555,12 +543,12 @@ out_free:
  */
 static int service_hint(struct swarm_service *svc, int64_t now_ms)
 {
-	if (now_ms < svc->hint_after_ms)
+	if (now_ms < svc->tasks.hint_after_ms)
 		return 0;
-	svc->hint_after_ms = now_ms + SWARM_HINT_COOLDOWN_MS;
-	svc->converged = 0;
-	if (svc->converge_until_ms < now_ms + SWARM_HINT_MS)
-		svc->converge_until_ms = now_ms + SWARM_HINT_MS;
+	svc->tasks.hint_after_ms = now_ms + SWARM_HINT_COOLDOWN_MS;
+	svc->tasks.converged = 0;
+	if (svc->tasks.until_ms < now_ms + SWARM_HINT_MS)
+		svc->tasks.until_ms = now_ms + SWARM_HINT_MS;
 	return 1;
 }
 
@@ -577,9 +565,9 @@ void swarm_converge(struct swarm *sw, const char *id, int64_t now_ms, int64_t ms
 
 	if (!svc)
 		return;
-	svc->converged = 0;
-	if (svc->converge_until_ms < now_ms + ms)
-		svc->converge_until_ms = now_ms + ms;
+	svc->tasks.converged = 0;
+	if (svc->tasks.until_ms < now_ms + ms)
+		svc->tasks.until_ms = now_ms + ms;
 }
 
 void swarm_converge_hint_all(struct swarm *sw, int64_t now_ms)
@@ -608,7 +596,7 @@ static size_t swarm_list(const struct swarm *sw, int converging, int64_t now_ms,
 
 		if (!svc->routed)
 			continue;
-		if (converging && (svc->converged || svc->converge_until_ms <= now_ms))
+		if (converging && (svc->tasks.converged || svc->tasks.until_ms <= now_ms))
 			continue;
 		if (n < max)
 			ids[n] = svc->obj.id;
@@ -690,15 +678,15 @@ static void model_fill_service(const struct swarm *sw, struct model *m,
 	}
 	ms->ports = model_ports_dup(m, o->ports, o->nports, oom);
 	ms->nports = ms->ports ? o->nports : 0;
-	if (svc->routed && svc->ntasks) {
-		ms->tasks = arena_calloc(m->arena, svc->ntasks, sizeof(*ms->tasks));
+	if (svc->routed && svc->tasks.n) {
+		ms->tasks = arena_calloc(m->arena, svc->tasks.n, sizeof(*ms->tasks));
 		if (!ms->tasks) {
 			*oom = 1;
 			return;
 		}
-		for (size_t i = 0; i < svc->ntasks; i++)
-			model_fill_task(m, svc, svc->tasks[i], &ms->tasks[i], oom);
-		ms->ntasks = svc->ntasks;
+		for (size_t i = 0; i < svc->tasks.n; i++)
+			model_fill_task(m, svc, svc->tasks.list[i], &ms->tasks[i], oom);
+		ms->ntasks = svc->tasks.n;
 	}
 }
 
@@ -775,7 +763,7 @@ void swarm_counts(const struct swarm *sw, struct swarm_counts *c)
 
 		if (svc->routed) {
 			c->routed++;
-			c->tasks += svc->ntasks;
+			c->tasks += svc->tasks.n;
 		}
 	}
 }

@@ -13,10 +13,20 @@
 #define LB_PREFIX "com.docker.lb."
 #define DOCKEROBJ_MAX_ADDRS   32   /* addresses of one task */
 #define DOCKEROBJ_MAX_PER_NET 8    /* addresses of one task on one network */
+#define DOCKEROBJ_LIST_CHUNK  (64 * 1024)   /* arena chunks for a list's records */
 
 /************************************************************************/
 /*                               fields                                 */
 /************************************************************************/
+
+int dockerobj_enter(struct jscan *s, const char *why, const char **reason)
+{
+	if (jscan_peek(s) != JSCAN_OBJECT) {
+		*reason = why;
+		return jscan_skip(s) < 0 ? -1 : 0;
+	}
+	return jscan_enter_object(s) < 0 ? -1 : 1;
+}
 
 int dockerobj_str(struct jscan *s, struct arena *a, const char **out, const char **reason)
 {
@@ -35,6 +45,22 @@ int dockerobj_str(struct jscan *s, struct arena *a, const char **out, const char
 	if (!*out)
 		*reason = "a string is not valid UTF-8 or holds a NUL";
 	return 0;
+}
+
+int dockerobj_next(struct jscan *s, struct arena *a, const char *const *names,
+		   const char **const *strs, int *which, const char **reason)
+{
+	int rc, nstrs = 0;
+
+	while (strs && strs[nstrs])
+		nstrs++;
+	while ((rc = jscan_next_known(s, names, which)) == 1) {
+		if (*which >= nstrs)
+			return 1;
+		if (dockerobj_str(s, a, strs[*which], reason) < 0)
+			return -1;
+	}
+	return rc;
 }
 
 struct dockerobj_str_ctx {
@@ -122,36 +148,24 @@ int dockerobj_int(struct jscan *s, int64_t *out, const char **reason)
 int dockerobj_labels(struct jscan *s, struct arena *a, struct model_label **out, size_t *n,
 		     const char **reason)
 {
-	struct jscan probe;
 	struct jscan_str key, val;
-	size_t count = 0, i = 0;
+	size_t i = 0;
+	long count;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
 	if (jscan_null(s))
 		return 0;
-	if (jscan_peek(s) != JSCAN_OBJECT) {
-		*reason = "labels are not an object";
-		return jscan_skip(s);
-	}
-	if (jscan_enter_object(s) < 0)
-		return -1;
-	/* count first, on a copy of the scanner, to allocate once */
-	probe = *s;
-	while (jscan_next_member(&probe, &key) == 1 && jscan_skip(&probe) == 0)
-		count++;
-	if (jscan_error(&probe)) {
-		*s = probe;   /* the same syntax error on the real scanner */
-		return -1;
-	}
-	if (count) {
-		*out = arena_calloc(a, count, sizeof(**out));
-		if (!*out) {
-			*reason = "out of memory";
-			*s = probe;   /* past the object */
-			return 0;
-		}
+	rc = dockerobj_enter(s, "labels are not an object", reason);
+	if (rc <= 0)
+		return rc;
+	/* count first, to allocate once */
+	count = jscan_count(s, JSCAN_OBJECT);
+	*out = count > 0 ? arena_calloc(a, (size_t)count, sizeof(**out)) : NULL;
+	if (count > 0 && !*out) {
+		*reason = "out of memory";
+		count = 0;
 	}
 	while ((rc = jscan_next_member(s, &key)) == 1) {
 		const char *k, *v;
@@ -169,7 +183,7 @@ int dockerobj_labels(struct jscan *s, struct arena *a, struct model_label **out,
 			*reason = "a label is not valid UTF-8 or holds a NUL";
 			continue;
 		}
-		if (i < count) {
+		if ((long)i < count) {
 			(*out)[i].key = k;
 			(*out)[i].value = v;
 			i++;
@@ -282,14 +296,14 @@ static int dockerobj_network(struct jscan *s, struct arena *a, const char **id, 
 	static const char *const names[] = { "ID", "Spec", NULL };
 	static const char *const spec_name[] = { "Name", NULL };
 	const char *why = NULL;   /* a network we cannot name still has addresses */
+	const char **const strs[] = { id, NULL };
 	int rc, which;
 
 	rc = jscan_open_object(s);
 	if (rc <= 0)
 		return rc;
-	while ((rc = jscan_next_known(s, names, &which)) == 1)
-		if ((which == 0 ? dockerobj_str(s, a, id, &why) :
-		     dockerobj_path_str(s, spec_name, a, name, &why)) < 0)
+	while ((rc = dockerobj_next(s, a, names, strs, &which, &why)) == 1)
+		if (dockerobj_path_str(s, spec_name, a, name, &why) < 0)
 			return -1;
 	return rc;
 }
@@ -301,10 +315,9 @@ static int dockerobj_addresses(struct jscan *s, struct netaddr *addrs, size_t ma
 	char buf[64];
 	int el;
 
-	if (jscan_peek(s) != JSCAN_ARRAY)
-		return jscan_skip(s);
-	if (jscan_enter_array(s) < 0)
-		return -1;
+	el = jscan_open_array(s);
+	if (el <= 0)
+		return el;
 	while ((el = jscan_next_element(s)) == 1) {
 		if (jscan_peek(s) != JSCAN_STRING) {
 			if (jscan_skip(s) < 0)
@@ -360,10 +373,9 @@ int dockerobj_attachments(struct jscan *s, struct arena *a, struct model_netatta
 
 	*out = NULL;
 	*n = 0;
-	if (jscan_peek(s) != JSCAN_ARRAY)
-		return jscan_skip(s);
-	if (jscan_enter_array(s) < 0)
-		return -1;
+	el = jscan_open_array(s);
+	if (el <= 0)
+		return el;
 	while ((el = jscan_next_element(s)) == 1)
 		if (dockerobj_attachment(s, a, tmp, DOCKEROBJ_MAX_ADDRS, &count) < 0)
 			return -1;
@@ -383,10 +395,8 @@ int dockerobj_attachments(struct jscan *s, struct arena *a, struct model_netatta
 /*                            published ports                           */
 /************************************************************************/
 
-/* One PortConfig into <p>. Returns 1 when usable, 0 when left out, -1 on
- * a syntax error.
- */
-static int dockerobj_port(struct jscan *s, struct model_port *p)
+/* One PortConfig into <rec>, a struct model_port. */
+static int dockerobj_port(struct jscan *s, struct arena *a, void *rec, void *arg)
 {
 	static const char *const names[] = {
 		"TargetPort", "PublishedPort", "Protocol", "PublishMode", NULL
@@ -394,6 +404,7 @@ static int dockerobj_port(struct jscan *s, struct model_port *p)
 	/* in the order of enum model_proto and enum model_publish */
 	static const char *const protocols[] = { "tcp", "udp", "sctp", NULL };
 	static const char *const modes[] = { "ingress", "host", NULL };
+	struct model_port *p = rec;
 	int64_t target = 0, published = 0;
 	int rc, which, proto = MODEL_PROTO_TCP, mode = MODEL_PUBLISH_INGRESS;
 	const char *why = NULL;
@@ -435,37 +446,11 @@ static int dockerobj_port(struct jscan *s, struct model_port *p)
 
 int dockerobj_ports(struct jscan *s, struct arena *a, struct model_port **out, size_t *n)
 {
-	struct jscan probe;
-	size_t count = 0;
-	int el;
+	void *v;
+	int rc = dockerobj_array(s, a, sizeof(**out), dockerobj_port, NULL, &v, n);
 
-	*out = NULL;
-	*n = 0;
-	if (jscan_peek(s) != JSCAN_ARRAY)
-		return jscan_skip(s);
-	if (jscan_enter_array(s) < 0)
-		return -1;
-	/* count first, on a copy of the scanner, to allocate once */
-	probe = *s;
-	while (jscan_next_element(&probe) == 1 && jscan_skip(&probe) == 0)
-		count++;
-	if (jscan_error(&probe)) {
-		*s = probe;   /* the same syntax error on the real scanner */
-		return -1;
-	}
-	*out = count ? arena_calloc(a, count, sizeof(**out)) : NULL;
-	if (!*out) {
-		*s = probe;   /* none, or no memory for them: past the array */
-		return 0;
-	}
-	while ((el = jscan_next_element(s)) == 1) {
-		int r = dockerobj_port(s, &(*out)[*n]);
-
-		if (r < 0)
-			return -1;
-		*n += (size_t)r;
-	}
-	return el;
+	*out = v;
+	return rc;
 }
 
 /************************************************************************/
@@ -497,10 +482,41 @@ out_bad:
 	return -1;
 }
 
+int dockerobj_array(struct jscan *s, struct arena *a, size_t size, dockerobj_rec_fn fn,
+		    void *arg, void **out, size_t *n)
+{
+	char *v;
+	long count;
+	int el;
+
+	*out = NULL;
+	*n = 0;
+	el = jscan_open_array(s);
+	if (el <= 0)
+		return el;
+	/* count first, to allocate once */
+	count = jscan_count(s, JSCAN_ARRAY);
+	v = count > 0 ? arena_calloc(a, (size_t)count, size) : NULL;
+	while ((el = jscan_next_element(s)) == 1) {
+		int keep = v ? fn(s, a, v + *n * size, arg) : jscan_skip(s);
+
+		if (keep < 0)
+			return -1;
+		if (keep)
+			(*n)++;
+		else if (v)
+			memset(v + *n * size, 0, size);
+	}
+	if (*n)
+		*out = v;
+	return el;
+}
+
 struct dockerobj_collect_ctx {
 	size_t size;
-	int (*fn)(struct jscan *s, void *rec, void *arg);
+	dockerobj_rec_fn fn;
 	void *arg;
+	struct arena *a;
 	char *v;                  /* records so far, <n> of <cap> */
 	size_t n, cap;
 };
@@ -520,33 +536,43 @@ static int dockerobj_collect_one(struct jscan *s, void *arg)
 		c->cap = ncap;
 	}
 	memset(c->v + c->n * c->size, 0, c->size);
-	keep = c->fn(s, c->v + c->n * c->size, c->arg);
+	keep = c->fn(s, c->a, c->v + c->n * c->size, c->arg);
 	if (keep < 0)
 		return -1;
 	c->n += (size_t)keep;
 	return 0;
 }
 
-int dockerobj_collect(const char *json, size_t len, const char *what, struct arena *a,
-		      size_t size, int (*fn)(struct jscan *s, void *rec, void *arg), void *arg,
-		      void **out, size_t *n, char *err, size_t errlen)
+int dockerobj_collect(const char *json, size_t len, const char *what, size_t size,
+		      dockerobj_rec_fn fn, void *arg, struct dockerobj_records *out,
+		      char *err, size_t errlen)
 {
+	/* a list is not counted first: that would walk it twice */
 	struct dockerobj_collect_ctx c = { .size = size, .fn = fn, .arg = arg };
-	int rc = dockerobj_list(json, len, what, dockerobj_collect_one, &c, err, errlen);
+	int rc = -1;
 
-	*out = NULL;
-	*n = 0;
-	/* the records move to the arena, where their strings are */
-	if (rc == 0 && c.n) {
-		*out = arena_alloc(a, c.n * size);
-		if (*out) {
-			memcpy(*out, c.v, c.n * size);
-			*n = c.n;
-		} else {
-			snprintf(err, errlen, "out of memory");
-			rc = -1;
-		}
+	memset(out, 0, sizeof(*out));
+	c.a = arena_new(DOCKEROBJ_LIST_CHUNK);
+	if (!c.a) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
+	if (dockerobj_list(json, len, what, dockerobj_collect_one, &c, err, errlen) < 0)
+		goto out_free;
+	/* the records move to the arena, where their strings are */
+	out->v = c.n ? arena_alloc(c.a, c.n * size) : NULL;
+	if (c.n && !out->v) {
+		snprintf(err, errlen, "out of memory");
+		goto out_free;
+	}
+	if (c.n)
+		memcpy(out->v, c.v, c.n * size);
+	out->n = c.n;
+	out->arena = c.a;
+	c.a = NULL;
+	rc = 0;
+out_free:
+	arena_free(c.a);
 	free(c.v);
 	return rc;
 }
@@ -565,28 +591,46 @@ void dockerobj_skipped(const char *subsys, const char *what, const char *id, con
 /*                         the daemon itself                            */
 /************************************************************************/
 
+/* Reads <json>, a document of one object, calling <fn> with <arg> once
+ * inside it to walk its members.
+ */
+static int dockerobj_document(const char *json, size_t len, jscan_fn fn, void *arg,
+			      char *err, size_t errlen)
+{
+	struct jscan s;
+
+	jscan_init(&s, json, len);
+	if (jscan_enter_object(&s) < 0 || fn(&s, arg) < 0 || jscan_finish(&s) < 0) {
+		snprintf(err, errlen, "%s", jscan_error(&s) ? jscan_error(&s) : "not a JSON object");
+		return -1;
+	}
+	return 0;
+}
+
+struct dockerobj_version_ctx {
+	char *out[2];
+	size_t size;
+};
+
+static int dockerobj_version_members(struct jscan *s, void *arg)
+{
+	static const char *const names[] = { "ApiVersion", "MinAPIVersion", NULL };
+	struct dockerobj_version_ctx *c = arg;
+	int rc, which;
+
+	while ((rc = jscan_next_known(s, names, &which)) == 1)
+		if (dockerobj_copy(s, c->out[which], c->size) < 0)
+			return -1;
+	return rc;
+}
+
 int dockerobj_version(const char *json, size_t len, char *api, char *min_api, size_t size,
 		      char *err, size_t errlen)
 {
-	static const char *const names[] = { "ApiVersion", "MinAPIVersion", NULL };
-	char *const out[] = { api, min_api };
-	struct jscan s;
-	int rc, which;
+	struct dockerobj_version_ctx c = { { api, min_api }, size };
 
 	api[0] = min_api[0] = '\0';
-	jscan_init(&s, json, len);
-	if (jscan_enter_object(&s) < 0)
-		goto out_bad;
-	while ((rc = jscan_next_known(&s, names, &which)) == 1)
-		if (dockerobj_copy(&s, out[which], size) < 0)
-			goto out_bad;
-	if (rc < 0 || jscan_finish(&s) < 0)
-		goto out_bad;
-	return 0;
-
-out_bad:
-	snprintf(err, errlen, "%s", jscan_error(&s) ? jscan_error(&s) : "not a JSON object");
-	return -1;
+	return dockerobj_document(json, len, dockerobj_version_members, &c, err, errlen);
 }
 
 /* The "Swarm" object of /info. */
@@ -614,26 +658,22 @@ static int dockerobj_info_swarm(struct jscan *s, struct dockerobj_info *out)
 	return rc;
 }
 
+static int dockerobj_info_members(struct jscan *s, void *arg)
+{
+	static const char *const names[] = { "Name", "Swarm", NULL };
+	struct dockerobj_info *out = arg;
+	int rc, which;
+
+	while ((rc = jscan_next_known(s, names, &which)) == 1)
+		if ((which == 0 ? dockerobj_copy(s, out->name, sizeof(out->name)) :
+		     dockerobj_info_swarm(s, out)) < 0)
+			return -1;
+	return rc;
+}
+
 int dockerobj_info(const char *json, size_t len, struct dockerobj_info *out,
 		   char *err, size_t errlen)
 {
-	static const char *const names[] = { "Name", "Swarm", NULL };
-	struct jscan s;
-	int rc, which;
-
 	memset(out, 0, sizeof(*out));
-	jscan_init(&s, json, len);
-	if (jscan_enter_object(&s) < 0)
-		goto out_bad;
-	while ((rc = jscan_next_known(&s, names, &which)) == 1)
-		if ((which == 0 ? dockerobj_copy(&s, out->name, sizeof(out->name)) :
-		     dockerobj_info_swarm(&s, out)) < 0)
-			goto out_bad;
-	if (rc < 0 || jscan_finish(&s) < 0)
-		goto out_bad;
-	return 0;
-
-out_bad:
-	snprintf(err, errlen, "%s", jscan_error(&s) ? jscan_error(&s) : "not a JSON object");
-	return -1;
+	return dockerobj_document(json, len, dockerobj_info_members, out, err, errlen);
 }

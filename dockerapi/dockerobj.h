@@ -18,8 +18,24 @@
 
 struct arena;
 
+/* Enters the object at <s> and returns 1. Any other value is consumed and
+ * 0 returned with <*reason> set to <why>: the entry it belongs to is not
+ * usable. Returns -1 on a syntax error.
+ */
+int dockerobj_enter(struct jscan *s, const char *why, const char **reason);
+
 /* Reads a string into <a>. A null leaves *<out> NULL without a reason. */
 int dockerobj_str(struct jscan *s, struct arena *a, const char **out, const char **reason);
+
+/* Moves to the next member of the object being walked that is named in
+ * <names>, skipping the others. The first members of <names> are strings,
+ * read with dockerobj_str() into the fields <strs> points to, in the same
+ * order (<strs> ends with NULL; it may be NULL). A member after them is
+ * left to the caller, with its index in <names> in <*which>: returns 1
+ * then, 0 at the end of the object, -1 on a syntax error.
+ */
+int dockerobj_next(struct jscan *s, struct arena *a, const char *const *names,
+		   const char **const *strs, int *which, const char **reason);
 
 /* The same for the string down <path> (member names, NULL-terminated) of
  * the value at <s>; *<out> stays NULL when there is none.
@@ -81,14 +97,34 @@ int dockerobj_ports(struct jscan *s, struct arena *a, struct model_port **out, s
 int dockerobj_list(const char *json, size_t len, const char *what, jscan_fn fn, void *arg,
 		   char *err, size_t errlen);
 
-/* Reads a list answer into an array of records of <size> bytes in <a>:
- * <fn> reads one element into the zeroed record <rec> and returns 1 to
- * keep it, 0 to leave it out, -1 as for dockerobj_list(). Sets *<out>
- * (NULL when empty) and *<n>. Returns 0, or -1 as dockerobj_list().
+/* Reads one element of an array into the zeroed record <rec>, keeping its
+ * strings in <a>. Returns 1 to keep the record, 0 to leave it out, -1 on a
+ * syntax error (in a list answer, -1 without one stops the list with "out
+ * of memory").
  */
-int dockerobj_collect(const char *json, size_t len, const char *what, struct arena *a,
-		      size_t size, int (*fn)(struct jscan *s, void *rec, void *arg), void *arg,
-		      void **out, size_t *n, char *err, size_t errlen);
+typedef int (*dockerobj_rec_fn)(struct jscan *s, struct arena *a, void *rec, void *arg);
+
+/* Reads the array at <s> (null or another type: none) into records of
+ * <size> bytes in <a>, each with <fn> and <arg>. Sets *<out> (NULL when
+ * none is kept, or when memory is exhausted) and *<n>.
+ */
+int dockerobj_array(struct jscan *s, struct arena *a, size_t size, dockerobj_rec_fn fn,
+		    void *arg, void **out, size_t *n);
+
+/* Records read from a whole list answer, in an arena of their own. */
+struct dockerobj_records {
+	struct arena *arena;      /* the records and their strings; the caller frees it */
+	void *v;                  /* NULL when none is kept */
+	size_t n;
+};
+
+/* Reads the list answer <json> into <out> with <fn> and <arg>, as
+ * dockerobj_array() does. Returns 0, or -1 as dockerobj_list() (with
+ * nothing to free).
+ */
+int dockerobj_collect(const char *json, size_t len, const char *what, size_t size,
+		      dockerobj_rec_fn fn, void *arg, struct dockerobj_records *out,
+		      char *err, size_t errlen);
 
 /* Logs (as subsystem <subsys>) and records for "show errors" that an
  * entry of kind <what> with ID <id> (NULL: none) was skipped for <reason>.

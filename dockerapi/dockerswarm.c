@@ -24,14 +24,8 @@ static int dockerswarm_healthcheck(struct jscan *s, void *arg)
 	if (rc <= 0)
 		return rc;
 	while ((rc = jscan_next_known(s, names, &which)) == 1) {
-		if (jscan_peek(s) != JSCAN_ARRAY) {
-			if (jscan_skip(s) < 0)
-				return -1;
-			continue;
-		}
-		if (jscan_enter_array(s) < 0)
-			return -1;
-		for (int i = 0; (el = jscan_next_element(s)) == 1; i++) {
+		el = jscan_open_array(s);
+		for (int i = 0; el == 1 && (el = jscan_next_element(s)) == 1; i++) {
 			if (i == 0 && jscan_peek(s) == JSCAN_STRING) {
 				if (dockerobj_enum(s, none, &word) < 0)
 					return -1;
@@ -61,13 +55,11 @@ static int dockerswarm_mode(struct jscan *s, struct dockerswarm_service *svc, co
 	while ((rc = jscan_next_known(s, names, &which)) == 1) {
 		int inner = jscan_open_object(s);
 
-		if (inner < 0)
-			return -1;
-		if (inner == 0)
-			continue;
-		svc->replicated = 1;
-		svc->replicas = 1;   /* Docker's default when Replicas is absent */
-		while ((inner = jscan_next_known(s, replicas, &which)) == 1)
+		if (inner == 1) {
+			svc->replicated = 1;
+			svc->replicas = 1;   /* Docker's default when Replicas is absent */
+		}
+		while (inner == 1 && (inner = jscan_next_known(s, replicas, &which)) == 1)
 			if (dockerobj_int(s, &svc->replicas, reason) < 0)
 				return -1;
 		if (inner < 0)
@@ -81,97 +73,64 @@ static int dockerswarm_spec(struct jscan *s, struct arena *a, struct dockerswarm
 {
 	static const char *const names[] = { "Name", "Labels", "TaskTemplate", "Mode", NULL };
 	static const char *const hc_path[] = { "ContainerSpec", "Healthcheck", NULL };
-	int rc, which;
+	const char **const strs[] = { &svc->name, NULL };
+	int rc, which, r;
 
-	if (jscan_peek(s) != JSCAN_OBJECT) {
-		*reason = "Spec is not an object";
-		return jscan_skip(s);
-	}
-	if (jscan_enter_object(s) < 0)
-		return -1;
-	while ((rc = jscan_next_known(s, names, &which)) == 1) {
-		int r;
-
-		switch (which) {
-		case 0:
-			r = dockerobj_str(s, a, &svc->name, reason);
-			break;
-		case 1:
+	rc = dockerobj_enter(s, "Spec is not an object", reason);
+	if (rc <= 0)
+		return rc;
+	while ((rc = dockerobj_next(s, a, names, strs, &which, reason)) == 1) {
+		if (which == 1)
 			r = dockerobj_labels(s, a, &svc->labels, &svc->nlabels, reason);
-			break;
-		case 2:
+		else if (which == 2)
 			r = jscan_path(s, hc_path, dockerswarm_healthcheck, svc);
-			break;
-		default:
+		else
 			r = dockerswarm_mode(s, svc, reason);
-			break;
-		}
 		if (r < 0)
 			return -1;
 	}
 	return rc;
 }
 
-/* One Endpoint.VirtualIPs entry; one we cannot read keeps family 0. */
-static int dockerswarm_vip(struct jscan *s, struct arena *a, struct model_netattach *vip)
+/* One Endpoint.VirtualIPs entry into <rec>, a struct model_netattach: one
+ * we cannot read is left out, the service stays.
+ */
+static int dockerswarm_vip(struct jscan *s, struct arena *a, void *rec, void *arg)
 {
 	static const char *const names[] = { "NetworkID", "Addr", NULL };
+	struct model_netattach *vip = rec;
 	const char *addr = NULL, *why = NULL;
+	const char **const strs[] = { &vip->network_id, &addr, NULL };
 	int rc, which;
 
 	rc = jscan_open_object(s);
-	if (rc <= 0)
-		return rc;
-	while ((rc = jscan_next_known(s, names, &which)) == 1)
-		if (dockerobj_str(s, a, which == 0 ? &vip->network_id : &addr, &why) < 0)
-			return -1;
-	/* a VIP we cannot read is left out, the service stays */
-	if (rc == 0 && (!vip->network_id || !addr || netaddr_parse_cidr(&vip->addr, addr) < 0))
-		vip->addr.family = 0;
-	return rc;
-}
-
-static int dockerswarm_vips(struct jscan *s, struct arena *a, struct dockerswarm_service *svc)
-{
-	struct jscan probe;
-	size_t count = 0;
-	int el;
-
-	if (jscan_peek(s) != JSCAN_ARRAY)
-		return jscan_skip(s);
-	if (jscan_enter_array(s) < 0)
+	if (rc > 0)
+		rc = dockerobj_next(s, a, names, strs, &which, &why);
+	if (rc < 0)
 		return -1;
-	probe = *s;
-	while (jscan_next_element(&probe) == 1 && jscan_skip(&probe) == 0)
-		count++;
-	/* a repeated "VirtualIPs" key: the last one wins, whole */
-	svc->nvips = 0;
-	svc->vips = count ? arena_calloc(a, count, sizeof(*svc->vips)) : NULL;
-	if (count && !svc->vips)
-		count = 0;
-	while ((el = jscan_next_element(s)) == 1) {
-		struct model_netattach vip = { 0 };
-
-		if (dockerswarm_vip(s, a, &vip) < 0)
-			return -1;
-		if (vip.addr.family && svc->nvips < count)
-			svc->vips[svc->nvips++] = vip;
-	}
-	return el;
+	return vip->network_id && addr && netaddr_parse_cidr(&vip->addr, addr) == 0;
 }
 
 static int dockerswarm_endpoint(struct jscan *s, struct arena *a, struct dockerswarm_service *svc)
 {
 	static const char *const names[] = { "VirtualIPs", "Ports", NULL };
+	void *v;
 	int rc, which;
 
 	rc = jscan_open_object(s);
 	if (rc <= 0)
 		return rc;
-	while ((rc = jscan_next_known(s, names, &which)) == 1)
-		if ((which == 0 ? dockerswarm_vips(s, a, svc) :
-		     dockerobj_ports(s, a, &svc->ports, &svc->nports)) < 0)
+	while ((rc = jscan_next_known(s, names, &which)) == 1) {
+		/* a repeated member: the last one wins, whole */
+		if (which == 0) {
+			if (dockerobj_array(s, a, sizeof(*svc->vips), dockerswarm_vip, NULL, &v,
+					    &svc->nvips) < 0)
+				return -1;
+			svc->vips = v;
+		} else if (dockerobj_ports(s, a, &svc->ports, &svc->nports) < 0) {
 			return -1;
+		}
+	}
 	return rc;
 }
 
@@ -196,35 +155,20 @@ int dockerswarm_service(struct jscan *s, struct arena *a, struct dockerswarm_ser
 	};
 	static const char *const state[] = { "State", NULL };
 	const char *created = NULL;
-	int rc, which;
+	const char **const strs[] = { &out->id, &created, NULL };
+	int rc, which, r;
 
 	memset(out, 0, sizeof(*out));
-	if (jscan_peek(s) != JSCAN_OBJECT) {
-		*reason = "not an object";
-		return jscan_skip(s);
-	}
-	if (jscan_enter_object(s) < 0)
-		return -1;
-	while ((rc = jscan_next_known(s, names, &which)) == 1) {
-		int r;
-
-		switch (which) {
-		case 0:
-			r = dockerobj_str(s, a, &out->id, reason);
-			break;
-		case 1:
-			r = dockerobj_str(s, a, &created, reason);
-			break;
-		case 2:
+	rc = dockerobj_enter(s, "not an object", reason);
+	if (rc <= 0)
+		return rc;
+	while ((rc = dockerobj_next(s, a, names, strs, &which, reason)) == 1) {
+		if (which == 2)
 			r = dockerswarm_spec(s, a, out, reason);
-			break;
-		case 3:
+		else if (which == 3)
 			r = dockerswarm_endpoint(s, a, out);
-			break;
-		default:
+		else
 			r = jscan_path(s, state, dockerswarm_update_state, out);
-			break;
-		}
 		if (r < 0)
 			return -1;
 	}
@@ -264,26 +208,15 @@ static int dockerswarm_status(struct jscan *s, struct arena *a, struct dockerswa
 	static const char *const ports[] = { "Ports", NULL };
 	struct dockerswarm_task_ctx ctx = { a, t };
 	const char *ts = NULL;
+	const char **const strs[] = { &t->state, &ts, NULL };
 	int rc, which;
 
-	if (jscan_peek(s) != JSCAN_OBJECT) {
-		*reason = "Status is not an object";
-		return jscan_skip(s);
-	}
-	if (jscan_enter_object(s) < 0)
-		return -1;
-	while ((rc = jscan_next_known(s, names, &which)) == 1) {
-		int r;
-
-		if (which == 0)
-			r = dockerobj_str(s, a, &t->state, reason);
-		else if (which == 1)
-			r = dockerobj_str(s, a, &ts, reason);
-		else
-			r = jscan_path(s, ports, dockerswarm_task_ports, &ctx);
-		if (r < 0)
+	rc = dockerobj_enter(s, "Status is not an object", reason);
+	if (rc <= 0)
+		return rc;
+	while ((rc = dockerobj_next(s, a, names, strs, &which, reason)) == 1)
+		if (jscan_path(s, ports, dockerswarm_task_ports, &ctx) < 0)
 			return -1;
-	}
 	if (ts) {
 		t->since_ms = dockerobj_time_ms(ts);
 		if (t->since_ms < 0)
@@ -298,41 +231,17 @@ int dockerswarm_task(struct jscan *s, struct arena *a, struct dockerswarm_task *
 	static const char *const names[] = {
 		"ID", "ServiceID", "NodeID", "DesiredState", "Status", "NetworksAttachments", NULL
 	};
+	const char **const strs[] = { &out->id, &out->service_id, &out->node_id, &out->desired, NULL };
 	int rc, which;
 
 	memset(out, 0, sizeof(*out));
-	if (jscan_peek(s) != JSCAN_OBJECT) {
-		*reason = "not an object";
-		return jscan_skip(s);
-	}
-	if (jscan_enter_object(s) < 0)
-		return -1;
-	while ((rc = jscan_next_known(s, names, &which)) == 1) {
-		int r;
-
-		switch (which) {
-		case 0:
-			r = dockerobj_str(s, a, &out->id, reason);
-			break;
-		case 1:
-			r = dockerobj_str(s, a, &out->service_id, reason);
-			break;
-		case 2:
-			r = dockerobj_str(s, a, &out->node_id, reason);
-			break;
-		case 3:
-			r = dockerobj_str(s, a, &out->desired, reason);
-			break;
-		case 4:
-			r = dockerswarm_status(s, a, out, reason);
-			break;
-		default:
-			r = dockerobj_attachments(s, a, &out->nets, &out->nnets);
-			break;
-		}
-		if (r < 0)
+	rc = dockerobj_enter(s, "not an object", reason);
+	if (rc <= 0)
+		return rc;
+	while ((rc = dockerobj_next(s, a, names, strs, &which, reason)) == 1)
+		if ((which == 4 ? dockerswarm_status(s, a, out, reason) :
+		     dockerobj_attachments(s, a, &out->nets, &out->nnets)) < 0)
 			return -1;
-	}
 	if (rc < 0)
 		return -1;
 	if (!*reason && (!out->id || !*out->id))
@@ -351,37 +260,46 @@ int dockerswarm_task(struct jscan *s, struct arena *a, struct dockerswarm_task *
 /* The host of "10.0.0.5:2377" or "[fd00::5]:2377" into <out>. */
 static void dockerswarm_host(const char *hostport, struct netaddr *out)
 {
-	const char *colon;
+	const char *end;
 
 	if (!hostport)
 		return;
 	if (hostport[0] == '[') {
-		colon = strchr(hostport, ']');
-		if (colon && netaddr_parse(out, hostport + 1, (size_t)(colon - hostport - 1)) < 0)
+		end = strchr(hostport, ']');
+		if (end && netaddr_parse(out, hostport + 1, (size_t)(end - hostport - 1)) < 0)
 			out->family = 0;
 		return;
 	}
-	colon = strrchr(hostport, ':');
-	if (netaddr_parse(out, hostport, colon ? (size_t)(colon - hostport) : strlen(hostport)) < 0)
+	end = strrchr(hostport, ':');
+	if (netaddr_parse(out, hostport, end ? (size_t)(end - hostport) : strlen(hostport)) < 0)
 		out->family = 0;
 }
 
-/* Spec: {"Role", "Availability"} */
-static int dockerswarm_node_spec(struct jscan *s, struct model_node *out)
+/* Spec: {"Role", "Availability"}, and Status: {"State", "Addr"}. Words
+ * Docker may add later read as unknown.
+ */
+static int dockerswarm_node_part(struct jscan *s, struct arena *a, int status,
+				 struct model_node *out, const char **addr, const char **reason)
 {
-	static const char *const names[] = { "Role", "Availability", NULL };
-	/* in the order of enum model_node_role and enum model_node_avail, after UNKNOWN */
+	static const char *const spec[] = { "Role", "Availability", NULL };
+	static const char *const stat[] = { "Addr", "State", NULL };
+	/* in the order of their enums, after UNKNOWN */
 	static const char *const roles[] = { "worker", "manager", NULL };
 	static const char *const avails[] = { "active", "pause", "drain", NULL };
+	static const char *const states[] = { "ready", "down", "disconnected", NULL };
+	const char **const strs[] = { addr, NULL };
 	int rc, which, word;
 
 	rc = jscan_open_object(s);
 	if (rc <= 0)
 		return rc;
-	while ((rc = jscan_next_known(s, names, &which)) == 1) {
-		if (dockerobj_enum(s, which == 0 ? roles : avails, &word) < 0)
+	while ((rc = dockerobj_next(s, a, status ? stat : spec, status ? strs : NULL,
+				    &which, reason)) == 1) {
+		if (dockerobj_enum(s, status ? states : which == 0 ? roles : avails, &word) < 0)
 			return -1;
-		if (which == 0)
+		if (status)
+			out->state = (enum model_node_state)(word + 1);
+		else if (which == 0)
 			out->role = (enum model_node_role)(word + 1);
 		else
 			out->availability = (enum model_node_avail)(word + 1);
@@ -389,71 +307,28 @@ static int dockerswarm_node_spec(struct jscan *s, struct model_node *out)
 	return rc;
 }
 
-/* Status: {"State", "Addr"} */
-static int dockerswarm_node_status(struct jscan *s, struct arena *a, struct model_node *out,
-				   const char **reason)
-{
-	static const char *const names[] = { "State", "Addr", NULL };
-	/* in the order of enum model_node_state, after UNKNOWN */
-	static const char *const states[] = { "ready", "down", "disconnected", NULL };
-	const char *addr = NULL;
-	int rc, which, word;
-
-	rc = jscan_open_object(s);
-	if (rc <= 0)
-		return rc;
-	while ((rc = jscan_next_known(s, names, &which)) == 1) {
-		if (which == 0) {
-			if (dockerobj_enum(s, states, &word) < 0)
-				return -1;
-			out->state = (enum model_node_state)(word + 1);
-		} else if (dockerobj_str(s, a, &addr, reason) < 0) {
-			return -1;
-		}
-	}
-	if (addr && netaddr_parse(&out->addr, addr, strlen(addr)) < 0)
-		out->addr.family = 0;
-	return rc;
-}
-
 int dockerswarm_node(struct jscan *s, struct arena *a, struct model_node *out,
 		     const char **reason)
 {
 	static const char *const names[] = {
-		"ID", "Spec", "Description", "Status", "ManagerStatus", NULL
+		"ID", "Spec", "Status", "Description", "ManagerStatus", NULL
 	};
 	static const char *const hostname[] = { "Hostname", NULL };
 	static const char *const addr[] = { "Addr", NULL };
-	const char *manager = NULL;
-	int rc, which;
+	const char *status_addr = NULL, *manager = NULL;
+	const char **const strs[] = { &out->id, NULL };
+	int rc, which, r;
 
 	memset(out, 0, sizeof(*out));
-	if (jscan_peek(s) != JSCAN_OBJECT) {
-		*reason = "not an object";
-		return jscan_skip(s);
-	}
-	if (jscan_enter_object(s) < 0)
-		return -1;
-	while ((rc = jscan_next_known(s, names, &which)) == 1) {
-		int r;
-
-		switch (which) {
-		case 0:
-			r = dockerobj_str(s, a, &out->id, reason);
-			break;
-		case 1:
-			r = dockerswarm_node_spec(s, out);
-			break;
-		case 2:
-			r = dockerobj_path_str(s, hostname, a, &out->hostname, reason);
-			break;
-		case 3:
-			r = dockerswarm_node_status(s, a, out, reason);
-			break;
-		default:
-			r = dockerobj_path_str(s, addr, a, &manager, reason);
-			break;
-		}
+	rc = dockerobj_enter(s, "not an object", reason);
+	if (rc <= 0)
+		return rc;
+	while ((rc = dockerobj_next(s, a, names, strs, &which, reason)) == 1) {
+		if (which <= 2)
+			r = dockerswarm_node_part(s, a, which == 2, out, &status_addr, reason);
+		else
+			r = dockerobj_path_str(s, which == 3 ? hostname : addr, a,
+					       which == 3 ? &out->hostname : &manager, reason);
 		if (r < 0)
 			return -1;
 	}
@@ -461,6 +336,8 @@ int dockerswarm_node(struct jscan *s, struct arena *a, struct model_node *out,
 		return -1;
 	if (!*reason && (!out->id || !*out->id))
 		*reason = "no ID";
+	if (status_addr && netaddr_parse(&out->addr, status_addr, strlen(status_addr)) < 0)
+		out->addr.family = 0;
 	dockerswarm_host(manager, &out->manager_addr);
 	return 0;
 }
@@ -473,18 +350,13 @@ int dockerswarm_network(struct jscan *s, struct arena *a, struct dockerswarm_net
 			const char **reason)
 {
 	static const char *const names[] = { "Id", "Name", NULL };
+	const char **const strs[] = { &out->id, &out->name, NULL };
 	int rc, which;
 
 	memset(out, 0, sizeof(*out));
-	if (jscan_peek(s) != JSCAN_OBJECT) {
-		*reason = "not an object";
-		return jscan_skip(s);
-	}
-	if (jscan_enter_object(s) < 0)
-		return -1;
-	while ((rc = jscan_next_known(s, names, &which)) == 1)
-		if (dockerobj_str(s, a, which == 0 ? &out->id : &out->name, reason) < 0)
-			return -1;
+	rc = dockerobj_enter(s, "not an object", reason);
+	if (rc > 0)
+		rc = dockerobj_next(s, a, names, strs, &which, reason);
 	if (rc < 0)
 		return -1;
 	if (!*reason && (!out->id || !*out->id))
