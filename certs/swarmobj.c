@@ -18,62 +18,67 @@
 
 #define SWARMOBJ_MAX_SECRETS 256
 
-/* The "Spec"."Name" of an object of a list answer, or NULL. */
-static const char *swarmobj_spec_name(json_t *obj)
+/* The object of the list answer <list> whose "Spec"."Name" is <name>, or
+ * NULL.
+ */
+static json_t *swarmobj_named(json_t *list, const char *name)
 {
-	return dockerjson_str(json_object_get(obj, "Spec"), "Name");
+	json_t *obj;
+	size_t i;
+
+	json_array_foreach(list, i, obj) {
+		const char *n = dockerjson_str(json_object_get(obj, "Spec"), "Name");
+
+		if (n && strcmp(n, name) == 0)
+			return obj;
+	}
+	return NULL;
 }
 
 int swarmobj_config_data(const char *json, size_t len, const char *name, struct sbuf *out,
 			 char *err, size_t errlen)
 {
 	json_t *root = dockerjson_load_list(json, len, "configs", err, errlen), *cfg;
-	size_t i;
-	int ret = 0;
+	const char *data;
+	unsigned char *bin;
+	size_t dlen;
+	long got;
+	int ret = -1;
 
 	if (!root)
 		return -1;
-	json_array_foreach(root, i, cfg) {
-		const char *n = swarmobj_spec_name(cfg);
-		const char *data = dockerjson_str(json_object_get(cfg, "Spec"), "Data");
-		size_t dlen;
-		unsigned char *bin;
-		long got;
-
-		if (!n || strcmp(n, name) != 0)
-			continue;
-		if (!data) {
-			snprintf(err, errlen, "config %s has no data", name);
-			ret = -1;
-			goto out;
-		}
-		dlen = strlen(data);
-		if (dlen / 4 * 3 > PEM_MAX_INPUT) {
-			snprintf(err, errlen, "config %s is larger than 1 MB: not a certificate", name);
-			ret = -1;
-			goto out;
-		}
-		bin = malloc(dlen / 4 * 3 + 3);
-		if (!bin) {
-			snprintf(err, errlen, "out of memory");
-			ret = -1;
-			goto out;
-		}
-		got = pem_base64_decode(data, dlen, bin, dlen / 4 * 3 + 3);
-		if (got < 0) {
-			snprintf(err, errlen, "config %s: its data is not base64", name);
-			free(bin);
-			ret = -1;
-			goto out;
-		}
-		sbuf_reset(out);
-		sbuf_add(out, (const char *)bin, (size_t)got);
-		free(bin);
-		ret = out->oom ? -1 : 1;
-		if (out->oom)
-			snprintf(err, errlen, "out of memory");
+	cfg = swarmobj_named(root, name);
+	if (!cfg) {
+		ret = 0;
 		goto out;
 	}
+	data = dockerjson_str(json_object_get(cfg, "Spec"), "Data");
+	if (!data) {
+		snprintf(err, errlen, "config %s has no data", name);
+		goto out;
+	}
+	dlen = strlen(data);
+	if (dlen / 4 * 3 > PEM_MAX_INPUT) {
+		snprintf(err, errlen, "config %s is larger than 1 MB: not a certificate", name);
+		goto out;
+	}
+	bin = malloc(dlen / 4 * 3 + 3);
+	if (!bin) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	got = pem_base64_decode(data, dlen, bin, dlen / 4 * 3 + 3);
+	if (got < 0) {
+		snprintf(err, errlen, "config %s: its data is not base64", name);
+		free(bin);
+		goto out;
+	}
+	sbuf_reset(out);
+	sbuf_add(out, (const char *)bin, (size_t)got);
+	free(bin);
+	ret = out->oom ? -1 : 1;
+	if (out->oom)
+		snprintf(err, errlen, "out of memory");
 out:
 	json_decref(root);
 	return ret;
@@ -82,26 +87,19 @@ out:
 int swarmobj_secret_id(const char *json, size_t len, const char *name, char *id, size_t idlen,
 		       char *err, size_t errlen)
 {
-	json_t *root = dockerjson_load_list(json, len, "secrets", err, errlen), *sec;
-	size_t i;
+	json_t *root = dockerjson_load_list(json, len, "secrets", err, errlen);
+	const char *sid;
 	int ret = 0;
 
 	if (!root)
 		return -1;
-	json_array_foreach(root, i, sec) {
-		const char *n = swarmobj_spec_name(sec);
-		const char *sid = dockerjson_str(sec, "ID");
-
-		if (!n || strcmp(n, name) != 0 || !sid)
-			continue;
-		if (strlen(sid) >= idlen) {
-			snprintf(err, errlen, "secret %s has an overlong ID", name);
-			ret = -1;
-		} else {
-			strcpy(id, sid);
-			ret = 1;
-		}
-		break;
+	sid = dockerjson_str(swarmobj_named(root, name), "ID");
+	if (sid && strlen(sid) >= idlen) {
+		snprintf(err, errlen, "secret %s has an overlong ID", name);
+		ret = -1;
+	} else if (sid) {
+		strcpy(id, sid);
+		ret = 1;
 	}
 	json_decref(root);
 	return ret;
@@ -210,7 +208,6 @@ int swarmobj_service_secrets(const char *json, size_t len, const struct swarmobj
 	struct sbuf list = SBUF_INIT;
 	size_t i;
 	int ret = -1;
-	char *text = NULL;
 
 	*added = *removed = 0;
 	if (!root)
@@ -268,20 +265,11 @@ int swarmobj_service_secrets(const char *json, size_t len, const struct swarmobj
 	}
 	if (json_object_set(cspec, "Secrets", kept) < 0)
 		goto out_oom;
-	if (!json_is_object(labels)) {
-		labels = json_object();
-		if (!labels || json_object_set_new(jspec, "Labels", labels) < 0)
-			goto out_oom;
-	}
-	if (json_object_set_new(labels, SWARMOBJ_MANAGED_LABEL,
-				json_string(list.buf ? list.buf : "")) < 0)
-		goto out_oom;
-	text = json_dumps(jspec, JSON_COMPACT);
-	if (!text || list.oom)
-		goto out_oom;
-	sbuf_reset(spec);
-	sbuf_puts(spec, text);
-	if (spec->oom)
+	labels = dockerjson_labels(jspec);
+	if (!labels || list.oom ||
+	    json_object_set_new(labels, SWARMOBJ_MANAGED_LABEL,
+				json_string(list.buf ? list.buf : "")) < 0 ||
+	    dockerjson_dump(jspec, spec) < 0)
 		goto out_oom;
 	ret = 1;
 	goto out;
@@ -290,7 +278,6 @@ out_oom:
 	snprintf(err, errlen, "out of memory");
 	ret = -1;
 out:
-	free(text);
 	sbuf_free(&list);
 	json_decref(kept);
 	json_decref(root);

@@ -1,7 +1,9 @@
 /* Docker answers read with jansson. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <jansson.h>
 
+#include "common/sbuf.h"
 #include "dockerapi/dockerjson.h"
 
 json_t *dockerjson_load(const char *json, size_t len, char *err, size_t errlen)
@@ -31,4 +33,28 @@ json_t *dockerjson_load_list(const char *json, size_t len, const char *what,
 const char *dockerjson_str(json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
+}
+
+json_t *dockerjson_labels(json_t *spec)
+{
+	json_t *labels = json_object_get(spec, "Labels");
+
+	if (json_is_object(labels))
+		return labels;
+	labels = json_object();
+	if (!labels || json_object_set_new(spec, "Labels", labels) < 0)
+		return NULL;
+	return labels;
+}
+
+int dockerjson_dump(json_t *spec, struct sbuf *out)
+{
+	char *text = json_dumps(spec, JSON_COMPACT);
+
+	if (!text)
+		return -1;
+	sbuf_reset(out);
+	sbuf_puts(out, text);
+	free(text);
+	return out->oom ? -1 : 0;
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 struct json_t;
+struct sbuf;
 
 /* Parses the answer <json> (any bytes: whatever answers on the socket).
  * Returns its root, which the caller releases with json_decref(), or NULL
@@ -25,5 +26,15 @@ struct json_t *dockerjson_load_list(const char *json, size_t len, const char *wh
  * member, not a string).
  */
 const char *dockerjson_str(struct json_t *obj, const char *key);
+
+/* The "Labels" object of the spec <spec>, which gets an empty one when it
+ * has none. Returns NULL when memory is exhausted.
+ */
+struct json_t *dockerjson_labels(struct json_t *spec);
+
+/* Writes <spec> as compact JSON into <out>, replacing what it held (the
+ * body of an update). Returns 0, or -1 when memory is exhausted.
+ */
+int dockerjson_dump(struct json_t *spec, struct sbuf *out);
 
 #endif

@@ -218,7 +218,6 @@ int netobj_proxy_spec(const char *json, size_t len,
 {
 	json_t *root = dockerjson_load(json, len, err, errlen);
 	json_t *jspec, *tmpl, *old, *nets = NULL, *labels, *n;
-	char *text = NULL;
 	size_t i;
 	int ret = -1;
 
@@ -254,21 +253,11 @@ int netobj_proxy_spec(const char *json, size_t len,
 	json_object_del(jspec, "Networks");
 	if (json_object_set(tmpl, "Networks", nets) < 0)
 		goto out_oom;
-	labels = json_object_get(jspec, "Labels");
-	if (!json_is_object(labels)) {
-		labels = json_object();
-		if (!labels || json_object_set_new(jspec, "Labels", labels) < 0)
-			goto out_oom;
-	}
-	if (netobj_set_list(labels, NETPLAN_MANAGED_LABEL, managed, nmanaged) < 0 ||
-	    netobj_set_list(labels, NETPLAN_DETACHED_LABEL, detached, ndetached) < 0)
-		goto out_oom;
-	text = json_dumps(jspec, JSON_COMPACT);
-	if (!text)
-		goto out_oom;
-	sbuf_reset(spec);
-	sbuf_puts(spec, text);
-	if (spec->oom)
+	labels = dockerjson_labels(jspec);
+	if (!labels ||
+	    netobj_set_list(labels, NETPLAN_MANAGED_LABEL, managed, nmanaged) < 0 ||
+	    netobj_set_list(labels, NETPLAN_DETACHED_LABEL, detached, ndetached) < 0 ||
+	    dockerjson_dump(jspec, spec) < 0)
 		goto out_oom;
 	ret = 0;
 	goto out;
@@ -276,7 +265,6 @@ int netobj_proxy_spec(const char *json, size_t len,
 out_oom:
 	netobj_oom(err, errlen);
 out:
-	free(text);
 	json_decref(nets);
 	json_decref(root);
 	return ret;
