@@ -131,6 +131,21 @@ static int isdigit_(int c)
 	return c >= '0' && c <= '9';
 }
 
+/* Moves <*pp> past one digit or more; fails when there is none. */
+static inline int jscan_digits(struct jscan *s, const char **pp)
+{
+	const char *p = *pp;
+
+	if (p >= s->end || !isdigit_(*p)) {
+		s->p = p;
+		return jscan_err(s, "invalid number");
+	}
+	while (p < s->end && isdigit_(*p))
+		p++;
+	*pp = p;
+	return 0;
+}
+
 /* Consumes a number; <*integral> tells whether it had no fraction or
  * exponent.
  */
@@ -141,36 +156,24 @@ static int jscan_scan_number(struct jscan *s, int *integral)
 	*integral = 1;
 	if (p < end && *p == '-')
 		p++;
-	if (p >= end || !isdigit_(*p)) {
-		s->p = p;
-		return jscan_err(s, "invalid number");
-	}
-	if (*p == '0')
+	/* no leading zero: "0" alone, or digits from 1 */
+	if (p < end && *p == '0')
 		p++;
-	else
-		while (p < end && isdigit_(*p))
-			p++;
+	else if (jscan_digits(s, &p) < 0)
+		return -1;
 	if (p < end && *p == '.') {
 		*integral = 0;
 		p++;
-		if (p >= end || !isdigit_(*p)) {
-			s->p = p;
-			return jscan_err(s, "invalid number");
-		}
-		while (p < end && isdigit_(*p))
-			p++;
+		if (jscan_digits(s, &p) < 0)
+			return -1;
 	}
 	if (p < end && (*p == 'e' || *p == 'E')) {
 		*integral = 0;
 		p++;
 		if (p < end && (*p == '+' || *p == '-'))
 			p++;
-		if (p >= end || !isdigit_(*p)) {
-			s->p = p;
-			return jscan_err(s, "invalid number");
-		}
-		while (p < end && isdigit_(*p))
-			p++;
+		if (jscan_digits(s, &p) < 0)
+			return -1;
 	}
 	s->p = p;
 	return 0;
