@@ -444,12 +444,32 @@ static int dockerobj_port(struct jscan *s, struct arena *a, void *rec, void *arg
 	return 1;
 }
 
+static int dockerobj_port_eq(const struct model_port *x, const struct model_port *y)
+{
+	return x->target == y->target && x->published == y->published &&
+	       x->protocol == y->protocol && x->mode == y->mode;
+}
+
 int dockerobj_ports(struct jscan *s, struct arena *a, struct model_port **out, size_t *n)
 {
+	struct model_port *p;
+	size_t kept = 0;
 	void *v;
-	int rc = dockerobj_array(s, a, sizeof(**out), dockerobj_port, NULL, &v, n);
+	int rc = dockerobj_array(s, a, sizeof(*p), dockerobj_port, NULL, &v, n);
 
-	*out = v;
+	/* dockerd 20.10 lists each host-mode port of a task twice (recorded in
+	 * tests/fixtures/docker/hostport_tasks.json): keep one of each */
+	p = v;
+	for (size_t i = 0; i < *n; i++) {
+		size_t j = 0;
+
+		while (j < kept && !dockerobj_port_eq(&p[j], &p[i]))
+			j++;
+		if (j == kept)
+			p[kept++] = p[i];
+	}
+	*n = kept;
+	*out = kept ? p : NULL;
 	return rc;
 }
 

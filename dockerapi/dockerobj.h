@@ -84,7 +84,8 @@ int dockerobj_attachments(struct jscan *s, struct arena *a, struct model_netatta
  * "Protocol": "tcp", "PublishMode": "host"}, ...], or null: a service's
  * Endpoint.Ports, a task's Status.PortStatus.Ports) into an array in <a>.
  * Protocol defaults to tcp and mode to ingress, as in Docker; a port with
- * an unknown protocol or mode, or a number out of range, is left out.
+ * an unknown protocol or mode, or a number out of range, is left out, and
+ * a port listed twice is kept once.
  */
 int dockerobj_ports(struct jscan *s, struct arena *a, struct model_port **out, size_t *n);
 

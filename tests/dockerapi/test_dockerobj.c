@@ -97,6 +97,14 @@ static void test_ports(void **state)
 	assert_int_equal(p[3].protocol, MODEL_PROTO_SCTP);
 	assert_int_equal(p[3].published, 0);
 
+	/* the same port twice (as dockerd lists a task's host-mode ports): once */
+	init(&s, "[{\"TargetPort\":80,\"PublishedPort\":30080,\"PublishMode\":\"host\"},"
+	     "{\"TargetPort\":80,\"PublishedPort\":30080,\"PublishMode\":\"host\"},"
+	     "{\"TargetPort\":80,\"PublishedPort\":30080,\"PublishMode\":\"host\",\"Protocol\":\"udp\"}]");
+	assert_int_equal(dockerobj_ports(&s, a, &p, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(p[1].protocol, MODEL_PROTO_UDP);
+
 	init(&s, "null");
 	assert_int_equal(dockerobj_ports(&s, a, &p, &n), 0);
 	assert_int_equal(n, 0);
