@@ -24,6 +24,7 @@
 
 #define WEB "n39a93ol26f5fclwtv4a7udo8"
 #define NODE "jsv3tv3qsf8o18ua87itudgay"
+#define DRAINED "l44puiaq0yjr629vfj9uwd7kz"
 
 /* What the scripted daemon answers. */
 struct daemon {
@@ -294,23 +295,26 @@ static void test_sync_steady_event(void **state)
 	}
 }
 
-static int node_is_down(struct fixture *fx)
+static int node_is_drained(struct fixture *fx)
 {
-	const struct model_node *n = fx->seen.last ? model_node(fx->seen.last, NODE) : NULL;
+	const struct model_node *n = fx->seen.last ? model_node(fx->seen.last, DRAINED) : NULL;
 
-	return n && n->state == MODEL_NODE_DOWN;
+	return n && n->availability == MODEL_AVAIL_DRAIN;
 }
 
 /* The swarm's nodes are in the model, found from each task, and a node
- * event brings a model with the node as it is now (host-mode routing will
- * reach tasks on their node's address).
+ * event brings a model with the nodes as they are now (host-mode routing
+ * will reach tasks on their node's address). The event and the node list
+ * after it were recorded on dockerd 20.10 around a node drain.
  */
 static void test_node_event(void **state)
 {
 	struct fixture *fx = *state;
 	const struct model_service *web = NULL;
 	const struct model_node *n;
+	char *events, *eol;
 	unsigned lists;
+	size_t len;
 	int models;
 
 	start(fx, "swarm");
@@ -327,25 +331,21 @@ static void test_node_event(void **state)
 	assert_non_null(web);
 	assert_ptr_equal(model_node(fx->seen.last, web->tasks[0].node_id), n);
 
-	/* the node goes down: Docker says so with a node event */
-	{
-		static const char ready[] = "\"State\": \"ready\"";
-		char *p = strstr(dm.nodes, ready), *down;
-
-		assert_non_null(p);
-		assert_true(asprintf(&down, "%.*s\"State\": \"down\"%s", (int)(p - dm.nodes), dm.nodes,
-				     p + sizeof(ready) - 1) > 0);
-		free(dm.nodes);
-		dm.nodes = down;
-	}
+	/* a node is drained: Docker says so with a node event */
+	free(dm.nodes);
+	dm.nodes = fixture_read("hostport_nodes_drain.json", &len);
+	events = fixture_read("hostport_node_events.txt", &len);
+	eol = strchr(events, '\n');
+	assert_non_null(eol);
+	*eol = '\0';
 	lists = fakedocker_count(fx->fake, "/v1.41/nodes");
 	models = fx->seen.models;
-	fakedocker_push(fx->fake, "{\"Type\":\"node\",\"Action\":\"update\",\"Actor\":{\"ID\":\"" NODE
-			"\",\"Attributes\":{\"name\":\"vm\",\"state\":\"down\"}},\"scope\":\"swarm\","
-			"\"timeNano\":2}");
-	assert_true(run(fx, node_is_down, 3000));
+	fakedocker_push(fx->fake, events);
+	free(events);
+	assert_true(run(fx, node_is_drained, 3000));
 	assert_true(fakedocker_count(fx->fake, "/v1.41/nodes") > lists);
 	assert_true(fx->seen.models > models);
+	assert_null(model_node(fx->seen.last, NODE));
 }
 
 static void test_daemon_away_and_back(void **state)

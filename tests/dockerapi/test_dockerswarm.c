@@ -78,6 +78,29 @@ static void test_node_recorded(void **state)
 	arena_free(r.arena);
 }
 
+/* The same node drained (docker node update --availability drain). */
+static void test_node_drained(void **state)
+{
+	struct dockerobj_records r;
+	struct model_node *n;
+	char *json, err[128], ip[NETADDR_STRLEN];
+	size_t len;
+
+	(void)state;
+	json = fixture_read("hostport_nodes_drain.json", &len);
+	assert_int_equal(dockerobj_collect(json, len, "node", sizeof(*n), node_rec, NULL, &r,
+					   err, sizeof(err)), 0);
+	free(json);
+	assert_int_equal(r.n, 1);
+	n = r.v;
+	assert_int_equal(n->availability, MODEL_AVAIL_DRAIN);
+	assert_int_equal(n->state, MODEL_NODE_READY);
+	assert_int_equal(n->role, MODEL_ROLE_MANAGER);
+	assert_string_equal(netaddr_str(&n->addr, ip), "127.0.0.1");
+	assert_string_equal(netaddr_str(&n->manager_addr, ip), "127.0.0.1");
+	arena_free(r.arena);
+}
+
 static void test_node_variants(void **state)
 {
 	struct model_node n;
@@ -183,6 +206,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_node_recorded),
+		cmocka_unit_test(test_node_drained),
 		cmocka_unit_test(test_node_variants),
 		cmocka_unit_test(test_service_endpoint),
 		cmocka_unit_test(test_task_ports),
