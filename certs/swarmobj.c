@@ -1,6 +1,7 @@
 /* Docker objects of the certificate manager: configs, secrets, tasks and
  * the agent's own service. The answers are small (one service's tasks, one
- * config), so they are read with jansson.
+ * config) and the service's spec is written back, so they are read with
+ * jansson; tasks go through the one task reader of discovery.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,83 +10,75 @@
 
 #include "certs/pem.h"
 #include "certs/swarmobj.h"
+#include "common/arena.h"
 #include "common/sbuf.h"
+#include "dockerapi/dockerjson.h"
+#include "dockerapi/dockerobj.h"
+#include "dockerapi/dockerswarm.h"
 
 #define SWARMOBJ_MAX_SECRETS 256
 
-static json_t *swarmobj_load(const char *json, size_t len, char *err, size_t errlen)
+/* The object of the list answer <list> whose "Spec"."Name" is <name>, or
+ * NULL.
+ */
+static json_t *swarmobj_named(json_t *list, const char *name)
 {
-	json_error_t je;
-	json_t *root = json_loadb(json, len, 0, &je);
+	json_t *obj;
+	size_t i;
 
-	if (!root)
-		snprintf(err, errlen, "malformed JSON from the Docker daemon: %s (line %d)",
-			 je.text, je.line);
-	return root;
-}
+	json_array_foreach(list, i, obj) {
+		const char *n = dockerjson_str(json_object_get(obj, "Spec"), "Name");
 
-/* The "Spec"."Name" of an object of a list answer, or NULL. */
-static const char *swarmobj_spec_name(json_t *obj)
-{
-	return json_string_value(json_object_get(json_object_get(obj, "Spec"), "Name"));
+		if (n && strcmp(n, name) == 0)
+			return obj;
+	}
+	return NULL;
 }
 
 int swarmobj_config_data(const char *json, size_t len, const char *name, struct sbuf *out,
 			 char *err, size_t errlen)
 {
-	json_t *root = swarmobj_load(json, len, err, errlen), *cfg;
-	size_t i;
-	int ret = 0;
+	json_t *root = dockerjson_load_list(json, len, "configs", err, errlen), *cfg;
+	const char *data;
+	unsigned char *bin;
+	size_t dlen;
+	long got;
+	int ret = -1;
 
 	if (!root)
 		return -1;
-	if (!json_is_array(root)) {
-		snprintf(err, errlen, "unexpected answer listing configs (not an array)");
-		ret = -1;
+	cfg = swarmobj_named(root, name);
+	if (!cfg) {
+		ret = 0;
 		goto out;
 	}
-	json_array_foreach(root, i, cfg) {
-		const char *n = swarmobj_spec_name(cfg);
-		const char *data = json_string_value(json_object_get(json_object_get(cfg, "Spec"),
-								      "Data"));
-		size_t dlen;
-		unsigned char *bin;
-		long got;
-
-		if (!n || strcmp(n, name) != 0)
-			continue;
-		if (!data) {
-			snprintf(err, errlen, "config %s has no data", name);
-			ret = -1;
-			goto out;
-		}
-		dlen = strlen(data);
-		if (dlen / 4 * 3 > PEM_MAX_INPUT) {
-			snprintf(err, errlen, "config %s is larger than 1 MB: not a certificate", name);
-			ret = -1;
-			goto out;
-		}
-		bin = malloc(dlen / 4 * 3 + 3);
-		if (!bin) {
-			snprintf(err, errlen, "out of memory");
-			ret = -1;
-			goto out;
-		}
-		got = pem_base64_decode(data, dlen, bin, dlen / 4 * 3 + 3);
-		if (got < 0) {
-			snprintf(err, errlen, "config %s: its data is not base64", name);
-			free(bin);
-			ret = -1;
-			goto out;
-		}
-		sbuf_reset(out);
-		sbuf_add(out, (const char *)bin, (size_t)got);
+	data = dockerjson_str(json_object_get(cfg, "Spec"), "Data");
+	if (!data) {
+		snprintf(err, errlen, "config %s has no data", name);
+		goto out;
+	}
+	dlen = strlen(data);
+	if (dlen / 4 * 3 > PEM_MAX_INPUT) {
+		snprintf(err, errlen, "config %s is larger than 1 MB: not a certificate", name);
+		goto out;
+	}
+	bin = malloc(dlen / 4 * 3 + 3);
+	if (!bin) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	got = pem_base64_decode(data, dlen, bin, dlen / 4 * 3 + 3);
+	if (got < 0) {
+		snprintf(err, errlen, "config %s: its data is not base64", name);
 		free(bin);
-		ret = out->oom ? -1 : 1;
-		if (out->oom)
-			snprintf(err, errlen, "out of memory");
 		goto out;
 	}
+	sbuf_reset(out);
+	sbuf_add(out, (const char *)bin, (size_t)got);
+	free(bin);
+	ret = out->oom ? -1 : 1;
+	if (out->oom)
+		snprintf(err, errlen, "out of memory");
 out:
 	json_decref(root);
 	return ret;
@@ -94,77 +87,63 @@ out:
 int swarmobj_secret_id(const char *json, size_t len, const char *name, char *id, size_t idlen,
 		       char *err, size_t errlen)
 {
-	json_t *root = swarmobj_load(json, len, err, errlen), *sec;
-	size_t i;
+	json_t *root = dockerjson_load_list(json, len, "secrets", err, errlen);
+	const char *sid;
 	int ret = 0;
 
 	if (!root)
 		return -1;
-	if (!json_is_array(root)) {
-		snprintf(err, errlen, "unexpected answer listing secrets (not an array)");
+	sid = dockerjson_str(swarmobj_named(root, name), "ID");
+	if (sid && strlen(sid) >= idlen) {
+		snprintf(err, errlen, "secret %s has an overlong ID", name);
 		ret = -1;
-		goto out;
+	} else if (sid) {
+		strcpy(id, sid);
+		ret = 1;
 	}
-	json_array_foreach(root, i, sec) {
-		const char *n = swarmobj_spec_name(sec);
-		const char *sid = json_string_value(json_object_get(sec, "ID"));
-
-		if (!n || strcmp(n, name) != 0 || !sid)
-			continue;
-		if (strlen(sid) >= idlen) {
-			snprintf(err, errlen, "secret %s has an overlong ID", name);
-			ret = -1;
-		} else {
-			strcpy(id, sid);
-			ret = 1;
-		}
-		break;
-	}
-out:
 	json_decref(root);
 	return ret;
 }
 
+struct swarmobj_tasks_ctx {
+	struct arena *a;
+	void (*fn)(void *arg, const char *task, const char *network, const char *addr);
+	void *arg;
+	long running;
+};
+
+static int swarmobj_task(struct jscan *s, void *arg)
+{
+	struct swarmobj_tasks_ctx *c = arg;
+	struct dockerswarm_task t;
+	const char *reason = NULL;
+	char ip[NETADDR_STRLEN];
+
+	if (dockerswarm_task(s, c->a, &t, &reason) < 0)
+		return -1;
+	if (reason || strcmp(t.state, "running") != 0)
+		return 0;
+	c->running++;
+	for (size_t i = 0; i < t.nnets; i++)
+		c->fn(c->arg, t.id, t.nets[i].network ? t.nets[i].network : "",
+		      netaddr_str(&t.nets[i].addr, ip));
+	return 0;
+}
+
 long swarmobj_tasks(const char *json, size_t len,
-		    void (*fn)(void *arg, const char *task, const char *network, const char *cidr),
+		    void (*fn)(void *arg, const char *task, const char *network, const char *addr),
 		    void *arg, char *err, size_t errlen)
 {
-	json_t *root = swarmobj_load(json, len, err, errlen), *task;
-	size_t i;
-	long running = 0;
+	struct swarmobj_tasks_ctx c = { arena_new(16 * 1024), fn, arg, 0 };
+	int rc;
 
-	if (!root)
-		return -1;
-	if (!json_is_array(root)) {
-		snprintf(err, errlen, "unexpected answer listing tasks (not an array)");
-		json_decref(root);
+	if (!c.a) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	json_array_foreach(root, i, task) {
-		const char *tid = json_string_value(json_object_get(task, "ID"));
-		const char *state = json_string_value(json_object_get(json_object_get(task, "Status"),
-								       "State"));
-		json_t *atts = json_object_get(task, "NetworksAttachments"), *att;
-		size_t j;
-
-		if (!tid || !state || strcmp(state, "running") != 0)
-			continue;
-		running++;
-		json_array_foreach(atts, j, att) {
-			const char *net = swarmobj_spec_name(json_object_get(att, "Network"));
-			json_t *addrs = json_object_get(att, "Addresses"), *a;
-			size_t k;
-
-			json_array_foreach(addrs, k, a) {
-				const char *cidr = json_string_value(a);
-
-				if (cidr)
-					fn(arg, tid, net ? net : "", cidr);
-			}
-		}
-	}
-	json_decref(root);
-	return running;
+	rc = dockerobj_list(json, len, "task", swarmobj_task, &c, err, errlen);
+	arena_free(c.a);
+	return rc < 0 ? -1 : c.running;
 }
 
 /************************************************************************/
@@ -210,7 +189,7 @@ static int swarmobj_mounted(json_t *secrets, const char *name)
 	size_t i;
 
 	json_array_foreach(secrets, i, s) {
-		const char *n = json_string_value(json_object_get(s, "SecretName"));
+		const char *n = dockerjson_str(s, "SecretName");
 
 		if (n && strcmp(n, name) == 0)
 			return 1;
@@ -223,18 +202,17 @@ int swarmobj_service_secrets(const char *json, size_t len, const struct swarmobj
 			     uint64_t *version, unsigned *added, unsigned *removed,
 			     char *err, size_t errlen)
 {
-	json_t *root = swarmobj_load(json, len, err, errlen);
+	json_t *root = dockerjson_load(json, len, err, errlen);
 	json_t *jspec, *cspec, *secrets, *labels, *kept = NULL, *s, *jversion;
 	const char *sid, *managed;
 	struct sbuf list = SBUF_INIT;
 	size_t i;
 	int ret = -1;
-	char *text = NULL;
 
 	*added = *removed = 0;
 	if (!root)
 		return -1;
-	sid = json_string_value(json_object_get(root, "ID"));
+	sid = dockerjson_str(root, "ID");
 	jversion = json_object_get(json_object_get(root, "Version"), "Index");
 	jspec = json_object_get(root, "Spec");
 	cspec = json_object_get(json_object_get(jspec, "TaskTemplate"), "ContainerSpec");
@@ -249,7 +227,7 @@ int swarmobj_service_secrets(const char *json, size_t len, const struct swarmobj
 	strcpy(id, sid);
 	*version = (uint64_t)json_integer_value(jversion);
 	labels = json_object_get(jspec, "Labels");
-	managed = json_string_value(json_object_get(labels, SWARMOBJ_MANAGED_LABEL));
+	managed = dockerjson_str(labels, SWARMOBJ_MANAGED_LABEL);
 	secrets = json_object_get(cspec, "Secrets");
 
 	/* what stays: the operator's secrets, ours still wanted */
@@ -257,7 +235,7 @@ int swarmobj_service_secrets(const char *json, size_t len, const struct swarmobj
 	if (!kept)
 		goto out_oom;
 	json_array_foreach(secrets, i, s) {
-		const char *name = json_string_value(json_object_get(s, "SecretName"));
+		const char *name = dockerjson_str(s, "SecretName");
 		int ours = name && managed && swarmobj_in_list(managed, name);
 
 		if (ours && !swarmobj_wanted(want, n, name)) {
@@ -287,20 +265,11 @@ int swarmobj_service_secrets(const char *json, size_t len, const struct swarmobj
 	}
 	if (json_object_set(cspec, "Secrets", kept) < 0)
 		goto out_oom;
-	if (!json_is_object(labels)) {
-		labels = json_object();
-		if (!labels || json_object_set_new(jspec, "Labels", labels) < 0)
-			goto out_oom;
-	}
-	if (json_object_set_new(labels, SWARMOBJ_MANAGED_LABEL,
-				json_string(list.buf ? list.buf : "")) < 0)
-		goto out_oom;
-	text = json_dumps(jspec, JSON_COMPACT);
-	if (!text || list.oom)
-		goto out_oom;
-	sbuf_reset(spec);
-	sbuf_puts(spec, text);
-	if (spec->oom)
+	labels = dockerjson_labels(jspec);
+	if (!labels || list.oom ||
+	    json_object_set_new(labels, SWARMOBJ_MANAGED_LABEL,
+				json_string(list.buf ? list.buf : "")) < 0 ||
+	    dockerjson_dump(jspec, spec) < 0)
 		goto out_oom;
 	ret = 1;
 	goto out;
@@ -309,7 +278,6 @@ out_oom:
 	snprintf(err, errlen, "out of memory");
 	ret = -1;
 out:
-	free(text);
 	sbuf_free(&list);
 	json_decref(kept);
 	json_decref(root);

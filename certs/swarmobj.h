@@ -34,12 +34,12 @@ int swarmobj_secret_id(const char *json, size_t len, const char *name, char *id,
 		       char *err, size_t errlen);
 
 /* GET /tasks?filters=...: calls <fn> for every address of every task whose
- * current state is "running": the task's ID, the network's name, the
- * address in CIDR form ("10.0.1.5/24"). Returns the number of running
- * tasks, or -1.
+ * current state is "running": the task's ID, the network's name (its ID
+ * when it has none), the address ("10.0.1.5"). Returns the number of
+ * running tasks, or -1.
  */
 long swarmobj_tasks(const char *json, size_t len,
-		    void (*fn)(void *arg, const char *task, const char *network, const char *cidr),
+		    void (*fn)(void *arg, const char *task, const char *network, const char *addr),
 		    void *arg, char *err, size_t errlen);
 
 struct swarmobj_secret {

@@ -131,6 +131,21 @@ static int isdigit_(int c)
 	return c >= '0' && c <= '9';
 }
 
+/* Moves <*pp> past one digit or more; fails when there is none. */
+static inline int jscan_digits(struct jscan *s, const char **pp)
+{
+	const char *p = *pp;
+
+	if (p >= s->end || !isdigit_(*p)) {
+		s->p = p;
+		return jscan_err(s, "invalid number");
+	}
+	while (p < s->end && isdigit_(*p))
+		p++;
+	*pp = p;
+	return 0;
+}
+
 /* Consumes a number; <*integral> tells whether it had no fraction or
  * exponent.
  */
@@ -141,36 +156,24 @@ static int jscan_scan_number(struct jscan *s, int *integral)
 	*integral = 1;
 	if (p < end && *p == '-')
 		p++;
-	if (p >= end || !isdigit_(*p)) {
-		s->p = p;
-		return jscan_err(s, "invalid number");
-	}
-	if (*p == '0')
+	/* no leading zero: "0" alone, or digits from 1 */
+	if (p < end && *p == '0')
 		p++;
-	else
-		while (p < end && isdigit_(*p))
-			p++;
+	else if (jscan_digits(s, &p) < 0)
+		return -1;
 	if (p < end && *p == '.') {
 		*integral = 0;
 		p++;
-		if (p >= end || !isdigit_(*p)) {
-			s->p = p;
-			return jscan_err(s, "invalid number");
-		}
-		while (p < end && isdigit_(*p))
-			p++;
+		if (jscan_digits(s, &p) < 0)
+			return -1;
 	}
 	if (p < end && (*p == 'e' || *p == 'E')) {
 		*integral = 0;
 		p++;
 		if (p < end && (*p == '+' || *p == '-'))
 			p++;
-		if (p >= end || !isdigit_(*p)) {
-			s->p = p;
-			return jscan_err(s, "invalid number");
-		}
-		while (p < end && isdigit_(*p))
-			p++;
+		if (jscan_digits(s, &p) < 0)
+			return -1;
 	}
 	s->p = p;
 	return 0;
@@ -272,46 +275,58 @@ int jscan_null(struct jscan *s)
 /* Containers                                                                */
 /* ------------------------------------------------------------------------ */
 
-int jscan_enter_object(struct jscan *s)
+/* Consumes <opener>, which starts the container expected. */
+static inline int jscan_enter(struct jscan *s, int opener, const char *expected)
 {
 	if (s->err)
 		return -1;
-	if (jscan_next_byte(s) != '{')
-		return jscan_err(s, "expected an object");
+	if (jscan_next_byte(s) != opener)
+		return jscan_err(s, expected);
 	s->p++;
 	s->first = 1;
 	return 0;
+}
+
+int jscan_enter_object(struct jscan *s)
+{
+	return jscan_enter(s, '{', "expected an object");
 }
 
 int jscan_enter_array(struct jscan *s)
 {
-	if (s->err)
-		return -1;
-	if (jscan_next_byte(s) != '[')
-		return jscan_err(s, "expected an array");
-	s->p++;
-	s->first = 1;
-	return 0;
+	return jscan_enter(s, '[', "expected an array");
 }
 
-int jscan_next_member(struct jscan *s, struct jscan_str *key)
+/* Moves to the next item of the container being walked, which ends with
+ * <closer>: past the ',' that separates it from the previous one. Returns
+ * 1 with its first byte in <*c>, 0 after the closer, or -1.
+ */
+static inline int jscan_next_item(struct jscan *s, int closer, int *c)
 {
-	int c;
-
 	if (s->err)
 		return -1;
-	c = jscan_next_byte(s);
-	if (c == '}') {
+	*c = jscan_next_byte(s);
+	if (*c == closer) {
 		s->p++;
 		s->first = 0;
 		return 0;
 	}
 	if (!s->first) {
-		if (c != ',')
-			return jscan_err(s, "expected ',' or '}'");
+		if (*c != ',')
+			return jscan_err(s, closer == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
 		s->p++;
-		c = jscan_next_byte(s);
+		*c = jscan_next_byte(s);
 	}
+	s->first = 0;
+	return 1;
+}
+
+int jscan_next_member(struct jscan *s, struct jscan_str *key)
+{
+	int c, rc = jscan_next_item(s, '}', &c);
+
+	if (rc <= 0)
+		return rc;
 	if (c != '"')
 		return jscan_err(s, "expected a member name");
 	if (jscan_scan_string(s, key) < 0)
@@ -319,7 +334,6 @@ int jscan_next_member(struct jscan *s, struct jscan_str *key)
 	if (jscan_next_byte(s) != ':')
 		return jscan_err(s, "expected ':'");
 	s->p++;
-	s->first = 0;
 	return 1;
 }
 
@@ -327,21 +341,71 @@ int jscan_next_element(struct jscan *s)
 {
 	int c;
 
-	if (s->err)
-		return -1;
-	c = jscan_next_byte(s);
-	if (c == ']') {
-		s->p++;
-		s->first = 0;
-		return 0;
+	return jscan_next_item(s, ']', &c);
+}
+
+int jscan_open_object(struct jscan *s)
+{
+	if (jscan_peek(s) != JSCAN_OBJECT)
+		return jscan_skip(s) < 0 ? -1 : 0;
+	return jscan_enter_object(s) < 0 ? -1 : 1;
+}
+
+int jscan_open_array(struct jscan *s)
+{
+	if (jscan_peek(s) != JSCAN_ARRAY)
+		return jscan_skip(s) < 0 ? -1 : 0;
+	return jscan_enter_array(s) < 0 ? -1 : 1;
+}
+
+int jscan_next_known(struct jscan *s, const char *const *names, int *which)
+{
+	struct jscan_str key;
+	int rc;
+
+	while ((rc = jscan_next_member(s, &key)) == 1) {
+		for (int i = 0; names[i]; i++) {
+			if (jscan_str_eq(&key, names[i])) {
+				*which = i;
+				return 1;
+			}
+		}
+		if (jscan_skip(s) < 0)
+			return -1;
 	}
-	if (!s->first) {
-		if (c != ',')
-			return jscan_err(s, "expected ',' or ']'");
-		s->p++;
+	return rc;
+}
+
+int jscan_path(struct jscan *s, const char *const *path, jscan_fn fn, void *arg)
+{
+	const char *const name[2] = { path[0], NULL };
+	int rc, which;
+
+	if (!path[0])
+		return fn(s, arg);
+	rc = jscan_open_object(s);
+	if (rc <= 0)
+		return rc;
+	while ((rc = jscan_next_known(s, name, &which)) == 1)
+		if (jscan_path(s, path + 1, fn, arg) < 0)
+			return -1;
+	return rc;
+}
+
+long jscan_count(const struct jscan *s, enum jscan_type type)
+{
+	struct jscan probe = *s;
+	struct jscan_str key;
+	long n = 0;
+	int rc;
+
+	while ((rc = type == JSCAN_OBJECT ? jscan_next_member(&probe, &key) :
+		     jscan_next_element(&probe)) == 1) {
+		if (jscan_skip(&probe) < 0)
+			return -1;
+		n++;
 	}
-	s->first = 0;
-	return 1;
+	return rc < 0 ? -1 : n;
 }
 
 int jscan_skip(struct jscan *s)

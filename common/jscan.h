@@ -9,7 +9,17 @@
  * sticky: every later call fails, and jscan_error() says what and where.
  *
  * Return convention: 0 on success and -1 on error, except the iterators,
- * which return 1 (one more item), 0 (end of the container) or -1.
+ * which return 1 (one more item), 0 (end of the container) or -1, and
+ * jscan_open_object() and jscan_open_array().
+ *
+ * Reading an object is one loop over the members the caller knows:
+ *
+ *	static const char *const names[] = { "ID", "Spec", NULL };
+ *
+ *	while ((rc = jscan_next_known(s, names, &which)) == 1)
+ *		... read the value of names[which] ...
+ *
+ * and a value deeper down is reached with jscan_path().
  */
 #ifndef COMMON_JSCAN_H
 #define COMMON_JSCAN_H
@@ -71,6 +81,42 @@ int jscan_next_member(struct jscan *s, struct jscan_str *key);
  * caller then consumes the value), 0 after the closing ']', or -1.
  */
 int jscan_next_element(struct jscan *s);
+
+/* Enters the object at <s> and returns 1. A null, or a value of another
+ * type, is consumed and 0 returned: most members of what Docker sends are
+ * optional, and one of an unexpected type is no reason to refuse the rest.
+ * Returns -1 on a syntax error.
+ */
+int jscan_open_object(struct jscan *s);
+
+/* The same for an array. */
+int jscan_open_array(struct jscan *s);
+
+/* Moves to the next member of the object being walked whose name is one of
+ * <names> (NULL-terminated), skipping the other members with their values,
+ * and stores its index in <names> into <*which>; the caller then consumes
+ * its value. Returns 1, 0 after the closing '}', or -1.
+ */
+int jscan_next_known(struct jscan *s, const char *const *names, int *which);
+
+/* Reads the value at <s> for the caller of jscan_path(): consumes it and
+ * returns 0, or -1 to stop the walk.
+ */
+typedef int (*jscan_fn)(struct jscan *s, void *arg);
+
+/* Consumes the value at <s>, calling <fn> with <arg> on each value found
+ * down <path> (member names, NULL-terminated) from it. A member that is
+ * missing, or a null or non-object on the way, is not an error: <fn> is
+ * then not called. Returns 0, or -1 on a syntax error or when <fn> failed.
+ */
+int jscan_path(struct jscan *s, const char *const *path, jscan_fn fn, void *arg);
+
+/* Counts the items left in the container being walked: its members when
+ * <type> is JSCAN_OBJECT, its elements when JSCAN_ARRAY. Walks a copy of
+ * <s>, which does not move. Returns the count, or -1 when a syntax error
+ * comes first (the walk itself meets it then).
+ */
+long jscan_count(const struct jscan *s, enum jscan_type type);
 
 /* Consumes one value of any type, validating it. */
 int jscan_skip(struct jscan *s);

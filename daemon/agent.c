@@ -18,6 +18,7 @@
 #include "daemon/agent.h"
 #include "daemon/options.h"
 #include "discovery/discovery.h"
+#include "discovery/discstats.h"
 #include "dockerapi/dockerapi.h"
 #include "dockerapi/dockerhost.h"
 #include "netmgr/netmgr.h"
@@ -186,7 +187,7 @@ static void agent_source_info(void *arg, struct kvout *kv)
 	kvout_str(kv, "routes_file", opts->routes_file);
 	kvout_time(kv, "routes_loaded", routes_loaded_ms);
 	if (discovery)
-		discovery_info(discovery, kv);
+		discstats_info(discovery, kv);
 	else
 		kvout_str(kv, "docker_state", "disabled");
 }
@@ -209,7 +210,7 @@ static void agent_source_metrics(void *arg, struct sbuf *out)
 		    "1 when the agent follows a Docker daemon (--docker), else 0.");
 	prom_sample_u64(out, "swarm_spoa_discovery_enabled", NULL, NULL, 0, discovery != NULL);
 	if (discovery)
-		discovery_metrics(discovery, out);
+		discstats_metrics(discovery, out);
 }
 
 static void agent_source_spop_info(void *arg, struct kvout *kv)

@@ -5,7 +5,6 @@
 
 #include "common/arena.h"
 #include "common/clock.h"
-#include "common/errlog.h"
 #include "common/jscan.h"
 #include "common/log.h"
 #include "common/strmap.h"
@@ -17,6 +16,7 @@
 #define COMPOSE_SERVICE "com.docker.compose.service"
 #define SWARM_TASK_LABEL "com.docker.swarm.task.id"
 #define EVENT_KEEP_MS 600000    /* forget start times of unseen containers */
+#define CTR_MAX_ADDRS 32        /* addresses of one container */
 
 struct ctr {
 	const char *id;
@@ -123,71 +123,55 @@ static int parse_names(struct jscan *s, struct arena *a, struct ctr *ct, const c
 	return el;
 }
 
-/* NetworkSettings.Networks: {"name": {"NetworkID", "IPAddress",
- * "GlobalIPv6Address"}, ...}
+/* One network of NetworkSettings.Networks, named <net> (NULL: a name we
+ * cannot read): {"NetworkID", "IPAddress", "GlobalIPv6Address"}. Adds its
+ * addresses to <tmp> (<max> at most).
  */
+static int parse_network(struct jscan *s, struct arena *a, const char *net,
+			 struct model_netattach *tmp, size_t max, size_t *n, const char **reason)
+{
+	static const char *const names[] = { "NetworkID", "IPAddress", "GlobalIPv6Address", NULL };
+	const char *vals[3] = { NULL, NULL, NULL };
+	const char **const strs[] = { &vals[0], &vals[1], &vals[2], NULL };
+	int rc, which;
+
+	rc = jscan_open_object(s);
+	if (rc > 0)
+		rc = dockerobj_next(s, a, names, strs, &which, reason);
+	if (rc < 0)
+		return -1;
+	for (int i = 1; net && i < 3; i++) {
+		if (!vals[i] || !*vals[i] || *n >= max)
+			continue;
+		if (netaddr_parse_cidr(&tmp[*n].addr, vals[i]) < 0)
+			continue;
+		tmp[*n].network = net;
+		tmp[*n].network_id = vals[0] && *vals[0] ? vals[0] : NULL;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* NetworkSettings: {"Networks": {"name": {...}, ...}} */
 static int parse_networks(struct jscan *s, struct arena *a, struct ctr *ct, const char **reason)
 {
-	struct model_netattach tmp[32];
-	struct jscan_str key, k2, k3;
+	static const char *const names[] = { "Networks", NULL };
+	struct model_netattach tmp[CTR_MAX_ADDRS];
+	struct jscan_str key;
 	size_t n = 0;
-	int rc, rc2, rc3;
+	int rc, inner, which;
 
-	if (jscan_null(s))
-		return 0;
-	if (jscan_peek(s) != JSCAN_OBJECT)
-		return jscan_skip(s);
-	if (jscan_enter_object(s) < 0)
-		return -1;
-	while ((rc = jscan_next_member(s, &key)) == 1) {
-		if (!jscan_str_eq(&key, "Networks") || jscan_peek(s) != JSCAN_OBJECT) {
-			if (jscan_skip(s) < 0)
-				return -1;
-			continue;
-		}
-		if (jscan_enter_object(s) < 0)
+	rc = jscan_open_object(s);
+	if (rc <= 0)
+		return rc;
+	while ((rc = jscan_next_known(s, names, &which)) == 1) {
+		inner = jscan_open_object(s);
+		if (inner < 0)
 			return -1;
-		while ((rc2 = jscan_next_member(s, &k2)) == 1) {
-			const char *net = jscan_str_dup(a, &k2), *net_id = NULL, *v4 = NULL, *v6 = NULL;
-
-			if (jscan_peek(s) != JSCAN_OBJECT) {
-				if (jscan_skip(s) < 0)
-					return -1;
-				continue;
-			}
-			if (jscan_enter_object(s) < 0)
+		while (inner == 1 && (inner = jscan_next_member(s, &key)) == 1)
+			if (parse_network(s, a, jscan_str_dup(a, &key), tmp, CTR_MAX_ADDRS, &n, reason) < 0)
 				return -1;
-			while ((rc3 = jscan_next_member(s, &k3)) == 1) {
-				int r;
-
-				if (jscan_str_eq(&k3, "NetworkID"))
-					r = dockerobj_str(s, a, &net_id, reason);
-				else if (jscan_str_eq(&k3, "IPAddress"))
-					r = dockerobj_str(s, a, &v4, reason);
-				else if (jscan_str_eq(&k3, "GlobalIPv6Address"))
-					r = dockerobj_str(s, a, &v6, reason);
-				else
-					r = jscan_skip(s);
-				if (r < 0)
-					return -1;
-			}
-			if (rc3 < 0)
-				return -1;
-			if (!net)
-				continue;
-			for (int i = 0; i < 2; i++) {
-				const char *ip = i ? v6 : v4;
-
-				if (!ip || !*ip || n >= 32)
-					continue;
-				if (netaddr_parse_cidr(&tmp[n].addr, ip) < 0)
-					continue;
-				tmp[n].network = net;
-				tmp[n].network_id = net_id && *net_id ? net_id : NULL;
-				n++;
-			}
-		}
-		if (rc2 < 0)
+		if (inner < 0)
 			return -1;
 	}
 	if (rc < 0)
@@ -202,44 +186,31 @@ static int parse_networks(struct jscan *s, struct arena *a, struct ctr *ct, cons
 	return 0;
 }
 
-/* Returns 1 with <ct> filled, 0 when the entry is skipped, -1 on a syntax
- * error.
+/* Reads one container into <rec> (a struct ctr). Returns 1 when it is
+ * kept, 0 when skipped (malformed, or a swarm task), -1 on a syntax error.
  */
-static int parse_container(struct containers *c, struct jscan *s, struct arena *a, struct ctr *ct)
+static int parse_container(struct jscan *s, struct arena *a, void *rec, void *arg)
 {
-	struct jscan_str key;
+	static const char *const names[] = {
+		"Id", "State", "Status", "Names", "Created", "Labels", "NetworkSettings", NULL
+	};
+	struct containers *c = arg;
+	struct ctr *ct = rec;
 	const char *reason = NULL;
+	const char **const strs[] = { &ct->id, &ct->state, &ct->status, NULL };
 	int64_t created = 0;
-	int rc;
+	int rc, which, r;
 
-	memset(ct, 0, sizeof(*ct));
-	if (jscan_peek(s) != JSCAN_OBJECT) {
-		reason = "not an object";
-		if (jscan_skip(s) < 0)
-			return -1;
-		goto out_skip;
-	}
-	if (jscan_enter_object(s) < 0)
-		return -1;
-	while ((rc = jscan_next_member(s, &key)) == 1) {
-		int r;
-
-		if (jscan_str_eq(&key, "Id"))
-			r = dockerobj_str(s, a, &ct->id, &reason);
-		else if (jscan_str_eq(&key, "Names"))
+	rc = dockerobj_enter(s, "not an object", &reason);
+	while (rc == 1 && (rc = dockerobj_next(s, a, names, strs, &which, &reason)) == 1) {
+		if (which == 3)
 			r = parse_names(s, a, ct, &reason);
-		else if (jscan_str_eq(&key, "State"))
-			r = dockerobj_str(s, a, &ct->state, &reason);
-		else if (jscan_str_eq(&key, "Status"))
-			r = dockerobj_str(s, a, &ct->status, &reason);
-		else if (jscan_str_eq(&key, "Created"))
+		else if (which == 4)
 			r = dockerobj_int(s, &created, &reason);
-		else if (jscan_str_eq(&key, "Labels"))
+		else if (which == 5)
 			r = dockerobj_labels(s, a, &ct->labels, &ct->nlabels, &reason);
-		else if (jscan_str_eq(&key, "NetworkSettings"))
-			r = parse_networks(s, a, ct, &reason);
 		else
-			r = jscan_skip(s);
+			r = parse_networks(s, a, ct, &reason);
 		if (r < 0)
 			return -1;
 	}
@@ -247,85 +218,57 @@ static int parse_container(struct containers *c, struct jscan *s, struct arena *
 		return -1;
 	if (!reason && (!ct->id || !*ct->id))
 		reason = "no Id";
-	if (reason)
-		goto out_skip;
+	if (reason) {
+		c->skipped++;
+		dockerobj_skipped("discovery", "container", ct->id, reason);
+		return 0;
+	}
+	/* swarm tasks belong to swarm mode: their routing labels are on their
+	 * service, which this mode does not see */
+	if (dockerobj_label(ct->labels, ct->nlabels, SWARM_TASK_LABEL))
+		return 0;
 	if (!ct->name || !*ct->name)
 		ct->name = ct->id;
 	if (!ct->state)
 		ct->state = "unknown";
 	ct->created_ms = created > 0 && created < INT64_MAX / 1000 ? created * 1000 : 0;
 	return 1;
+}
 
-out_skip:
-	c->skipped++;
-	LOG(LL_WARN, "discovery", "skipping a malformed entry", KVS("kind", "container"),
-	    KVS("id", ct->id ? ct->id : "(none)"), KVS("reason", reason));
-	errlog_record(ERRLOG_DOCKER, ct->id ? ct->id : "container (no Id)", reason);
-	return 0;
+/* Forgets the start times of containers long gone. */
+static void containers_forget_events(struct containers *c)
+{
+	int64_t now = clock_mono_ms();
+	const char *key, *drop[64];
+	void *val;
+	size_t pos = 0, ndrop = 0;
+
+	while (strmap_next(c->events, &pos, &key, &val) && ndrop < 64) {
+		const struct ctr_event *ce = val;
+
+		if (now - ce->seen_ms > EVENT_KEEP_MS)
+			drop[ndrop++] = key;
+	}
+	for (size_t i = 0; i < ndrop; i++)
+		free(strmap_del(c->events, drop[i]));
 }
 
 int containers_load(struct containers *c, const char *json, size_t len, char *err, size_t errlen)
 {
-	struct arena *a = arena_new(32 * 1024);
-	struct ctr *list = NULL;
-	size_t n = 0, cap = 0;
-	struct jscan s;
-	int el;
+	struct dockerobj_records r;
+	struct ctr *list;
 
-	if (!a) {
-		snprintf(err, errlen, "out of memory");
+	if (dockerobj_collect(json, len, "container", sizeof(*list), parse_container, c, &r,
+			      err, errlen) < 0)
 		return -1;
-	}
-	jscan_init(&s, json, len);
-	if (jscan_enter_array(&s) < 0)
-		goto out_bad;
-	while ((el = jscan_next_element(&s)) == 1) {
-		struct ctr ct;
-		int r = parse_container(c, &s, a, &ct);
-
-		if (r < 0)
-			goto out_bad;
-		/* swarm tasks belong to swarm mode: their routing labels are
-		 * on their service, which this mode does not see */
-		if (r == 0 || dockerobj_label(ct.labels, ct.nlabels, SWARM_TASK_LABEL))
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 32;
-			struct ctr *nl = realloc(list, ncap * sizeof(*nl));
-
-			if (!nl) {
-				snprintf(err, errlen, "out of memory");
-				goto out_free;
-			}
-			list = nl;
-			cap = ncap;
-		}
-		list[n++] = ct;
-	}
-	if (el < 0 || jscan_finish(&s) < 0)
-		goto out_bad;
-	/* the list lives in the arena with its strings */
-	if (n) {
-		struct ctr *kept = arena_alloc(a, n * sizeof(*kept));
-
-		if (!kept) {
-			snprintf(err, errlen, "out of memory");
-			goto out_free;
-		}
-		memcpy(kept, list, n * sizeof(*kept));
-		free(list);
-		list = kept;
-	} else {
-		free(list);
-		list = NULL;
-	}
-	for (size_t i = 0; i < n; i++) {
+	list = r.v;
+	for (size_t i = 0; i < r.n; i++) {
 		const char *proj = dockerobj_label(list[i].labels, list[i].nlabels, COMPOSE_PROJECT);
 		const char *svc = dockerobj_label(list[i].labels, list[i].nlabels, COMPOSE_SERVICE);
 
 		if (proj && *proj && svc && *svc) {
 			size_t len2 = strlen(proj) + strlen(svc) + 2;
-			char *g = arena_alloc(a, len2);
+			char *g = arena_alloc(r.arena, len2);
 
 			if (g) {
 				snprintf(g, len2, "%s-%s", proj, svc);
@@ -334,35 +277,11 @@ int containers_load(struct containers *c, const char *json, size_t len, char *er
 		}
 	}
 	arena_free(c->arena);
-	c->arena = a;
+	c->arena = r.arena;
 	c->list = list;
-	c->n = n;
-
-	/* forget start times of containers long gone */
-	{
-		int64_t now = clock_mono_ms();
-		const char *key;
-		void *val;
-		size_t pos = 0, ndrop = 0;
-		const char *drop[64];
-
-		while (strmap_next(c->events, &pos, &key, &val) && ndrop < 64) {
-			const struct ctr_event *ce = val;
-
-			if (now - ce->seen_ms > EVENT_KEEP_MS)
-				drop[ndrop++] = key;
-		}
-		for (size_t i = 0; i < ndrop; i++)
-			free(strmap_del(c->events, drop[i]));
-	}
+	c->n = r.n;
+	containers_forget_events(c);
 	return 0;
-
-out_bad:
-	snprintf(err, errlen, "bad container list: %s", jscan_error(&s) ? jscan_error(&s) : "invalid JSON");
-out_free:
-	free(list);
-	arena_free(a);
-	return -1;
 }
 
 void containers_note_event(struct containers *c, const char *id, const char *action, int64_t when_ms)
@@ -419,48 +338,25 @@ static int ctr_cmp(const void *a, const void *b)
 	return d ? d : strcmp(x->id, y->id);
 }
 
-static const char *dup_(struct arena *a, const char *s, int *oom)
-{
-	char *d;
-
-	if (!s)
-		return NULL;
-	d = arena_strdup(a, s);
-	if (!d)
-		*oom = 1;
-	return d;
-}
-
-static void fill_task(const struct containers *c, struct arena *a, const struct ctr *ct,
+static void fill_task(const struct containers *c, struct model *m, const struct ctr *ct,
 		      struct model_task *t, int *has_check, int *oom)
 {
 	const struct ctr_event *ce = strmap_get(c->events, ct->id);
 
-	t->id = dup_(a, ct->id, oom);
-	t->node = c->host[0] ? dup_(a, c->host, oom) : NULL;
-	t->state = dup_(a, ct->state, oom);
+	t->id = model_strdup(m, ct->id, oom);
+	t->node = c->host[0] ? model_strdup(m, c->host, oom) : NULL;
+	t->state = model_strdup(m, ct->state, oom);
 	t->running = strcmp(ct->state, "running") == 0;
 	/* a plain container has no desired state: running is what it wants */
 	t->desired_running = t->running;
 	t->health = status_health(ct->status, has_check);
 	t->state_since_ms = ce && ce->when_ms > ct->created_ms ? ce->when_ms : ct->created_ms;
-	if (ct->nnets) {
-		t->nets = arena_calloc(a, ct->nnets, sizeof(*t->nets));
-		if (!t->nets) {
-			*oom = 1;
-			return;
-		}
-		for (size_t i = 0; i < ct->nnets; i++) {
-			t->nets[i].network = dup_(a, ct->nets[i].network, oom);
-			t->nets[i].network_id = dup_(a, ct->nets[i].network_id, oom);
-			t->nets[i].addr = ct->nets[i].addr;
-		}
-		t->nnets = ct->nnets;
-	}
+	t->nets = model_nets_dup(m, ct->nets, ct->nnets, oom);
+	t->nnets = t->nets ? ct->nnets : 0;
 }
 
 /* Fills <svc> from the containers sorted[from..to) (one group). */
-static void fill_service(const struct containers *c, struct arena *a, const struct ctr *const *sorted,
+static void fill_service(const struct containers *c, struct model *m, const struct ctr *const *sorted,
 			 size_t from, size_t to, struct model_service *svc, int *oom)
 {
 	const struct ctr *lead = sorted[from];
@@ -469,23 +365,13 @@ static void fill_service(const struct containers *c, struct arena *a, const stru
 	for (size_t i = from + 1; i < to; i++)
 		if (sorted[i]->created_ms > lead->created_ms)
 			lead = sorted[i];
-	svc->id = dup_(a, lead->group ? lead->group : lead->id, oom);
-	svc->name = dup_(a, lead->group ? lead->group : lead->name, oom);
-	svc->stack = dup_(a, dockerobj_label(lead->labels, lead->nlabels, COMPOSE_PROJECT), oom);
+	svc->id = model_strdup(m, lead->group ? lead->group : lead->id, oom);
+	svc->name = model_strdup(m, lead->group ? lead->group : lead->name, oom);
+	svc->stack = model_strdup(m, dockerobj_label(lead->labels, lead->nlabels, COMPOSE_PROJECT), oom);
 	svc->created_ms = lead->created_ms;
-	if (lead->nlabels) {
-		svc->labels = arena_calloc(a, lead->nlabels, sizeof(*svc->labels));
-		if (!svc->labels) {
-			*oom = 1;
-			return;
-		}
-		for (size_t i = 0; i < lead->nlabels; i++) {
-			svc->labels[i].key = dup_(a, lead->labels[i].key, oom);
-			svc->labels[i].value = dup_(a, lead->labels[i].value, oom);
-		}
-		svc->nlabels = lead->nlabels;
-	}
-	svc->tasks = arena_calloc(a, to - from, sizeof(*svc->tasks));
+	svc->labels = model_labels_dup(m, lead->labels, lead->nlabels, oom);
+	svc->nlabels = svc->labels ? lead->nlabels : 0;
+	svc->tasks = arena_calloc(m->arena, to - from, sizeof(*svc->tasks));
 	if (!svc->tasks) {
 		*oom = 1;
 		return;
@@ -493,7 +379,7 @@ static void fill_service(const struct containers *c, struct arena *a, const stru
 	for (size_t i = from; i < to; i++) {
 		int has_check;
 
-		fill_task(c, a, sorted[i], &svc->tasks[i - from], &has_check, oom);
+		fill_task(c, m, sorted[i], &svc->tasks[i - from], &has_check, oom);
 		svc->has_healthcheck |= has_check;
 	}
 	svc->ntasks = to - from;
@@ -526,7 +412,7 @@ struct model *containers_model(const struct containers *c)
 	for (i = 0; i < c->n && !oom; i = j) {
 		for (j = i + 1; j < c->n && strcmp(ctr_key(sorted[j]), ctr_key(sorted[i])) == 0; j++)
 			;
-		fill_service(c, m->arena, sorted, i, j, &m->svcs[m->nsvcs++], &oom);
+		fill_service(c, m, sorted, i, j, &m->svcs[m->nsvcs++], &oom);
 	}
 	if (oom)
 		goto out_free_model;

@@ -27,22 +27,20 @@
 #include <time.h>
 #include <ev.h>
 
-#include "common/arena.h"
 #include "common/clock.h"
 #include "common/errlog.h"
 #include "common/hash.h"
-#include "common/jscan.h"
-#include "common/kvout.h"
 #include "common/log.h"
-#include "common/prom.h"
 #include "common/sbuf.h"
 #include "common/strmap.h"
 #include "discovery/containers.h"
+#include "discovery/convergence.h"
 #include "discovery/discovery.h"
 #include "discovery/events.h"
 #include "discovery/swarm.h"
 #include "dockerapi/dockerapi.h"
 #include "dockerapi/dockerhost.h"
+#include "dockerapi/dockerobj.h"
 #include "routing/model.h"
 
 #define DISC_SMALL_TIMEOUT_MS   10000    /* /version, /info, one service */
@@ -145,11 +143,7 @@ struct discovery {
 	/* the last model handed over */
 	int have_model;
 	uint64_t model_digest;
-	struct arena *ready_arena;  /* task IDs routable in it, for convergence */
-	struct strmap *ready;
-	uint32_t lags[DISCOVERY_LAG_WINDOW];
-	size_t nlags;
-	size_t lag_pos;
+	struct convergence *conv;
 
 	/* status */
 	enum discovery_state state;
@@ -163,9 +157,6 @@ struct discovery {
 	int64_t last_errlog_ms;
 	uint64_t last_sync_ns;
 	uint64_t last_sync_cpu_ns;
-	uint64_t conv_last;
-	uint64_t conv_max;
-	uint64_t conv_samples;
 	size_t nsvcs;
 	size_t ntasks;
 };
@@ -184,97 +175,6 @@ static int64_t thread_cpu_ns(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static uint64_t hash_int(uint64_t h, int64_t v)
-{
-	return hash_bytes(h, &v, sizeof(v));
-}
-
-static uint64_t hash_nets(uint64_t h, const struct model_netattach *n, size_t count)
-{
-	h = hash_int(h, (int64_t)count);
-	for (size_t i = 0; i < count; i++) {
-		h = hash_str(h, n[i].network);
-		h = hash_str(h, n[i].network_id);
-		h = hash_bytes(h, &n[i].addr, sizeof(n[i].addr));
-	}
-	return h;
-}
-
-/* Digest of everything a model says, in order. */
-static uint64_t model_digest(const struct model *m)
-{
-	uint64_t h = hash_str(0, m->source);
-
-	h = hash_int(h, (int64_t)m->nsvcs);
-	for (size_t i = 0; i < m->nsvcs; i++) {
-		const struct model_service *s = &m->svcs[i];
-
-		h = hash_str(h, s->id);
-		h = hash_str(h, s->name);
-		h = hash_str(h, s->stack);
-		h = hash_int(h, s->has_healthcheck);
-		h = hash_int(h, s->created_ms);
-		h = hash_int(h, (int64_t)s->nlabels);
-		for (size_t j = 0; j < s->nlabels; j++) {
-			h = hash_str(h, s->labels[j].key);
-			h = hash_str(h, s->labels[j].value);
-		}
-		h = hash_nets(h, s->vips, s->nvips);
-		h = hash_int(h, (int64_t)s->ntasks);
-		for (size_t j = 0; j < s->ntasks; j++) {
-			const struct model_task *t = &s->tasks[j];
-
-			h = hash_str(h, t->id);
-			h = hash_str(h, t->node);
-			h = hash_str(h, t->state);
-			h = hash_int(h, t->running | t->desired_running << 1 | (int)t->health << 2);
-			h = hash_int(h, t->port);
-			h = hash_int(h, t->state_since_ms);
-			h = hash_nets(h, t->nets, t->nnets);
-		}
-	}
-	return h;
-}
-
-/* Reads top-level string members <keys> of a JSON object into <out>
- * (each <outlen> bytes, "" when absent). Returns 0, or -1 when <body> is
- * not a JSON object.
- */
-static int json_top_strings(const char *body, size_t len, const char *const *keys, size_t nkeys,
-			    char (*out)[64], char *err, size_t errlen)
-{
-	struct jscan s;
-	struct jscan_str key, v;
-	int rc;
-
-	for (size_t i = 0; i < nkeys; i++)
-		out[i][0] = '\0';
-	jscan_init(&s, body, len);
-	if (jscan_enter_object(&s) < 0)
-		goto out_bad;
-	while ((rc = jscan_next_member(&s, &key)) == 1) {
-		size_t i;
-
-		for (i = 0; i < nkeys; i++)
-			if (jscan_str_eq(&key, keys[i]))
-				break;
-		if (i < nkeys && jscan_peek(&s) == JSCAN_STRING) {
-			if (jscan_string(&s, &v) < 0)
-				goto out_bad;
-			jscan_str_copy(&v, out[i], 64);
-		} else if (jscan_skip(&s) < 0) {
-			goto out_bad;
-		}
-	}
-	if (rc < 0 || jscan_finish(&s) < 0)
-		goto out_bad;
-	return 0;
-
-out_bad:
-	snprintf(err, errlen, "%s", jscan_error(&s) ? jscan_error(&s) : "not a JSON object");
-	return -1;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -316,78 +216,6 @@ static void disc_degrade(struct discovery *d, const char *reason)
 	snprintf(d->last_error, sizeof(d->last_error), "%s", reason);
 }
 
-static void disc_lag_add(struct discovery *d, uint64_t lag)
-{
-	d->conv_last = lag;
-	if (lag > d->conv_max)
-		d->conv_max = lag;
-	d->conv_samples++;
-	d->lags[d->lag_pos] = lag > UINT32_MAX ? UINT32_MAX : (uint32_t)lag;
-	d->lag_pos = (d->lag_pos + 1) % DISCOVERY_LAG_WINDOW;
-	if (d->nlags < DISCOVERY_LAG_WINDOW)
-		d->nlags++;
-}
-
-static int u32_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int task_routable(const struct model_service *s, const struct model_task *t)
-{
-	if (!t->running || !t->desired_running || t->health == MODEL_HEALTH_UNHEALTHY)
-		return 0;
-	return !s->has_healthcheck || t->health == MODEL_HEALTH_HEALTHY;
-}
-
-/* Measures convergence for tasks that became routable in <m>: from the
- * time Docker says they entered their state to now, when the table gets
- * them. Remembers <m>'s routable tasks for the next model.
- */
-static void disc_convergence(struct discovery *d, const struct model *m, int64_t now_ms)
-{
-	struct arena *a = arena_new(16 * 1024);
-	struct strmap *ready = strmap_new();
-
-	if (!a || !ready) {
-		arena_free(a);
-		strmap_free(ready);
-		return;
-	}
-	for (size_t i = 0; i < m->nsvcs; i++) {
-		const struct model_service *s = &m->svcs[i];
-
-		for (size_t j = 0; j < s->ntasks; j++) {
-			const struct model_task *t = &s->tasks[j];
-			char *id;
-
-			if (!task_routable(s, t))
-				continue;
-			id = arena_strdup(a, t->id);
-			if (!id || strmap_put(ready, id, id) < 0)
-				continue;
-			/* only tasks new to routing, after the first model (at
-			 * start every task is "new" but nothing converged) */
-			if (!d->have_model || (d->ready && strmap_get(d->ready, t->id)))
-				continue;
-			if (t->state_since_ms > 0 && now_ms >= t->state_since_ms &&
-			    now_ms - t->state_since_ms < 3600 * 1000) {
-				uint64_t lag = (uint64_t)(now_ms - t->state_since_ms);
-
-				disc_lag_add(d, lag);
-				LOG(LL_DEBUG, "discovery", "task routable", KVS("service", s->name),
-				    KVS("task", t->id), KVI("lag_ms", lag));
-			}
-		}
-	}
-	strmap_free(d->ready);
-	arena_free(d->ready_arena);
-	d->ready = ready;
-	d->ready_arena = a;
-}
-
 /* Builds the model from the current state and hands it over if it differs
  * from the last one.
  */
@@ -415,7 +243,7 @@ static void disc_publish(struct discovery *d)
 		model_free(m);
 		return;
 	}
-	disc_convergence(d, m, now);
+	convergence_model(d->conv, m, now);
 	for (size_t i = 0; i < m->nsvcs; i++)
 		ntasks += m->svcs[i].ntasks;
 	d->have_model = 1;
@@ -571,76 +399,27 @@ static int disc_ok(struct discovery *d, const struct disc_req *q, const struct d
 
 static void disc_on_version(struct discovery *d, const struct dockerapi_resp *r)
 {
-	static const char *const keys[] = { "ApiVersion", "MinAPIVersion" };
-	char vals[2][64], err[200], version[16];
+	char api[64], min_api[64], err[200], version[16];
 
-	if (json_top_strings(r->body, r->len, keys, 2, vals, err, sizeof(err)) < 0) {
+	if (dockerobj_version(r->body, r->len, api, min_api, sizeof(api), err, sizeof(err)) < 0) {
 		disc_job_fail(d, "GET /version: bad answer: %s", err);
 		return;
 	}
-	if (dockerapi_negotiate(vals[0], vals[1], version, sizeof(version), err, sizeof(err)) < 0) {
+	if (dockerapi_negotiate(api, min_api, version, sizeof(version), err, sizeof(err)) < 0) {
 		disc_job_fail(d, "%s", err);
 		return;
 	}
 	if (strcmp(version, dockerapi_version(d->api)) != 0) {
 		LOG(LL_INFO, "discovery", "Docker API version negotiated", KVS("version", version),
-		    KVS("daemon", vals[0]));
+		    KVS("daemon", api));
 		dockerapi_set_version(d->api, version);
 	}
 }
 
-static int disc_parse_info(const char *body, size_t len, char *name, size_t namelen,
-			   int *active, int *manager, char *err, size_t errlen)
-{
-	struct jscan s;
-	struct jscan_str key, k2, v;
-	int rc, rc2;
-
-	*active = *manager = 0;
-	name[0] = '\0';
-	jscan_init(&s, body, len);
-	if (jscan_enter_object(&s) < 0)
-		goto out_bad;
-	while ((rc = jscan_next_member(&s, &key)) == 1) {
-		if (jscan_str_eq(&key, "Name") && jscan_peek(&s) == JSCAN_STRING) {
-			if (jscan_string(&s, &v) < 0)
-				goto out_bad;
-			jscan_str_copy(&v, name, namelen);
-		} else if (jscan_str_eq(&key, "Swarm") && jscan_peek(&s) == JSCAN_OBJECT) {
-			if (jscan_enter_object(&s) < 0)
-				goto out_bad;
-			while ((rc2 = jscan_next_member(&s, &k2)) == 1) {
-				if (jscan_str_eq(&k2, "LocalNodeState") && jscan_peek(&s) == JSCAN_STRING) {
-					if (jscan_string(&s, &v) < 0)
-						goto out_bad;
-					*active = jscan_str_eq(&v, "active");
-				} else if (jscan_str_eq(&k2, "ControlAvailable") &&
-					   (jscan_peek(&s) == JSCAN_TRUE || jscan_peek(&s) == JSCAN_FALSE)) {
-					if (jscan_bool(&s, manager) < 0)
-						goto out_bad;
-				} else if (jscan_skip(&s) < 0) {
-					goto out_bad;
-				}
-			}
-			if (rc2 < 0)
-				goto out_bad;
-		} else if (jscan_skip(&s) < 0) {
-			goto out_bad;
-		}
-	}
-	if (rc < 0 || jscan_finish(&s) < 0)
-		goto out_bad;
-	return 0;
-
-out_bad:
-	snprintf(err, errlen, "%s", jscan_error(&s) ? jscan_error(&s) : "not a JSON object");
-	return -1;
-}
-
 static void disc_on_info(struct discovery *d, const struct disc_req *q, const struct dockerapi_resp *r)
 {
+	struct dockerobj_info info;
 	char err[200];
-	int active, manager;
 	enum disc_mode mode;
 
 	if (r->error || r->status != 200) {
@@ -659,18 +438,18 @@ static void disc_on_info(struct discovery *d, const struct disc_req *q, const st
 		disc_ok(d, q, r);
 		return;
 	}
-	if (disc_parse_info(r->body, r->len, d->host_name, sizeof(d->host_name), &active, &manager,
-			    err, sizeof(err)) < 0) {
+	if (dockerobj_info(r->body, r->len, &info, err, sizeof(err)) < 0) {
 		disc_job_fail(d, "GET /info: bad answer: %s", err);
 		return;
 	}
+	snprintf(d->host_name, sizeof(d->host_name), "%s", info.name);
 	if (d->want == WANT_SWARM)
 		mode = MODE_SWARM;
 	else if (d->want == WANT_CONTAINERS)
 		mode = MODE_CONTAINERS;
 	else
-		mode = active && manager ? MODE_SWARM : MODE_CONTAINERS;
-	if (d->want == WANT_AUTO && active && !manager && d->mode == MODE_NONE)
+		mode = info.swarm_active && info.swarm_manager ? MODE_SWARM : MODE_CONTAINERS;
+	if (d->want == WANT_AUTO && info.swarm_active && !info.swarm_manager && d->mode == MODE_NONE)
 		LOG(LL_WARN, "discovery", "this node is a swarm worker: only managers list services, "
 		    "following this node's containers instead");
 	if (disc_set_mode(d, mode) < 0)
@@ -1387,9 +1166,10 @@ struct discovery *discovery_new(struct ev_loop *loop, const struct discovery_opt
 	d->backoff_ms = DISC_BACKOFF_MIN_MS;
 	d->state = DISCOVERY_CONNECTING;
 	d->dirty = strmap_new();
-	if (!d->dirty) {
+	d->conv = convergence_new();
+	if (!d->dirty || !d->conv) {
 		snprintf(err, errlen, "out of memory");
-		goto out_free;
+		goto out_free_dirty;
 	}
 	d->api = dockerapi_new(loop, &d->host, err, errlen);
 	if (!d->api)
@@ -1417,6 +1197,7 @@ out_free_api:
 	dockerapi_free(d->api);
 out_free_dirty:
 	strmap_free(d->dirty);
+	convergence_free(d->conv);
 out_free:
 	free(d);
 	return NULL;
@@ -1433,7 +1214,7 @@ void discovery_resync(struct discovery *d)
 void discovery_status(const struct discovery *d, struct discovery_status *st)
 {
 	struct dockerapi_stats as;
-	uint32_t sorted[DISCOVERY_LAG_WINDOW];
+	struct convergence_stats cs;
 	struct swarm_counts sc = { 0 };
 
 	memset(st, 0, sizeof(*st));
@@ -1455,18 +1236,15 @@ void discovery_status(const struct discovery *d, struct discovery_status *st)
 	st->models = d->models;
 	st->last_sync_ns = d->last_sync_ns;
 	st->last_sync_cpu_ns = d->last_sync_cpu_ns;
-	st->convergence_last_ms = d->conv_last;
-	st->convergence_max_ms = d->conv_max;
-	st->convergence_samples = d->conv_samples;
+	convergence_stats(d->conv, &cs);
+	st->convergence_last_ms = cs.last_ms;
+	st->convergence_max_ms = cs.max_ms;
+	st->convergence_p50_ms = cs.p50_ms;
+	st->convergence_p99_ms = cs.p99_ms;
+	st->convergence_samples = cs.samples;
 	st->services = d->nsvcs;
 	st->tasks = d->ntasks;
 	st->events_connected = events_is_open(d->events);
-	if (d->nlags) {
-		memcpy(sorted, d->lags, d->nlags * sizeof(*sorted));
-		qsort(sorted, d->nlags, sizeof(*sorted), u32_cmp);
-		st->convergence_p50_ms = sorted[(d->nlags - 1) / 2];
-		st->convergence_p99_ms = sorted[(d->nlags - 1) * 99 / 100];
-	}
 	if (d->swarm) {
 		swarm_counts(d->swarm, &sc);
 		st->routed_services = sc.routed;
@@ -1497,129 +1275,6 @@ void discovery_free(struct discovery *d)
 	while (strmap_next(d->dirty, &pos, &key, &val))
 		free(val);
 	strmap_free(d->dirty);
-	strmap_free(d->ready);
-	arena_free(d->ready_arena);
+	convergence_free(d->conv);
 	free(d);
-}
-
-/************************************************************************/
-/*                        "show info" and metrics page                  */
-/************************************************************************/
-
-void discovery_info(const struct discovery *d, struct kvout *k)
-{
-	struct discovery_status ds;
-	int64_t now = clock_wall_ms();
-
-	discovery_status(d, &ds);
-	kvout_str(k, "docker_state", ds.state_name);
-	kvout_str(k, "docker_endpoint", ds.endpoint);
-	kvout_str(k, "docker_mode", ds.mode);
-	kvout_str(k, "docker_api_version", ds.api_version[0] ? ds.api_version : NULL);
-	kvout_time(k, "last_sync", ds.last_sync_ms);
-	kvout_i64(k, "last_sync_age_sec", ds.last_sync_ms > 0 && now > ds.last_sync_ms ?
-		  (now - ds.last_sync_ms) / 1000 : 0);
-	kvout_u64(k, "last_sync_duration_us", ds.last_sync_ns / 1000);
-	kvout_time(k, "last_change", ds.last_change_ms);
-	kvout_time(k, "last_docker_error_time", ds.last_error_ms);
-	kvout_str(k, "last_docker_error", ds.last_error[0] ? ds.last_error : NULL);
-	kvout_u64(k, "docker_requests", ds.requests);
-	kvout_u64(k, "docker_request_failures", ds.request_failures);
-	kvout_u64(k, "docker_events", ds.events);
-	kvout_u64(k, "docker_syncs", ds.syncs);
-	kvout_u64(k, "docker_reconnects", ds.reconnects);
-	kvout_u64(k, "docker_events_connected", ds.events_connected ? 1 : 0);
-	kvout_u64(k, "docker_services", ds.services);
-	kvout_u64(k, "docker_routed_services", ds.routed_services);
-	kvout_u64(k, "docker_tasks", ds.tasks);
-	kvout_u64(k, "docker_skipped_entries", ds.skipped_entries);
-	kvout_u64(k, "convergence_last_ms", ds.convergence_last_ms);
-	kvout_u64(k, "convergence_p50_ms", ds.convergence_p50_ms);
-	kvout_u64(k, "convergence_p99_ms", ds.convergence_p99_ms);
-	kvout_u64(k, "convergence_max_ms", ds.convergence_max_ms);
-	kvout_u64(k, "convergence_samples", ds.convergence_samples);
-}
-
-#define NS_PER_S 1e9
-
-static void discovery_gauge(struct sbuf *out, const char *name, const char *help, double v)
-{
-	prom_family(out, name, PROM_GAUGE, help);
-	prom_sample_f64(out, name, NULL, NULL, 0, v);
-}
-
-static void discovery_counter(struct sbuf *out, const char *name, const char *help, uint64_t v)
-{
-	prom_family(out, name, PROM_COUNTER, help);
-	prom_sample_u64(out, name, NULL, NULL, 0, v);
-}
-
-void discovery_metrics(const struct discovery *d, struct sbuf *out)
-{
-	static const struct {
-		enum discovery_state st;
-		const char *name;
-	} states[] = {
-		{ DISCOVERY_CONNECTING, "connecting" },
-		{ DISCOVERY_SYNCED, "synced" },
-		{ DISCOVERY_DEGRADED, "degraded" },
-	};
-	struct discovery_status ds;
-
-	discovery_status(d, &ds);
-	prom_family(out, "swarm_spoa_discovery_state", PROM_GAUGE,
-		    "1 for the state discovery is in: connecting (no sync yet), synced, degraded "
-		    "(Docker unreachable or failing: the last good table is kept).");
-	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
-		struct prom_label l = { "state", states[i].name };
-
-		prom_sample_u64(out, "swarm_spoa_discovery_state", NULL, &l, 1, ds.state == states[i].st);
-	}
-	discovery_gauge(out, "swarm_spoa_docker_sync_duration_seconds",
-		      "Wall time of the last full Docker sync.", (double)ds.last_sync_ns / NS_PER_S);
-	discovery_gauge(out, "swarm_spoa_docker_sync_cpu_seconds",
-		      "Agent CPU time spent on the last full Docker sync.",
-		      (double)ds.last_sync_cpu_ns / NS_PER_S);
-	discovery_gauge(out, "swarm_spoa_docker_last_sync_timestamp_seconds",
-		      "When the last full Docker sync succeeded, in seconds since the epoch (0: never).",
-		      (double)ds.last_sync_ms / 1000.0);
-	discovery_counter(out, "swarm_spoa_docker_syncs_total", "Full Docker syncs.", ds.syncs);
-	discovery_counter(out, "swarm_spoa_docker_requests_total", "Docker Engine API requests.",
-			ds.requests);
-	discovery_counter(out, "swarm_spoa_docker_request_failures_total",
-			"Docker Engine API requests that failed (transport, HTTP status or bad body).",
-			ds.request_failures);
-	discovery_counter(out, "swarm_spoa_docker_events_total", "Docker events received.", ds.events);
-	discovery_counter(out, "swarm_spoa_docker_reconnects_total",
-			"Reconnections of the Docker event stream.", ds.reconnects);
-	discovery_counter(out, "swarm_spoa_docker_models_total",
-			"Changed service models handed to the routing table.", ds.models);
-	discovery_counter(out, "swarm_spoa_docker_skipped_entries_total",
-			"Malformed entries in Docker's answers, skipped (the others were kept).",
-			ds.skipped_entries);
-	discovery_gauge(out, "swarm_spoa_docker_events_connected",
-		      "1 while the Docker event stream is open.", ds.events_connected ? 1 : 0);
-	discovery_gauge(out, "swarm_spoa_docker_services", "Services in the last Docker model.",
-		      (double)ds.services);
-	discovery_gauge(out, "swarm_spoa_docker_routed_services",
-		      "Services of the last Docker model with com.docker.lb.* labels.",
-		      (double)ds.routed_services);
-	discovery_gauge(out, "swarm_spoa_docker_tasks", "Tasks in the last Docker model.",
-		      (double)ds.tasks);
-	discovery_gauge(out, "swarm_spoa_convergence_lag_seconds",
-		      "Last seen delay from a task state change in Docker to the routing table.",
-		      (double)ds.convergence_last_ms / 1000.0);
-	discovery_gauge(out, "swarm_spoa_convergence_lag_p50_seconds",
-		      "Median delay from a task state change in Docker to the routing table, over "
-		      "the tasks measured recently.", (double)ds.convergence_p50_ms / 1000.0);
-	discovery_gauge(out, "swarm_spoa_convergence_lag_p99_seconds",
-		      "99th percentile of the delay from a task state change in Docker to the "
-		      "routing table, over the tasks measured recently.",
-		      (double)ds.convergence_p99_ms / 1000.0);
-	discovery_gauge(out, "swarm_spoa_convergence_lag_max_seconds",
-		      "Largest delay seen from a task state change in Docker to the routing table.",
-		      (double)ds.convergence_max_ms / 1000.0);
-	discovery_counter(out, "swarm_spoa_convergence_samples_total",
-			"Task state changes whose delay to the routing table was measured.",
-			ds.convergence_samples);
 }

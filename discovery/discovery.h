@@ -11,8 +11,6 @@
 struct ev_loop;
 struct model;
 struct discovery;
-struct kvout;
-struct sbuf;
 
 struct discovery_opts {
 	const char *url;            /* unix:///path, tcp://h:p, https://h:p, or NULL/"auto":
@@ -51,15 +49,13 @@ struct discovery_status {
 	size_t services;            /* in the last model */
 	size_t tasks;
 	/* added after the first version of this interface */
-	uint64_t convergence_p50_ms;   /* over the last DISCOVERY_LAG_WINDOW tasks */
+	uint64_t convergence_p50_ms;   /* over the last CONVERGENCE_WINDOW tasks */
 	uint64_t convergence_p99_ms;
 	uint64_t convergence_samples;  /* tasks measured since start */
 	int events_connected;       /* the /events stream is open */
 	size_t routed_services;     /* services with com.docker.lb.* labels */
 	uint64_t skipped_entries;   /* malformed Docker entries skipped since start */
 };
-
-#define DISCOVERY_LAG_WINDOW 512
 
 /* Starts discovery on <loop>. Each time the model changes, <on_model> is
  * called with a new model that it takes over (it never sees an empty model
@@ -74,12 +70,6 @@ struct discovery *discovery_new(struct ev_loop *loop, const struct discovery_opt
 void discovery_resync(struct discovery *d);
 
 void discovery_status(const struct discovery *d, struct discovery_status *st);
-
-/* The state, the Docker endpoint, the counters and the convergence
- * figures: as "show info" fields into <kv>, as metric families into <out>.
- */
-void discovery_info(const struct discovery *d, struct kvout *kv);
-void discovery_metrics(const struct discovery *d, struct sbuf *out);
 
 /* Stops every transfer and frees <d>. */
 void discovery_free(struct discovery *d);

@@ -43,94 +43,79 @@ static void events_copy(const struct jscan_str *v, char *buf, size_t size)
 	buf[n] = '\0';
 }
 
+/* Copies a string value into <buf> (see events_copy()); another type is
+ * skipped.
+ */
+static int events_string(struct jscan *s, char *buf, size_t size)
+{
+	struct jscan_str v;
+
+	if (jscan_peek(s) != JSCAN_STRING)
+		return jscan_skip(s);
+	if (jscan_string(s, &v) < 0)
+		return -1;
+	events_copy(&v, buf, size);
+	return 0;
+}
+
 static int events_parse_attributes(struct jscan *s, struct docker_event *ev)
 {
-	struct jscan_str key, v;
-	int rc;
+	static const char *const names[] = {
+		"name", "com.docker.swarm.service.id", "container", NULL
+	};
+	char *const dst[] = { ev->name, ev->service_id, ev->container };
+	const size_t size[] = { sizeof(ev->name), sizeof(ev->service_id), sizeof(ev->container) };
+	int rc, which;
 
-	if (jscan_null(s))
-		return 0;
-	if (jscan_enter_object(s) < 0)
-		return -1;
-	while ((rc = jscan_next_member(s, &key)) == 1) {
-		char *dst = NULL;
-		size_t size = 0;
-
-		if (jscan_str_eq(&key, "name")) {
-			dst = ev->name;
-			size = sizeof(ev->name);
-		} else if (jscan_str_eq(&key, "com.docker.swarm.service.id")) {
-			dst = ev->service_id;
-			size = sizeof(ev->service_id);
-		} else if (jscan_str_eq(&key, "container")) {
-			dst = ev->container;
-			size = sizeof(ev->container);
-		}
-		if (dst && jscan_peek(s) == JSCAN_STRING) {
-			if (jscan_string(s, &v) < 0)
-				return -1;
-			events_copy(&v, dst, size);
-		} else if (jscan_skip(s) < 0) {
+	rc = jscan_open_object(s);
+	if (rc <= 0)
+		return rc;
+	while ((rc = jscan_next_known(s, names, &which)) == 1)
+		if (events_string(s, dst[which], size[which]) < 0)
 			return -1;
-		}
-	}
 	return rc;
 }
 
 static int events_parse_actor(struct jscan *s, struct docker_event *ev)
 {
-	struct jscan_str key, v;
-	int rc;
+	static const char *const names[] = { "ID", "Attributes", NULL };
+	int rc, which;
 
-	if (jscan_null(s))
-		return 0;
-	if (jscan_enter_object(s) < 0)
-		return -1;
-	while ((rc = jscan_next_member(s, &key)) == 1) {
-		if (jscan_str_eq(&key, "ID") && jscan_peek(s) == JSCAN_STRING) {
-			if (jscan_string(s, &v) < 0)
-				return -1;
-			events_copy(&v, ev->id, sizeof(ev->id));
-		} else if (jscan_str_eq(&key, "Attributes")) {
-			if (events_parse_attributes(s, ev) < 0)
-				return -1;
-		} else if (jscan_skip(s) < 0) {
+	rc = jscan_open_object(s);
+	if (rc <= 0)
+		return rc;
+	while ((rc = jscan_next_known(s, names, &which)) == 1)
+		if ((which == 0 ? events_string(s, ev->id, sizeof(ev->id)) :
+		     events_parse_attributes(s, ev)) < 0)
 			return -1;
-		}
-	}
 	return rc;
 }
 
 int events_parse(const char *line, size_t len, struct docker_event *ev, char *err, size_t errlen)
 {
+	static const char *const names[] = { "Type", "Action", "Actor", "timeNano", NULL };
 	struct jscan s;
-	struct jscan_str key, v;
-	int rc;
+	int rc, which;
 
 	memset(ev, 0, sizeof(*ev));
 	jscan_init(&s, line, len);
 	if (jscan_enter_object(&s) < 0)
 		goto out_bad;
-	while ((rc = jscan_next_member(&s, &key)) == 1) {
-		if ((jscan_str_eq(&key, "Type") || jscan_str_eq(&key, "Action")) &&
-		    jscan_peek(&s) == JSCAN_STRING) {
-			int is_type = jscan_str_eq(&key, "Type");
+	while ((rc = jscan_next_known(&s, names, &which)) == 1) {
+		int r;
 
-			if (jscan_string(&s, &v) < 0)
-				goto out_bad;
-			if (is_type)
-				events_copy(&v, ev->type, sizeof(ev->type));
-			else
-				events_copy(&v, ev->action, sizeof(ev->action));
-		} else if (jscan_str_eq(&key, "Actor")) {
-			if (events_parse_actor(&s, ev) < 0)
-				goto out_bad;
-		} else if (jscan_str_eq(&key, "timeNano") && jscan_peek(&s) == JSCAN_NUMBER) {
-			if (jscan_int64(&s, &ev->time_ns) < 0)
-				goto out_bad;
-		} else if (jscan_skip(&s) < 0) {
+		if (which == 0)
+			r = events_string(&s, ev->type, sizeof(ev->type));
+		else if (which == 1)
+			r = events_string(&s, ev->action, sizeof(ev->action));
+		else if (which == 2)
+			r = events_parse_actor(&s, ev);
+		else if (jscan_peek(&s) == JSCAN_NUMBER)
+			r = jscan_int64(&s, &ev->time_ns);
+		else
+			r = jscan_skip(&s);
+		if (r < 0)
 			goto out_bad;
-		}
 	}
 	if (rc < 0 || jscan_finish(&s) < 0)
 		goto out_bad;

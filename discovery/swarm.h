@@ -1,7 +1,10 @@
 /* What discovery knows about a swarm: services, their tasks, networks and
- * nodes, loaded from the Engine API's JSON, and the service model built
- * from them. Also tracks which services are converging (tasks still
- * moving after a change), which decides how fast tasks are polled.
+ * nodes, loaded from the Engine API's answers (read by dockerapi/
+ * dockerswarm.c), and the service model that joins them: each task with
+ * its service, its node (the model's nodes, kept current by node events)
+ * and its published ports. Also tracks which services are converging
+ * (tasks still moving after a change), which decides how fast tasks are
+ * polled.
  *
  * Loaders return 0 when the document was usable: a malformed entry in it
  * is skipped (logged with its reason, counted) and the others are kept.
@@ -53,7 +56,9 @@ int swarm_load_service(struct swarm *sw, const char *json, size_t len, int64_t n
 /* Forgets service <id> (and its tasks). Returns 1 if it was known. */
 int swarm_remove_service(struct swarm *sw, const char *id);
 
-/* Replaces the networks / nodes with a GET /networks or /nodes answer. */
+/* Replaces the networks / nodes with a GET /networks or /nodes answer. A
+ * node's changes (down, drained, another address) are in the next model.
+ */
 int swarm_load_networks(struct swarm *sw, const char *json, size_t len, char *err, size_t errlen);
 int swarm_load_nodes(struct swarm *sw, const char *json, size_t len, char *err, size_t errlen);
 
@@ -94,7 +99,8 @@ size_t swarm_converging(const struct swarm *sw, int64_t now_ms, const char **ids
 size_t swarm_routed(const struct swarm *sw, const char **ids, size_t max);
 
 /* Returns a new model (source "swarm") of every service, with the tasks of
- * the routed ones, or NULL when memory is exhausted. The caller owns it.
+ * the routed ones, and of every node, or NULL when memory is exhausted.
+ * The caller owns it.
  */
 struct model *swarm_model(const struct swarm *sw);
 

@@ -635,10 +635,11 @@ int dockerapi_negotiate(const char *daemon_max, const char *daemon_min,
 
 void dockerapi_describe(const struct dockerapi_resp *r, char *buf, size_t len)
 {
+	static const char *const names[] = { "message", NULL };
 	struct jscan s;
-	struct jscan_str key, msg;
+	struct jscan_str msg;
 	char text[200];
-	int rc;
+	int which;
 
 	if (r->error) {
 		snprintf(buf, len, "%s", r->error);
@@ -647,18 +648,10 @@ void dockerapi_describe(const struct dockerapi_resp *r, char *buf, size_t len)
 	/* {"message": "..."} is how the daemon explains an error */
 	text[0] = '\0';
 	jscan_init(&s, r->body, r->len);
-	if (jscan_peek(&s) == JSCAN_OBJECT && jscan_enter_object(&s) == 0) {
-		while ((rc = jscan_next_member(&s, &key)) == 1) {
-			if (jscan_str_eq(&key, "message") && jscan_peek(&s) == JSCAN_STRING) {
-				if (jscan_string(&s, &msg) == 0 &&
-				    jscan_str_copy(&msg, text, sizeof(text)) < 0)
-					snprintf(text, sizeof(text), "%.*s", (int)(msg.len < 190 ? msg.len : 190), msg.s);
-				break;
-			}
-			if (jscan_skip(&s) < 0)
-				break;
-		}
-	}
+	if (jscan_open_object(&s) == 1 && jscan_next_known(&s, names, &which) == 1 &&
+	    jscan_peek(&s) == JSCAN_STRING && jscan_string(&s, &msg) == 0 &&
+	    jscan_str_copy(&msg, text, sizeof(text)) < 0)
+		snprintf(text, sizeof(text), "%.*s", (int)(msg.len < 190 ? msg.len : 190), msg.s);
 	if (!text[0]) {
 		/* not the daemon's JSON: show the start of what came back */
 		size_t n = r->len < 80 ? r->len : 80;

@@ -8,27 +8,12 @@
 
 #include "common/arena.h"
 #include "common/sbuf.h"
+#include "dockerapi/dockerjson.h"
 #include "dockerapi/dockerobj.h"
 #include "netmgr/netobj.h"
 
 #define NETOBJ_ARENA_CHUNK  4096
 #define NETOBJ_MAX_LIST     4096   /* entries of a label list: far more than any proxy joins */
-
-static json_t *netobj_load(const char *json, size_t len, char *err, size_t errlen)
-{
-	json_error_t je;
-	json_t *root = json_loadb(json, len, 0, &je);
-
-	if (!root)
-		snprintf(err, errlen, "malformed JSON from the Docker daemon: %s (line %d)",
-			 je.text, je.line);
-	return root;
-}
-
-static const char *netobj_str(json_t *obj, const char *key)
-{
-	return json_string_value(json_object_get(obj, key));
-}
 
 static int netobj_oom(char *err, size_t errlen)
 {
@@ -43,16 +28,12 @@ static int netobj_oom(char *err, size_t errlen)
 int netobj_networks(const char *json, size_t len, struct netobj_nets *out,
 		    char *err, size_t errlen)
 {
-	json_t *root = netobj_load(json, len, err, errlen), *net;
+	json_t *root = dockerjson_load_list(json, len, "networks", err, errlen), *net;
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
 	if (!root)
 		return -1;
-	if (!json_is_array(root)) {
-		snprintf(err, errlen, "unexpected answer listing networks (not an array)");
-		goto out_fail;
-	}
 	out->arena = arena_new(NETOBJ_ARENA_CHUNK);
 	out->nets = out->arena ? arena_calloc(out->arena, json_array_size(root) + 1,
 					      sizeof(*out->nets)) : NULL;
@@ -60,9 +41,9 @@ int netobj_networks(const char *json, size_t len, struct netobj_nets *out,
 		goto out_oom;
 	json_array_foreach(root, i, net) {
 		struct netplan_net *n = &out->nets[out->n];
-		const char *id = netobj_str(net, "Id"), *name = netobj_str(net, "Name");
-		const char *stack = netobj_str(json_object_get(net, "Labels"), NETPLAN_STACK_LABEL);
-		const char *scope = netobj_str(net, "Scope");
+		const char *id = dockerjson_str(net, "Id"), *name = dockerjson_str(net, "Name");
+		const char *stack = dockerjson_str(json_object_get(net, "Labels"), NETPLAN_STACK_LABEL);
+		const char *scope = dockerjson_str(net, "Scope");
 
 		if (!id || !name || !*id)
 			continue;
@@ -80,7 +61,6 @@ int netobj_networks(const char *json, size_t len, struct netobj_nets *out,
 
 out_oom:
 	netobj_oom(err, errlen);
-out_fail:
 	json_decref(root);
 	netobj_nets_free(out);
 	return -1;
@@ -143,7 +123,7 @@ static int netobj_split(struct arena *a, const char *s, const char ***out, size_
 
 int netobj_proxy(const char *json, size_t len, struct netobj_proxy *out, char *err, size_t errlen)
 {
-	json_t *root = netobj_load(json, len, err, errlen), *spec, *labels, *nets, *n, *status;
+	json_t *root = dockerjson_load(json, len, err, errlen), *spec, *labels, *nets, *n, *status;
 	const char *id, *name, *state;
 	json_t *version;
 	int64_t when;
@@ -152,9 +132,9 @@ int netobj_proxy(const char *json, size_t len, struct netobj_proxy *out, char *e
 	memset(out, 0, sizeof(*out));
 	if (!root)
 		return -1;
-	id = netobj_str(root, "ID");
+	id = dockerjson_str(root, "ID");
 	spec = json_object_get(root, "Spec");
-	name = netobj_str(spec, "Name");
+	name = dockerjson_str(spec, "Name");
 	version = json_object_get(json_object_get(root, "Version"), "Index");
 	if (!id || !name || !json_is_integer(version) || json_integer_value(version) < 0 ||
 	    !json_is_object(json_object_get(spec, "TaskTemplate"))) {
@@ -168,11 +148,11 @@ int netobj_proxy(const char *json, size_t len, struct netobj_proxy *out, char *e
 	out->name = arena_strdup(out->arena, name);
 	out->version = (uint64_t)json_integer_value(version);
 	status = json_object_get(root, "UpdateStatus");
-	state = netobj_str(status, "State");
+	state = dockerjson_str(status, "State");
 	out->update_state = arena_strdup(out->arena, state ? state : "");
-	when = dockerobj_time_ms(netobj_str(status, "CompletedAt"));
+	when = dockerobj_time_ms(dockerjson_str(status, "CompletedAt"));
 	if (when <= 0)
-		when = dockerobj_time_ms(netobj_str(status, "StartedAt"));
+		when = dockerobj_time_ms(dockerjson_str(status, "StartedAt"));
 	out->update_ms = when > 0 ? when : 0;
 	if (!out->id || !out->name || !out->update_state)
 		goto out_oom;
@@ -182,7 +162,7 @@ int netobj_proxy(const char *json, size_t len, struct netobj_proxy *out, char *e
 	if (!out->attached)
 		goto out_oom;
 	json_array_foreach(nets, i, n) {
-		const char *target = netobj_str(n, "Target");
+		const char *target = dockerjson_str(n, "Target");
 
 		if (!target || !*target)
 			continue;
@@ -191,9 +171,9 @@ int netobj_proxy(const char *json, size_t len, struct netobj_proxy *out, char *e
 			goto out_oom;
 	}
 	labels = json_object_get(spec, "Labels");
-	if (netobj_split(out->arena, netobj_str(labels, NETPLAN_MANAGED_LABEL),
+	if (netobj_split(out->arena, dockerjson_str(labels, NETPLAN_MANAGED_LABEL),
 			 &out->managed, &out->nmanaged) < 0 ||
-	    netobj_split(out->arena, netobj_str(labels, NETPLAN_DETACHED_LABEL),
+	    netobj_split(out->arena, dockerjson_str(labels, NETPLAN_DETACHED_LABEL),
 			 &out->detached, &out->ndetached) < 0)
 		goto out_oom;
 	json_decref(root);
@@ -236,9 +216,8 @@ int netobj_proxy_spec(const char *json, size_t len,
 		      const char *const *detached, size_t ndetached,
 		      struct sbuf *spec, char *err, size_t errlen)
 {
-	json_t *root = netobj_load(json, len, err, errlen);
+	json_t *root = dockerjson_load(json, len, err, errlen);
 	json_t *jspec, *tmpl, *old, *nets = NULL, *labels, *n;
-	char *text = NULL;
 	size_t i;
 	int ret = -1;
 
@@ -258,7 +237,7 @@ int netobj_proxy_spec(const char *json, size_t len,
 		json_t *entry = NULL;
 
 		json_array_foreach(old, i, n) {
-			const char *target = netobj_str(n, "Target");
+			const char *target = dockerjson_str(n, "Target");
 
 			if (target && strcmp(target, attached[k]) == 0) {
 				entry = json_incref(n);
@@ -274,21 +253,11 @@ int netobj_proxy_spec(const char *json, size_t len,
 	json_object_del(jspec, "Networks");
 	if (json_object_set(tmpl, "Networks", nets) < 0)
 		goto out_oom;
-	labels = json_object_get(jspec, "Labels");
-	if (!json_is_object(labels)) {
-		labels = json_object();
-		if (!labels || json_object_set_new(jspec, "Labels", labels) < 0)
-			goto out_oom;
-	}
-	if (netobj_set_list(labels, NETPLAN_MANAGED_LABEL, managed, nmanaged) < 0 ||
-	    netobj_set_list(labels, NETPLAN_DETACHED_LABEL, detached, ndetached) < 0)
-		goto out_oom;
-	text = json_dumps(jspec, JSON_COMPACT);
-	if (!text)
-		goto out_oom;
-	sbuf_reset(spec);
-	sbuf_puts(spec, text);
-	if (spec->oom)
+	labels = dockerjson_labels(jspec);
+	if (!labels ||
+	    netobj_set_list(labels, NETPLAN_MANAGED_LABEL, managed, nmanaged) < 0 ||
+	    netobj_set_list(labels, NETPLAN_DETACHED_LABEL, detached, ndetached) < 0 ||
+	    dockerjson_dump(jspec, spec) < 0)
 		goto out_oom;
 	ret = 0;
 	goto out;
@@ -296,7 +265,6 @@ int netobj_proxy_spec(const char *json, size_t len,
 out_oom:
 	netobj_oom(err, errlen);
 out:
-	free(text);
 	json_decref(nets);
 	json_decref(root);
 	return ret;
@@ -309,28 +277,23 @@ out:
 int netobj_count_users(const char *json, size_t len, struct netplan_net *const *nets, size_t n,
 		       char *err, size_t errlen)
 {
-	json_t *root = netobj_load(json, len, err, errlen), *svc;
+	json_t *root = dockerjson_load_list(json, len, "services", err, errlen), *svc;
 	size_t i;
 
 	if (!root)
 		return -1;
-	if (!json_is_array(root)) {
-		snprintf(err, errlen, "unexpected answer listing services (not an array)");
-		json_decref(root);
-		return -1;
-	}
 	for (size_t k = 0; k < n; k++)
 		nets[k]->services = nets[k]->stack_services = 0;
 	json_array_foreach(root, i, svc) {
 		json_t *spec = json_object_get(svc, "Spec"), *snets = netobj_spec_networks(spec), *sn;
-		const char *stack = netobj_str(json_object_get(spec, "Labels"), NETPLAN_STACK_LABEL);
+		const char *stack = dockerjson_str(json_object_get(spec, "Labels"), NETPLAN_STACK_LABEL);
 		size_t j;
 
 		for (size_t k = 0; k < n; k++) {
 			if (stack && nets[k]->stack && strcmp(stack, nets[k]->stack) == 0)
 				nets[k]->stack_services++;
 			json_array_foreach(snets, j, sn) {
-				const char *target = netobj_str(sn, "Target");
+				const char *target = dockerjson_str(sn, "Target");
 
 				if (target && (strcmp(target, nets[k]->id) == 0 ||
 					       strcmp(target, nets[k]->name) == 0)) {
@@ -347,12 +310,12 @@ int netobj_count_users(const char *json, size_t len, struct netplan_net *const *
 int netobj_network_containers(const char *json, size_t len, unsigned *containers,
 			      unsigned *lb, char *err, size_t errlen)
 {
-	json_t *root = netobj_load(json, len, err, errlen), *c, *v;
+	json_t *root = dockerjson_load(json, len, err, errlen), *c, *v;
 	const char *key;
 
 	if (!root)
 		return -1;
-	if (!json_is_object(root) || !netobj_str(root, "Id")) {
+	if (!json_is_object(root) || !dockerjson_str(root, "Id")) {
 		snprintf(err, errlen, "unexpected network answer (no ID)");
 		json_decref(root);
 		return -1;

@@ -294,6 +294,16 @@ static int rb_task_cmp(const void *a, const void *b, void *base)
 	return strcmp(x->id, y->id);
 }
 
+/* rt_unready counts the reasons of model_task_ready(), value for value. */
+_Static_assert(RT_TASK_READY == (int)MODEL_TASK_READY &&
+	       RT_TASK_NOT_RUNNING == (int)MODEL_TASK_NOT_RUNNING &&
+	       RT_TASK_STOPPING == (int)MODEL_TASK_STOPPING &&
+	       RT_TASK_NO_ADDRESS == (int)MODEL_TASK_NO_ADDRESS &&
+	       RT_TASK_STARTING == (int)MODEL_TASK_STARTING &&
+	       RT_TASK_UNHEALTHY == (int)MODEL_TASK_UNHEALTHY &&
+	       RT_TASK_UNREADY_KINDS == (int)MODEL_TASK_UNREADY_KINDS,
+	       "rt_unready and model_unready differ");
+
 /* Sets up the tasks of <s>, sorted by ID, with their address on the
  * service's network and whether they can serve.
  */
@@ -331,18 +341,7 @@ static void rb_tasks(struct rb_ctx *c, struct rt_service *s)
 		if (att)
 			t->addr = att->addr;
 
-		if (!mt->running)
-			t->unready = RT_TASK_NOT_RUNNING;
-		else if (!mt->desired_running)
-			t->unready = RT_TASK_STOPPING;
-		else if (!att && !vip)
-			t->unready = RT_TASK_NO_ADDRESS;
-		else if (mt->health == MODEL_HEALTH_UNHEALTHY)
-			t->unready = RT_TASK_UNHEALTHY;
-		else if (m->has_healthcheck && mt->health != MODEL_HEALTH_HEALTHY)
-			t->unready = RT_TASK_STARTING;
-		else
-			t->unready = RT_TASK_READY;
+		t->unready = (enum rt_unready)model_task_ready(m, mt, att || vip);
 		s->unready[t->unready]++;
 		if (t->unready == RT_TASK_READY)
 			s->nready++;

@@ -67,12 +67,12 @@ struct addrs {
 	char line[8][128];
 };
 
-static void on_addr(void *arg, const char *task, const char *network, const char *cidr)
+static void on_addr(void *arg, const char *task, const char *network, const char *addr)
 {
 	struct addrs *a = arg;
 
 	assert_true(a->n < 8);
-	snprintf(a->line[a->n++], 128, "%s %s %s", task, network, cidr);
+	snprintf(a->line[a->n++], 128, "%s %s %s", task, network, addr);
 }
 
 static void test_tasks(void **state)
@@ -81,7 +81,8 @@ static void test_tasks(void **state)
 		"[{\"ID\":\"t1\",\"Status\":{\"State\":\"running\"},\"DesiredState\":\"running\","
 		"\"NetworksAttachments\":[{\"Network\":{\"ID\":\"n0\",\"Spec\":{\"Name\":\"ingress\"}},"
 		"\"Addresses\":[\"10.0.0.5/24\"]},{\"Network\":{\"Spec\":{\"Name\":\"sp_control\"}},"
-		"\"Addresses\":[\"10.0.9.3/24\",\"fd00::3/64\"]}]},"
+		"\"Addresses\":[\"10.0.9.3/24\",\"fd00::3/64\"]},{\"Network\":{\"ID\":\"n9\"},"
+		"\"Addresses\":[\"garbage\",\"10.0.8.1/24\"]}]},"
 		"{\"ID\":\"t2\",\"Status\":{\"State\":\"starting\"},\"NetworksAttachments\":"
 		"[{\"Network\":{\"Spec\":{\"Name\":\"sp_control\"}},\"Addresses\":[\"10.0.9.4/24\"]}]},"
 		"{\"ID\":\"t3\",\"Status\":{\"State\":\"running\"}}]";
@@ -91,10 +92,12 @@ static void test_tasks(void **state)
 	(void)state;
 	memset(&a, 0, sizeof(a));
 	assert_int_equal(swarmobj_tasks(tasks, strlen(tasks), on_addr, &a, err, sizeof(err)), 2);
-	assert_int_equal(a.n, 3);
-	assert_string_equal(a.line[0], "t1 ingress 10.0.0.5/24");
-	assert_string_equal(a.line[1], "t1 sp_control 10.0.9.3/24");
-	assert_string_equal(a.line[2], "t1 sp_control fd00::3/64");
+	assert_int_equal(a.n, 4);
+	assert_string_equal(a.line[0], "t1 ingress 10.0.0.5");
+	assert_string_equal(a.line[1], "t1 sp_control 10.0.9.3");
+	assert_string_equal(a.line[2], "t1 sp_control fd00::3");
+	/* a network without a name goes by its ID; what is no address is left out */
+	assert_string_equal(a.line[3], "t1 n9 10.0.8.1");
 	assert_int_equal(swarmobj_tasks("{}", 2, on_addr, &a, err, sizeof(err)), -1);
 }
 

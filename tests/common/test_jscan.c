@@ -228,6 +228,133 @@ static void test_string_decoding(void **state)
 	arena_free(a);
 }
 
+/* The member iterator: known names by index, in document order, the
+ * others skipped whatever they hold; an escaped key matches its decoding.
+ */
+static void test_known_members(void **state)
+{
+	static const char *const names[] = { "ID", "Spec", "Name", NULL };
+	struct jscan s;
+	int which, rc, order[8], n = 0;
+
+	(void)state;
+	init(&s, "{\"Version\":{\"Index\":[1,{\"ID\":2}]},\"Name\":\"x\",\"\\u0049D\":\"y\","
+	     "\"Other\":null,\"Spec\":{\"Name\":\"z\"},\"Name\":3}");
+	assert_int_equal(jscan_enter_object(&s), 0);
+	while ((rc = jscan_next_known(&s, names, &which)) == 1) {
+		assert_true(n < 8);
+		order[n++] = which;
+		assert_int_equal(jscan_skip(&s), 0);
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(jscan_finish(&s), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(order[0], 2);
+	assert_int_equal(order[1], 0);   /* "\u0049D" is "ID" */
+	assert_int_equal(order[2], 1);
+	assert_int_equal(order[3], 2);
+
+	/* no known member at all: the whole object is skipped */
+	init(&s, "{\"a\":[1,2],\"b\":{\"ID\":1}}");
+	assert_int_equal(jscan_enter_object(&s), 0);
+	assert_int_equal(jscan_next_known(&s, names, &which), 0);
+	assert_int_equal(jscan_finish(&s), 0);
+
+	/* a syntax error in a skipped value ends the walk */
+	init(&s, "{\"a\":[1,,2],\"ID\":1}");
+	assert_int_equal(jscan_enter_object(&s), 0);
+	assert_int_equal(jscan_next_known(&s, names, &which), -1);
+	assert_non_null(jscan_error(&s));
+}
+
+static void test_open_object(void **state)
+{
+	static const char *const none[] = { NULL };
+	struct jscan s;
+	int which;
+
+	(void)state;
+	init(&s, "{\"a\":1}");
+	assert_int_equal(jscan_open_object(&s), 1);
+	assert_int_equal(jscan_next_known(&s, none, &which), 0);
+	assert_int_equal(jscan_finish(&s), 0);
+	/* optional members: null and other types are consumed, no error */
+	init(&s, "null");
+	assert_int_equal(jscan_open_object(&s), 0);
+	assert_int_equal(jscan_finish(&s), 0);
+	init(&s, "[{\"a\":1}]");
+	assert_int_equal(jscan_open_object(&s), 0);
+	assert_int_equal(jscan_finish(&s), 0);
+	init(&s, "[1,]");
+	assert_int_equal(jscan_open_object(&s), -1);
+}
+
+static int path_string(struct jscan *s, void *arg)
+{
+	struct jscan_str v;
+	char *out = arg;
+
+	if (jscan_peek(s) != JSCAN_STRING)
+		return jscan_skip(s);
+	if (jscan_string(s, &v) < 0)
+		return -1;
+	return jscan_str_copy(&v, out, 32) < 0 ? -1 : 0;
+}
+
+static int path_fail(struct jscan *s, void *arg)
+{
+	(void)s;
+	(void)arg;
+	return -1;
+}
+
+/* Reads <path> of <doc> as a string into <out>; returns what jscan_path()
+ * and then jscan_finish() said.
+ */
+static int read_path(const char *doc, const char *const *path, char *out)
+{
+	struct jscan s;
+
+	out[0] = '\0';
+	init(&s, doc);
+	if (jscan_path(&s, path, path_string, out) < 0)
+		return -1;
+	return jscan_finish(&s);
+}
+
+static void test_path(void **state)
+{
+	static const char *const path[] = { "Description", "Hostname", NULL };
+	static const char *const itself[] = { NULL };
+	char out[32];
+	struct jscan s;
+
+	(void)state;
+	assert_int_equal(read_path("{\"ID\":\"n\",\"Description\":{\"Platform\":{\"Hostname\":\"no\"},"
+				   "\"Hostname\":\"vm\",\"x\":[1]},\"Status\":{}}", path, out), 0);
+	assert_string_equal(out, "vm");
+	/* missing, null or not an object on the way: nothing read, no error */
+	assert_int_equal(read_path("{\"ID\":\"n\"}", path, out), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(read_path("{\"Description\":null}", path, out), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(read_path("{\"Description\":[\"Hostname\"]}", path, out), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(read_path("\"Hostname\"", path, out), 0);
+	assert_string_equal(out, "");
+	/* a repeated member is read each time: the last one wins */
+	assert_int_equal(read_path("{\"Description\":{\"Hostname\":\"a\"},"
+				   "\"Description\":{\"Hostname\":\"b\"}}", path, out), 0);
+	assert_string_equal(out, "b");
+	/* the empty path is the value itself */
+	assert_int_equal(read_path("\"itself\"", itself, out), 0);
+	assert_string_equal(out, "itself");
+	/* errors: a syntax error anywhere in the value, a failing reader */
+	assert_int_equal(read_path("{\"Description\":{\"Hostname\":\"vm\"},\"x\":[1,]}", path, out), -1);
+	init(&s, "{\"Description\":{\"Hostname\":\"vm\"}}");
+	assert_int_equal(jscan_path(&s, path, path_fail, NULL), -1);
+}
+
 static void test_sticky_error(void **state)
 {
 	struct jscan s;
@@ -255,6 +382,9 @@ int main(void)
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_integers),
 		cmocka_unit_test(test_string_decoding),
+		cmocka_unit_test(test_known_members),
+		cmocka_unit_test(test_open_object),
+		cmocka_unit_test(test_path),
 		cmocka_unit_test(test_sticky_error),
 	};
 

@@ -1,6 +1,6 @@
 /* The discovery state machine against a scripted daemon on a unix socket:
  * first sync, no handover when nothing changed, a service event followed
- * within the fast poll, the daemon going away (last model kept, degraded,
+ * within the fast poll, a node event followed by the node's new state, the daemon going away (last model kept, degraded,
  * no empty model) and coming back (resync), garbage answers, plain
  * containers mode, and a socket proxy that refuses /info and /events.
  */
@@ -23,6 +23,8 @@
 #include "tests/lib/fixture.h"
 
 #define WEB "n39a93ol26f5fclwtv4a7udo8"
+#define NODE "jsv3tv3qsf8o18ua87itudgay"
+#define DRAINED "l44puiaq0yjr629vfj9uwd7kz"
 
 /* What the scripted daemon answers. */
 struct daemon {
@@ -293,6 +295,59 @@ static void test_sync_steady_event(void **state)
 	}
 }
 
+static int node_is_drained(struct fixture *fx)
+{
+	const struct model_node *n = fx->seen.last ? model_node(fx->seen.last, DRAINED) : NULL;
+
+	return n && n->availability == MODEL_AVAIL_DRAIN;
+}
+
+/* The swarm's nodes are in the model, found from each task, and a node
+ * event brings a model with the nodes as they are now (host-mode routing
+ * will reach tasks on their node's address). The event and the node list
+ * after it were recorded on dockerd 20.10 around a node drain.
+ */
+static void test_node_event(void **state)
+{
+	struct fixture *fx = *state;
+	const struct model_service *web = NULL;
+	const struct model_node *n;
+	char *events, *eol;
+	unsigned lists;
+	size_t len;
+	int models;
+
+	start(fx, "swarm");
+	assert_true(run(fx, has_model, 5000));
+	assert_int_equal(fx->seen.last->nnodes, 1);
+	n = model_node(fx->seen.last, NODE);
+	assert_non_null(n);
+	assert_string_equal(n->hostname, "vm");
+	assert_int_equal(n->state, MODEL_NODE_READY);
+	assert_int_equal(n->role, MODEL_ROLE_MANAGER);
+	for (size_t i = 0; i < fx->seen.last->nsvcs; i++)
+		if (strcmp(fx->seen.last->svcs[i].id, WEB) == 0)
+			web = &fx->seen.last->svcs[i];
+	assert_non_null(web);
+	assert_ptr_equal(model_node(fx->seen.last, web->tasks[0].node_id), n);
+
+	/* a node is drained: Docker says so with a node event */
+	free(dm.nodes);
+	dm.nodes = fixture_read("hostport_nodes_drain.json", &len);
+	events = fixture_read("hostport_node_events.txt", &len);
+	eol = strchr(events, '\n');
+	assert_non_null(eol);
+	*eol = '\0';
+	lists = fakedocker_count(fx->fake, "/v1.41/nodes");
+	models = fx->seen.models;
+	fakedocker_push(fx->fake, events);
+	free(events);
+	assert_true(run(fx, node_is_drained, 3000));
+	assert_true(fakedocker_count(fx->fake, "/v1.41/nodes") > lists);
+	assert_true(fx->seen.models > models);
+	assert_null(model_node(fx->seen.last, NODE));
+}
+
 static void test_daemon_away_and_back(void **state)
 {
 	struct fixture *fx = *state;
@@ -434,6 +489,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sync_steady_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_daemon_away_and_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto_mode_sticks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_answers, setup, teardown),

@@ -1,5 +1,5 @@
-/* Event lines recorded from /events, and the lines a stream may carry that
- * are not events.
+/* Event lines recorded from /events (services, containers, networks, a
+ * node drained), and the lines a stream may carry that are not events.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,6 +39,21 @@ static void test_recorded(void **state)
 	assert_string_equal(ev[2].action, "connect");
 	assert_int_equal(strlen(ev[2].container), 64);
 	assert_string_equal(ev[4].action, "health_status: healthy");
+	free(text);
+
+	/* a node drained, then made active again */
+	text = fixture_read("hostport_node_events.txt", &len);
+	n = 0;
+	for (line = strtok_r(text, "\n", &save); line && n < 8; line = strtok_r(NULL, "\n", &save)) {
+		if (events_parse(line, strlen(line), &ev[n], err, sizeof(err)) != 0)
+			fail_msg("%s: %s", err, line);
+		n++;
+	}
+	assert_int_equal(n, 2);
+	assert_string_equal(ev[0].type, "node");
+	assert_string_equal(ev[0].action, "update");
+	assert_string_equal(ev[0].id, "l44puiaq0yjr629vfj9uwd7kz");
+	assert_string_equal(ev[0].name, "vm");
 	free(text);
 }
 

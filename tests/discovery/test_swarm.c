@@ -147,6 +147,73 @@ static void test_fixture_model(void **state)
 	swarm_free(sw);
 }
 
+#define HOSTPORT "nqxhkcxr0xkn1bpubifkuet5a"
+#define HOSTPORT_NODE "l44puiaq0yjr629vfj9uwd7kz"
+
+/* A service publishing tcp 80 and udp 53 in host mode on a single-node
+ * swarm, recorded on dockerd 20.10: its ports and its task's, the node the
+ * task runs on, and the node drained in a later answer.
+ */
+static void test_hostport_model(void **state)
+{
+	struct swarm *sw = swarm_new();
+	struct model *m, *drained;
+	const struct model_service *svc;
+	const struct model_task *t;
+	const struct model_node *node;
+	char ip[NETADDR_STRLEN];
+
+	(void)state;
+	load_fixture(sw, "hostport_nodes.json", swarm_load_nodes);
+	load_fixture(sw, "hostport_services.json", load_services_now);
+	load_fixture(sw, "hostport_tasks.json", load_tasks_all);
+	m = swarm_model(sw);
+	assert_non_null(m);
+	svc = find_svc(m, HOSTPORT);
+	assert_non_null(svc);
+	assert_int_equal(svc->nports, 2);
+	assert_int_equal(svc->ports[0].target, 80);
+	assert_int_equal(svc->ports[0].published, 50632);
+	assert_int_equal(svc->ports[0].protocol, MODEL_PROTO_TCP);
+	assert_int_equal(svc->ports[0].mode, MODEL_PUBLISH_HOST);
+	assert_int_equal(svc->ports[1].target, 53);
+	assert_int_equal(svc->ports[1].published, 23862);
+	assert_int_equal(svc->ports[1].protocol, MODEL_PROTO_UDP);
+	assert_int_equal(svc->nvips, 0);
+
+	/* the task: its two ports (each listed twice by dockerd), no overlay
+	 * address, and its node */
+	assert_int_equal(svc->ntasks, 1);
+	t = &svc->tasks[0];
+	assert_true(t->running);
+	assert_int_equal(t->nports, 2);
+	assert_int_equal(t->ports[0].published, 50632);
+	assert_int_equal(t->ports[0].mode, MODEL_PUBLISH_HOST);
+	assert_int_equal(t->ports[1].protocol, MODEL_PROTO_UDP);
+	assert_int_equal(t->nnets, 0);
+	assert_int_equal(model_task_ready(svc, t, 0), MODEL_TASK_NO_ADDRESS);
+	assert_string_equal(t->node_id, HOSTPORT_NODE);
+	assert_string_equal(t->node, "vm");
+	node = model_node(m, t->node_id);
+	assert_non_null(node);
+	assert_int_equal(m->nnodes, 1);
+	assert_string_equal(node->hostname, "vm");
+	assert_string_equal(netaddr_str(&node->addr, ip), "127.0.0.1");
+	assert_string_equal(netaddr_str(&node->manager_addr, ip), "127.0.0.1");
+	assert_int_equal(node->state, MODEL_NODE_READY);
+	assert_int_equal(node->availability, MODEL_AVAIL_ACTIVE);
+	assert_int_equal(node->role, MODEL_ROLE_MANAGER);
+
+	/* the node drained: a model that differs, by its node only */
+	load_fixture(sw, "hostport_nodes_drain.json", swarm_load_nodes);
+	drained = swarm_model(sw);
+	assert_int_equal(model_node(drained, HOSTPORT_NODE)->availability, MODEL_AVAIL_DRAIN);
+	assert_true(model_digest(drained) != model_digest(m));
+	model_free(drained);
+	model_free(m);
+	swarm_free(sw);
+}
+
 static void test_convergence(void **state)
 {
 	struct swarm *sw = fixture_swarm();
@@ -438,6 +505,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixture_model),
+		cmocka_unit_test(test_hostport_model),
 		cmocka_unit_test(test_convergence),
 		cmocka_unit_test(test_malformed_entries),
 		cmocka_unit_test(test_repeated_virtual_ips),

@@ -1,9 +1,10 @@
 /* libFuzzer target for everything discovery reads from the Docker daemon:
  * each input is fed to every loader (service list, single service, tasks,
- * networks, nodes, containers), to the event line parser, to the version
- * negotiation and to the time parser; the models built after each load are
- * walked completely. Loaders must refuse or skip what they cannot use,
- * never crash, leak or read out of bounds.
+ * networks, nodes, containers), to the event line parser, to the /version
+ * and /info readers, to the version negotiation and to the time parser;
+ * the models built after each load are walked completely, nodes and
+ * published ports included. Loaders must refuse or skip what they cannot
+ * use, never crash, leak or read out of bounds.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -42,15 +43,24 @@ static void walk(const struct model *m)
 			n += strlen(s->labels[j].key) + strlen(s->labels[j].value);
 		for (size_t j = 0; j < s->nvips; j++)
 			n += (s->vips[j].network ? strlen(s->vips[j].network) : 0) + s->vips[j].addr.family;
+		for (size_t j = 0; j < s->nports; j++)
+			n += s->ports[j].target + s->ports[j].published + s->ports[j].mode;
 		for (size_t j = 0; j < s->ntasks; j++) {
 			const struct model_task *t = &s->tasks[j];
+			const struct model_node *node = model_node(m, t->node_id);
 
-			n += strlen(t->id) + strlen(t->state) + (t->node ? strlen(t->node) : 0);
+			n += strlen(t->id) + strlen(t->state) + (t->node ? strlen(t->node) : 0) +
+			     (node ? strlen(node->id) : 0);
 			for (size_t k = 0; k < t->nnets; k++)
 				n += (t->nets[k].network ? strlen(t->nets[k].network) : 0) +
 				     (t->nets[k].network_id ? strlen(t->nets[k].network_id) : 0);
+			for (size_t k = 0; k < t->nports; k++)
+				n += t->ports[k].published + t->ports[k].protocol;
 		}
 	}
+	for (size_t i = 0; i < m->nnodes; i++)
+		n += strlen(m->nodes[i].id) + (m->nodes[i].hostname ? strlen(m->nodes[i].hostname) : 0) +
+		     m->nodes[i].addr.family + m->nodes[i].manager_addr.family + m->nodes[i].state;
 	sink += n;
 }
 
@@ -101,6 +111,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	containers_free(c);
 
 	events_parse(json, size, &ev, err, sizeof(err));
+	{
+		struct dockerobj_info info;
+		char api[16], min[16];
+
+		if (dockerobj_info(json, size, &info, err, sizeof(err)) == 0)
+			sink += strlen(info.name) + (size_t)info.swarm_active;
+		if (dockerobj_version(json, size, api, min, sizeof(api), err, sizeof(err)) == 0)
+			sink += strlen(api) + strlen(min);
+	}
 
 	/* the string parsers take NUL-terminated input */
 	str = malloc(size + 1);

@@ -36,11 +36,11 @@ static void on_name(void *arg, const char *name, size_t n, int in_tx)
 	*total += n;
 }
 
-static void on_addr(void *arg, const char *task, const char *network, const char *cidr)
+static void on_addr(void *arg, const char *task, const char *network, const char *addr)
 {
 	size_t *n = arg;
 
-	*n += strlen(task) + strlen(network) + strlen(cidr);
+	*n += strlen(task) + strlen(network) + strlen(addr);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
