@@ -28,7 +28,6 @@
 #include "netmgr/netmgr.h"
 #include "netmgr/netobj.h"
 #include "netmgr/netplan.h"
-#include "routing/model.h"
 #include "routing/rtable.h"
 
 #define NETMGR_TIMEOUT_MS       10000   /* one request */
@@ -37,7 +36,6 @@
 #define NETMGR_RETRY_MAX_MS     30000
 #define NETMGR_WAIT_COMPLETE_MS 1000    /* the table is not complete yet */
 #define NETMGR_SHOW_SERVICES    3       /* services named per network in "show networks" */
-#define NETMGR_LABEL            "com.docker.lb.network"
 
 enum netmgr_stage {
 	NETMGR_IDLE = 0,
@@ -275,11 +273,11 @@ static struct netmgr_use *netmgr_count(const struct rtable *t, struct strmap *in
 		struct netmgr_use *u;
 
 		rtable_service_at(t, i, &v);
-		if (v.status != RTABLE_SVC_ROUTED || !v.model)
+		/* only a network the labels name: the one a service's tasks
+		 * happen to be on is the operator's business */
+		if (v.status != RTABLE_SVC_ROUTED || !v.spec->network || !v.network)
 			continue;
-		net = model_label(v.model, NETMGR_LABEL);
-		if (!net || !*net)
-			continue;
+		net = v.network;
 		u = strmap_get(index, net);
 		if (!u) {
 			u = &fresh[k];

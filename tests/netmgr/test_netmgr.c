@@ -173,22 +173,29 @@ static const struct rtable *current_table(void)
 	return current;
 }
 
-/* A table of one routed service naming app_net, or of none. */
-static struct rtable *table(int with_user)
+/* A table of one routed service whose network label is <network>, or of
+ * none when it is NULL.
+ */
+static struct rtable *table(const char *network)
 {
-	static const char with[] =
-		"{\"services\":[{\"name\":\"app_web\",\"labels\":{\"com.docker.lb.hosts\":\"a.test\","
-		"\"com.docker.lb.port\":\"80\",\"com.docker.lb.network\":\"app_net\"},"
-		"\"tasks\":[{\"id\":\"t1\",\"address\":\"10.0.0.5\"}]}]}";
-	static const char without[] = "{\"services\":[]}";
 	struct rtable_build_opts bo = { .nworkers = 1 };
+	struct sbuf json = SBUF_INIT;
 	char err[256];
-	struct model *m = with_user ? routesfile_parse(with, sizeof(with) - 1, err, sizeof(err)) :
-				      routesfile_parse(without, sizeof(without) - 1, err, sizeof(err));
-	const struct model *mm[1] = { m };
+	struct model *m;
+	const struct model *mm[1];
 	struct rtable *t;
 
+	if (network)
+		sbuf_printf(&json, "{\"services\":[{\"name\":\"app_web\",\"labels\":{"
+			    "\"com.docker.lb.hosts\":\"a.test\",\"com.docker.lb.port\":\"80\","
+			    "\"com.docker.lb.network\":\"%s\"},"
+			    "\"tasks\":[{\"id\":\"t1\",\"address\":\"10.0.0.5\"}]}]}", network);
+	else
+		sbuf_puts(&json, "{\"services\":[]}");
+	m = routesfile_parse(json.buf, json.len, err, sizeof(err));
+	sbuf_free(&json);
 	assert_non_null(m);
+	mm[0] = m;
 	t = rtable_build(mm, 1, &bo);
 	model_free(m);
 	assert_non_null(t);
@@ -244,14 +251,22 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Publishes a table with or without a service naming app_net. */
-static void publish(int with_user)
+/* Publishes a table with a service whose network label is <network>, or
+ * with none.
+ */
+static void publish_label(const char *network)
 {
 	assert_true(fx.ntables < 4);
-	fx.tables[fx.ntables] = table(with_user);
+	fx.tables[fx.ntables] = table(network);
 	current = fx.tables[fx.ntables++];
 	if (fx.m)
 		netmgr_on_table(fx.m, current);
+}
+
+/* Publishes a table with or without a service naming app_net. */
+static void publish(int with_user)
+{
+	publish_label(with_user ? "app_net" : NULL);
 }
 
 static void start(unsigned grace_s)
@@ -359,6 +374,21 @@ static void test_attach_once(void **state)
 	assert_int_equal(shown_int("updates"), 1);
 	assert_int_equal(shown_int("attached"), 1);
 	assert_int_equal(shown_int("proxy_version"), 11);
+}
+
+/* The network label is read as routing reads it (blanks around the name
+ * trimmed): the service that routes gets its network attached.
+ */
+static void test_label_as_routing_reads_it(void **state)
+{
+	(void)state;
+	publish_label(" app_net ");
+	start(1);
+	run(5000, posted);
+	assert_int_equal(posts(), 1);
+	assert_true(world.attached);
+	run(2000, NULL);
+	assert_string_equal(app_state(), "attached");
 }
 
 /* The other agent updated the service first: the refused update is looked
@@ -485,6 +515,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_attach_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_label_as_routing_reads_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conflict_not_repeated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detach_then_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redeploy_within_grace, setup, teardown),
