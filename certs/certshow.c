@@ -1,4 +1,7 @@
-/* "show certs". */
+/* "show certs". The text form goes through texttab: names, hosts and
+ * reasons come from labels, Docker and HAProxy, and are escaped there.
+ */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +13,7 @@
 #include "certs/secretmount.h"
 #include "certs/x509.h"
 #include "common/sbuf.h"
+#include "common/texttab.h"
 
 /* One certificate listed: <item> is its index in the set (nids for the
  * default).
@@ -183,97 +187,130 @@ static void certshow_json(const struct certshow_in *in, const struct certshow_ro
 	sbuf_puts(out, "}\n");
 }
 
-static void certshow_text(const struct certshow_in *in, const struct certshow_row *rows, size_t n,
-			  struct sbuf *out)
+static const char *const certshow_cert_head[] = {
+	"NAME", "SOURCE", "HOSTS", "NOT_AFTER", "STATUS", "TARGETS", "REASON"
+};
+static const char *const certshow_target_head[] = {
+	"TARGET", "STATE", "CRT_LIST", "LAST_SYNC", "PUSHED", "REMOVED", "ERROR"
+};
+
+/* The cells of certificate row <r>, its targets column at <targets>.
+ * <when> holds its expiry.
+ */
+static void certshow_cert_cells(const struct certshow_in *in, const struct certshow_row *r,
+				const char *targets, char *when, size_t whenlen, const char **cells)
 {
-	const struct certtargets *ts = in->targets;
-	size_t w[5] = { strlen("NAME"), strlen("SOURCE"), strlen("HOSTS"), strlen("STATUS"),
-			strlen("TARGETS") };
+	const struct certident *id = r->id;
+	const char *reason, *st = certshow_overall(in->targets, id, r->item, &reason);
+
+	cells[0] = id->name;
+	cells[1] = id->source;
+	cells[2] = id->filters && id->filters[0] ? id->filters : NULL;
+	cells[3] = id->state == CERTIDENT_READY ?
+		   x509_time_str(id->pem.leaf.not_after, when, whenlen) : NULL;
+	cells[4] = st;
+	cells[5] = targets;
+	cells[6] = reason && reason[0] ? reason : NULL;
+}
+
+static void certshow_text_certs(const struct certshow_in *in, const struct certshow_row *rows,
+				size_t n, struct sbuf *out)
+{
+	struct texttab tab;
 	struct sbuf tg = SBUF_INIT;
 	size_t *tgoff = calloc(n + 1, sizeof(*tgoff));
+	const char *cells[7];
 	char when[32];
 
 	if (!tgoff) {
 		sbuf_puts(out, "error: out of memory\n");
 		return;
 	}
-	/* the targets column of every row first, for its width */
+	/* the targets column of every row first, kept for both passes */
 	for (size_t r = 0; r < n; r++) {
-		const char *reason, *st = certshow_overall(ts, rows[r].id, rows[r].item, &reason);
-		size_t hl = rows[r].id->filters && rows[r].id->filters[0] ?
-			    strlen(rows[r].id->filters) : 1;
-
 		tgoff[r] = tg.len;
-		certshow_targets_of(ts, rows[r].item, &tg, 0);
+		certshow_targets_of(in->targets, rows[r].item, &tg, 0);
 		sbuf_putc(&tg, '\0');
-		if (tg.len - tgoff[r] - 1 > w[4])
-			w[4] = tg.len - tgoff[r] - 1;
-		if (strlen(rows[r].id->name) > w[0])
-			w[0] = strlen(rows[r].id->name);
-		if (rows[r].id->source && strlen(rows[r].id->source) > w[1])
-			w[1] = strlen(rows[r].id->source);
-		if (hl > w[2])
-			w[2] = hl;
-		if (strlen(st) > w[3])
-			w[3] = strlen(st);
 	}
-	sbuf_printf(out, "%-*s  %-*s  %-*s  %-20s  %-*s  %-*s  %s\n", (int)w[0], "NAME",
-		    (int)w[1], "SOURCE", (int)w[2], "HOSTS", "NOT_AFTER", (int)w[3], "STATUS",
-		    (int)w[4], "TARGETS", "REASON");
-	for (size_t r = 0; r < n; r++) {
-		const struct certident *id = rows[r].id;
-		const char *reason, *st = certshow_overall(ts, id, rows[r].item, &reason);
-
-		sbuf_printf(out, "%-*s  %-*s  %-*s  %-20s  %-*s  %-*s  %s\n", (int)w[0], id->name,
-			    (int)w[1], id->source ? id->source : "-", (int)w[2],
-			    id->filters && id->filters[0] ? id->filters : "-",
-			    id->state == CERTIDENT_READY ? x509_time_str(id->pem.leaf.not_after, when,
-									 sizeof(when)) : "-",
-			    (int)w[3], st, (int)w[4], tg.buf ? tg.buf + tgoff[r] : "-",
-			    reason && reason[0] ? reason : "-");
+	texttab_init(&tab, 7, certshow_cert_head);
+	for (int print = 0; print < 2; print++) {
+		if (print)
+			texttab_row(&tab, out, certshow_cert_head);
+		for (size_t r = 0; r < n; r++) {
+			certshow_cert_cells(in, &rows[r], tg.oom ? NULL : tg.buf + tgoff[r], when,
+					    sizeof(when), cells);
+			if (print)
+				texttab_row(&tab, out, cells);
+			else
+				texttab_measure(&tab, cells);
+		}
 	}
 	free(tgoff);
 	sbuf_free(&tg);
-	w[0] = strlen("TARGET");
-	w[1] = strlen("unreachable");
-	w[2] = strlen("CRT_LIST");
-	for (size_t k = 0; k < certtargets_count(ts); k++) {
-		struct pusher_status ps;
+}
 
-		pusher_status(certtargets_pusher(ts, k), &ps);
-		if (strlen(ps.target) > w[0])
-			w[0] = strlen(ps.target);
-		if (strlen(ps.crt_list) > w[2])
-			w[2] = strlen(ps.crt_list);
-	}
-	sbuf_printf(out, "\n%-*s  %-*s  %-*s  %-20s  %6s  %7s  %s\n", (int)w[0], "TARGET",
-		    (int)w[1], "STATE", (int)w[2], "CRT_LIST", "LAST_SYNC", "PUSHED", "REMOVED",
-		    "ERROR");
-	for (size_t k = 0; k < certtargets_count(ts); k++) {
-		struct pusher_status ps;
+static void certshow_text_targets(const struct certtargets *ts, struct sbuf *out)
+{
+	size_t n = certtargets_count(ts);
+	struct texttab tab;
 
-		pusher_status(certtargets_pusher(ts, k), &ps);
-		sbuf_printf(out, "%-*s  %-*s  %-*s  %-20s  %6llu  %7llu  %s\n", (int)w[0], ps.target,
-			    (int)w[1], ps.state, (int)w[2], ps.crt_list[0] ? ps.crt_list : "-",
-			    ps.last_sync_ms ? x509_time_str(ps.last_sync_ms / 1000, when,
-							    sizeof(when)) : "-",
-			    (unsigned long long)ps.pushed, (unsigned long long)ps.removed,
-			    ps.last_error[0] ? ps.last_error : "-");
+	texttab_init(&tab, 7, certshow_target_head);
+	for (int print = 0; print < 2; print++) {
+		if (print)
+			texttab_row(&tab, out, certshow_target_head);
+		for (size_t k = 0; k < n; k++) {
+			struct pusher_status ps;
+			char when[32], pushed[24], removed[24];
+			const char *cells[7];
+
+			pusher_status(certtargets_pusher(ts, k), &ps);
+			snprintf(pushed, sizeof(pushed), "%llu", (unsigned long long)ps.pushed);
+			snprintf(removed, sizeof(removed), "%llu", (unsigned long long)ps.removed);
+			cells[0] = ps.target;
+			cells[1] = ps.state;
+			cells[2] = ps.crt_list[0] ? ps.crt_list : NULL;
+			cells[3] = ps.last_sync_ms ?
+				   x509_time_str(ps.last_sync_ms / 1000, when, sizeof(when)) : NULL;
+			cells[4] = pushed;
+			cells[5] = removed;
+			cells[6] = ps.last_error[0] ? ps.last_error : NULL;
+			if (print)
+				texttab_row(&tab, out, cells);
+			else
+				texttab_measure(&tab, cells);
+		}
 	}
+}
+
+static void certshow_text(const struct certshow_in *in, const struct certshow_row *rows, size_t n,
+			  struct sbuf *out)
+{
+	const struct certtargets *ts = in->targets;
+
+	certshow_text_certs(in, rows, n, out);
+	sbuf_putc(out, '\n');
+	certshow_text_targets(ts, out);
 	for (size_t g = 0; g < certtargets_ngroups(ts); g++) {
 		struct certtargets_group gr;
 
 		certtargets_group(ts, g, &gr);
-		sbuf_printf(out, "%s  %ld tasks  %s\n", gr.spec, gr.tasks,
-			    gr.last_error[0] ? gr.last_error : "-");
+		texttab_put(out, gr.spec);
+		sbuf_printf(out, "  %ld tasks  ", gr.tasks);
+		texttab_put(out, gr.last_error[0] ? gr.last_error : NULL);
+		sbuf_putc(out, '\n');
 	}
 	if (in->mount) {
 		struct secretmount_status ms;
 
 		secretmount_status(in->mount, &ms);
-		sbuf_printf(out, "\nsecret mounts: service %s, %s, %llu updates%s%s\n", ms.service,
-			    ms.state, (unsigned long long)ms.updates, ms.last_error[0] ? ": " : "",
-			    ms.last_error);
+		sbuf_puts(out, "\nsecret mounts: service ");
+		texttab_put(out, ms.service);
+		sbuf_printf(out, ", %s, %llu updates", ms.state, (unsigned long long)ms.updates);
+		if (ms.last_error[0]) {
+			sbuf_puts(out, ": ");
+			texttab_put(out, ms.last_error);
+		}
+		sbuf_putc(out, '\n');
 	}
 }
 
