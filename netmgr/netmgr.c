@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "common/strmap.h"
+#include "common/texttab.h"
 #include "dockerapi/dockerapi.h"
 #include "netmgr/netmgr.h"
 #include "netmgr/netobj.h"
@@ -1058,15 +1059,59 @@ static void netmgr_show_json(const struct netmgr *m, struct sbuf *out, int64_t n
 	sbuf_puts(out, "]}\n");
 }
 
+static const char *const netmgr_show_head[] = {
+	"NETWORK", "ID", "STATE", "USERS", "GRACE", "REASON"
+};
+
+static void netmgr_show_rows(const struct netmgr *m, struct sbuf *out, int64_t now)
+{
+	struct texttab tab;
+
+	texttab_init(&tab, 6, netmgr_show_head);
+	for (int print = 0; print < 2; print++) {
+		if (print)
+			texttab_row(&tab, out, netmgr_show_head);
+		for (size_t i = 0; i < m->nrows; i++) {
+			const struct netmgr_row *r = &m->rows[i];
+			const struct netmgr_use *u = netmgr_show_use(m, r);
+			char users[256], grace[32] = "-";
+			const char *cells[6];
+
+			if (r->due_ms)
+				snprintf(grace, sizeof(grace), "%.1fs",
+					 r->due_ms > now ? (double)(r->due_ms - now) / 1000.0 : 0.0);
+			snprintf(users, sizeof(users), "%u%s%s", u ? u->users : 0, u ? " " : "",
+				 u ? u->services : "");
+			cells[0] = r->name;
+			cells[1] = r->id;
+			cells[2] = netplan_state_name(r->state);
+			cells[3] = users;
+			cells[4] = grace;
+			cells[5] = r->reason;
+			if (print)
+				texttab_row(&tab, out, cells);
+			else
+				texttab_measure(&tab, cells);
+		}
+	}
+}
+
 static void netmgr_show_text(const struct netmgr *m, struct sbuf *out, int64_t now)
 {
-	size_t wn = strlen("NETWORK"), wu = strlen("USERS");
-	char users[256], when[40], when2[40];
+	char when[40], when2[40];
 	const char *look, *update;
 
-	sbuf_printf(out, "proxy service: %s (id %s, version %llu%s%s)\n", m->proxy,
-		    m->proxy_id[0] ? m->proxy_id : "-", (unsigned long long)m->proxy_version,
-		    m->update_state[0] ? ", update " : "", m->update_state);
+	/* the service's name, ID and states come from Docker: escaped */
+	sbuf_puts(out, "proxy service: ");
+	texttab_put(out, m->proxy);
+	sbuf_puts(out, " (id ");
+	texttab_put(out, m->proxy_id[0] ? m->proxy_id : NULL);
+	sbuf_printf(out, ", version %llu", (unsigned long long)m->proxy_version);
+	if (m->update_state[0]) {
+		sbuf_puts(out, ", update ");
+		texttab_put(out, m->update_state);
+	}
+	sbuf_puts(out, ")\n");
 	sbuf_printf(out, "manager: %s, grace %us, %llu looks, %llu updates, %llu attached, "
 		    "%llu detached, %llu removed, %llu conflicts, %llu failures\n",
 		    netmgr_stage_name(m->stage), m->grace_ms / 1000,
@@ -1078,36 +1123,14 @@ static void netmgr_show_text(const struct netmgr *m, struct sbuf *out, int64_t n
 	update = netmgr_time(m->last_update_ms, when2, sizeof(when2));
 	sbuf_printf(out, "last look: %s, last update by this agent: %s\n", look ? look : "-",
 		    update ? update : "-");
-	if (m->last_error[0])
-		sbuf_printf(out, "last error: %s (%s)\n", m->last_error,
-			    netmgr_time(m->last_error_ms, when, sizeof(when)));
+	if (m->last_error[0]) {
+		sbuf_puts(out, "last error: ");
+		texttab_put(out, m->last_error);
+		look = netmgr_time(m->last_error_ms, when, sizeof(when));
+		sbuf_printf(out, " (%s)\n", look ? look : "-");
+	}
 	sbuf_putc(out, '\n');
-	for (size_t i = 0; i < m->nrows; i++) {
-		const struct netmgr_use *u = netmgr_show_use(m, &m->rows[i]);
-
-		if (strlen(m->rows[i].name) > wn)
-			wn = strlen(m->rows[i].name);
-		snprintf(users, sizeof(users), "%u%s%s", u ? u->users : 0, u ? " " : "",
-			 u ? u->services : "");
-		if (strlen(users) > wu)
-			wu = strlen(users);
-	}
-	sbuf_printf(out, "%-*s  %-25s  %-8s  %-*s  %-6s  %s\n", (int)wn, "NETWORK", "ID", "STATE",
-		    (int)wu, "USERS", "GRACE", "REASON");
-	for (size_t i = 0; i < m->nrows; i++) {
-		const struct netmgr_row *r = &m->rows[i];
-		const struct netmgr_use *u = netmgr_show_use(m, r);
-		char grace[32] = "-";
-
-		if (r->due_ms)
-			snprintf(grace, sizeof(grace), "%.1fs",
-				 r->due_ms > now ? (double)(r->due_ms - now) / 1000.0 : 0.0);
-		snprintf(users, sizeof(users), "%u%s%s", u ? u->users : 0, u ? " " : "",
-			 u ? u->services : "");
-		sbuf_printf(out, "%-*s  %-25s  %-8s  %-*s  %-6s  %s\n", (int)wn, r->name,
-			    r->id ? r->id : "-", netplan_state_name(r->state), (int)wu, users, grace,
-			    r->reason ? r->reason : "-");
-	}
+	netmgr_show_rows(m, out, now);
 }
 
 void netmgr_show(const struct netmgr *m, struct sbuf *out, int json)

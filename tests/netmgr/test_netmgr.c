@@ -48,6 +48,7 @@ struct world {
 	int lb_answers;         /* GET /networks/APP shows an lb endpoint this many more times */
 	int conflict;           /* refuse the next update: someone else made it */
 	int proxy_missing;
+	const char *proxy_error; /* GET of the proxy answers 500 with this message */
 	const char *update_state;
 	int64_t update_ms;      /* UpdateStatus.CompletedAt, wall clock */
 	int bad_version;        /* an update came with another version than the current one */
@@ -111,6 +112,9 @@ static void handler(void *arg, const char *method, const char *path, struct fake
 		if (world.proxy_missing) {
 			r->status = 404;
 			sbuf_puts(&b, "{\"message\":\"service p_haproxy not found\"}");
+		} else if (world.proxy_error) {
+			r->status = 500;
+			sbuf_printf(&b, "{\"message\":\"%s\"}", world.proxy_error);
 		} else {
 			proxy_json(&b);
 		}
@@ -391,6 +395,50 @@ static void test_label_as_routing_reads_it(void **state)
 	assert_string_equal(app_state(), "attached");
 }
 
+/* "show networks" as text: the manager, then one aligned row a network. */
+static void test_show_text(void **state)
+{
+	struct sbuf b = SBUF_INIT;
+	const char *rows;
+
+	(void)state;
+	publish(1);
+	start(1);
+	run(5000, posted);
+	run(2000, NULL);
+	netmgr_show(fx.m, &b, 0);
+	assert_non_null(strstr(b.buf, "proxy service: p_haproxy (id pxid, version 11)\n"));
+	rows = strstr(b.buf, "\n\nNETWORK ");
+	assert_non_null(rows);
+	assert_string_equal(rows, "\n\n"
+		"NETWORK    ID                         STATE     USERS      GRACE  REASON\n"
+		"p_control  ctl0000000000000000000001  operator  0          -      "
+		"attached by the operator: never detached\n"
+		"app_net    app0000000000000000000003  attached  1 app_web  -      "
+		"named by routed services\n");
+	sbuf_free(&b);
+}
+
+/* A Docker error with a line feed and an escape is shown as text in
+ * "show networks": it cannot forge a line on the operator's terminal.
+ */
+static void test_show_text_escaped(void **state)
+{
+	struct sbuf b = SBUF_INIT;
+
+	(void)state;
+	world.proxy_error = "boom\\nNETWORK  forged\\u001b[2J";
+	publish(1);
+	start(1);
+	run(3000, NULL);
+	netmgr_show(fx.m, &b, 0);
+	assert_non_null(strstr(b.buf, "last error: reading the proxy service: "));
+	assert_non_null(strstr(b.buf, "boom\\x0aNETWORK  forged\\x1b[2J ("));
+	assert_null(strchr(b.buf, '\x1b'));
+	assert_null(strstr(b.buf, "\nNETWORK  forged"));
+	sbuf_free(&b);
+}
+
 /* The other agent updated the service first: the refused update is looked
  * at again, found done, and not repeated.
  */
@@ -516,6 +564,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_attach_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_label_as_routing_reads_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_show_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_show_text_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conflict_not_repeated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detach_then_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redeploy_within_grace, setup, teardown),
