@@ -93,30 +93,25 @@ static int64_t pushplan_unwanted_since(struct pushplan *pp, const char *key, int
 	return u->since_ms;
 }
 
-/* Forgets what is wanted again or gone, and clears the marks. */
+/* Forgets what is wanted again or gone, and clears the marks of the rest:
+ * their grace runs on.
+ */
 static void pushplan_unwanted_sweep(struct pushplan *pp)
 {
 	size_t pos = 0;
 	const char *key;
 	void *val;
-	struct pushplan_unwanted *gone[64];
-	size_t ngone;
 
-	do {
-		ngone = 0;
-		pos = 0;
-		while (strmap_next(pp->unwanted, &pos, &key, &val)) {
-			struct pushplan_unwanted *u = val;
+	while (strmap_next(pp->unwanted, &pos, &key, &val)) {
+		struct pushplan_unwanted *u = val;
 
-			if (!u->seen && ngone < 64)
-				gone[ngone++] = u;
+		if (u->seen) {
 			u->seen = 0;
+			continue;
 		}
-		for (size_t i = 0; i < ngone; i++) {
-			strmap_del(pp->unwanted, gone[i]->key);
-			free(gone[i]);
-		}
-	} while (ngone == 64);
+		strmap_del_current(pp->unwanted, &pos);
+		free(u);
+	}
 }
 
 /* Whether <key> has been unwanted for the grace period; when not yet,

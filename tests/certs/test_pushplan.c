@@ -71,8 +71,17 @@ struct haproxy {
 	size_t nentries;
 	const char *stores[256];
 	size_t nstores;
+	char names[256][96];
+	size_t nnames;
 	const char *tx;
 };
+
+static const char *keep_name(struct haproxy *h, const char *fmt, unsigned i)
+{
+	assert_true(h->nnames < 256);
+	snprintf(h->names[h->nnames], sizeof(h->names[0]), fmt, i, i);
+	return h->names[h->nnames++];
+}
 
 static void add_line(struct haproxy *h, const char *path, const char *filters)
 {
@@ -386,6 +395,40 @@ static void test_wanted_again(void **state)
 	certset_unref(without);
 }
 
+/* Past 64 records forgotten in one plan, the records of lines still
+ * unwanted must keep their start: 70 lines of one name went away (another
+ * agent removed them) while 10 of another are still waiting. They go when
+ * their grace, started at the first plan, ends.
+ */
+static void test_many_forgotten_keep_the_rest(void **state)
+{
+	struct certset *s = make_set(NULL, 0, 0, 1);
+	struct pushplan *pp = pushplan_new();
+	struct pushplan_out out;
+	struct haproxy h;
+
+	(void)state;
+	fresh(&h);
+	for (unsigned i = 0; i < 70; i++)
+		add_line(&h, keep_name(&h, CERTSET_PREFIX "gone%u/%u.pem", i), "g.test");
+	for (unsigned i = 0; i < 10; i++)
+		add_line(&h, keep_name(&h, CERTSET_PREFIX "stay%u/%u.pem", i), "s.test");
+	plan(pp, s, &h, NOW, &out);
+	assert_int_equal(out.nops, 0);
+	pushplan_release(&out);
+	/* the 70 are gone from HAProxy; the 10 stay */
+	memmove(&h.entries[1], &h.entries[71], 10 * sizeof(h.entries[0]));
+	h.nentries = 11;
+	plan(pp, s, &h, NOW + GRACE / 2, &out);
+	assert_int_equal(out.nops, 0);
+	pushplan_release(&out);
+	plan(pp, s, &h, NOW + GRACE, &out);
+	assert_int_equal(ops_of(&out, PUSHOP_DEL_ENTRY), 10);
+	pushplan_release(&out);
+	pushplan_free(pp);
+	certset_unref(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -396,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_nothing_removed_without_knowing),
 		cmocka_unit_test(test_make_before_break),
 		cmocka_unit_test(test_wanted_again),
+		cmocka_unit_test(test_many_forgotten_keep_the_rest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
