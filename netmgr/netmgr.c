@@ -11,11 +11,13 @@
  * then IDLE until the timer: a change in the table (after NETMGR_FOLD_MS),
  * a grace period ending, a detached network to check again, a retry, or
  * the guard.
+ *
+ * What the table names is followed by netuse.c, the decision is
+ * netplan.c's, and "show networks" is written by netshow.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <ev.h>
 
 #include "common/arena.h"
@@ -23,12 +25,12 @@
 #include "common/errlog.h"
 #include "common/log.h"
 #include "common/sbuf.h"
-#include "common/strmap.h"
-#include "common/texttab.h"
 #include "dockerapi/dockerapi.h"
 #include "netmgr/netmgr.h"
 #include "netmgr/netobj.h"
 #include "netmgr/netplan.h"
+#include "netmgr/netshow.h"
+#include "netmgr/netuse.h"
 #include "routing/rtable.h"
 
 #define NETMGR_TIMEOUT_MS       10000   /* one request */
@@ -36,7 +38,6 @@
 #define NETMGR_RETRY_MIN_MS     1000    /* after a failure, doubling */
 #define NETMGR_RETRY_MAX_MS     30000
 #define NETMGR_WAIT_COMPLETE_MS 1000    /* the table is not complete yet */
-#define NETMGR_SHOW_SERVICES    3       /* services named per network in "show networks" */
 
 enum netmgr_stage {
 	NETMGR_IDLE = 0,
@@ -44,14 +45,6 @@ enum netmgr_stage {
 	NETMGR_USERS,
 	NETMGR_UPDATE,
 	NETMGR_REMOVE,
-};
-
-/* A network named in com.docker.lb.network, now or lately. */
-struct netmgr_use {
-	char *network;              /* as labelled */
-	unsigned users;             /* routed services naming it */
-	int64_t idle_since_ms;      /* monotonic, when <users> dropped to 0 */
-	char *services;             /* the first few of them, for "show networks" */
 };
 
 /* A row of "show networks", copied out of a decision. */
@@ -72,7 +65,7 @@ struct netmgr {
 	const struct rtable *(*current_table)(void);
 	int64_t start_ms;           /* first complete table, 0 before */
 
-	struct netmgr_use *uses;
+	struct netuse *uses;        /* the networks routed services name */
 	size_t nuses;
 
 	ev_timer timer;
@@ -247,133 +240,22 @@ static int netmgr_failed(const struct dockerapi_resp *r)
 /*                        following the table                           */
 /************************************************************************/
 
-static void netmgr_use_clear(struct netmgr_use *u)
-{
-	free(u->network);
-	u->network = NULL;
-	free(u->services);
-	u->services = NULL;
-}
-
-/* Counts, for each network that table <t> has routed services name, those
- * services, into an array of <*n> uses (malloc'd), indexed by network in
- * <index> (which borrows their names). Returns NULL when memory is
- * exhausted.
- */
-static struct netmgr_use *netmgr_count(const struct rtable *t, struct strmap *index, size_t *n)
-{
-	size_t count = rtable_service_count(t), k = 0;
-	struct netmgr_use *fresh = calloc(count + 1, sizeof(*fresh));
-
-	*n = 0;
-	if (!fresh)
-		return NULL;
-	for (size_t i = 0; i < count; i++) {
-		struct rtable_service_view v;
-		const char *net;
-		struct netmgr_use *u;
-
-		rtable_service_at(t, i, &v);
-		/* only a network the labels name: the one a service's tasks
-		 * happen to be on is the operator's business */
-		if (v.status != RTABLE_SVC_ROUTED || !v.spec->network || !v.network)
-			continue;
-		net = v.network;
-		u = strmap_get(index, net);
-		if (!u) {
-			u = &fresh[k];
-			u->network = strdup(net);
-			if (!u->network || strmap_put(index, u->network, u) < 0)
-				goto out_oom;
-			k++;
-		}
-		if (u->users < NETMGR_SHOW_SERVICES) {
-			size_t have = u->services ? strlen(u->services) : 0;
-			char *s = realloc(u->services, have + strlen(v.name) + 2);
-
-			if (!s)
-				goto out_oom;
-			if (have)
-				s[have++] = ',';
-			strcpy(s + have, v.name);
-			u->services = s;
-		}
-		u->users++;
-	}
-	*n = k;
-	return fresh;
-
-out_oom:
-	strmap_clear(index);
-	for (size_t j = 0; j <= k && j <= count; j++)
-		netmgr_use_clear(&fresh[j]);
-	free(fresh);
-	return NULL;
-}
-
 void netmgr_on_table(void *arg, const struct rtable *t)
 {
 	struct netmgr *m = arg;
 	int64_t now = clock_mono_ms();
-	struct netmgr_use *fresh, *uses;
-	struct strmap *index;
-	size_t nfresh, n = 0;
-	int changed = 0;
+	int changed;
 
 	if (!m->table_complete())
 		return;   /* the timer looks again soon */
-	index = strmap_new();
-	fresh = index ? netmgr_count(t, index, &nfresh) : NULL;
-	uses = fresh ? calloc(m->nuses + nfresh + 1, sizeof(*uses)) : NULL;
-	if (!uses) {
-		/* memory exhausted: the guard looks again */
-		for (size_t i = 0; fresh && i < nfresh; i++)
-			netmgr_use_clear(&fresh[i]);
-		free(fresh);
-		strmap_free(index);
-		return;
-	}
+	changed = netuse_follow(&m->uses, &m->nuses, t, now,
+				(int64_t)m->grace_ms + NETMGR_GUARD_MS);
+	if (changed < 0)
+		return;   /* memory exhausted: the guard looks again */
 	if (!m->start_ms) {
 		m->start_ms = now;
 		changed = 1;
 	}
-	/* named before: still named, or idle from now on (and forgotten once
-	 * the grace period is long over: the decision then is the same) */
-	for (size_t i = 0; i < m->nuses; i++) {
-		struct netmgr_use *old = &m->uses[i], *cur = strmap_del(index, old->network);
-
-		if (cur) {
-			changed |= !old->users;
-			uses[n] = *cur;
-			uses[n++].idle_since_ms = 0;
-			cur->network = NULL;   /* moved */
-			cur->services = NULL;
-			netmgr_use_clear(old);
-			continue;
-		}
-		if (old->users) {
-			changed = 1;
-			old->users = 0;
-			old->idle_since_ms = now;
-		}
-		if (now - old->idle_since_ms > (int64_t)m->grace_ms + NETMGR_GUARD_MS) {
-			netmgr_use_clear(old);
-			continue;
-		}
-		uses[n++] = *old;
-	}
-	/* named for the first time */
-	for (size_t j = 0; j < nfresh; j++) {
-		if (!fresh[j].network)
-			continue;
-		changed = 1;
-		uses[n++] = fresh[j];
-	}
-	strmap_free(index);
-	free(fresh);
-	free(m->uses);
-	m->uses = uses;
-	m->nuses = n;
 	if (changed)
 		netmgr_look_at(m, now + NETMGR_FOLD_MS);
 }
@@ -411,16 +293,11 @@ static void netmgr_keep_rows(struct netmgr *m)
 }
 
 /* The services naming <row>'s network, for the log. */
-static const char *netmgr_row_services(struct netmgr *m, const struct netplan_row *row)
+static const char *netmgr_row_services(const struct netmgr *m, const struct netplan_row *row)
 {
-	for (size_t i = 0; i < m->nuses; i++) {
-		const struct netmgr_use *u = &m->uses[i];
+	const struct netuse *u = netuse_find(m->uses, m->nuses, row->name, row->id);
 
-		if (u->users && (strcmp(u->network, row->name) == 0 ||
-				 (row->id && strcmp(u->network, row->id) == 0)))
-			return u->services;
-	}
-	return NULL;
+	return u ? u->services : NULL;
 }
 
 static void netmgr_update(struct netmgr *m);
@@ -948,9 +825,7 @@ void netmgr_free(struct netmgr *m)
 		dockerapi_cancel(m->req_proxy);
 	if (m->req)
 		dockerapi_cancel(m->req);
-	for (size_t i = 0; i < m->nuses; i++)
-		netmgr_use_clear(&m->uses[i]);
-	free(m->uses);
+	netuse_free(m->uses, m->nuses);
 	free(m->check);
 	if (m->have_plan)
 		netplan_release(&m->plan);
@@ -979,166 +854,50 @@ static const char *netmgr_stage_name(enum netmgr_stage st)
 	return "?";
 }
 
-/* The routed services naming the network of <r> now, or NULL. */
-static const struct netmgr_use *netmgr_show_use(const struct netmgr *m, const struct netmgr_row *r)
-{
-	for (size_t i = 0; i < m->nuses; i++) {
-		const struct netmgr_use *u = &m->uses[i];
-
-		if (u->users && (strcmp(u->network, r->name) == 0 ||
-				 (r->id && strcmp(u->network, r->id) == 0)))
-			return u;
-	}
-	return NULL;
-}
-
-/* <ms> (wall clock) as "2026-11-26T05:21:08.798Z" in <buf>, NULL when 0. */
-static const char *netmgr_time(int64_t ms, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t t = (time_t)(ms / 1000);
-	char date[32];
-
-	if (!ms || !gmtime_r(&t, &tm) || !strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm))
-		return NULL;
-	snprintf(buf, len, "%s.%03dZ", date, (int)(ms % 1000));
-	return buf;
-}
-
-static void netmgr_show_json(const struct netmgr *m, struct sbuf *out, int64_t now)
-{
-	char when[40];
-
-	sbuf_puts(out, "{\"proxy_service\":");
-	sbuf_json_cstr(out, m->proxy);
-	sbuf_puts(out, ",\"proxy_id\":");
-	sbuf_json_cstr(out, m->proxy_id[0] ? m->proxy_id : NULL);
-	sbuf_printf(out, ",\"proxy_version\":%llu,\"update_state\":",
-		    (unsigned long long)m->proxy_version);
-	sbuf_json_cstr(out, m->update_state[0] ? m->update_state : NULL);
-	sbuf_printf(out, ",\"state\":\"%s\",\"grace_s\":%u,\"next_look_ms\":%lld,"
-		    "\"looks\":%llu,\"updates\":%llu,\"attached\":%llu,\"detached\":%llu,"
-		    "\"removed\":%llu,\"conflicts\":%llu,\"failures\":%llu,\"last_error\":",
-		    netmgr_stage_name(m->stage), m->grace_ms / 1000,
-		    m->stage == NETMGR_IDLE && ev_is_active(&m->timer) ?
-		    (long long)(m->next_look_ms > now ? m->next_look_ms - now : 0) : -1LL,
-		    (unsigned long long)m->looks, (unsigned long long)m->updates,
-		    (unsigned long long)m->attached, (unsigned long long)m->detached,
-		    (unsigned long long)m->removed, (unsigned long long)m->conflicts,
-		    (unsigned long long)m->failures);
-	sbuf_json_cstr(out, m->last_error[0] ? m->last_error : NULL);
-	sbuf_puts(out, ",\"last_error_time\":");
-	sbuf_json_cstr(out, m->last_error[0] ? netmgr_time(m->last_error_ms, when, sizeof(when)) : NULL);
-	sbuf_puts(out, ",\"last_look\":");
-	sbuf_json_cstr(out, netmgr_time(m->last_look_ms, when, sizeof(when)));
-	sbuf_puts(out, ",\"last_update\":");
-	sbuf_json_cstr(out, netmgr_time(m->last_update_ms, when, sizeof(when)));
-	sbuf_puts(out, ",\"networks\":[");
-	for (size_t i = 0; i < m->nrows; i++) {
-		const struct netmgr_row *r = &m->rows[i];
-		const struct netmgr_use *u = netmgr_show_use(m, r);
-
-		sbuf_puts(out, i ? ",{\"name\":" : "{\"name\":");
-		sbuf_json_cstr(out, r->name);
-		sbuf_puts(out, ",\"id\":");
-		sbuf_json_cstr(out, r->id);
-		sbuf_printf(out, ",\"state\":\"%s\",\"managed\":%s,\"users\":%u,\"services\":",
-			    netplan_state_name(r->state),
-			    r->state == NETPLAN_OPERATOR || r->state == NETPLAN_MISSING ||
-			    r->state == NETPLAN_REFUSED ? "false" : "true", u ? u->users : 0);
-		sbuf_json_cstr(out, u ? u->services : NULL);
-		if (r->due_ms)
-			sbuf_printf(out, ",\"grace_left_ms\":%lld",
-				    (long long)(r->due_ms > now ? r->due_ms - now : 0));
-		else
-			sbuf_puts(out, ",\"grace_left_ms\":null");
-		sbuf_puts(out, ",\"reason\":");
-		sbuf_json_cstr(out, r->reason);
-		sbuf_putc(out, '}');
-	}
-	sbuf_puts(out, "]}\n");
-}
-
-static const char *const netmgr_show_head[] = {
-	"NETWORK", "ID", "STATE", "USERS", "GRACE", "REASON"
-};
-
-static void netmgr_show_rows(const struct netmgr *m, struct sbuf *out, int64_t now)
-{
-	struct texttab tab;
-
-	texttab_init(&tab, 6, netmgr_show_head);
-	for (int print = 0; print < 2; print++) {
-		if (print)
-			texttab_row(&tab, out, netmgr_show_head);
-		for (size_t i = 0; i < m->nrows; i++) {
-			const struct netmgr_row *r = &m->rows[i];
-			const struct netmgr_use *u = netmgr_show_use(m, r);
-			char users[256], grace[32] = "-";
-			const char *cells[6];
-
-			if (r->due_ms)
-				snprintf(grace, sizeof(grace), "%.1fs",
-					 r->due_ms > now ? (double)(r->due_ms - now) / 1000.0 : 0.0);
-			snprintf(users, sizeof(users), "%u%s%s", u ? u->users : 0, u ? " " : "",
-				 u ? u->services : "");
-			cells[0] = r->name;
-			cells[1] = r->id;
-			cells[2] = netplan_state_name(r->state);
-			cells[3] = users;
-			cells[4] = grace;
-			cells[5] = r->reason;
-			if (print)
-				texttab_row(&tab, out, cells);
-			else
-				texttab_measure(&tab, cells);
-		}
-	}
-}
-
-static void netmgr_show_text(const struct netmgr *m, struct sbuf *out, int64_t now)
-{
-	char when[40], when2[40];
-	const char *look, *update;
-
-	/* the service's name, ID and states come from Docker: escaped */
-	sbuf_puts(out, "proxy service: ");
-	texttab_put(out, m->proxy);
-	sbuf_puts(out, " (id ");
-	texttab_put(out, m->proxy_id[0] ? m->proxy_id : NULL);
-	sbuf_printf(out, ", version %llu", (unsigned long long)m->proxy_version);
-	if (m->update_state[0]) {
-		sbuf_puts(out, ", update ");
-		texttab_put(out, m->update_state);
-	}
-	sbuf_puts(out, ")\n");
-	sbuf_printf(out, "manager: %s, grace %us, %llu looks, %llu updates, %llu attached, "
-		    "%llu detached, %llu removed, %llu conflicts, %llu failures\n",
-		    netmgr_stage_name(m->stage), m->grace_ms / 1000,
-		    (unsigned long long)m->looks, (unsigned long long)m->updates,
-		    (unsigned long long)m->attached, (unsigned long long)m->detached,
-		    (unsigned long long)m->removed, (unsigned long long)m->conflicts,
-		    (unsigned long long)m->failures);
-	look = netmgr_time(m->last_look_ms, when, sizeof(when));
-	update = netmgr_time(m->last_update_ms, when2, sizeof(when2));
-	sbuf_printf(out, "last look: %s, last update by this agent: %s\n", look ? look : "-",
-		    update ? update : "-");
-	if (m->last_error[0]) {
-		sbuf_puts(out, "last error: ");
-		texttab_put(out, m->last_error);
-		look = netmgr_time(m->last_error_ms, when, sizeof(when));
-		sbuf_printf(out, " (%s)\n", look ? look : "-");
-	}
-	sbuf_putc(out, '\n');
-	netmgr_show_rows(m, out, now);
-}
-
 void netmgr_show(const struct netmgr *m, struct sbuf *out, int json)
 {
-	int64_t now = clock_mono_ms();
+	struct netshow_row *rows = calloc(m->nrows + 1, sizeof(*rows));
+	struct netshow_in in = {
+		.proxy = m->proxy,
+		.proxy_id = m->proxy_id,
+		.proxy_version = m->proxy_version,
+		.update_state = m->update_state,
+		.state = netmgr_stage_name(m->stage),
+		.grace_s = m->grace_ms / 1000,
+		.next_look_ms = m->stage == NETMGR_IDLE && ev_is_active(&m->timer) ?
+				m->next_look_ms : -1,
+		.looks = m->looks,
+		.updates = m->updates,
+		.attached = m->attached,
+		.detached = m->detached,
+		.removed = m->removed,
+		.conflicts = m->conflicts,
+		.failures = m->failures,
+		.last_error = m->last_error,
+		.last_error_ms = m->last_error_ms,
+		.last_look_ms = m->last_look_ms,
+		.last_update_ms = m->last_update_ms,
+		.rows = rows,
+		.nrows = m->nrows,
+		.now_ms = clock_mono_ms(),
+	};
 
-	if (json)
-		netmgr_show_json(m, out, now);
-	else
-		netmgr_show_text(m, out, now);
+	if (!rows) {
+		sbuf_puts(out, json ? "{\"error\":\"out of memory\"}\n" : "error: out of memory\n");
+		return;
+	}
+	for (size_t i = 0; i < m->nrows; i++) {
+		const struct netmgr_row *r = &m->rows[i];
+		const struct netuse *u = netuse_find(m->uses, m->nuses, r->name, r->id);
+
+		rows[i].state = r->state;
+		rows[i].id = r->id;
+		rows[i].name = r->name;
+		rows[i].due_ms = r->due_ms;
+		rows[i].reason = r->reason;
+		rows[i].users = u ? u->users : 0;
+		rows[i].services = u ? u->services : NULL;
+	}
+	netshow_render(&in, out, json);
+	free(rows);
 }
