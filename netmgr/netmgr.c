@@ -231,9 +231,15 @@ static void netmgr_ok(struct netmgr *m)
 	m->last_error[0] = '\0';
 }
 
-static int netmgr_failed(const struct dockerapi_resp *r)
+/* Whether <r> failed (no answer, or not a 2xx one); then it is described
+ * in <why>.
+ */
+static int netmgr_failed(const struct dockerapi_resp *r, char *why, size_t whylen)
 {
-	return r->error || r->status < 200 || r->status > 299;
+	if (!r->error && r->status >= 200 && r->status <= 299)
+		return 0;
+	dockerapi_describe(r, why, whylen);
+	return 1;
 }
 
 /************************************************************************/
@@ -418,12 +424,8 @@ static void netmgr_on_nets(void *arg, const struct dockerapi_resp *r)
 	char why[256];
 
 	m->req_nets = NULL;
-	if (netmgr_failed(r)) {
-		dockerapi_describe(r, why, sizeof(why));
-		netmgr_look_failed(m, "listing networks", why);
-		return;
-	}
-	if (netobj_networks(r->body, r->len, &m->nets, why, sizeof(why)) < 0) {
+	if (netmgr_failed(r, why, sizeof(why)) ||
+	    netobj_networks(r->body, r->len, &m->nets, why, sizeof(why)) < 0) {
 		netmgr_look_failed(m, "listing networks", why);
 		return;
 	}
@@ -437,11 +439,9 @@ static void netmgr_on_proxy(void *arg, const struct dockerapi_resp *r)
 	char why[256];
 
 	m->req_proxy = NULL;
-	if (netmgr_failed(r)) {
+	if (netmgr_failed(r, why, sizeof(why))) {
 		if (r->status == 404)
 			snprintf(why, sizeof(why), "no such service (--proxy-service)");
-		else
-			dockerapi_describe(r, why, sizeof(why));
 		netmgr_look_failed(m, "reading the proxy service", why);
 		return;
 	}
@@ -519,8 +519,7 @@ static void netmgr_on_network(void *arg, const struct dockerapi_resp *r)
 		/* gone already (the other agent, or the operator) */
 		n->refs_known = 1;
 		n->services = 1;   /* nothing to remove */
-	} else if (netmgr_failed(r)) {
-		dockerapi_describe(r, why, sizeof(why));
+	} else if (netmgr_failed(r, why, sizeof(why))) {
 		netmgr_fail(m, "inspecting a detached network", why);
 		return;
 	} else if (netobj_network_containers(r->body, r->len, &n->containers, &lb, why,
@@ -568,12 +567,8 @@ static void netmgr_on_services(void *arg, const struct dockerapi_resp *r)
 	char why[256];
 
 	m->req = NULL;
-	if (netmgr_failed(r)) {
-		dockerapi_describe(r, why, sizeof(why));
-		netmgr_fail(m, "listing services", why);
-		return;
-	}
-	if (netobj_count_users(r->body, r->len, m->check, m->ncheck, why, sizeof(why)) < 0) {
+	if (netmgr_failed(r, why, sizeof(why)) ||
+	    netobj_count_users(r->body, r->len, m->check, m->ncheck, why, sizeof(why)) < 0) {
 		netmgr_fail(m, "listing services", why);
 		return;
 	}
@@ -667,8 +662,7 @@ static void netmgr_on_update(void *arg, const struct dockerapi_resp *r)
 		netmgr_idle(m, 100 + (unsigned)(clock_mono_ns() % 400));
 		return;
 	}
-	if (netmgr_failed(r)) {
-		dockerapi_describe(r, why, sizeof(why));
+	if (netmgr_failed(r, why, sizeof(why))) {
 		netmgr_fail(m, "updating the proxy service", why);
 		return;
 	}
@@ -685,9 +679,32 @@ static void netmgr_on_update(void *arg, const struct dockerapi_resp *r)
 	netmgr_remove_next(m);
 }
 
+/* Moves to <stage> with a <method> request on <path> (<body>: NULL when
+ * none); when it cannot be sent, the look fails with <what>.
+ */
+static void netmgr_write(struct netmgr *m, enum netmgr_stage stage, const char *method,
+			 const char *path, const struct sbuf *body,
+			 void (*on_done)(void *, const struct dockerapi_resp *), const char *what)
+{
+	struct dockerapi_call c = {
+		.method = method,
+		.path = path,
+		.body = body ? body->buf : NULL,
+		.body_len = body ? body->len : 0,
+		.timeout_ms = NETMGR_TIMEOUT_MS,
+		.on_done = on_done,
+		.arg = m,
+	};
+	char why[256];
+
+	m->stage = stage;
+	m->req = dockerapi_send(m->api, &c, why, sizeof(why));
+	if (!m->req)
+		netmgr_fail(m, what, why);
+}
+
 static void netmgr_update(struct netmgr *m)
 {
-	struct dockerapi_call c = { 0 };
 	char why[256], path[256];
 
 	if (netobj_proxy_spec(m->proxy_json.buf, m->proxy_json.len,
@@ -700,17 +717,8 @@ static void netmgr_update(struct netmgr *m)
 	}
 	snprintf(path, sizeof(path), "/services/%s/update?version=%llu", m->px.id,
 		 (unsigned long long)m->px.version);
-	c.method = "POST";
-	c.path = path;
-	c.body = m->body.buf;
-	c.body_len = m->body.len;
-	c.timeout_ms = NETMGR_TIMEOUT_MS;
-	c.on_done = netmgr_on_update;
-	c.arg = m;
-	m->stage = NETMGR_UPDATE;
-	m->req = dockerapi_send(m->api, &c, why, sizeof(why));
-	if (!m->req)
-		netmgr_fail(m, "updating the proxy service", why);
+	netmgr_write(m, NETMGR_UPDATE, "POST", path, &m->body, netmgr_on_update,
+		     "updating the proxy service");
 }
 
 /************************************************************************/
@@ -737,10 +745,9 @@ static void netmgr_on_delete(void *arg, const struct dockerapi_resp *r)
 	if (r->status == 404) {
 		LOG(LL_DEBUG, "netmgr", "network already removed", KVS("network", row->name),
 		    KVS("id", row->id));
-	} else if (netmgr_failed(r)) {
+	} else if (netmgr_failed(r, why, sizeof(why))) {
 		/* Usually the proxy's old tasks still hold it: Swarm says so
 		 * until they stopped. The next look tries again. */
-		dockerapi_describe(r, why, sizeof(why));
 		LOG(LL_INFO, "netmgr", "network not removed yet, trying again",
 		    KVS("network", row->name), KVS("id", row->id), KVS("reason", why));
 	} else {
@@ -754,8 +761,7 @@ static void netmgr_on_delete(void *arg, const struct dockerapi_resp *r)
 
 static void netmgr_remove_next(struct netmgr *m)
 {
-	char path[256], why[256];
-	struct dockerapi_call c = { 0 };
+	char path[256];
 
 	while (m->next_remove < m->plan.nrows && m->plan.rows[m->next_remove].state != NETPLAN_REMOVE)
 		m->next_remove++;
@@ -766,15 +772,8 @@ static void netmgr_remove_next(struct netmgr *m)
 		return;
 	}
 	snprintf(path, sizeof(path), "/networks/%s", m->plan.rows[m->next_remove].id);
-	c.method = "DELETE";
-	c.path = path;
-	c.timeout_ms = NETMGR_TIMEOUT_MS;
-	c.on_done = netmgr_on_delete;
-	c.arg = m;
-	m->stage = NETMGR_REMOVE;
-	m->req = dockerapi_send(m->api, &c, why, sizeof(why));
-	if (!m->req)
-		netmgr_fail(m, "removing a network", why);
+	netmgr_write(m, NETMGR_REMOVE, "DELETE", path, NULL, netmgr_on_delete,
+		     "removing a network");
 }
 
 /************************************************************************/
