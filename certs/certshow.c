@@ -88,18 +88,16 @@ static void certshow_json_cert(const struct certshow_in *in, const struct certsh
 	const struct certident *id = row->id;
 	const char *reason, *overall = certshow_overall(in->targets, id, row->item, &reason);
 	int ready = id->state == CERTIDENT_READY;
+	const char *const strings[][2] = {
+		{ "name", id->name }, { "cert", id->cert }, { "key", id->key },
+		{ "source", id->source ? id->source : "-" }, { "services", id->services },
+	};
 	char when[32];
 
-	sbuf_puts(out, "{\"name\":");
-	sbuf_json_cstr(out, id->name);
-	sbuf_puts(out, ",\"cert\":");
-	sbuf_json_cstr(out, id->cert);
-	sbuf_puts(out, ",\"key\":");
-	sbuf_json_cstr(out, id->key);
-	sbuf_puts(out, ",\"source\":");
-	sbuf_json_cstr(out, id->source ? id->source : "-");
-	sbuf_puts(out, ",\"services\":");
-	sbuf_json_cstr(out, id->services);
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+		sbuf_printf(out, "%s\"%s\":", i ? "," : "{", strings[i][0]);
+		sbuf_json_cstr(out, strings[i][1]);
+	}
 	sbuf_puts(out, ",\"hosts\":[");
 	for (const char *h = id->filters; h && *h;) {
 		size_t len = strcspn(h, " ");
@@ -155,9 +153,9 @@ static void certshow_json(const struct certshow_in *in, const struct certshow_ro
 								     sizeof(when)) : NULL);
 		sbuf_printf(out, ",\"syncs\":%llu,\"commands\":%llu,\"failures\":%llu,"
 			    "\"pushed\":%llu,\"removed\":%llu,\"last_error\":",
-			    (unsigned long long)ps.syncs, (unsigned long long)ps.commands,
-			    (unsigned long long)ps.failures, (unsigned long long)ps.pushed,
-			    (unsigned long long)ps.removed);
+			    (unsigned long long)ps.n.syncs, (unsigned long long)ps.n.commands,
+			    (unsigned long long)ps.n.failures, (unsigned long long)ps.n.pushed,
+			    (unsigned long long)ps.n.removed);
 		sbuf_json_cstr(out, ps.last_error[0] ? ps.last_error : NULL);
 		sbuf_putc(out, '}');
 	}
@@ -264,8 +262,8 @@ static void certshow_text_targets(const struct certtargets *ts, struct sbuf *out
 			const char *cells[7];
 
 			pusher_status(certtargets_pusher(ts, k), &ps);
-			snprintf(pushed, sizeof(pushed), "%llu", (unsigned long long)ps.pushed);
-			snprintf(removed, sizeof(removed), "%llu", (unsigned long long)ps.removed);
+			snprintf(pushed, sizeof(pushed), "%llu", (unsigned long long)ps.n.pushed);
+			snprintf(removed, sizeof(removed), "%llu", (unsigned long long)ps.n.removed);
 			cells[0] = ps.target;
 			cells[1] = ps.state;
 			cells[2] = ps.crt_list[0] ? ps.crt_list : NULL;

@@ -86,7 +86,7 @@ struct pusher {
 	char last_error[256];
 	int64_t last_sync_ms;
 	unsigned backoff_ms;
-	uint64_t syncs, commands, failures, pushed, removed;
+	struct pusher_counters n;
 	struct sbuf cmd;
 };
 
@@ -181,7 +181,7 @@ static void pusher_end_run(struct pusher *p, const char *error)
 			    KVS("target", p->addr.name), KVS("reason", error));
 		pusher_copy(p->last_error, sizeof(p->last_error), error);
 		p->state = "unreachable";
-		p->failures++;
+		p->n.failures++;
 		p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : PUSHER_BACKOFF_MIN_MS;
 		if (p->backoff_ms > PUSHER_BACKOFF_MAX_MS)
 			p->backoff_ms = PUSHER_BACKOFF_MAX_MS;
@@ -196,7 +196,7 @@ static void pusher_end_run(struct pusher *p, const char *error)
 		return;
 	}
 	p->runs = 0;
-	p->syncs++;
+	p->n.syncs++;
 	p->last_sync_ms = clock_wall_ms();
 	p->state = p->failed ? "degraded" : "synced";
 	if (!p->failed)
@@ -224,7 +224,7 @@ static void pusher_send(struct pusher *p)
 	}
 	LOG(LL_DEBUG, "certs", "runtime API command", KVS("target", p->addr.name),
 	    KVSN("command", p->cmd.buf, strcspn(p->cmd.buf, "\n")));
-	p->commands++;
+	p->n.commands++;
 	p->req = haproxy_cli_send(p->loop, &p->addr, p->cmd.buf, p->cmd.len,
 				  PUSHER_CMD_TIMEOUT_MS, pusher_on_answer, p, err, sizeof(err));
 	if (!p->req)
@@ -365,7 +365,7 @@ static void pusher_op_done(struct pusher *p, const struct pushop *op,
 		break;
 	case PUSHOP_PUSHED:
 		p->changed = 1;
-		p->pushed++;
+		p->n.pushed++;
 		pusher_item_set(p, op->item, PUSHER_ITEM_OK, NULL);
 		LOG(LL_INFO, "certs", op->kind == PUSHOP_DEFAULT ? "default certificate replaced" :
 		    "certificate added", KVS("target", p->addr.name), KVS("certificate", it->name),
@@ -374,7 +374,7 @@ static void pusher_op_done(struct pusher *p, const struct pushop *op,
 	case PUSHOP_FAILED:
 		/* a push that could not finish now; the next sync retries it */
 		p->failed = 1;
-		p->failures++;
+		p->n.failures++;
 		snprintf(p->last_error, sizeof(p->last_error), "%s: %s", it->name, res->reason);
 		pusher_item_set(p, op->item, PUSHER_ITEM_FAILED, res->reason);
 		LOG(LL_INFO, "certs", "certificate push failed, retrying", KVS("target", p->addr.name),
@@ -389,7 +389,7 @@ static void pusher_op_done(struct pusher *p, const struct pushop *op,
 	case PUSHOP_REMOVED:
 		p->changed = 1;
 		if (op->kind == PUSHOP_DEL_ENTRY) {
-			p->removed++;
+			p->n.removed++;
 			LOG(LL_INFO, "certs", "certificate line removed", KVS("target", p->addr.name),
 			    KVS("path", op->path), KVI("line", op->line));
 		} else {
@@ -605,17 +605,12 @@ void pusher_update(struct pusher *p, struct certset *set)
 
 void pusher_status(const struct pusher *p, struct pusher_status *st)
 {
-	memset(st, 0, sizeof(*st));
 	st->target = p->addr.name;
 	st->state = p->state;
 	st->last_error = p->last_error;
 	st->crt_list = p->crt_list;
 	st->last_sync_ms = p->last_sync_ms;
-	st->syncs = p->syncs;
-	st->commands = p->commands;
-	st->failures = p->failures;
-	st->pushed = p->pushed;
-	st->removed = p->removed;
+	st->n = p->n;
 }
 
 enum pusher_item_state pusher_item(const struct pusher *p, size_t i, const char **reason)

@@ -53,17 +53,21 @@ void pusher_free(struct pusher *p);
  */
 void pusher_update(struct pusher *p, struct certset *set);
 
+struct pusher_counters {
+	uint64_t syncs;            /* complete syncs */
+	uint64_t commands;         /* runtime API commands sent */
+	uint64_t failures;         /* commands without an answer, pushes that failed */
+	uint64_t pushed;           /* certificates added or replaced */
+	uint64_t removed;          /* crt-list lines removed */
+};
+
 struct pusher_status {
 	const char *target;        /* the runtime API address */
 	const char *state;         /* "pending", "syncing", "synced", "degraded", "unreachable" */
 	const char *last_error;    /* "" when the last sync went well */
 	const char *crt_list;      /* the crt-list used, "" until known */
 	int64_t last_sync_ms;      /* wall clock of the last complete sync, 0 if none */
-	uint64_t syncs;            /* complete syncs */
-	uint64_t commands;         /* runtime API commands sent */
-	uint64_t failures;         /* commands without an answer, pushes that failed */
-	uint64_t pushed;           /* certificates added or replaced */
-	uint64_t removed;          /* crt-list lines removed */
+	struct pusher_counters n;
 };
 void pusher_status(const struct pusher *p, struct pusher_status *st);
 

@@ -280,11 +280,7 @@ static struct pushop *pushplan_op(struct pushplan_work *w, enum pushop_kind kind
 		w->cops = ncap;
 	}
 	op = &out->ops[out->nops++];
-	memset(op, 0, sizeof(*op));
-	op->kind = kind;
-	op->item = item;
-	op->path = path;
-	op->line = line;
+	*op = (struct pushop){ .kind = kind, .item = item, .path = path, .line = line };
 	return op;
 }
 
