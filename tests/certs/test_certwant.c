@@ -16,22 +16,18 @@
 #include "certs/certident.h"
 #include "certs/certwant.h"
 #include "routing/model.h"
-#include "routing/routesfile.h"
 #include "routing/rtable.h"
+#include "tests/routing/fixture.h"
 
-static struct rtable *table(const char *json)
+/* A table of the services of <m>, each with one task (<task>). */
+static struct rtable *table(struct model *m, const char *task)
 {
-	struct rtable_build_opts bo = { .nworkers = 1 };
-	char err[256];
-	struct model *m = routesfile_parse(json, strlen(json), err, sizeof(err));
-	const struct model *mm[1] = { m };
 	struct rtable *t;
 
-	if (!m)
-		fail_msg("%s", err);
-	t = rtable_build(mm, 1, &bo);
+	for (size_t i = 0; i < m->nsvcs; i++)
+		fx_task(m, &m->svcs[i], task, "10.0.0.5", 0, NULL);
+	t = fx_build(m, 1, NULL);
 	model_free(m);
-	assert_non_null(t);
 	return t;
 }
 
@@ -42,32 +38,28 @@ static void free_idents(struct certident *ids, size_t n)
 	free(ids);
 }
 
-#define SVC(name, labels, task) \
-	"{\"name\":\"" name "\",\"labels\":{\"com.docker.lb.port\":\"80\"," labels "}," \
-	"\"tasks\":[{\"id\":\"" task "\",\"address\":\"10.0.0.5\"}]}"
-
-static const char four[] = "{\"services\":["
-	SVC("shop", "\"com.docker.lb.hosts\":\"www.shop.test,Shop.test\","
-	    "\"com.docker.lb.ssl_cert\":\"shop_cert\",\"com.docker.lb.ssl_key\":\"shop_key\"", "t1") ","
-	SVC("shop-api", "\"com.docker.lb.hosts\":\"api.shop.test,shop.test\","
-	    "\"com.docker.lb.ssl_cert\":\"shop_cert\",\"com.docker.lb.ssl_key\":\"shop_key\"", "t2") ","
-	SVC("blog", "\"com.docker.lb.hosts\":\"blog.test\",\"com.docker.lb.ssl_cert\":\"blog_pem\","
-	    "\"com.docker.lb.ssl_key\":\"blog_pem\"", "t3") ","
-	SVC("pass", "\"com.docker.lb.hosts\":\"pass.test\",\"com.docker.lb.ssl_cert\":\"pass_cert\","
-	    "\"com.docker.lb.ssl_passthrough\":\"true\"", "t4") ","
-	SVC("plain", "\"com.docker.lb.hosts\":\"plain.test\"", "t5") "]}";
-
 /* Two services sharing a pair make one identity with both's hosts; a
  * certificate that holds its key is named by it alone; passthrough and
  * plain services ask for nothing.
  */
 static void test_idents(void **state)
 {
-	struct rtable *t = table(four);
+	struct model *m = fx_model();
+	struct rtable *t;
 	struct certident *ids;
 	size_t n;
 
 	(void)state;
+	fx_service(m, "shop", 0, "lb.hosts=www.shop.test,Shop.test", "lb.port=80",
+		   "lb.ssl_cert=shop_cert", "lb.ssl_key=shop_key", NULL);
+	fx_service(m, "shop-api", 0, "lb.hosts=api.shop.test,shop.test", "lb.port=80",
+		   "lb.ssl_cert=shop_cert", "lb.ssl_key=shop_key", NULL);
+	fx_service(m, "blog", 0, "lb.hosts=blog.test", "lb.port=80", "lb.ssl_cert=blog_pem",
+		   "lb.ssl_key=blog_pem", NULL);
+	fx_service(m, "pass", 0, "lb.hosts=pass.test", "lb.port=80", "lb.ssl_cert=pass_cert",
+		   "lb.ssl_passthrough=true", NULL);
+	fx_service(m, "plain", 0, "lb.hosts=plain.test", "lb.port=80", NULL);
+	t = table(m, "t1");
 	assert_int_equal(certwant_idents(t, &ids, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(ids[0].name, "blog_pem");
@@ -88,14 +80,14 @@ static void test_idents(void **state)
 /* A name that could be a path is flagged and shown flattened. */
 static void test_bad_name(void **state)
 {
-	static const char json[] = "{\"services\":["
-		SVC("evil", "\"com.docker.lb.hosts\":\"evil.test\","
-		    "\"com.docker.lb.ssl_cert\":\"..\\/x\"", "t1") "]}";
-	struct rtable *t = table(json);
+	struct model *m = fx_model();
+	struct rtable *t;
 	struct certident *ids;
 	size_t n;
 
 	(void)state;
+	fx_service(m, "evil", 0, "lb.hosts=evil.test", "lb.port=80", "lb.ssl_cert=../x", NULL);
+	t = table(m, "t1");
 	assert_int_equal(certwant_idents(t, &ids, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(ids[0].bad_name, "../x");
@@ -104,22 +96,26 @@ static void test_bad_name(void **state)
 	rtable_free(t);
 }
 
-/* Tasks do not change the digest; hosts, names and passthrough do. */
+/* A table of service blog with a certificate, <hosts>, <extra> label
+ * (NULL: none) and its task <task>.
+ */
+static struct rtable *blog(const char *hosts, const char *extra, const char *task)
+{
+	struct model *m = fx_model();
+
+	fx_service(m, "blog", 0, hosts, "lb.port=80", "lb.ssl_cert=blog_pem", extra, NULL);
+	return table(m, task);
+}
+
+/* Tasks do not change the digest; hosts and passthrough do. */
 static void test_hash(void **state)
 {
-	static const char moved[] = "{\"services\":["
-		SVC("blog", "\"com.docker.lb.hosts\":\"blog.test\",\"com.docker.lb.ssl_cert\":"
-		    "\"blog_pem\"", "t9") "]}";
-	static const char base[] = "{\"services\":["
-		SVC("blog", "\"com.docker.lb.hosts\":\"blog.test\",\"com.docker.lb.ssl_cert\":"
-		    "\"blog_pem\"", "t1") "]}";
-	static const char hosts[] = "{\"services\":["
-		SVC("blog", "\"com.docker.lb.hosts\":\"blog.test,www.blog.test\","
-		    "\"com.docker.lb.ssl_cert\":\"blog_pem\"", "t1") "]}";
-	static const char pass[] = "{\"services\":["
-		SVC("blog", "\"com.docker.lb.hosts\":\"blog.test\",\"com.docker.lb.ssl_cert\":"
-		    "\"blog_pem\",\"com.docker.lb.ssl_passthrough\":\"true\"", "t1") "]}";
-	struct rtable *t[4] = { table(base), table(moved), table(hosts), table(pass) };
+	struct rtable *t[4] = {
+		blog("lb.hosts=blog.test", NULL, "t1"),
+		blog("lb.hosts=blog.test", NULL, "t9"),
+		blog("lb.hosts=blog.test,www.blog.test", NULL, "t1"),
+		blog("lb.hosts=blog.test", "lb.ssl_passthrough=true", "t1"),
+	};
 
 	(void)state;
 	assert_true(certwant_hash(t[0]) == certwant_hash(t[1]));

@@ -15,38 +15,33 @@
 
 #include "netmgr/netuse.h"
 #include "routing/model.h"
-#include "routing/routesfile.h"
 #include "routing/rtable.h"
+#include "tests/routing/fixture.h"
 
-static struct rtable *table(const char *json)
+/* Services a and b naming app_net (a with blanks around it), c naming
+ * none, its tasks on network "inferred"; or c alone.
+ */
+static struct rtable *table(int named)
 {
-	struct rtable_build_opts bo = { .nworkers = 1 };
-	char err[256];
-	struct model *m = routesfile_parse(json, strlen(json), err, sizeof(err));
-	const struct model *mm[1] = { m };
+	struct model *m = fx_model();
 	struct rtable *t;
 
-	if (!m)
-		fail_msg("%s", err);
-	t = rtable_build(mm, 1, &bo);
+	if (named) {
+		fx_service(m, "a", 0, "lb.hosts=a.test", "lb.port=80", "lb.network= app_net ", NULL);
+		fx_service(m, "b", 0, "lb.hosts=b.test", "lb.port=80", "lb.network=app_net", NULL);
+	}
+	fx_service(m, "c", 0, "lb.hosts=c.test", "lb.port=80", NULL);
+	for (size_t i = 0; i < m->nsvcs; i++)
+		fx_task(m, &m->svcs[i], m->svcs[i].name, "10.0.0.5", 0,
+			i + 1 == m->nsvcs ? "inferred" : "app_net");
+	t = fx_build(m, 1, NULL);
 	model_free(m);
-	assert_non_null(t);
 	return t;
 }
 
-#define SVC(name, host, net) \
-	"{\"name\":\"" name "\",\"labels\":{\"com.docker.lb.hosts\":\"" host "\"," \
-	"\"com.docker.lb.port\":\"80\"" net "},\"tasks\":[{\"id\":\"t-" name "\"," \
-	"\"address\":\"10.0.0.5\",\"network\":\"inferred\"}]}"
-
 static void test_follow(void **state)
 {
-	static const char named[] = "{\"services\":["
-		SVC("a", "a.test", ",\"com.docker.lb.network\":\" app_net \"") ","
-		SVC("b", "b.test", ",\"com.docker.lb.network\":\"app_net\"") ","
-		SVC("c", "c.test", "") "]}";
-	static const char none[] = "{\"services\":[" SVC("c", "c.test", "") "]}";
-	struct rtable *t1 = table(named), *t2 = table(none);
+	struct rtable *t1 = table(1), *t2 = table(0);
 	struct netuse *uses = NULL;
 	size_t n = 0;
 
