@@ -18,7 +18,7 @@
 
 #define NKEYS 4096
 
-static char keys[NKEYS][16];
+static char keys[NKEYS][24];
 
 static void make_keys(size_t n)
 {
@@ -191,13 +191,13 @@ static void test_delete_while_iterating(void **state)
  */
 static void test_delete_while_iterating_wrapped(void **state)
 {
-	static char wrap[7][16];
+	static char wrap[7][24];
 	unsigned char del[7];
 	size_t found = 0;
 
 	(void)state;
 	for (unsigned i = 0; found < 7 && i < 100000; i++) {
-		char k[16];
+		char k[24];
 
 		snprintf(k, sizeof(k), "w%u", i);
 		if ((hash_bytes(HASH_SEED, k, strlen(k)) & 15) >= 14)
