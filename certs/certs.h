@@ -6,7 +6,7 @@
  * configs through the Engine API; and it keeps every HAProxy named by
  * --haproxy-runtime serving them through its runtime API, with no reload
  * (pusher.h), including HAProxy tasks that start later
- * (tasks:SERVICE:PORT is re-resolved every CERTS_RESOLVE_MS).
+ * (tasks:SERVICE:PORT is re-resolved every CERTTARGETS_RESOLVE_MS).
  *
  * Material that cannot be used (no such secret or config, not PEM, key
  * not matching, expired) is refused with its reason in the log, in "show
@@ -26,8 +26,6 @@ struct sbuf;
 struct certs;
 
 #define CERTS_TICK_MS        1000    /* files, expiry and retries are looked at this often */
-#define CERTS_RESOLVE_MS     3000    /* tasks:SERVICE:PORT targets */
-#define CERTS_LOOKUP_RETRY_MS 10000  /* a name found nowhere is looked for again */
 
 struct certs_opts {
 	const char *const *targets;   /* --haproxy-runtime: unix:PATH, IP:PORT, tasks:SERVICE:PORT */

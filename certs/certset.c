@@ -45,6 +45,26 @@ void certset_unref(struct certset *s)
 	arena_free(s->arena);
 }
 
+static int certset_item_same(const struct certset_item *a, const struct certset_item *b)
+{
+	return strcmp(a->name, b->name) == 0 && a->ready == b->ready &&
+	       strcmp(a->filters, b->filters) == 0 &&
+	       (!a->ready || strcmp(a->path, b->path) == 0);
+}
+
+int certset_same(const struct certset *a, const struct certset *b)
+{
+	if (!a || !b || a->n != b->n || a->authoritative != b->authoritative ||
+	    !a->dflt != !b->dflt)
+		return 0;
+	if (a->dflt && !certset_item_same(a->dflt, b->dflt))
+		return 0;
+	for (size_t i = 0; i < a->n; i++)
+		if (!certset_item_same(&a->items[i], &b->items[i]))
+			return 0;
+	return 1;
+}
+
 const struct certset_item *certset_find(const struct certset *s, const char *name, size_t len)
 {
 	size_t lo = 0, hi = s->n;

@@ -15,6 +15,12 @@ struct certset *certset_ref(struct certset *s);
 /* Drops a reference; the last one frees the set. NULL is accepted. */
 void certset_unref(struct certset *s);
 
+/* Whether a pusher would do the same with <a> as with <b>: the same items
+ * with the same hosts and content, the same default, as authoritative.
+ * NULL is never the same.
+ */
+int certset_same(const struct certset *a, const struct certset *b);
+
 /* Returns the item whose name <name> (<len> bytes) is, or NULL. */
 const struct certset_item *certset_find(const struct certset *s, const char *name, size_t len);
 

@@ -275,34 +275,45 @@ static int ans_blank(const char *s, size_t n)
 	return 1;
 }
 
+/* Finds the next line of the answer that is not blank, from <*cur> up to
+ * <end>: its start in <*line>, its length without the line end in <*n>;
+ * <*cur> moves past it. Returns 0 when there is none.
+ */
+static int ans_next_line(const char **cur, const char *end, const char **line, size_t *n)
+{
+	while (*cur < end) {
+		const char *nl = memchr(*cur, '\n', (size_t)(end - *cur));
+
+		*line = *cur;
+		*n = (size_t)((nl ? nl : end) - *cur);
+		*cur = nl ? nl + 1 : end;
+		if (*n && (*line)[*n - 1] == '\r')
+			(*n)--;
+		if (!ans_blank(*line, *n))
+			return 1;
+	}
+	return 0;
+}
+
 long haproxy_ans_crtlist(const char *ans, size_t len,
 			 void (*fn)(void *arg, const struct haproxy_ans_entry *e), void *arg)
 {
-	const char *p = ans, *end = ans + len;
+	const char *cur = ans, *end = ans + len, *p;
 	long count = 0;
 	int first = 1;
+	size_t n;
 
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl ? nl : end, *q, *tok_end;
+	while (ans_next_line(&cur, end, &p, &n)) {
+		const char *q, *tok_end;
 		struct haproxy_ans_entry e;
-		size_t n = (size_t)(eol - p);
 
-		if (n && p[n - 1] == '\r')
-			n--;
-		if (ans_blank(p, n)) {
-			p = nl ? nl + 1 : end;
-			continue;
-		}
 		/* A listing starts with "# <list>"; anything else first is an
 		 * error message. */
 		if (first && p[0] != '#')
 			return -1;
 		first = 0;
-		if (p[0] == '#') {
-			p = nl ? nl + 1 : end;
+		if (p[0] == '#')
 			continue;
-		}
 		memset(&e, 0, sizeof(e));
 		e.options = e.filters = "";
 		tok_end = memchr(p, ' ', n);
@@ -342,7 +353,6 @@ long haproxy_ans_crtlist(const char *ans, size_t len,
 		if (fn)
 			fn(arg, &e);
 		count++;
-		p = nl ? nl + 1 : end;
 	}
 	return first ? -1 : count;
 }
@@ -350,21 +360,12 @@ long haproxy_ans_crtlist(const char *ans, size_t len,
 long haproxy_ans_names(const char *ans, size_t len,
 		       void (*fn)(void *arg, const char *name, size_t n, int in_tx), void *arg)
 {
-	const char *p = ans, *end = ans + len;
+	const char *cur = ans, *end = ans + len, *p;
 	long count = 0;
 	int in_tx = 0;
+	size_t n;
 
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl ? nl : end;
-		size_t n = (size_t)(eol - p);
-
-		if (n && p[n - 1] == '\r')
-			n--;
-		if (ans_blank(p, n)) {
-			p = nl ? nl + 1 : end;
-			continue;
-		}
+	while (ans_next_line(&cur, end, &p, &n)) {
 		if (p[0] == '#') {
 			in_tx = n >= 13 && memcmp(p, "# transaction", 13) == 0;
 		} else {
@@ -379,7 +380,6 @@ long haproxy_ans_names(const char *ans, size_t len,
 				fn(arg, p, n, in_tx);
 			count++;
 		}
-		p = nl ? nl + 1 : end;
 	}
 	return count;
 }

@@ -6,6 +6,7 @@
 #include "certs/pem.h"
 #include "common/hash.h"
 #include "common/sbuf.h"
+#include "routing/labels-t.h"
 
 #define PEM_MAX_BLOCKS  32
 #define PEM_LABEL_MAX   40
@@ -307,9 +308,10 @@ static int pem_check(struct pem_blocks *bl, size_t nkeys_cert, int separate_key,
 	if (separate_key && nkeys_cert)
 		return pem_fail(err, errlen, "", "the certificate's secret holds a private key too, "
 				"and so does the key's: keep one%s", "");
+	/* the label that names a key, spelt as routing spells it */
 	if (nkeys == 0)
 		return pem_fail(err, errlen, "", separate_key ? "key: no private key block%s" :
-				"no private key (name it with com.docker.lb.ssl_key, or put it "
+				"no private key (name it with " LABELS_PREFIX "ssl_key, or put it "
 				"after the certificate)%s", "");
 	if (nkeys > 1)
 		return pem_fail(err, errlen, "", "several private keys: keep one%s", "");

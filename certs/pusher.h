@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "certs/pusher-t.h"
 
 struct ev_loop;
 struct certset;
@@ -30,14 +31,6 @@ struct pusher;
 #define PUSHER_CHECK_MS        2000    /* a synced HAProxy is checked this often */
 #define PUSHER_GRACE_MS        2000    /* an unwanted entry is removed after this long */
 #define PUSHER_CMD_TIMEOUT_MS  5000
-
-enum pusher_item_state {
-	PUSHER_ITEM_PENDING = 0,   /* not served by this HAProxy yet */
-	PUSHER_ITEM_OK,            /* in the crt-list, its content checked */
-	PUSHER_ITEM_REFUSED,       /* HAProxy refused the material */
-	PUSHER_ITEM_FAILED,        /* the push failed; retried at the next sync */
-	PUSHER_ITEM_NOT_READY,     /* the agent has no usable material for it */
-};
 
 struct pusher_hooks {
 	/* HAProxy refused the material at <path> for <reason> (the key does
@@ -60,17 +53,21 @@ void pusher_free(struct pusher *p);
  */
 void pusher_update(struct pusher *p, struct certset *set);
 
+struct pusher_counters {
+	uint64_t syncs;            /* complete syncs */
+	uint64_t commands;         /* runtime API commands sent */
+	uint64_t failures;         /* commands without an answer, pushes that failed */
+	uint64_t pushed;           /* certificates added or replaced */
+	uint64_t removed;          /* crt-list lines removed */
+};
+
 struct pusher_status {
 	const char *target;        /* the runtime API address */
 	const char *state;         /* "pending", "syncing", "synced", "degraded", "unreachable" */
 	const char *last_error;    /* "" when the last sync went well */
 	const char *crt_list;      /* the crt-list used, "" until known */
 	int64_t last_sync_ms;      /* wall clock of the last complete sync, 0 if none */
-	uint64_t syncs;            /* complete syncs */
-	uint64_t commands;         /* runtime API commands sent */
-	uint64_t failures;         /* commands without an answer, pushes that failed */
-	uint64_t pushed;           /* certificates added or replaced */
-	uint64_t removed;          /* crt-list lines removed */
+	struct pusher_counters n;
 };
 void pusher_status(const struct pusher *p, struct pusher_status *st);
 

@@ -1,5 +1,15 @@
 /* String map: open addressing with linear probing and backward-shift
  * deletion (no tombstones, so lookups stay short after many removals).
+ *
+ * Iteration goes over the slots twice. The first lap returns the entries
+ * at or after their home slot, the second the entries whose probe wrapped
+ * past the end of the array (home after their slot); these all lie in the
+ * run of full slots at the start, so the second lap ends at the first
+ * empty slot. Deleting the entry just returned shifts back only entries
+ * that come later in its cluster; an entry that crosses the end of the
+ * array on the way stops being a wrapped one and lands in a slot the first
+ * lap has not reached yet. Looking at the deleted slot again therefore
+ * returns every other entry exactly once.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -115,18 +125,13 @@ void *strmap_get(const struct strmap *m, const char *key)
 	return strmap_getn(m, key, strlen(key));
 }
 
-void *strmap_del(struct strmap *m, const char *key)
+/* Empties slot <i> and moves later entries of its cluster back into the
+ * hole when their home slot allows it.
+ */
+static void strmap_remove_slot(struct strmap *m, size_t i)
 {
-	size_t len = strlen(key), mask = m->cap - 1, i, j;
-	struct strmap_slot *sl = strmap_find(m, key, len, strmap_hash(key, len));
-	void *val;
+	size_t mask = m->cap - 1, j;
 
-	if (!sl)
-		return NULL;
-	val = sl->val;
-	i = (size_t)(sl - m->slots);
-	/* Backward shift: move later entries of the cluster into the hole
-	 * when their home slot allows it. */
 	for (j = (i + 1) & mask; m->slots[j].key; j = (j + 1) & mask) {
 		size_t home = m->slots[j].hash & mask;
 
@@ -138,6 +143,18 @@ void *strmap_del(struct strmap *m, const char *key)
 	}
 	memset(&m->slots[i], 0, sizeof(m->slots[i]));
 	m->count--;
+}
+
+void *strmap_del(struct strmap *m, const char *key)
+{
+	size_t len = strlen(key);
+	struct strmap_slot *sl = strmap_find(m, key, len, strmap_hash(key, len));
+	void *val;
+
+	if (!sl)
+		return NULL;
+	val = sl->val;
+	strmap_remove_slot(m, (size_t)(sl - m->slots));
 	return val;
 }
 
@@ -155,14 +172,34 @@ void strmap_clear(struct strmap *m)
 
 int strmap_next(const struct strmap *m, size_t *pos, const char **key, void **val)
 {
-	while (*pos < m->cap) {
-		const struct strmap_slot *sl = &m->slots[(*pos)++];
+	size_t mask = m->cap - 1;
 
-		if (sl->key) {
-			*key = sl->key;
-			*val = sl->val;
-			return 1;
+	while (*pos < 2 * m->cap) {
+		size_t i = *pos & mask;
+		const struct strmap_slot *sl = &m->slots[i];
+		int second_lap = *pos >= m->cap;
+
+		if (!sl->key) {
+			/* no wrapped entry lies past an empty slot */
+			*pos = second_lap ? 2 * m->cap : *pos + 1;
+			continue;
 		}
+		(*pos)++;
+		if (((sl->hash & mask) > i) != second_lap)
+			continue;
+		*key = sl->key;
+		*val = sl->val;
+		return 1;
 	}
 	return 0;
+}
+
+void *strmap_del_current(struct strmap *m, size_t *pos)
+{
+	size_t i = (*pos - 1) & (m->cap - 1);
+	void *val = m->slots[i].val;
+
+	strmap_remove_slot(m, i);
+	(*pos)--;   /* the slot again: it may hold a later entry now */
+	return val;
 }

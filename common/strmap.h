@@ -1,6 +1,7 @@
 /* A hash map from strings to pointers, for the ID lookups of discovery
- * (services, networks, nodes by Docker ID). Keys are borrowed: the caller
- * keeps each key alive and unchanged while it is in the map.
+ * (services, networks, nodes by Docker ID) and the certificate manager's
+ * names. Keys are borrowed: the caller keeps each key alive and unchanged
+ * while it is in the map.
  */
 #ifndef COMMON_STRMAP_H
 #define COMMON_STRMAP_H
@@ -29,8 +30,15 @@ size_t strmap_count(const struct strmap *m);
 void strmap_clear(struct strmap *m);
 
 /* Iterates: start with *<pos> = 0; returns 1 and sets <key>/<val> for each
- * entry, 0 at the end. The map must not change during the iteration.
+ * entry, in no particular order, 0 at the end. The map must not change
+ * during the iteration, but through strmap_del_current().
  */
 int strmap_next(const struct strmap *m, size_t *pos, const char **key, void **val);
+
+/* Removes the entry that strmap_next() just returned through <pos>, and
+ * returns its value; the key may be freed afterwards. The iteration goes
+ * on with <pos>: it still returns every other entry exactly once.
+ */
+void *strmap_del_current(struct strmap *m, size_t *pos);
 
 #endif

@@ -11,11 +11,13 @@
  * then IDLE until the timer: a change in the table (after NETMGR_FOLD_MS),
  * a grace period ending, a detached network to check again, a retry, or
  * the guard.
+ *
+ * What the table names is followed by netuse.c, the decision is
+ * netplan.c's, and "show networks" is written by netshow.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <ev.h>
 
 #include "common/arena.h"
@@ -23,12 +25,12 @@
 #include "common/errlog.h"
 #include "common/log.h"
 #include "common/sbuf.h"
-#include "common/strmap.h"
 #include "dockerapi/dockerapi.h"
 #include "netmgr/netmgr.h"
 #include "netmgr/netobj.h"
 #include "netmgr/netplan.h"
-#include "routing/model.h"
+#include "netmgr/netshow.h"
+#include "netmgr/netuse.h"
 #include "routing/rtable.h"
 
 #define NETMGR_TIMEOUT_MS       10000   /* one request */
@@ -36,8 +38,6 @@
 #define NETMGR_RETRY_MIN_MS     1000    /* after a failure, doubling */
 #define NETMGR_RETRY_MAX_MS     30000
 #define NETMGR_WAIT_COMPLETE_MS 1000    /* the table is not complete yet */
-#define NETMGR_SHOW_SERVICES    3       /* services named per network in "show networks" */
-#define NETMGR_LABEL            "com.docker.lb.network"
 
 enum netmgr_stage {
 	NETMGR_IDLE = 0,
@@ -45,14 +45,6 @@ enum netmgr_stage {
 	NETMGR_USERS,
 	NETMGR_UPDATE,
 	NETMGR_REMOVE,
-};
-
-/* A network named in com.docker.lb.network, now or lately. */
-struct netmgr_use {
-	char *network;              /* as labelled */
-	unsigned users;             /* routed services naming it */
-	int64_t idle_since_ms;      /* monotonic, when <users> dropped to 0 */
-	char *services;             /* the first few of them, for "show networks" */
 };
 
 /* A row of "show networks", copied out of a decision. */
@@ -73,7 +65,7 @@ struct netmgr {
 	const struct rtable *(*current_table)(void);
 	int64_t start_ms;           /* first complete table, 0 before */
 
-	struct netmgr_use *uses;
+	struct netuse *uses;        /* the networks routed services name */
 	size_t nuses;
 
 	ev_timer timer;
@@ -239,142 +231,37 @@ static void netmgr_ok(struct netmgr *m)
 	m->last_error[0] = '\0';
 }
 
-static int netmgr_failed(const struct dockerapi_resp *r)
+/* Whether <r> failed (no answer, or not a 2xx one); then it is described
+ * in <why>.
+ */
+static int netmgr_failed(const struct dockerapi_resp *r, char *why, size_t whylen)
 {
-	return r->error || r->status < 200 || r->status > 299;
+	if (!r->error && r->status >= 200 && r->status <= 299)
+		return 0;
+	dockerapi_describe(r, why, whylen);
+	return 1;
 }
 
 /************************************************************************/
 /*                        following the table                           */
 /************************************************************************/
 
-static void netmgr_use_clear(struct netmgr_use *u)
-{
-	free(u->network);
-	u->network = NULL;
-	free(u->services);
-	u->services = NULL;
-}
-
-/* Counts, for each network that table <t> has routed services name, those
- * services, into an array of <*n> uses (malloc'd), indexed by network in
- * <index> (which borrows their names). Returns NULL when memory is
- * exhausted.
- */
-static struct netmgr_use *netmgr_count(const struct rtable *t, struct strmap *index, size_t *n)
-{
-	size_t count = rtable_service_count(t), k = 0;
-	struct netmgr_use *fresh = calloc(count + 1, sizeof(*fresh));
-
-	*n = 0;
-	if (!fresh)
-		return NULL;
-	for (size_t i = 0; i < count; i++) {
-		struct rtable_service_view v;
-		const char *net;
-		struct netmgr_use *u;
-
-		rtable_service_at(t, i, &v);
-		if (v.status != RTABLE_SVC_ROUTED || !v.model)
-			continue;
-		net = model_label(v.model, NETMGR_LABEL);
-		if (!net || !*net)
-			continue;
-		u = strmap_get(index, net);
-		if (!u) {
-			u = &fresh[k];
-			u->network = strdup(net);
-			if (!u->network || strmap_put(index, u->network, u) < 0)
-				goto out_oom;
-			k++;
-		}
-		if (u->users < NETMGR_SHOW_SERVICES) {
-			size_t have = u->services ? strlen(u->services) : 0;
-			char *s = realloc(u->services, have + strlen(v.name) + 2);
-
-			if (!s)
-				goto out_oom;
-			if (have)
-				s[have++] = ',';
-			strcpy(s + have, v.name);
-			u->services = s;
-		}
-		u->users++;
-	}
-	*n = k;
-	return fresh;
-
-out_oom:
-	strmap_clear(index);
-	for (size_t j = 0; j <= k && j <= count; j++)
-		netmgr_use_clear(&fresh[j]);
-	free(fresh);
-	return NULL;
-}
-
 void netmgr_on_table(void *arg, const struct rtable *t)
 {
 	struct netmgr *m = arg;
 	int64_t now = clock_mono_ms();
-	struct netmgr_use *fresh, *uses;
-	struct strmap *index;
-	size_t nfresh, n = 0;
-	int changed = 0;
+	int changed;
 
 	if (!m->table_complete())
 		return;   /* the timer looks again soon */
-	index = strmap_new();
-	fresh = index ? netmgr_count(t, index, &nfresh) : NULL;
-	uses = fresh ? calloc(m->nuses + nfresh + 1, sizeof(*uses)) : NULL;
-	if (!uses) {
-		/* memory exhausted: the guard looks again */
-		for (size_t i = 0; fresh && i < nfresh; i++)
-			netmgr_use_clear(&fresh[i]);
-		free(fresh);
-		strmap_free(index);
-		return;
-	}
+	changed = netuse_follow(&m->uses, &m->nuses, t, now,
+				(int64_t)m->grace_ms + NETMGR_GUARD_MS);
+	if (changed < 0)
+		return;   /* memory exhausted: the guard looks again */
 	if (!m->start_ms) {
 		m->start_ms = now;
 		changed = 1;
 	}
-	/* named before: still named, or idle from now on (and forgotten once
-	 * the grace period is long over: the decision then is the same) */
-	for (size_t i = 0; i < m->nuses; i++) {
-		struct netmgr_use *old = &m->uses[i], *cur = strmap_del(index, old->network);
-
-		if (cur) {
-			changed |= !old->users;
-			uses[n] = *cur;
-			uses[n++].idle_since_ms = 0;
-			cur->network = NULL;   /* moved */
-			cur->services = NULL;
-			netmgr_use_clear(old);
-			continue;
-		}
-		if (old->users) {
-			changed = 1;
-			old->users = 0;
-			old->idle_since_ms = now;
-		}
-		if (now - old->idle_since_ms > (int64_t)m->grace_ms + NETMGR_GUARD_MS) {
-			netmgr_use_clear(old);
-			continue;
-		}
-		uses[n++] = *old;
-	}
-	/* named for the first time */
-	for (size_t j = 0; j < nfresh; j++) {
-		if (!fresh[j].network)
-			continue;
-		changed = 1;
-		uses[n++] = fresh[j];
-	}
-	strmap_free(index);
-	free(fresh);
-	free(m->uses);
-	m->uses = uses;
-	m->nuses = n;
 	if (changed)
 		netmgr_look_at(m, now + NETMGR_FOLD_MS);
 }
@@ -412,16 +299,11 @@ static void netmgr_keep_rows(struct netmgr *m)
 }
 
 /* The services naming <row>'s network, for the log. */
-static const char *netmgr_row_services(struct netmgr *m, const struct netplan_row *row)
+static const char *netmgr_row_services(const struct netmgr *m, const struct netplan_row *row)
 {
-	for (size_t i = 0; i < m->nuses; i++) {
-		const struct netmgr_use *u = &m->uses[i];
+	const struct netuse *u = netuse_find(m->uses, m->nuses, row->name, row->id);
 
-		if (u->users && (strcmp(u->network, row->name) == 0 ||
-				 (row->id && strcmp(u->network, row->id) == 0)))
-			return u->services;
-	}
-	return NULL;
+	return u ? u->services : NULL;
 }
 
 static void netmgr_update(struct netmgr *m);
@@ -542,12 +424,8 @@ static void netmgr_on_nets(void *arg, const struct dockerapi_resp *r)
 	char why[256];
 
 	m->req_nets = NULL;
-	if (netmgr_failed(r)) {
-		dockerapi_describe(r, why, sizeof(why));
-		netmgr_look_failed(m, "listing networks", why);
-		return;
-	}
-	if (netobj_networks(r->body, r->len, &m->nets, why, sizeof(why)) < 0) {
+	if (netmgr_failed(r, why, sizeof(why)) ||
+	    netobj_networks(r->body, r->len, &m->nets, why, sizeof(why)) < 0) {
 		netmgr_look_failed(m, "listing networks", why);
 		return;
 	}
@@ -561,11 +439,9 @@ static void netmgr_on_proxy(void *arg, const struct dockerapi_resp *r)
 	char why[256];
 
 	m->req_proxy = NULL;
-	if (netmgr_failed(r)) {
+	if (netmgr_failed(r, why, sizeof(why))) {
 		if (r->status == 404)
 			snprintf(why, sizeof(why), "no such service (--proxy-service)");
-		else
-			dockerapi_describe(r, why, sizeof(why));
 		netmgr_look_failed(m, "reading the proxy service", why);
 		return;
 	}
@@ -643,8 +519,7 @@ static void netmgr_on_network(void *arg, const struct dockerapi_resp *r)
 		/* gone already (the other agent, or the operator) */
 		n->refs_known = 1;
 		n->services = 1;   /* nothing to remove */
-	} else if (netmgr_failed(r)) {
-		dockerapi_describe(r, why, sizeof(why));
+	} else if (netmgr_failed(r, why, sizeof(why))) {
 		netmgr_fail(m, "inspecting a detached network", why);
 		return;
 	} else if (netobj_network_containers(r->body, r->len, &n->containers, &lb, why,
@@ -692,12 +567,8 @@ static void netmgr_on_services(void *arg, const struct dockerapi_resp *r)
 	char why[256];
 
 	m->req = NULL;
-	if (netmgr_failed(r)) {
-		dockerapi_describe(r, why, sizeof(why));
-		netmgr_fail(m, "listing services", why);
-		return;
-	}
-	if (netobj_count_users(r->body, r->len, m->check, m->ncheck, why, sizeof(why)) < 0) {
+	if (netmgr_failed(r, why, sizeof(why)) ||
+	    netobj_count_users(r->body, r->len, m->check, m->ncheck, why, sizeof(why)) < 0) {
 		netmgr_fail(m, "listing services", why);
 		return;
 	}
@@ -791,8 +662,7 @@ static void netmgr_on_update(void *arg, const struct dockerapi_resp *r)
 		netmgr_idle(m, 100 + (unsigned)(clock_mono_ns() % 400));
 		return;
 	}
-	if (netmgr_failed(r)) {
-		dockerapi_describe(r, why, sizeof(why));
+	if (netmgr_failed(r, why, sizeof(why))) {
 		netmgr_fail(m, "updating the proxy service", why);
 		return;
 	}
@@ -809,9 +679,32 @@ static void netmgr_on_update(void *arg, const struct dockerapi_resp *r)
 	netmgr_remove_next(m);
 }
 
+/* Moves to <stage> with a <method> request on <path> (<body>: NULL when
+ * none); when it cannot be sent, the look fails with <what>.
+ */
+static void netmgr_write(struct netmgr *m, enum netmgr_stage stage, const char *method,
+			 const char *path, const struct sbuf *body,
+			 void (*on_done)(void *, const struct dockerapi_resp *), const char *what)
+{
+	struct dockerapi_call c = {
+		.method = method,
+		.path = path,
+		.body = body ? body->buf : NULL,
+		.body_len = body ? body->len : 0,
+		.timeout_ms = NETMGR_TIMEOUT_MS,
+		.on_done = on_done,
+		.arg = m,
+	};
+	char why[256];
+
+	m->stage = stage;
+	m->req = dockerapi_send(m->api, &c, why, sizeof(why));
+	if (!m->req)
+		netmgr_fail(m, what, why);
+}
+
 static void netmgr_update(struct netmgr *m)
 {
-	struct dockerapi_call c = { 0 };
 	char why[256], path[256];
 
 	if (netobj_proxy_spec(m->proxy_json.buf, m->proxy_json.len,
@@ -824,17 +717,8 @@ static void netmgr_update(struct netmgr *m)
 	}
 	snprintf(path, sizeof(path), "/services/%s/update?version=%llu", m->px.id,
 		 (unsigned long long)m->px.version);
-	c.method = "POST";
-	c.path = path;
-	c.body = m->body.buf;
-	c.body_len = m->body.len;
-	c.timeout_ms = NETMGR_TIMEOUT_MS;
-	c.on_done = netmgr_on_update;
-	c.arg = m;
-	m->stage = NETMGR_UPDATE;
-	m->req = dockerapi_send(m->api, &c, why, sizeof(why));
-	if (!m->req)
-		netmgr_fail(m, "updating the proxy service", why);
+	netmgr_write(m, NETMGR_UPDATE, "POST", path, &m->body, netmgr_on_update,
+		     "updating the proxy service");
 }
 
 /************************************************************************/
@@ -861,10 +745,9 @@ static void netmgr_on_delete(void *arg, const struct dockerapi_resp *r)
 	if (r->status == 404) {
 		LOG(LL_DEBUG, "netmgr", "network already removed", KVS("network", row->name),
 		    KVS("id", row->id));
-	} else if (netmgr_failed(r)) {
+	} else if (netmgr_failed(r, why, sizeof(why))) {
 		/* Usually the proxy's old tasks still hold it: Swarm says so
 		 * until they stopped. The next look tries again. */
-		dockerapi_describe(r, why, sizeof(why));
 		LOG(LL_INFO, "netmgr", "network not removed yet, trying again",
 		    KVS("network", row->name), KVS("id", row->id), KVS("reason", why));
 	} else {
@@ -878,8 +761,7 @@ static void netmgr_on_delete(void *arg, const struct dockerapi_resp *r)
 
 static void netmgr_remove_next(struct netmgr *m)
 {
-	char path[256], why[256];
-	struct dockerapi_call c = { 0 };
+	char path[256];
 
 	while (m->next_remove < m->plan.nrows && m->plan.rows[m->next_remove].state != NETPLAN_REMOVE)
 		m->next_remove++;
@@ -890,15 +772,8 @@ static void netmgr_remove_next(struct netmgr *m)
 		return;
 	}
 	snprintf(path, sizeof(path), "/networks/%s", m->plan.rows[m->next_remove].id);
-	c.method = "DELETE";
-	c.path = path;
-	c.timeout_ms = NETMGR_TIMEOUT_MS;
-	c.on_done = netmgr_on_delete;
-	c.arg = m;
-	m->stage = NETMGR_REMOVE;
-	m->req = dockerapi_send(m->api, &c, why, sizeof(why));
-	if (!m->req)
-		netmgr_fail(m, "removing a network", why);
+	netmgr_write(m, NETMGR_REMOVE, "DELETE", path, NULL, netmgr_on_delete,
+		     "removing a network");
 }
 
 /************************************************************************/
@@ -949,9 +824,7 @@ void netmgr_free(struct netmgr *m)
 		dockerapi_cancel(m->req_proxy);
 	if (m->req)
 		dockerapi_cancel(m->req);
-	for (size_t i = 0; i < m->nuses; i++)
-		netmgr_use_clear(&m->uses[i]);
-	free(m->uses);
+	netuse_free(m->uses, m->nuses);
 	free(m->check);
 	if (m->have_plan)
 		netplan_release(&m->plan);
@@ -980,144 +853,50 @@ static const char *netmgr_stage_name(enum netmgr_stage st)
 	return "?";
 }
 
-/* The routed services naming the network of <r> now, or NULL. */
-static const struct netmgr_use *netmgr_show_use(const struct netmgr *m, const struct netmgr_row *r)
-{
-	for (size_t i = 0; i < m->nuses; i++) {
-		const struct netmgr_use *u = &m->uses[i];
-
-		if (u->users && (strcmp(u->network, r->name) == 0 ||
-				 (r->id && strcmp(u->network, r->id) == 0)))
-			return u;
-	}
-	return NULL;
-}
-
-/* <ms> (wall clock) as "2026-11-26T05:21:08.798Z" in <buf>, NULL when 0. */
-static const char *netmgr_time(int64_t ms, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t t = (time_t)(ms / 1000);
-	char date[32];
-
-	if (!ms || !gmtime_r(&t, &tm) || !strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm))
-		return NULL;
-	snprintf(buf, len, "%s.%03dZ", date, (int)(ms % 1000));
-	return buf;
-}
-
-static void netmgr_show_json(const struct netmgr *m, struct sbuf *out, int64_t now)
-{
-	char when[40];
-
-	sbuf_puts(out, "{\"proxy_service\":");
-	sbuf_json_cstr(out, m->proxy);
-	sbuf_puts(out, ",\"proxy_id\":");
-	sbuf_json_cstr(out, m->proxy_id[0] ? m->proxy_id : NULL);
-	sbuf_printf(out, ",\"proxy_version\":%llu,\"update_state\":",
-		    (unsigned long long)m->proxy_version);
-	sbuf_json_cstr(out, m->update_state[0] ? m->update_state : NULL);
-	sbuf_printf(out, ",\"state\":\"%s\",\"grace_s\":%u,\"next_look_ms\":%lld,"
-		    "\"looks\":%llu,\"updates\":%llu,\"attached\":%llu,\"detached\":%llu,"
-		    "\"removed\":%llu,\"conflicts\":%llu,\"failures\":%llu,\"last_error\":",
-		    netmgr_stage_name(m->stage), m->grace_ms / 1000,
-		    m->stage == NETMGR_IDLE && ev_is_active(&m->timer) ?
-		    (long long)(m->next_look_ms > now ? m->next_look_ms - now : 0) : -1LL,
-		    (unsigned long long)m->looks, (unsigned long long)m->updates,
-		    (unsigned long long)m->attached, (unsigned long long)m->detached,
-		    (unsigned long long)m->removed, (unsigned long long)m->conflicts,
-		    (unsigned long long)m->failures);
-	sbuf_json_cstr(out, m->last_error[0] ? m->last_error : NULL);
-	sbuf_puts(out, ",\"last_error_time\":");
-	sbuf_json_cstr(out, m->last_error[0] ? netmgr_time(m->last_error_ms, when, sizeof(when)) : NULL);
-	sbuf_puts(out, ",\"last_look\":");
-	sbuf_json_cstr(out, netmgr_time(m->last_look_ms, when, sizeof(when)));
-	sbuf_puts(out, ",\"last_update\":");
-	sbuf_json_cstr(out, netmgr_time(m->last_update_ms, when, sizeof(when)));
-	sbuf_puts(out, ",\"networks\":[");
-	for (size_t i = 0; i < m->nrows; i++) {
-		const struct netmgr_row *r = &m->rows[i];
-		const struct netmgr_use *u = netmgr_show_use(m, r);
-
-		sbuf_puts(out, i ? ",{\"name\":" : "{\"name\":");
-		sbuf_json_cstr(out, r->name);
-		sbuf_puts(out, ",\"id\":");
-		sbuf_json_cstr(out, r->id);
-		sbuf_printf(out, ",\"state\":\"%s\",\"managed\":%s,\"users\":%u,\"services\":",
-			    netplan_state_name(r->state),
-			    r->state == NETPLAN_OPERATOR || r->state == NETPLAN_MISSING ||
-			    r->state == NETPLAN_REFUSED ? "false" : "true", u ? u->users : 0);
-		sbuf_json_cstr(out, u ? u->services : NULL);
-		if (r->due_ms)
-			sbuf_printf(out, ",\"grace_left_ms\":%lld",
-				    (long long)(r->due_ms > now ? r->due_ms - now : 0));
-		else
-			sbuf_puts(out, ",\"grace_left_ms\":null");
-		sbuf_puts(out, ",\"reason\":");
-		sbuf_json_cstr(out, r->reason);
-		sbuf_putc(out, '}');
-	}
-	sbuf_puts(out, "]}\n");
-}
-
-static void netmgr_show_text(const struct netmgr *m, struct sbuf *out, int64_t now)
-{
-	size_t wn = strlen("NETWORK"), wu = strlen("USERS");
-	char users[256], when[40], when2[40];
-	const char *look, *update;
-
-	sbuf_printf(out, "proxy service: %s (id %s, version %llu%s%s)\n", m->proxy,
-		    m->proxy_id[0] ? m->proxy_id : "-", (unsigned long long)m->proxy_version,
-		    m->update_state[0] ? ", update " : "", m->update_state);
-	sbuf_printf(out, "manager: %s, grace %us, %llu looks, %llu updates, %llu attached, "
-		    "%llu detached, %llu removed, %llu conflicts, %llu failures\n",
-		    netmgr_stage_name(m->stage), m->grace_ms / 1000,
-		    (unsigned long long)m->looks, (unsigned long long)m->updates,
-		    (unsigned long long)m->attached, (unsigned long long)m->detached,
-		    (unsigned long long)m->removed, (unsigned long long)m->conflicts,
-		    (unsigned long long)m->failures);
-	look = netmgr_time(m->last_look_ms, when, sizeof(when));
-	update = netmgr_time(m->last_update_ms, when2, sizeof(when2));
-	sbuf_printf(out, "last look: %s, last update by this agent: %s\n", look ? look : "-",
-		    update ? update : "-");
-	if (m->last_error[0])
-		sbuf_printf(out, "last error: %s (%s)\n", m->last_error,
-			    netmgr_time(m->last_error_ms, when, sizeof(when)));
-	sbuf_putc(out, '\n');
-	for (size_t i = 0; i < m->nrows; i++) {
-		const struct netmgr_use *u = netmgr_show_use(m, &m->rows[i]);
-
-		if (strlen(m->rows[i].name) > wn)
-			wn = strlen(m->rows[i].name);
-		snprintf(users, sizeof(users), "%u%s%s", u ? u->users : 0, u ? " " : "",
-			 u ? u->services : "");
-		if (strlen(users) > wu)
-			wu = strlen(users);
-	}
-	sbuf_printf(out, "%-*s  %-25s  %-8s  %-*s  %-6s  %s\n", (int)wn, "NETWORK", "ID", "STATE",
-		    (int)wu, "USERS", "GRACE", "REASON");
-	for (size_t i = 0; i < m->nrows; i++) {
-		const struct netmgr_row *r = &m->rows[i];
-		const struct netmgr_use *u = netmgr_show_use(m, r);
-		char grace[32] = "-";
-
-		if (r->due_ms)
-			snprintf(grace, sizeof(grace), "%.1fs",
-				 r->due_ms > now ? (double)(r->due_ms - now) / 1000.0 : 0.0);
-		snprintf(users, sizeof(users), "%u%s%s", u ? u->users : 0, u ? " " : "",
-			 u ? u->services : "");
-		sbuf_printf(out, "%-*s  %-25s  %-8s  %-*s  %-6s  %s\n", (int)wn, r->name,
-			    r->id ? r->id : "-", netplan_state_name(r->state), (int)wu, users, grace,
-			    r->reason ? r->reason : "-");
-	}
-}
-
 void netmgr_show(const struct netmgr *m, struct sbuf *out, int json)
 {
-	int64_t now = clock_mono_ms();
+	struct netshow_row *rows = calloc(m->nrows + 1, sizeof(*rows));
+	struct netshow_in in = {
+		.proxy = m->proxy,
+		.proxy_id = m->proxy_id,
+		.proxy_version = m->proxy_version,
+		.update_state = m->update_state,
+		.state = netmgr_stage_name(m->stage),
+		.grace_s = m->grace_ms / 1000,
+		.next_look_ms = m->stage == NETMGR_IDLE && ev_is_active(&m->timer) ?
+				m->next_look_ms : -1,
+		.looks = m->looks,
+		.updates = m->updates,
+		.attached = m->attached,
+		.detached = m->detached,
+		.removed = m->removed,
+		.conflicts = m->conflicts,
+		.failures = m->failures,
+		.last_error = m->last_error,
+		.last_error_ms = m->last_error_ms,
+		.last_look_ms = m->last_look_ms,
+		.last_update_ms = m->last_update_ms,
+		.rows = rows,
+		.nrows = m->nrows,
+		.now_ms = clock_mono_ms(),
+	};
 
-	if (json)
-		netmgr_show_json(m, out, now);
-	else
-		netmgr_show_text(m, out, now);
+	if (!rows) {
+		sbuf_puts(out, json ? "{\"error\":\"out of memory\"}\n" : "error: out of memory\n");
+		return;
+	}
+	for (size_t i = 0; i < m->nrows; i++) {
+		const struct netmgr_row *r = &m->rows[i];
+		const struct netuse *u = netuse_find(m->uses, m->nuses, r->name, r->id);
+
+		rows[i].state = r->state;
+		rows[i].id = r->id;
+		rows[i].name = r->name;
+		rows[i].due_ms = r->due_ms;
+		rows[i].reason = r->reason;
+		rows[i].users = u ? u->users : 0;
+		rows[i].services = u ? u->services : NULL;
+	}
+	netshow_render(&in, out, json);
+	free(rows);
 }

@@ -537,6 +537,8 @@ void rtable_service_at(const struct rtable *t, size_t i, struct rtable_service_v
 	v->ntasks = s->ntasks;
 	v->nready = s->nready;
 	v->model = s->model;
+	v->spec = &s->spec;
+	v->network = s->network;
 	rt_service_counters(t, i, &v->counters);
 	if (s->status == RTABLE_SVC_ROUTED) {
 		v->ssl_cert = s->spec.ssl_cert;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "common/netaddr-t.h"
 #include "common/texttab.h"
+#include "routing/labels-t.h"
 #include "routing/model-t.h"
 
 struct rtable;
@@ -140,6 +141,13 @@ struct rtable_service_view {
 	struct rtable_counters counters;   /* requests routed to this service */
 	const char *ssl_cert;    /* validated com.docker.lb.ssl_cert, NULL if none or not routed */
 	const char *ssl_key;     /* validated com.docker.lb.ssl_key, NULL if none or not routed */
+	/* The labels as routing parsed them, in the table: what a module
+	 * following the table reads instead of the raw labels, so that it
+	 * sees every label exactly as routing does. Complete for a routed
+	 * service; empty for an unrouted one or one with bad labels. */
+	const struct labels_spec *spec;
+	const char *network;     /* the network routing reaches the tasks on: the network
+				  * label, else the one their tasks attach to; NULL: any */
 };
 /* Fills <v> for service <i> (0 <= i < rtable_service_count()). */
 void rtable_service_at(const struct rtable *t, size_t i, struct rtable_service_view *v);

@@ -48,6 +48,7 @@ struct world {
 	int lb_answers;         /* GET /networks/APP shows an lb endpoint this many more times */
 	int conflict;           /* refuse the next update: someone else made it */
 	int proxy_missing;
+	const char *proxy_error; /* GET of the proxy answers 500 with this message */
 	const char *update_state;
 	int64_t update_ms;      /* UpdateStatus.CompletedAt, wall clock */
 	int bad_version;        /* an update came with another version than the current one */
@@ -111,6 +112,9 @@ static void handler(void *arg, const char *method, const char *path, struct fake
 		if (world.proxy_missing) {
 			r->status = 404;
 			sbuf_puts(&b, "{\"message\":\"service p_haproxy not found\"}");
+		} else if (world.proxy_error) {
+			r->status = 500;
+			sbuf_printf(&b, "{\"message\":\"%s\"}", world.proxy_error);
 		} else {
 			proxy_json(&b);
 		}
@@ -173,22 +177,29 @@ static const struct rtable *current_table(void)
 	return current;
 }
 
-/* A table of one routed service naming app_net, or of none. */
-static struct rtable *table(int with_user)
+/* A table of one routed service whose network label is <network>, or of
+ * none when it is NULL.
+ */
+static struct rtable *table(const char *network)
 {
-	static const char with[] =
-		"{\"services\":[{\"name\":\"app_web\",\"labels\":{\"com.docker.lb.hosts\":\"a.test\","
-		"\"com.docker.lb.port\":\"80\",\"com.docker.lb.network\":\"app_net\"},"
-		"\"tasks\":[{\"id\":\"t1\",\"address\":\"10.0.0.5\"}]}]}";
-	static const char without[] = "{\"services\":[]}";
 	struct rtable_build_opts bo = { .nworkers = 1 };
+	struct sbuf json = SBUF_INIT;
 	char err[256];
-	struct model *m = with_user ? routesfile_parse(with, sizeof(with) - 1, err, sizeof(err)) :
-				      routesfile_parse(without, sizeof(without) - 1, err, sizeof(err));
-	const struct model *mm[1] = { m };
+	struct model *m;
+	const struct model *mm[1];
 	struct rtable *t;
 
+	if (network)
+		sbuf_printf(&json, "{\"services\":[{\"name\":\"app_web\",\"labels\":{"
+			    "\"com.docker.lb.hosts\":\"a.test\",\"com.docker.lb.port\":\"80\","
+			    "\"com.docker.lb.network\":\"%s\"},"
+			    "\"tasks\":[{\"id\":\"t1\",\"address\":\"10.0.0.5\"}]}]}", network);
+	else
+		sbuf_puts(&json, "{\"services\":[]}");
+	m = routesfile_parse(json.buf, json.len, err, sizeof(err));
+	sbuf_free(&json);
 	assert_non_null(m);
+	mm[0] = m;
 	t = rtable_build(mm, 1, &bo);
 	model_free(m);
 	assert_non_null(t);
@@ -244,14 +255,22 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Publishes a table with or without a service naming app_net. */
-static void publish(int with_user)
+/* Publishes a table with a service whose network label is <network>, or
+ * with none.
+ */
+static void publish_label(const char *network)
 {
 	assert_true(fx.ntables < 4);
-	fx.tables[fx.ntables] = table(with_user);
+	fx.tables[fx.ntables] = table(network);
 	current = fx.tables[fx.ntables++];
 	if (fx.m)
 		netmgr_on_table(fx.m, current);
+}
+
+/* Publishes a table with or without a service naming app_net. */
+static void publish(int with_user)
+{
+	publish_label(with_user ? "app_net" : NULL);
 }
 
 static void start(unsigned grace_s)
@@ -359,6 +378,65 @@ static void test_attach_once(void **state)
 	assert_int_equal(shown_int("updates"), 1);
 	assert_int_equal(shown_int("attached"), 1);
 	assert_int_equal(shown_int("proxy_version"), 11);
+}
+
+/* The network label is read as routing reads it (blanks around the name
+ * trimmed): the service that routes gets its network attached.
+ */
+static void test_label_as_routing_reads_it(void **state)
+{
+	(void)state;
+	publish_label(" app_net ");
+	start(1);
+	run(5000, posted);
+	assert_int_equal(posts(), 1);
+	assert_true(world.attached);
+	run(2000, NULL);
+	assert_string_equal(app_state(), "attached");
+}
+
+/* "show networks" as text: the manager, then one aligned row a network. */
+static void test_show_text(void **state)
+{
+	struct sbuf b = SBUF_INIT;
+	const char *rows;
+
+	(void)state;
+	publish(1);
+	start(1);
+	run(5000, posted);
+	run(2000, NULL);
+	netmgr_show(fx.m, &b, 0);
+	assert_non_null(strstr(b.buf, "proxy service: p_haproxy (id pxid, version 11)\n"));
+	rows = strstr(b.buf, "\n\nNETWORK ");
+	assert_non_null(rows);
+	assert_string_equal(rows, "\n\n"
+		"NETWORK    ID                         STATE     USERS      GRACE  REASON\n"
+		"p_control  ctl0000000000000000000001  operator  0          -      "
+		"attached by the operator: never detached\n"
+		"app_net    app0000000000000000000003  attached  1 app_web  -      "
+		"named by routed services\n");
+	sbuf_free(&b);
+}
+
+/* A Docker error with a line feed and an escape is shown as text in
+ * "show networks": it cannot forge a line on the operator's terminal.
+ */
+static void test_show_text_escaped(void **state)
+{
+	struct sbuf b = SBUF_INIT;
+
+	(void)state;
+	world.proxy_error = "boom\\nNETWORK  forged\\u001b[2J";
+	publish(1);
+	start(1);
+	run(3000, NULL);
+	netmgr_show(fx.m, &b, 0);
+	assert_non_null(strstr(b.buf, "last error: reading the proxy service: "));
+	assert_non_null(strstr(b.buf, "boom\\x0aNETWORK  forged\\x1b[2J ("));
+	assert_null(strchr(b.buf, '\x1b'));
+	assert_null(strstr(b.buf, "\nNETWORK  forged"));
+	sbuf_free(&b);
 }
 
 /* The other agent updated the service first: the refused update is looked
@@ -485,6 +563,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_attach_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_label_as_routing_reads_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_show_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_show_text_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conflict_not_repeated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detach_then_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redeploy_within_grace, setup, teardown),

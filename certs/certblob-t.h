@@ -1,0 +1,45 @@
+/* The material certificates are made of: the content of one name (a
+ * secret, a config or a file), wherever it was found. A name may serve as
+ * a certificate and as a key.
+ */
+#ifndef CERTS_CERTBLOB_T_H
+#define CERTS_CERTBLOB_T_H
+
+#include <stdint.h>
+#include "certs/certsrc.h"
+#include "common/sbuf.h"
+
+#define CERTBLOB_REASON_MAX 256
+
+struct certblob_store;
+struct dockerapi_req;
+
+enum certblob_state {
+	CERTBLOB_NEW = 0,        /* to be looked for */
+	CERTBLOB_QUEUED,         /* waiting for a free Docker lookup */
+	CERTBLOB_LOOKING,        /* asking Docker */
+	CERTBLOB_FILE,           /* read from <certs_dir>/<name> */
+	CERTBLOB_CONFIG,         /* read from the Docker config <name> */
+	CERTBLOB_SECRET,         /* a Docker secret that is not mounted into the agent */
+	CERTBLOB_MISSING,        /* found nowhere */
+	CERTBLOB_ERROR,          /* could not be read or asked for */
+};
+
+/* One name's material. Read-only outside certblob.c. */
+struct certblob {
+	char *name;
+	enum certblob_state state;
+	struct sbuf data;                  /* FILE, CONFIG: the content */
+	unsigned version;                  /* changes with the data */
+	char reason[CERTBLOB_REASON_MAX];  /* SECRET, MISSING, ERROR: why it cannot be used */
+	char secret_id[128];               /* SECRET: its Docker ID */
+
+	struct certblob_store *owner;
+	struct certsrc_stamp stamp;        /* FILE: what the file was when read */
+	int64_t looked_ms;                 /* monotonic: end of the last lookup */
+	struct dockerapi_req *req;
+	int step;                          /* lookup: 0 configs, 1 secrets */
+	int used;                          /* asked for since the last recheck */
+};
+
+#endif

@@ -1,0 +1,38 @@
+/* One certificate the labels ask for: a certificate name and, when apart,
+ * a key name, with the hosts and services using it, and its state.
+ */
+#ifndef CERTS_CERTIDENT_T_H
+#define CERTS_CERTIDENT_T_H
+
+#include <stdint.h>
+#include "certs/pem.h"
+
+#define CERTIDENT_REASON_MAX 256
+
+enum certident_state {
+	CERTIDENT_LOADING = 0,   /* its material is being looked for */
+	CERTIDENT_READY,         /* usable material in <pem> */
+	CERTIDENT_MISSING,       /* a name found nowhere, or not a Docker name */
+	CERTIDENT_REFUSED,       /* unusable material: not PEM, key not matching, expired */
+};
+
+struct certident {
+	char *name;              /* cert, or cert+key */
+	char *cert;
+	char *key;               /* NULL: in the certificate's text */
+	char *filters;           /* hosts, normalised, sorted, separated by ' ' */
+	char *services;          /* service names, ", " */
+	char *bad_name;          /* a name that is not a Docker name: never looked for */
+	enum certident_state state;
+	char reason[CERTIDENT_REASON_MAX];
+	const char *source;      /* "file", "secret", "config", ... */
+	struct pem_bundle pem;
+	unsigned cert_version;   /* of the blobs the bundle was made from */
+	unsigned key_version;
+	uint64_t refused_hash;   /* content HAProxy refused */
+	char refused_reason[CERTIDENT_REASON_MAX];
+	enum certident_state reported_state;   /* the last state logged ... */
+	char reported[CERTIDENT_REASON_MAX];   /* ... and its reason */
+};
+
+#endif
