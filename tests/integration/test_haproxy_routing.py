@@ -399,7 +399,7 @@ class SpoeConfTest(unittest.TestCase):
                        SWARM_SPOA_CRT_LIST=wd.file("crt-list"),
                        SWARM_SPOA_TLS_PASSTHROUGH_BIND="127.0.0.1:%d" % h.free_port())
             r = h.subprocess.run([h.HAPROXY_BIN, "-c"] + [
-                a for name in ("haproxy.cfg", "tls-passthrough.cfg", "agents-local.cfg")
+                a for name in ("haproxy.cfg", "tls-passthrough.cfg", "swarm-backends.cfg", "agents-local.cfg")
                 for a in ("-f", os.path.join(self.conf_dir, name))],
                 env=env, stdout=h.subprocess.PIPE, stderr=h.subprocess.STDOUT,
                 stdin=h.subprocess.DEVNULL, timeout=60)
