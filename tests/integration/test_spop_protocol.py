@@ -142,6 +142,21 @@ class SpopProtocolTest(unittest.TestCase):
             self.assertEqual(v["action"], action, ssl)
         c.close()
 
+    def test_query_in_the_path_argument(self):
+        """path=pathq: the query string rides in the path argument, and
+        redirects keep it as with a separate query argument."""
+        c = h.SpopClient(self.agent.port)
+        c.handshake()
+        cases = [([("path", "/login?next=/a&b=1")], "https://secure.test/login?next=/a&b=1"),
+                 ([("path", "/login?")], "https://secure.test/login"),
+                 ([("path", "/login"), ("query", "x=1")], "https://secure.test/login?x=1")]
+        for i, (args, location) in enumerate(cases):
+            c.send(h.notify_frame(1, i + 1, [("route", [("host", "secure.test")] + args +
+                                              [("ssl", "http")])]))
+            v = c.recv_frame().vars()
+            self.assertEqual(v["location"], location, args)
+        c.close()
+
     def test_pipelined_notifies_in_one_write_all_acked(self):
         c = h.SpopClient(self.agent.port)
         c.handshake()
