@@ -50,9 +50,12 @@ CFG
 }
 
 # bench_agents_cfg <port>: $WORK/agents.cfg, the agents backend of
-# haproxy-conf/haproxy.cfg with one agent, on 127.0.0.1:<port>.
+# haproxy-conf/agents-local.cfg with one agent on 127.0.0.1:<port> and no
+# checks, under a defaults section of its own like the original.
 bench_agents_cfg() {
 	cat >"$WORK/agents.cfg" <<CFG
+defaults
+    mode tcp
 backend swarm-spoa-agents
     mode tcp
     balance roundrobin

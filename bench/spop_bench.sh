@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The agent alone: spop-load against swarm-spoa with a generated table, in
 # the shapes HAProxy produces (one connection, one frame at a time; many
-# connections with pipelined frames), one worker thread.
+# connections with pipelined frames, written together as HAProxy 2.6 and
+# 3.0 do, or one write per frame as 3.1 and later do), one worker thread.
 #
 #   bench/spop_bench.sh [--services N] [--duration SEC] [--build DIR]
 #
@@ -55,10 +56,14 @@ echo "agent_rss_kb_empty_table $(rss_kb "$AGENT_PID")"
 
 start_agent --routes "$WORK/routes.json"
 HOSTS=$((SERVICES < 1000 ? SERVICES : 1000))
-for shape in "1 1" "4 64" "50 4"; do
+# conns, frames in flight per connection, framing: HAProxy 2.6/3.0 write
+# the frames of a connection together; 3.1 and later write each frame on
+# its own, at most 20 per connection (spop_load.c, --framing).
+for shape in "1 1 2.6" "4 64 2.6" "50 4 2.6" "4 20 3.2" "3 17 3.2"; do
 	set -- $shape
-	echo "== conns $1, pipeline $2, $HOSTS hosts of $SERVICES services"
+	echo "== conns $1, pipeline $2, framing $3, $HOSTS hosts of $SERVICES services"
 	"$BUILD/bench/spop-load" --target 127.0.0.1:"$AGENT_PORT" --conns "$1" --pipeline "$2" --threads 1 \
-		--duration "$DURATION" --requests 100000000 --hosts "$HOSTS" --host bench --pid "$AGENT_PID"
+		--duration "$DURATION" --requests 100000000 --hosts "$HOSTS" --host bench --pid "$AGENT_PID" \
+		--framing "$3"
 done
 echo "agent_rss_kb_table $(rss_kb "$AGENT_PID")"

@@ -9,7 +9,11 @@
  * routing table and decodes no argument: what is left of an agent's cost is
  * the frame header and the socket I/O.
  *
- *   spop-fixed --listen PORT --ip A.B.C.D --port N
+ *   spop-fixed --listen PORT --ip A.B.C.D --port N [--vars 2|4]
+ *
+ * --vars 2 answers with txn.route.ip and txn.route.port only: what a
+ * forward would cost HAProxy if the agent set nothing else
+ * (bench/haproxy_cost.sh, variant fixed-ack2).
  *
  * Not for production: a benchmark baseline only (no frame validation beyond
  * what it needs to find the stream and frame IDs).
@@ -57,13 +61,15 @@ static void put_set_var_head(uint8_t **p, uint8_t *end, const char *name)
 	put_str(p, end, name);
 }
 
-static void build_ack(struct in_addr ip, unsigned port)
+static void build_ack(struct in_addr ip, unsigned port, int vars)
 {
 	uint8_t *p = ack_actions, *end = ack_actions + sizeof(ack_actions);
 
-	put_set_var_head(&p, end, "action");
-	*p++ = 8;
-	put_str(&p, end, "forward");
+	if (vars == 4) {
+		put_set_var_head(&p, end, "action");
+		*p++ = 8;
+		put_str(&p, end, "forward");
+	}
 	put_set_var_head(&p, end, "ip");
 	*p++ = 6;
 	memcpy(p, &ip, 4);
@@ -71,9 +77,11 @@ static void build_ack(struct in_addr ip, unsigned port)
 	put_set_var_head(&p, end, "port");
 	*p++ = 2;
 	spop_varint_encode(port, &p, end);
-	put_set_var_head(&p, end, "service");
-	*p++ = 8;
-	put_str(&p, end, "bench");
+	if (vars == 4) {
+		put_set_var_head(&p, end, "service");
+		*p++ = 8;
+		put_str(&p, end, "bench");
+	}
 	ack_actions_len = (size_t)(p - ack_actions);
 }
 
@@ -175,7 +183,7 @@ int main(int argc, char **argv)
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	struct in_addr ip = { 0 };
 	unsigned listen_port = 0, port = 0;
-	int lfd, ep, one = 1;
+	int lfd, ep, one = 1, vars = 4;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--listen") == 0)
@@ -184,12 +192,14 @@ int main(int argc, char **argv)
 			inet_pton(AF_INET, argv[i + 1], &ip);
 		else if (strcmp(argv[i], "--port") == 0)
 			port = (unsigned)atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--vars") == 0)
+			vars = atoi(argv[i + 1]);
 	}
-	if (!listen_port || !port || !ip.s_addr) {
-		fprintf(stderr, "usage: spop-fixed --listen PORT --ip A.B.C.D --port N\n");
+	if (!listen_port || !port || !ip.s_addr || (vars != 2 && vars != 4)) {
+		fprintf(stderr, "usage: spop-fixed --listen PORT --ip A.B.C.D --port N [--vars 2|4]\n");
 		return 2;
 	}
-	build_ack(ip, port);
+	build_ack(ip, port, vars);
 
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));

@@ -5,6 +5,13 @@
  * messages in flight per connection until --requests have been answered or
  * --duration seconds have passed (both bounded). Prints throughput, latency
  * percentiles and, with --pid, the agent's CPU time per request.
+ *
+ * --framing 2.6 (the default) writes the NOTIFY frames that refill a
+ * connection's pipeline together, as HAProxy 2.6 and 3.0's SPOE applets do;
+ * --framing 3.2 writes each one with a write(2) of its own and numbers
+ * streams 1, 3, 5... with frame ID 1, as the SPOP multiplexer of HAProxy
+ * 3.1 and later does (mux_spop.c sends a frame as soon as a stream hands
+ * it over; at most 20 streams per connection, so --pipeline 20 at most).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +42,7 @@ struct cfg {
 	long long requests;
 	double duration;
 	int hosts;                  /* distinct Host values: svc0.bench .. */
+	int frame_per_write;        /* --framing 3.2 */
 	const char *host_prefix;
 	int pid;
 };
@@ -104,13 +112,13 @@ static long build_hello(uint8_t *buf, size_t cap)
 }
 
 /* A NOTIFY shaped like HAProxy's "route" message from haproxy-conf/. */
-static long build_notify(uint8_t *buf, size_t cap, uint64_t sid, const char *host)
+static long build_notify(uint8_t *buf, size_t cap, uint64_t sid, uint64_t fid, const char *host)
 {
 	static const uint8_t src[4] = { 127, 0, 0, 1 };
 	struct spop_writer w;
 	uint8_t *p;
 
-	spop_frame_begin(&w, buf, cap, SPOP_FRM_NOTIFY, sid, 1);
+	spop_frame_begin(&w, buf, cap, SPOP_FRM_NOTIFY, sid, fid);
 	spop_put_string(&w, "route", 5);
 	if (w.p < w.end)
 		*w.p++ = 7;
@@ -127,9 +135,7 @@ static long build_notify(uint8_t *buf, size_t cap, uint64_t sid, const char *hos
 		memcpy(p, src, 4);
 		w.p = p + 4;
 	}
-	spop_put_string(&w, "ssl", 3);
-	if (w.p < w.end)
-		*w.p++ = SPOP_DATA_BOOL;
+	spop_put_kv_str(&w, "ssl", "http", 4);
 	spop_put_string(&w, "cookie", 6);
 	if (w.p < w.end)
 		*w.p++ = SPOP_DATA_NULL;
@@ -217,7 +223,8 @@ static void *thread_main(void *arg)
 					if (f.type == SPOP_FRM_AGENT_HELLO) {
 						lc->ready = 1;
 					} else if (f.type == SPOP_FRM_ACK) {
-						int64_t lat = t_now - lc->sent_ns[f.stream_id % (uint64_t)c->pipeline];
+						uint64_t slot = c->frame_per_write ? (f.stream_id + 1) / 2 : f.stream_id;
+						int64_t lat = t_now - lc->sent_ns[slot % (uint64_t)c->pipeline];
 						uint64_t us = (uint64_t)lat / 1000;
 
 						t->hist[us < HIST_BUCKETS ? us : HIST_BUCKETS]++;
@@ -241,20 +248,29 @@ static void *thread_main(void *arg)
 				atomic_store(&stop_flag, 1);
 			if (!lc->ready || should_stop())
 				continue;
-			/* Refill the pipeline with one write. */
+			/* Refill the pipeline: one write, or one per frame. */
 			while (lc->inflight < c->pipeline) {
+				uint64_t sid = c->frame_per_write ? 2 * lc->next_sid - 1 : lc->next_sid;
 				long k;
 
 				pick_host(t, host, sizeof(host));
-				k = build_notify(out + olen, (1 << 20) - olen, lc->next_sid, host);
+				k = build_notify(out + olen, (1 << 20) - olen, sid,
+						 c->frame_per_write ? 1 : sid, host);
 				if (k < 0)
 					break;
 				lc->sent_ns[lc->next_sid % (uint64_t)c->pipeline] = t_now;
 				lc->next_sid++;
 				lc->inflight++;
+				if (c->frame_per_write) {
+					if (write(lc->fd, out, (size_t)k) != k)
+						olen = 1;  /* reported below */
+					else
+						continue;
+					break;
+				}
 				olen += (size_t)k;
 			}
-			if (olen && write(lc->fd, out, olen) != (ssize_t)olen) {
+			if (olen && (c->frame_per_write || write(lc->fd, out, olen) != (ssize_t)olen)) {
 				fprintf(stderr, "spop-load: short write\n");
 				t->error = 1;
 				atomic_store(&stop_flag, 1);
@@ -303,7 +319,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: spop-load [--target HOST:PORT] [--conns N] [--threads N] [--pipeline N]\n"
 		"                 [--requests N] [--duration SEC] [--hosts N] [--host NAME]\n"
-		"                 [--pid AGENT_PID]\n");
+		"                 [--pid AGENT_PID] [--framing 2.6|3.2]\n");
 	exit(2);
 }
 
@@ -319,6 +335,7 @@ int main(int argc, char **argv)
 		{ "hosts", required_argument, NULL, 'H' },
 		{ "host", required_argument, NULL, 'h' },
 		{ "pid", required_argument, NULL, 'P' },
+		{ "framing", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cfg c = { .conns = 4, .threads = 1, .pipeline = 64, .requests = 1000000,
@@ -351,6 +368,12 @@ int main(int argc, char **argv)
 		case 'H': c.hosts = atoi(optarg); break;
 		case 'h': c.host_prefix = optarg; break;
 		case 'P': c.pid = atoi(optarg); break;
+		case 'f':
+			if (strcmp(optarg, "3.2") == 0)
+				c.frame_per_write = 1;
+			else if (strcmp(optarg, "2.6") != 0)
+				usage();
+			break;
 		default: usage();
 		}
 	}

@@ -102,7 +102,8 @@ AGENTHP_PORT=$(free_port)
 SWARM_SPOA_CONF_DIR=$SRC/haproxy-conf SWARM_SPOA_HTTP_BIND=127.0.0.1:$AGENTHP_HTTP \
 SWARM_SPOA_HTTPS_BIND=127.0.0.1:$AGENTHP_PORT SWARM_SPOA_CRT_LIST=$WORK/crt-list \
 SWARM_SPOA_RUNTIME=$WORK/admin.sock \
-	haproxy -db -f "$WORK/global.cfg" -f "$SRC/haproxy-conf/haproxy.cfg" -f "$WORK/agents.cfg" \
+	haproxy -db -f "$WORK/global.cfg" -f "$SRC/haproxy-conf/haproxy.cfg" -f "$SRC/haproxy-conf/swarm-backends.cfg" \
+	-f "$WORK/agents.cfg" \
 	>"$WORK/haproxy-agent.log" 2>&1 &
 AGENTHP_PID=$!
 PIDS+=($AGENTHP_PID)

@@ -1,11 +1,16 @@
 /* The "route" message: where does this request go?
  *
  * Arguments (by name, any order, any may be missing or NULL):
- *   host STR, path STR, query STR, method STR, src IPV4|IPV6, ssl BOOL,
- *   cookie STR, sni STR (route-tcp)
+ *   host STR, path STR (with or without "?query"), query STR, method STR, src IPV4|IPV6,
+ *   ssl BOOL|INT|STR, cookie STR, sni STR (route-tcp)
+ * ssl as a string is the scheme the client used, as X-Forwarded-Proto
+ * carries it: "https" (any case) is TLS. haproxy-conf sends the header,
+ * which the frontend sets from ssl_fc unless a trusted proxy in front
+ * terminated TLS and said so.
  * Answer: variables in the txn scope, documented in docs/haproxy.md.
  */
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "routing/rtable.h"
@@ -60,6 +65,9 @@ static const char *parse_args(struct spop_msg *m, struct route_req *req, int tcp
 					req->ssl = a.data.u.boolean;
 				else if (a.data.type >= SPOP_DATA_INT32 && a.data.type <= SPOP_DATA_UINT64)
 					req->ssl = a.data.u.uint != 0;
+				else if (a.data.type == SPOP_DATA_STR)
+					req->ssl = a.data.u.str.len == 5 &&
+						   strncasecmp(a.data.u.str.ptr, "https", 5) == 0;
 				else if (a.data.type != SPOP_DATA_NULL)
 					return "ssl";
 			} else if (arg_is(&a, "src", 3)) {
@@ -100,6 +108,18 @@ static const char *parse_args(struct spop_msg *m, struct route_req *req, int tcp
 					return "cookie";
 			}
 			break;
+		}
+	}
+	/* haproxy-conf sends the path with its query string (pathq), one
+	 * argument fewer for HAProxy to fetch and encode on every request. A
+	 * path has no '?' of its own: the first one starts the query. */
+	if (req->path && !req->query) {
+		const char *q = memchr(req->path, '?', req->path_len);
+
+		if (q) {
+			req->query = q + 1;
+			req->query_len = req->path_len - (size_t)(q + 1 - req->path);
+			req->path_len = (size_t)(q - req->path);
 		}
 	}
 	return NULL;

@@ -28,6 +28,9 @@ fi
 if [ -z "${SWARM_SPOA_HTTPS_BIND:-}" ]; then
 	unset SWARM_SPOA_HTTPS_BIND   # empty: HTTPS off (haproxy.cfg tests "defined")
 fi
+if [ -z "${SWARM_SPOA_TRUSTED_PROXIES:-}" ]; then
+	unset SWARM_SPOA_TRUSTED_PROXIES   # empty: no proxy in front is trusted
+fi
 if [ -n "${SWARM_SPOA_HTTPS_BIND:-}${SWARM_SPOA_TLS_PASSTHROUGH_BIND:-}" ] &&
 	[ ! -s "$SWARM_SPOA_CRT_LIST" ]; then
 	default=${SWARM_SPOA_DEFAULT_CERT:-$(dirname "$SWARM_SPOA_CRT_LIST")/default.pem}

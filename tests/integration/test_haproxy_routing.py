@@ -129,6 +129,15 @@ class HAProxyRoutingTest(unittest.TestCase):
         self.assertEqual(st, 308)
         self.assertEqual(hd["location"], "https://secure.test/form")
 
+    def test_client_cannot_claim_https(self):
+        """Without trusted proxies, X-Forwarded-Proto comes from the
+        connection: a client's own header is replaced, for the agent
+        (ssl_only still redirects) and for the app."""
+        st, hd, _ = self.get("secure.test", "/", headers={"X-Forwarded-Proto": "https"})
+        self.assertEqual(st, 301)
+        st, hd, body = self.get("web.test", "/", headers={"X-Forwarded-Proto": "https"})
+        self.assertEqual(h.parse_echo(body)["xfp"], "http")
+
     def test_no_task_503(self):
         st, hd, body = self.get("notask.test")
         self.assertEqual(st, 503)
@@ -194,6 +203,39 @@ class HAProxyRoutingTest(unittest.TestCase):
         self.agent.proc.send_signal(signal.SIGHUP)
         h.wait_until(lambda: h.parse_echo(self.get("web.test")[2]).get("name") == "a", 10,
                      what="routes restored")
+
+
+class TrustedProxyTest(unittest.TestCase):
+    """TLS terminated by a load balancer in front of HAProxy
+    (SWARM_SPOA_TRUSTED_PROXIES): its X-Forwarded-Proto is the scheme, for
+    ssl_only (no redirect loop) and for the app; a client outside the
+    trusted addresses cannot claim https."""
+
+    def test_trusted_proxy_scheme(self):
+        wd = h.Workdir("trusted")
+        try:
+            echo = h.Echo(wd, "a")
+            lb = "com.docker.lb."
+            routes = {"services": [svc("secure", {lb + "hosts": "secure.test", lb + "port": "1",
+                                                  lb + "ssl_only": "true"}, [task(echo)])]}
+            agent = h.Agent(wd, routes=routes).start()
+            # The tests' requests come from 127.0.0.1: trusted here.
+            trusting = h.HAProxy(wd, [agent.port], name="trusting", env={
+                "SWARM_SPOA_TRUSTED_PROXIES": "192.0.2.0/24 127.0.0.1"}).start()
+            st, hd, body = trusting.request("secure.test", headers={"X-Forwarded-Proto": "https"})
+            self.assertEqual(st, 200, "an ssl_only service behind a TLS proxy is served, not redirected")
+            self.assertEqual(h.parse_echo(body)["xfp"], "https")
+            st, hd, _ = trusting.request("secure.test", headers={"X-Forwarded-Proto": "http"})
+            self.assertEqual(st, 301)
+            st, hd, _ = trusting.request("secure.test")
+            self.assertEqual(st, 301, "no X-Forwarded-Proto from the proxy: plain HTTP")
+            # 127.0.0.1 is not among these: the header is replaced
+            other = h.HAProxy(wd, [agent.port], name="other", env={
+                "SWARM_SPOA_TRUSTED_PROXIES": "192.0.2.0/24"}).start()
+            st, hd, _ = other.request("secure.test", headers={"X-Forwarded-Proto": "https"})
+            self.assertEqual(st, 301)
+        finally:
+            wd.stop_all()
 
 
 class AgentRestartTest(unittest.TestCase):
@@ -399,7 +441,7 @@ class SpoeConfTest(unittest.TestCase):
                        SWARM_SPOA_CRT_LIST=wd.file("crt-list"),
                        SWARM_SPOA_TLS_PASSTHROUGH_BIND="127.0.0.1:%d" % h.free_port())
             r = h.subprocess.run([h.HAPROXY_BIN, "-c"] + [
-                a for name in ("haproxy.cfg", "tls-passthrough.cfg", "agents-local.cfg")
+                a for name in ("haproxy.cfg", "tls-passthrough.cfg", "swarm-backends.cfg", "agents-local.cfg")
                 for a in ("-f", os.path.join(self.conf_dir, name))],
                 env=env, stdout=h.subprocess.PIPE, stderr=h.subprocess.STDOUT,
                 stdin=h.subprocess.DEVNULL, timeout=60)

@@ -18,6 +18,11 @@ ROUTES = {"services": [{
     "name": "web",
     "labels": {"com.docker.lb.hosts": "web.test", "com.docker.lb.port": "8080"},
     "tasks": [{"id": "web.1", "address": "10.0.0.5"}],
+}, {
+    "name": "secure",
+    "labels": {"com.docker.lb.hosts": "secure.test", "com.docker.lb.port": "8080",
+               "com.docker.lb.ssl_only": "true"},
+    "tasks": [{"id": "secure.1", "address": "10.0.0.6"}],
 }]}
 
 
@@ -119,6 +124,37 @@ class SpopProtocolTest(unittest.TestCase):
         v = c.recv_frame().vars()
         self.assertEqual(v["action"], "not_found")
         self.assertIn("nope.test", v["reason"])
+        c.close()
+
+    def test_ssl_as_the_scheme_string(self):
+        """haproxy-conf sends X-Forwarded-Proto as "ssl": "https" in any
+        case is TLS, anything else (or nothing) plain; a boolean still
+        works."""
+        c = h.SpopClient(self.agent.port)
+        c.handshake()
+        cases = [("https", "forward"), ("HTTPS", "forward"), ("http", "redirect"),
+                 ("httpsx", "redirect"), ("", "redirect"), (None, "redirect"),
+                 (True, "forward"), (False, "redirect")]
+        for i, (ssl, action) in enumerate(cases):
+            c.send(h.notify_frame(1, i + 1, [("route", [("host", "secure.test"), ("path", "/"),
+                                                        ("ssl", ssl)])]))
+            v = c.recv_frame().vars()
+            self.assertEqual(v["action"], action, ssl)
+        c.close()
+
+    def test_query_in_the_path_argument(self):
+        """path=pathq: the query string rides in the path argument, and
+        redirects keep it as with a separate query argument."""
+        c = h.SpopClient(self.agent.port)
+        c.handshake()
+        cases = [([("path", "/login?next=/a&b=1")], "https://secure.test/login?next=/a&b=1"),
+                 ([("path", "/login?")], "https://secure.test/login"),
+                 ([("path", "/login"), ("query", "x=1")], "https://secure.test/login?x=1")]
+        for i, (args, location) in enumerate(cases):
+            c.send(h.notify_frame(1, i + 1, [("route", [("host", "secure.test")] + args +
+                                              [("ssl", "http")])]))
+            v = c.recv_frame().vars()
+            self.assertEqual(v["location"], location, args)
         c.close()
 
     def test_pipelined_notifies_in_one_write_all_acked(self):

@@ -213,7 +213,8 @@ class HAProxy:
         self.wd = wd
         self.master_worker = master_worker
         # More environment (SWARM_SPOA_HTTPS_BIND, ...) and configuration
-        # files loaded after haproxy.cfg (tls-passthrough.cfg, ...).
+        # files loaded after haproxy.cfg (tls-passthrough.cfg, ...), before
+        # swarm-backends.cfg and the agents' backend.
         self.env = dict(env or {})
         self.cfg_files = list(cfg_files)
         self.name = name
@@ -249,6 +250,7 @@ class HAProxy:
         argv = [HAPROXY_BIN, "-db", "-f", os.path.join(SRC, "haproxy-conf", "haproxy.cfg")]
         for cfg in self.cfg_files:
             argv += ["-f", cfg]
+        argv += ["-f", os.path.join(SRC, "haproxy-conf", "swarm-backends.cfg")]
         argv += ["-f", self.cfg_agents]
         if self.master_worker:
             argv.insert(1, "-W")

@@ -92,8 +92,8 @@ print("%d requests failed or slower than 200 ms, started from %s s to %s s after
 		if ! grep -q 'send-spoe-group swarm-spoa-retry route' "$SWARM_SPOA_SRC/haproxy-conf/haproxy.cfg"; then
 			log "HAProxy answered 'routing agent unavailable': haproxy.cfg retries through the first engine, whose other connections to the failed agent may not be known dead yet; the retry belongs on the 'swarm-spoa-retry' engine of $spoe_conf (new connections)"
 		fi
-		if ! grep -q 'ipv4@tasks.*tcp-ut' "$SWARM_SPOA_SRC/docker/haproxy/agents-swarm.cfg"; then
-			log "HAProxy answered 'routing agent unavailable': docker/haproxy/agents-swarm.cfg has no 'ipv4@' address with 'tcp-ut' on its server-template line, so HAProxy does not set TCP_USER_TIMEOUT and frames to a vanished agent wait for the processing timeout"
+		if ! grep -q 'ipv4@tasks.*tcp-ut' "$SWARM_SPOA_SRC/haproxy-conf/agents-swarm.cfg"; then
+			log "HAProxy answered 'routing agent unavailable': haproxy-conf/agents-swarm.cfg has no 'ipv4@' address with 'tcp-ut' on its server-template line, so HAProxy does not set TCP_USER_TIMEOUT and frames to a vanished agent wait for the processing timeout"
 		fi
 	fi
 	fail "$1: $failed requests failed: $(mn_json "$all" 'd["kinds"]')"

@@ -137,6 +137,7 @@ for f in /usr/sbin/swarm-spoa /usr/share/man/man8/swarm-spoa.8.gz "$UNIT" /etc/d
 	/usr/share/swarm-spoa/haproxy-conf/haproxy.cfg /usr/share/swarm-spoa/haproxy-conf/spoe-swarm.conf \
 	/usr/share/swarm-spoa/haproxy-conf/agents-local.cfg /etc/haproxy/swarm-spoa/haproxy.cfg \
 	/etc/haproxy/swarm-spoa/spoe-swarm.conf /etc/haproxy/swarm-spoa/agents-local.cfg \
+	/etc/haproxy/swarm-spoa/swarm-backends.cfg /usr/share/swarm-spoa/haproxy-conf/swarm-backends.cfg \
 	/etc/haproxy/swarm-spoa/prometheus.cfg /usr/share/swarm-spoa/monitoring/swarm-spoa.rules.yml \
 	/usr/share/swarm-spoa/monitoring/swarm-spoa-dashboard.json \
 	/usr/share/doc/swarm-spoa/copyright; do
@@ -149,6 +150,7 @@ zcat "$ROOT/usr/share/man/man8/swarm-spoa.8.gz" | grep -q '^\.TH SWARM-SPOA 8' |
 conffiles=$(field Conffiles)
 for f in /etc/default/swarm-spoa /etc/haproxy/swarm-spoa/haproxy.cfg \
 	/etc/haproxy/swarm-spoa/spoe-swarm.conf /etc/haproxy/swarm-spoa/agents-local.cfg \
+	/etc/haproxy/swarm-spoa/swarm-backends.cfg \
 	/etc/haproxy/swarm-spoa/prometheus.cfg; do
 	assert_contains "$conffiles" "$f " "Conffiles"
 done
@@ -229,7 +231,7 @@ wait_until 10 reloaded
 # docs/packages.md says, and its exporter.
 cat >>"$ROOT/etc/default/haproxy" <<'EOF2'
 CONFIG="/etc/haproxy/swarm-spoa/haproxy.cfg"
-EXTRAOPTS="-S /run/haproxy-master.sock -f /etc/haproxy/swarm-spoa/agents-local.cfg -f /etc/haproxy/swarm-spoa/prometheus.cfg"
+EXTRAOPTS="-S /run/haproxy-master.sock -f /etc/haproxy/swarm-spoa/swarm-backends.cfg -f /etc/haproxy/swarm-spoa/agents-local.cfg -f /etc/haproxy/swarm-spoa/prometheus.cfg"
 EOF2
 in_root systemctl restart haproxy.service || {
 	in_root journalctl -u haproxy.service --no-pager | tail -20 >&2

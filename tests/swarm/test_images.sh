@@ -33,7 +33,7 @@ log "agent image: $version"
 # --- haproxy ----------------------------------------------------------------
 check=$("$DOCKER" run --rm "${label[@]}" "swarm-spoa/haproxy:$tag" \
 	haproxy -c -f /etc/haproxy/swarm-spoa/haproxy.cfg \
-	-f /etc/haproxy/swarm-spoa/agents-swarm.cfg 2>&1) ||
+	-f /etc/haproxy/swarm-spoa/swarm-backends.cfg -f /etc/haproxy/swarm-spoa/agents-swarm.cfg 2>&1) ||
 	fail "haproxy -c failed in the haproxy image: $check"
 log "haproxy image: configuration valid"
 
