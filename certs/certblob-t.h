@@ -6,8 +6,8 @@
 #define CERTS_CERTBLOB_T_H
 
 #include <stdint.h>
-#include "certs/certsrc.h"
-#include "common/sbuf.h"
+#include "certs/certsrc-t.h"
+#include "common/sbuf-t.h"
 
 #define CERTBLOB_REASON_MAX 256
 

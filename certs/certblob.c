@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "certs/certsrc.h"
+#include "common/sbuf.h"
 #include "certs/certapi.h"
 #include "certs/certblob.h"
 #include "certs/secretmount.h"

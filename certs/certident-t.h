@@ -5,7 +5,7 @@
 #define CERTS_CERTIDENT_T_H
 
 #include <stdint.h>
-#include "certs/pem.h"
+#include "certs/pem-t.h"
 
 #define CERTIDENT_REASON_MAX 256
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "certs/pem.h"
 #include "certs/certblob.h"
 #include "certs/certident.h"
 #include "certs/certset.h"

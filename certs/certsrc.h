@@ -8,20 +8,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "certs/certsrc-t.h"
 
 struct sbuf;
 
 #define CERTSRC_NAME_MAX 64
-
-/* What identifies a file's content cheaply: a change of any of these means
- * the file must be read again.
- */
-struct certsrc_stamp {
-	uint64_t dev;
-	uint64_t ino;
-	int64_t size;
-	int64_t mtime_ns;
-};
 
 /* Returns 1 when <name> is a Docker secret or config name as Docker
  * accepts them ([A-Za-z0-9] then [A-Za-z0-9_.-], 64 bytes at most), which

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "certs/x509.h"
 #include "certs/haproxy_ans.h"
 
 /* The text that gives an answer's verdict away, checked in this order:

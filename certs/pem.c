@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "certs/x509.h"
 #include "certs/pem.h"
 #include "common/hash.h"
 #include "common/sbuf.h"

@@ -15,18 +15,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "certs/pem-t.h"
 #include "certs/x509.h"
-
-#define PEM_MAX_INPUT   ((size_t)1 << 20)   /* per text; a chain is a few kB */
-#define PEM_MAX_CERTS   16                  /* leaf plus intermediates */
-
-struct pem_bundle {
-	char *text;              /* normalised PEM, NUL-terminated, owned (malloc) */
-	size_t len;
-	unsigned ncerts;
-	struct x509_info leaf;   /* the first certificate: the one HAProxy serves */
-	uint64_t hash;           /* FNV-1a 64 of <text>: names the content */
-};
 
 /* Reads a chain and its key into <b>. <cert> (<cert_len> bytes) holds the
  * certificates, and the key too when <key> is NULL; otherwise the key is in

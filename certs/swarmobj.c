@@ -8,6 +8,7 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "common/netaddr.h"
 #include "certs/pem.h"
 #include "certs/swarmobj.h"
 #include "common/arena.h"

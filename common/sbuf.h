@@ -6,15 +6,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
-
-struct sbuf {
-	char *buf;      /* NUL-terminated when non-NULL */
-	size_t len;
-	size_t cap;
-	int oom;        /* set once an allocation failed; later appends are dropped */
-};
-
-#define SBUF_INIT { NULL, 0, 0, 0 }
+#include "common/sbuf-t.h"
 
 void sbuf_free(struct sbuf *b);
 void sbuf_reset(struct sbuf *b);

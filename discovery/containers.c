@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/netaddr.h"
 #include "common/arena.h"
 #include "common/clock.h"
 #include "common/jscan.h"

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/netaddr.h"
 #include "common/arena.h"
 #include "common/errlog.h"
 #include "common/jscan.h"

@@ -1,6 +1,7 @@
 /* Readers of swarm services, tasks, nodes and networks. */
 #include <string.h>
 
+#include "common/netaddr.h"
 #include "common/arena.h"
 #include "common/jscan.h"
 #include "dockerapi/dockerobj.h"

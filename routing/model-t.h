@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "common/netaddr.h"
+#include "common/netaddr-t.h"
 
 struct arena;
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/netaddr.h"
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "routing/rtable.h"

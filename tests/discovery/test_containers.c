@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "common/netaddr.h"
 #include "discovery/containers.h"
 #include "routing/model.h"
 #include "tests/lib/fixture.h"

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "common/netaddr.h"
 #include "discovery/convergence.h"
 #include "routing/model.h"
 

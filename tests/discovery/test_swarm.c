@@ -12,6 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "common/sbuf.h"
+#include "common/netaddr.h"
 #include "discovery/swarm.h"
 #include "routing/model.h"
 #include "tests/lib/fixture.h"

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "common/netaddr.h"
 #include "common/arena.h"
 #include "common/jscan.h"
 #include "dockerapi/dockerobj.h"

@@ -3,6 +3,7 @@
  * decision. Explain must say why the winner won and why the others lost,
  * and must not disturb routing (no counter, no round-robin step).
  */
+#include <sys/socket.h>
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -3,6 +3,7 @@
  * every malformed form answered with exactly one error line, and the
  * outputs a script reads (valid JSON, listings printed in parts).
  */
+#include <sys/socket.h>
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
