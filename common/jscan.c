@@ -29,11 +29,6 @@ static int jscan_err(struct jscan *s, const char *what)
 	return -1;
 }
 
-void jscan_fail(struct jscan *s, const char *what)
-{
-	jscan_err(s, what);
-}
-
 const char *jscan_error(const struct jscan *s)
 {
 	return s->err ? s->errmsg : NULL;

@@ -138,9 +138,6 @@ int jscan_null(struct jscan *s);
 /* After the document: only whitespace may remain. */
 int jscan_finish(struct jscan *s);
 
-/* Records an error found by the caller (a value of the wrong type, ...). */
-void jscan_fail(struct jscan *s, const char *what);
-
 /* The sticky error with its byte offset, or NULL when there is none. */
 const char *jscan_error(const struct jscan *s);
 
