@@ -53,6 +53,10 @@ int failline_parse(const char *line, size_t len, struct failline *fl)
 	/* "-": the request was not routed (not found, redirect, no task) */
 	if (rlen == 0 || (rlen == 1 && route[0] == '-') || rlen >= sizeof(fl->service))
 		return 0;
+	/* a Docker service name has no control byte (nor a NUL to cut it) */
+	for (size_t i = 0; i < rlen; i++)
+		if ((unsigned char)route[i] < 0x21 || route[i] == 0x7f)
+			return 0;
 	memcpy(fl->service, route, rlen);
 
 	colon = NULL;

@@ -92,6 +92,9 @@ static void test_malformed(void **state)
 	memcpy(big, "route=", 6);
 	snprintf(big + 300, sizeof(big) - 300, " dst=1.2.3.4:80 st=503 ts=SC");
 	assert_int_equal(parse(big, &fl), 0);
+	/* a NUL or control byte in the service name (found by fuzz_failline) */
+	assert_int_equal(failline_parse("x route=\0web dst=1.2.3.4:80 st=503 ts=SC", 40, &fl), 0);
+	assert_int_equal(parse("x route=w\x01b dst=1.2.3.4:80 st=503 ts=SC", &fl), 0);
 	/* no terminator needed: the length bounds the read */
 	assert_int_equal(failline_parse("route=a dst=1.2.3.4:80 st=503 ts=SCgarbage", 35, &fl), 1);
 }
