@@ -1,5 +1,5 @@
 /* The certificate manager's requests to the Docker Engine API: lists of
- * configs, secrets and tasks, filtered by the daemon, each bounded in time
+ * configs and secrets, filtered by the daemon, each bounded in time
  * and size. Main loop only.
  */
 #ifndef CERTS_CERTAPI_H

@@ -6,7 +6,7 @@
  * configs through the Engine API; and it keeps every HAProxy named by
  * --haproxy-runtime serving them through its runtime API, with no reload
  * (pusher.h), including HAProxy tasks that start later
- * (tasks:SERVICE:PORT is re-resolved every CERTTARGETS_RESOLVE_MS).
+ * (tasks:SERVICE:PORT is re-resolved every HATARGETS_RESOLVE_MS).
  *
  * Material that cannot be used (no such secret or config, not PEM, key
  * not matching, expired) is refused with its reason in the log, in "show

@@ -1,7 +1,5 @@
-/* The HAProxy runtime APIs certificates are pushed to, one pusher each:
- * the fixed addresses of --haproxy-runtime (unix:PATH, IP:PORT), and the
- * running tasks of each tasks:SERVICE:PORT, re-resolved through the Docker
- * Engine API every CERTTARGETS_RESOLVE_MS: a task that starts gets the
+/* The HAProxy runtime APIs certificates are pushed to, one pusher each,
+ * as haproxyapi/hatargets.h finds them: a task that starts gets the
  * current set, a task gone is forgotten. Main loop only.
  */
 #ifndef CERTS_CERTTARGETS_H
@@ -15,8 +13,6 @@ struct certset;
 struct dockerapi;
 struct pusher;
 struct pusher_hooks;
-
-#define CERTTARGETS_RESOLVE_MS 3000   /* tasks:SERVICE:PORT */
 
 struct certtargets;
 

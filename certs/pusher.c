@@ -21,7 +21,7 @@
 
 #include "certs/certset.h"
 #include "certs/haproxy_ans.h"
-#include "certs/haproxy_cli.h"
+#include "haproxyapi/haproxy_cli.h"
 #include "certs/pusher.h"
 #include "certs/pushop.h"
 #include "certs/pushplan.h"

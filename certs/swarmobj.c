@@ -1,21 +1,17 @@
 /* Docker objects of the certificate manager: configs, secrets, tasks and
  * the agent's own service. The answers are small (one service's tasks, one
  * config) and the service's spec is written back, so they are read with
- * jansson; tasks go through the one task reader of discovery.
+ * jansson.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 
-#include "common/netaddr.h"
 #include "certs/pem.h"
 #include "certs/swarmobj.h"
-#include "common/arena.h"
 #include "common/sbuf.h"
 #include "dockerapi/dockerjson.h"
-#include "dockerapi/dockerobj.h"
-#include "dockerapi/dockerswarm.h"
 
 #define SWARMOBJ_MAX_SECRETS 256
 
@@ -104,47 +100,6 @@ int swarmobj_secret_id(const char *json, size_t len, const char *name, char *id,
 	}
 	json_decref(root);
 	return ret;
-}
-
-struct swarmobj_tasks_ctx {
-	struct arena *a;
-	void (*fn)(void *arg, const char *task, const char *network, const char *addr);
-	void *arg;
-	long running;
-};
-
-static int swarmobj_task(struct jscan *s, void *arg)
-{
-	struct swarmobj_tasks_ctx *c = arg;
-	struct dockerswarm_task t;
-	const char *reason = NULL;
-	char ip[NETADDR_STRLEN];
-
-	if (dockerswarm_task(s, c->a, &t, &reason) < 0)
-		return -1;
-	if (reason || strcmp(t.state, "running") != 0)
-		return 0;
-	c->running++;
-	for (size_t i = 0; i < t.nnets; i++)
-		c->fn(c->arg, t.id, t.nets[i].network ? t.nets[i].network : "",
-		      netaddr_str(&t.nets[i].addr, ip));
-	return 0;
-}
-
-long swarmobj_tasks(const char *json, size_t len,
-		    void (*fn)(void *arg, const char *task, const char *network, const char *addr),
-		    void *arg, char *err, size_t errlen)
-{
-	struct swarmobj_tasks_ctx c = { arena_new(16 * 1024), fn, arg, 0 };
-	int rc;
-
-	if (!c.a) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	rc = dockerobj_list(json, len, "task", swarmobj_task, &c, err, errlen);
-	arena_free(c.a);
-	return rc < 0 ? -1 : c.running;
 }
 
 /************************************************************************/

@@ -1,8 +1,7 @@
 /* The Docker objects the certificate manager reads and writes through the
  * Engine API: configs (their data: certificates can be read from them),
- * secrets (only whether one exists: the API never reveals their data), the
- * tasks of the HAProxy service (where their runtime API listens) and the
- * agent's own service (the secrets mounted into it, --manage-secrets).
+ * secrets (only whether one exists: the API never reveals their data) and
+ * the agent's own service (the secrets mounted into it, --manage-secrets).
  *
  * Each function reads one answer of the Engine API (JSON from the daemon,
  * or from whatever answers on its socket: any bytes are taken) and returns
@@ -32,15 +31,6 @@ int swarmobj_config_data(const char *json, size_t len, const char *name, struct 
  */
 int swarmobj_secret_id(const char *json, size_t len, const char *name, char *id, size_t idlen,
 		       char *err, size_t errlen);
-
-/* GET /tasks?filters=...: calls <fn> for every address of every task whose
- * current state is "running": the task's ID, the network's name (its ID
- * when it has none), the address ("10.0.1.5"). Returns the number of
- * running tasks, or -1.
- */
-long swarmobj_tasks(const char *json, size_t len,
-		    void (*fn)(void *arg, const char *task, const char *network, const char *addr),
-		    void *arg, char *err, size_t errlen);
 
 struct swarmobj_secret {
 	const char *name;

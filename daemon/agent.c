@@ -21,6 +21,7 @@
 #include "discovery/discstats.h"
 #include "dockerapi/dockerapi.h"
 #include "dockerapi/dockerhost.h"
+#include "health/health.h"
 #include "netmgr/netmgr.h"
 #include "routing/model.h"
 #include "routing/routesfile.h"
@@ -42,6 +43,8 @@ static int64_t routes_loaded_ms;
 static unsigned nthreads;
 static struct discovery *discovery;
 static struct certs *certs;
+static struct health *health;
+static struct dockerapi *health_api;
 static struct netmgr *netmgr;
 static struct dockerapi *netmgr_api;   /* the network manager's own client */
 
@@ -103,6 +106,48 @@ static struct dockerapi *agent_docker_client(const char *url, char *err, size_t 
 	if (dockerhost_parse(&host, url, &env, err, errlen) < 0)
 		return NULL;
 	return dockerapi_new(main_loop, &host, err, errlen);
+}
+
+static void agent_health_publish(void *arg, struct overlay *ov)
+{
+	(void)arg;
+	if (tables_set_health(ov) < 0)
+		LOG(LL_ERROR, "agent", "cannot build the table with the health overlay");
+}
+
+/* Passive health runs wherever the agent talks to HAProxy's runtime API:
+ * the same targets as the certificates.
+ */
+static int agent_start_health(const struct options *o)
+{
+	struct health_opts ho = {
+		.targets = o->haproxy_runtime,
+		.ntargets = o->nhaproxy_runtime,
+		.publish = agent_health_publish,
+	};
+	char err[256];
+
+	if (!o->nhaproxy_runtime)
+		return 0;
+	for (size_t i = 0; i < o->nhaproxy_runtime && o->docker && !health_api; i++) {
+		if (strncmp(o->haproxy_runtime[i], "tasks:", 6) != 0)
+			continue;
+		health_api = agent_docker_client(o->docker, err, sizeof(err));
+		if (!health_api) {
+			LOG(LL_ERROR, "agent", "cannot start passive health", KVS("reason", err));
+			return -1;
+		}
+	}
+	ho.docker = health_api;
+	health = health_new(main_loop, &ho, err, sizeof(err));
+	if (!health) {
+		LOG(LL_ERROR, "agent", "cannot start passive health", KVS("reason", err));
+		return -1;
+	}
+	tables_subscribe(health_on_table, health);
+	if (tables_current())
+		health_on_table(health, tables_current());
+	return 0;
 }
 
 /* --manage-networks: the proxy service follows the networks routed
@@ -246,6 +291,22 @@ static int agent_show_networks(void *arg, void **state, struct sbuf *out, int js
 	return 0;
 }
 
+static int agent_show_health(void *arg, void **state, struct sbuf *out, int json)
+{
+	health_show(arg, out, json);
+	return 0;
+}
+
+static void agent_health_info(void *arg, struct kvout *kv)
+{
+	health_info(arg, kv);
+}
+
+static void agent_health_metrics(void *arg, struct sbuf *out)
+{
+	health_metrics(arg, out);
+}
+
 static void agent_resync(void *arg)
 {
 	discovery_resync(arg);
@@ -263,6 +324,10 @@ static struct stats_source source_conns = {
 };
 static struct stats_source source_certs = { .name = "certs", .show = agent_show_certs };
 static struct stats_source source_networks = { .name = "networks", .show = agent_show_networks };
+static struct stats_source source_health = {
+	.name = "health", .show = agent_show_health, .info = agent_health_info,
+	.metrics = agent_health_metrics,
+};
 
 static int agent_start_stats(const struct options *o, char *err, size_t errlen)
 {
@@ -286,6 +351,10 @@ static int agent_start_stats(const struct options *o, char *err, size_t errlen)
 	if (netmgr) {
 		source_networks.arg = netmgr;
 		stats_add_source(&source_networks);
+	}
+	if (health) {
+		source_health.arg = health;
+		stats_add_source(&source_health);
 	}
 	if (stats_start(main_loop, &so, err, errlen) < 0)
 		return -1;
@@ -311,7 +380,7 @@ static int agent_start_services(const struct options *o)
 			return -1;
 		}
 	}
-	if (agent_start_certs(o) < 0 || agent_start_netmgr(o) < 0)
+	if (agent_start_certs(o) < 0 || agent_start_health(o) < 0 || agent_start_netmgr(o) < 0)
 		return -1;
 	if (agent_start_stats(o, err, sizeof(err)) < 0) {
 		LOG(LL_ERROR, "agent", "cannot start the stats socket", KVS("reason", err));
@@ -455,6 +524,10 @@ int agent_run(const struct options *o)
 	}
 	certs_free(certs);
 	certs = NULL;
+	health_free(health);
+	health = NULL;
+	dockerapi_free(health_api);
+	health_api = NULL;
 	tables_shutdown();
 	LOG(LL_INFO, "agent", "stopped");
 	return 0;

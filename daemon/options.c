@@ -79,8 +79,9 @@ static const struct opt_def defs[] = {
 	  0, 3600, "wait before detaching or removing an unused network (default 5)" },
 	{ "haproxy-runtime", "SWARM_SPOA_HAPROXY_RUNTIME", "ADDR", OPT_STR_LIST, OFF(haproxy_runtime),
 	  OFF(nhaproxy_runtime), 0,
-	  "HAProxy runtime API to push certificates to: unix:PATH, HOST:PORT or\n"
-	  "tasks:SERVICE:PORT (every task of a swarm service; repeatable)" },
+	  "HAProxy runtime API to push certificates to and to read failed requests\n"
+	  "from (passive health): unix:PATH, HOST:PORT or tasks:SERVICE:PORT\n"
+	  "(every task of a swarm service; repeatable)" },
 	{ "certs-dir", "SWARM_SPOA_CERTS_DIR", "DIR", OPT_STR, OFF(certs_dir), 0, 0,
 	  "directory where certificate secrets are mounted (default /run/secrets)" },
 	{ "default-cert", "SWARM_SPOA_DEFAULT_CERT", "FILE", OPT_STR, OFF(default_cert), 0, 0,

@@ -31,7 +31,7 @@ struct options {
 	const char *proxy_service;      /* HAProxy service name (network and certificate management) */
 	unsigned network_grace_s;       /* wait before detaching/removing a network */
 
-	const char *haproxy_runtime[OPTIONS_MAX_LISTEN]; /* HAProxy runtime API addresses for certificates */
+	const char *haproxy_runtime[OPTIONS_MAX_LISTEN]; /* HAProxy runtime APIs: certificates, passive health */
 	size_t nhaproxy_runtime;
 	const char *certs_dir;          /* where certificate secrets are mounted */
 	const char *default_cert;       /* PEM for unknown SNI */

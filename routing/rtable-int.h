@@ -39,6 +39,9 @@ struct rt_task {
 	uint16_t port;
 	enum rt_unready unready;
 	uint64_t key;                    /* balance_key() of the ID */
+	const char *excluded;            /* ready but not picked: why (node down,
+					  * passive health), else NULL */
+	int64_t excluded_until_ms;       /* wall clock; 0 while its node is down */
 };
 
 struct rt_service {
@@ -54,6 +57,7 @@ struct rt_service {
 	struct netaddr vip;
 	uint32_t ntasks;
 	uint32_t nready;
+	uint32_t nexcluded;              /* ready tasks with <excluded> set */
 	struct rt_task *tasks;           /* sorted by ID */
 	uint32_t unready[RT_TASK_UNREADY_KINDS];
 };
@@ -67,6 +71,7 @@ struct rt_service {
 #define RT_F_IP_HASH     0x08
 #define RT_F_VIP         0x10
 #define RT_F_STICKY      0x20
+#define RT_F_ALL_EXCLUDED 0x40           /* every ready task is excluded: all are picked */
 
 /* One server a route can pick: a ready task, or a service's VIP. 32
  * bytes, aligned: a pick never straddles two cache lines.

@@ -14,6 +14,7 @@
 #include "routing/labels-t.h"
 #include "routing/model-t.h"
 
+struct overlay;
 struct rtable;
 struct sbuf;
 
@@ -77,12 +78,15 @@ enum rtable_svc_status {
 struct rtable_build_opts {
 	unsigned nworkers;           /* reader threads: worker indexes 0..nworkers-1 */
 	const char *service_cluster; /* route only services of this cluster; NULL/"" = the default cluster */
+	const struct overlay *health; /* tasks passive health excludes, or NULL (read during the build only) */
 };
 
 /* Builds a table from the services of <nmodels> models (any of them may be
  * NULL). Labels are parsed and validated; a service with bad labels is
  * skipped with its reason recorded in the table. Each worker gets private
- * round-robin state.
+ * round-robin state. A ready task is excluded from the picks while its
+ * node is down or disconnected, or while <opts>' health overlay lists it;
+ * a route whose ready tasks are all excluded picks among them all anyway.
  *
  * Returns the new table, owned by the caller (release with rtable_free()),
  * or NULL when memory is exhausted. The models may be freed afterwards.

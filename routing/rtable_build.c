@@ -24,6 +24,7 @@
 #include "routing/hostname.h"
 #include "routing/labels.h"
 #include "routing/model.h"
+#include "routing/overlay.h"
 #include "routing/rtable-int.h"
 
 #define RB_REASON_MAX   512
@@ -76,6 +77,7 @@ struct rb_ctx {
 	char *strs;                      /* free room in the current string block */
 	size_t strs_left;
 	const char *intern[RB_INTERN];   /* copies of network names, states, nodes */
+	const struct overlay *health;    /* tasks passive health excludes, or NULL */
 	char err[RB_REASON_MAX];
 };
 
@@ -304,10 +306,41 @@ _Static_assert(RT_TASK_READY == (int)MODEL_TASK_READY &&
 	       RT_TASK_UNREADY_KINDS == (int)MODEL_TASK_UNREADY_KINDS,
 	       "rt_unready and model_unready differ");
 
-/* Sets up the tasks of <s>, sorted by ID, with their address on the
- * service's network and whether they can serve.
+/* Why ready task <t> of <s> (model <m>: its nodes) must not be picked, or
+ * NULL: its node is down or disconnected (until it is back), or passive
+ * health excludes it (until the overlay's time). Services in VIP mode are
+ * left alone: their tasks are never picked one by one.
  */
-static void rb_tasks(struct rb_ctx *c, struct rt_service *s)
+static const char *rb_excluded(struct rb_ctx *c, const struct rt_service *s,
+			       const struct model *m, struct rt_task *t)
+{
+	const struct model_task *mt = t->model;
+	const struct model_node *node;
+	const struct overlay_task *ot;
+
+	if (s->spec.mode == LABELS_MODE_VIP)
+		return NULL;
+	node = m && mt->node_id ? model_node(m, mt->node_id) : NULL;
+	if (node && (node->state == MODEL_NODE_DOWN || node->state == MODEL_NODE_DISCONNECTED)) {
+		snprintf(c->err, sizeof(c->err), "node %s is %s",
+			 node->hostname ? node->hostname : node->id,
+			 node->state == MODEL_NODE_DOWN ? "down" : "disconnected");
+		t->excluded_until_ms = 0;
+		return rb_intern(c, c->err);
+	}
+	ot = overlay_find(c->health, mt->id);
+	if (ot) {
+		t->excluded_until_ms = ot->until_ms;
+		return rb_dup(c, ot->reason);
+	}
+	return NULL;
+}
+
+/* Sets up the tasks of <s> (of model <mod>), sorted by ID, with their
+ * address on the service's network, whether they can serve, and whether a
+ * ready one is excluded from the picks.
+ */
+static void rb_tasks(struct rb_ctx *c, struct rt_service *s, const struct model *mod)
 {
 	const struct model_service *m = s->model;
 	int vip = s->spec.mode == LABELS_MODE_VIP;
@@ -343,8 +376,12 @@ static void rb_tasks(struct rb_ctx *c, struct rt_service *s)
 
 		t->unready = (enum rt_unready)model_task_ready(m, mt, att || vip);
 		s->unready[t->unready]++;
-		if (t->unready == RT_TASK_READY)
-			s->nready++;
+		if (t->unready != RT_TASK_READY)
+			continue;
+		s->nready++;
+		t->excluded = rb_excluded(c, s, mod, t);
+		if (t->excluded)
+			s->nexcluded++;
 	}
 }
 
@@ -366,7 +403,7 @@ static const char *rb_trimmed(char *buf, size_t size, const char *v)
  * the status before conflicts are looked at.
  */
 static void rb_service(struct rb_ctx *c, struct rt_service *s, const struct model_service *src,
-		       const char *source, const char *cluster)
+		       const struct model *mod, const char *cluster)
 {
 	const struct model_service *m = rb_copy_service(c, src);
 	const char *hosts, *dflt, *cl;
@@ -378,7 +415,7 @@ static void rb_service(struct rb_ctx *c, struct rt_service *s, const struct mode
 	if (!m)
 		return;
 	s->model = m;
-	s->source = source ? source : "";
+	s->source = mod->source ? mod->source : "";
 	s->name = m->name ? m->name : m->id ? m->id : "";
 	s->id = m->id ? m->id : s->name;
 
@@ -410,7 +447,7 @@ static void rb_service(struct rb_ctx *c, struct rt_service *s, const struct mode
 		s->reason = rb_dup(c, c->err);
 		candidate = 0;
 	}
-	rb_tasks(c, s);
+	rb_tasks(c, s, mod);
 	if (!candidate)
 		return;
 
@@ -776,14 +813,27 @@ static void rb_no_task_reason(struct rb_ctx *c, struct rt_route *r)
 static void rb_pool(struct rb_ctx *c, struct rt_route *r)
 {
 	struct rtable *t = c->t;
-	uint32_t n = 0, k = 0, *weights;
+	uint32_t n = 0, k = 0, *weights, usable = 0, ready = 0;
 	struct rt_pick *picks;
 	uint64_t *keys;
-	int vip = (r->flags & RT_F_VIP) != 0, weighted = 0;
+	int vip = (r->flags & RT_F_VIP) != 0, weighted = 0, all;
 
+	/* Excluded tasks are left out unless that leaves none: a route
+	 * whose every ready task failed is better served by all of them
+	 * than answered 503 (NGINX would say "no live upstreams"). */
+	for (uint32_t i = 0; i < r->nmembers && !vip; i++) {
+		const struct rt_service *s = &t->svcs[t->members[r->first_member + i]];
+
+		ready += s->nready;
+		usable += s->nready - s->nexcluded;
+	}
+	all = !vip && ready && !usable;
+	if (all)
+		r->flags |= RT_F_ALL_EXCLUDED;
 	for (uint32_t i = 0; i < r->nmembers; i++) {
 		const struct rt_service *s = &t->svcs[t->members[r->first_member + i]];
-		uint32_t cnt = vip ? (s->has_vip && s->nready) : s->nready;
+		uint32_t cnt = vip ? (s->has_vip && s->nready) :
+			       all ? s->nready : s->nready - s->nexcluded;
 
 		if (cnt && s->spec.weight)
 			weighted = 1;
@@ -793,7 +843,7 @@ static void rb_pool(struct rb_ctx *c, struct rt_route *r)
 
 		if (weighted && !s->spec.weight)
 			continue;
-		n += vip ? (s->has_vip && s->nready) : s->nready;
+		n += vip ? (s->has_vip && s->nready) : all ? s->nready : s->nready - s->nexcluded;
 	}
 	if (!n) {
 		balance_init(&r->pool, c->a, NULL, 0);
@@ -827,7 +877,7 @@ static void rb_pool(struct rb_ctx *c, struct rt_route *r)
 		for (uint32_t j = 0; j < s->ntasks; j++) {
 			const struct rt_task *tk = &s->tasks[j];
 
-			if (tk->unready != RT_TASK_READY)
+			if (tk->unready != RT_TASK_READY || (tk->excluded && !all))
 				continue;
 			picks[k] = (struct rt_pick){ tk->addr, tk->port, si, tk->id };
 			keys[k] = tk->key;
@@ -1035,6 +1085,7 @@ static void rb_workers(struct rb_ctx *c)
 /* A provider's service and the provider's name, sorted together. */
 struct rb_origin {
 	const struct model_service *svc;
+	const struct model *model;
 	const char *source;
 };
 
@@ -1071,6 +1122,7 @@ struct rtable *rtable_build(const struct model *const *models, size_t nmodels,
 	if (!t)
 		goto out_free_arenas;
 	c.t = t;
+	c.health = opts ? opts->health : NULL;
 	t->arena = c.a;
 	t->nworkers = opts && opts->nworkers ? opts->nworkers : 1;
 
@@ -1088,13 +1140,14 @@ struct rtable *rtable_build(const struct model *const *models, size_t nmodels,
 	n = 0;
 	for (size_t i = 0; i < nmodels; i++)
 		for (size_t j = 0; models[i] && j < models[i]->nsvcs; j++)
-			order[n++] = (struct rb_origin){ &models[i]->svcs[j], models[i]->source };
+			order[n++] = (struct rb_origin){ &models[i]->svcs[j], models[i],
+							 models[i]->source };
 	qsort(order, n, sizeof(*order), rb_name_cmp);
 
 	for (uint32_t i = 0; i < n && !c.oom; i++) {
 		struct rt_service *s = &t->svcs[i];
 
-		rb_service(&c, s, order[i].svc, order[i].source, cluster);
+		rb_service(&c, s, order[i].svc, order[i].model, cluster);
 		if (s->status == RTABLE_SVC_ROUTED) {
 			uint32_t k = (uint32_t)(s->spec.nhosts + s->spec.nredirects + 1);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/netaddr.h"
 #include "common/sbuf.h"
 #include "routing/hostname.h"
@@ -170,6 +171,23 @@ static void ex_services_text(const struct rtable *t, const struct rt_route *r, s
 			    ", first created: its settings rule" : "");
 	}
 	sbuf_putc(out, '\n');
+	for (uint32_t i = 0; i < r->nmembers; i++) {
+		const struct rt_service *s = &t->svcs[t->members[r->first_member + i]];
+
+		for (uint32_t j = 0; j < s->ntasks && s->nexcluded; j++) {
+			const struct rt_task *tk = &s->tasks[j];
+			char when[CLOCK_ISO8601_LEN];
+
+			if (tk->unready != RT_TASK_READY || !tk->excluded)
+				continue;
+			sbuf_printf(out, "  excluded task %s of %s: %s", tk->id, s->name, tk->excluded);
+			if (tk->excluded_until_ms)
+				sbuf_printf(out, ", until %s", clock_iso8601(tk->excluded_until_ms, when));
+			sbuf_putc(out, '\n');
+		}
+	}
+	if (r->flags & RT_F_ALL_EXCLUDED)
+		sbuf_puts(out, "  every ready task is excluded: all of them are picked anyway\n");
 }
 
 static void ex_text(const struct rtable *t, const struct route_req *req,
@@ -351,10 +369,28 @@ static void ex_json(const struct rtable *t, const struct route_req *req,
 
 			sbuf_puts(out, i ? ",{\"name\":" : "{\"name\":");
 			sbuf_json_cstr(out, s->name);
-			sbuf_printf(out, ",\"weight\":%u,\"ready\":%u,\"tasks\":%u}", s->spec.weight,
-				    s->nready, s->ntasks);
+			sbuf_printf(out, ",\"weight\":%u,\"ready\":%u,\"tasks\":%u,\"excluded\":[",
+				    s->spec.weight, s->nready, s->ntasks);
+			for (uint32_t j = 0, first = 1; j < s->ntasks && s->nexcluded; j++) {
+				const struct rt_task *tk = &s->tasks[j];
+				char when[CLOCK_ISO8601_LEN];
+
+				if (tk->unready != RT_TASK_READY || !tk->excluded)
+					continue;
+				sbuf_puts(out, first ? "{\"task\":" : ",{\"task\":");
+				first = 0;
+				sbuf_json_cstr(out, tk->id);
+				sbuf_puts(out, ",\"reason\":");
+				sbuf_json_cstr(out, tk->excluded);
+				sbuf_puts(out, ",\"until\":");
+				sbuf_json_cstr(out, tk->excluded_until_ms ?
+					       clock_iso8601(tk->excluded_until_ms, when) : NULL);
+				sbuf_putc(out, '}');
+			}
+			sbuf_puts(out, "]}");
 		}
-		sbuf_puts(out, "]}");
+		sbuf_printf(out, "],\"all_excluded\":%s}",
+			    (r->flags & RT_F_ALL_EXCLUDED) ? "true" : "false");
 	} else {
 		sbuf_puts(out, "null");
 	}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/netaddr.h"
 #include "common/sbuf.h"
 #include "routing/hostname.h"
@@ -234,16 +235,31 @@ static void show_task_list(const struct rt_service *s, int vip, struct sbuf *b)
 		const struct rt_task *tk = &s->tasks[i];
 
 		sbuf_puts(b, i ? " " : ": ");
-		if (tk->unready == RT_TASK_READY)
+		if (tk->unready == RT_TASK_READY && tk->excluded)
+			sbuf_printf(b, "%s=%s(excluded)", tk->id,
+				    show_endpoint(&tk->addr, tk->port, ep, sizeof(ep)));
+		else if (tk->unready == RT_TASK_READY)
 			sbuf_printf(b, "%s=%s", tk->id, show_endpoint(&tk->addr, tk->port, ep, sizeof(ep)));
 		else
 			sbuf_printf(b, "%s(%s)", tk->id, rtable_unready_name(tk->unready));
 	}
 }
 
+/* Appends why ready task <tk> is excluded and until when, as text. */
+static void show_excluded(const struct rt_task *tk, struct sbuf *out)
+{
+	char when[CLOCK_ISO8601_LEN];
+
+	if (tk->excluded_until_ms)
+		sbuf_printf(out, "until %s: %s", clock_iso8601(tk->excluded_until_ms, when),
+			    tk->excluded);
+	else
+		sbuf_printf(out, "while %s", tk->excluded);
+}
+
 static void show_json_task(const struct rt_task *tk, struct sbuf *out)
 {
-	char ip[NETADDR_STRLEN];
+	char ip[NETADDR_STRLEN], when[CLOCK_ISO8601_LEN];
 	const struct model_task *mt = tk->model;
 
 	sbuf_puts(out, "{\"id\":");
@@ -264,6 +280,17 @@ static void show_json_task(const struct rt_task *tk, struct sbuf *out)
 		sbuf_puts(out, "null");
 	else
 		sbuf_json_cstr(out, rtable_unready_name(tk->unready));
+	sbuf_puts(out, ",\"excluded\":");
+	if (tk->excluded) {
+		sbuf_puts(out, "{\"reason\":");
+		sbuf_json_cstr(out, tk->excluded);
+		sbuf_puts(out, ",\"until\":");
+		sbuf_json_cstr(out, tk->excluded_until_ms ?
+			       clock_iso8601(tk->excluded_until_ms, when) : NULL);
+		sbuf_putc(out, '}');
+	} else {
+		sbuf_puts(out, "null");
+	}
 	sbuf_putc(out, '}');
 }
 
@@ -523,7 +550,7 @@ void rtable_show_services(const struct rtable *t, struct sbuf *out, int json)
 /************************************************************************/
 
 static const char *const tasks_head[] = {
-	"ID", "NODE", "STATE", "DESIRED", "HEALTH", "ADDRESS", "PORT", "READY",
+	"ID", "NODE", "STATE", "DESIRED", "HEALTH", "ADDRESS", "PORT", "READY", "EXCLUDED",
 };
 
 static int tasks_settle(const struct rtable *t, struct rtable_show_cursor *cur, int json)
@@ -551,6 +578,12 @@ static void tasks_cells(const struct rtable *t, const struct rtable_show_cursor 
 	c->cell[5] = tk->addr.family ? netaddr_str(&tk->addr, c->ip) : "-";
 	c->cell[6] = c->num[0];
 	c->cell[7] = tk->unready == RT_TASK_READY ? "yes" : rtable_unready_name(tk->unready);
+	c->cell[8] = NULL;
+	if (with_last && tk->excluded) {
+		sbuf_reset(&c->tasks);
+		show_excluded(tk, &c->tasks);
+		c->cell[8] = c->tasks.buf;
+	}
 }
 
 static void tasks_json_open(const struct rtable *t, const struct rtable_show_cursor *cur,
@@ -575,7 +608,7 @@ static void tasks_json_row(const struct rtable *t, const struct rtable_show_curs
 }
 
 static const struct show_listing tasks_listing = {
-	.ncols = 8,
+	.ncols = 9,
 	.head = tasks_head,
 	.settle = tasks_settle,
 	.next = tasks_next,

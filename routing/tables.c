@@ -7,6 +7,7 @@
 #include "common/hash.h"
 #include "common/log.h"
 #include "routing/model.h"
+#include "routing/overlay.h"
 #include "routing/snapshot.h"
 #include "routing/tables.h"
 
@@ -44,6 +45,7 @@ struct subscriber {
 
 static struct rtable_build_opts build_opts;
 static struct source_model sources[TABLES_MAX_SOURCES];
+static struct overlay *health;               /* the latest health overlay, or NULL */
 static struct subscriber subscribers[TABLES_MAX_SUBSCRIBERS];
 static size_t nsubscribers;
 static struct rtable *current;
@@ -150,6 +152,7 @@ static int tables_publish_new(void)
 
 	for (size_t i = 0; i < TABLES_MAX_SOURCES; i++)
 		models[i] = sources[i].model;
+	build_opts.health = health;
 	t = rtable_build(models, TABLES_MAX_SOURCES, &build_opts);
 	if (!t) {
 		status.build_failures++;
@@ -197,6 +200,20 @@ int tables_update(const char *source, struct model *m)
 		return -1;
 	}
 	model_free(old);
+	return 0;
+}
+
+int tables_set_health(struct overlay *ov)
+{
+	struct overlay *old = health;
+
+	health = ov;
+	if (tables_publish_new() < 0) {
+		health = old;
+		overlay_free(ov);
+		return -1;
+	}
+	overlay_free(old);
 	return 0;
 }
 
@@ -301,6 +318,8 @@ void tables_shutdown(void)
 		model_free(sources[i].model);
 		sources[i].model = NULL;
 	}
+	overlay_free(health);
+	health = NULL;
 	for (size_t b = 0; b < TOTALS_BUCKETS; b++) {
 		struct total *t, *next;
 

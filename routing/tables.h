@@ -9,6 +9,7 @@
 #include "routing/rtable.h"
 
 struct model;
+struct overlay;
 
 struct tables_status {
 	unsigned long generation;   /* tables published so far */
@@ -26,6 +27,13 @@ void tables_init(const struct rtable_build_opts *opts);
  * the table could not be built: the previous table then stays in service.
  */
 int tables_update(const char *source, struct model *m);
+
+/* Replaces the health overlay (tasks passive health excludes) with <ov>,
+ * which it takes over (NULL: none), then builds and publishes a new table.
+ * Returns 0, or -1 when the table could not be built: the previous table
+ * and overlay then stay.
+ */
+int tables_set_health(struct overlay *ov);
 
 /* The current table (main thread only; NULL before the first publish).
  * The pointer is valid until the main loop runs on: a newer table may

@@ -40,7 +40,7 @@ static const struct commands_usage usages[] = {
 	{ "resync", "force a full resync with the Docker daemon" },
 };
 
-#define USAGE_SHOW_SIMPLE "show info|stats|routes|services|errors|conns|certs|networks [json]"
+#define USAGE_SHOW_SIMPLE "show info|stats|routes|services|errors|conns|certs|networks|health [json]"
 #define USAGE_SHOW_TASKS  "show tasks <service> [json]"
 #define USAGE_EXPLAIN     "explain <host> [<path>] [src <ip>] [cookie <name=value>] " \
 			  "[method <verb>] [ssl] [json]"
@@ -208,6 +208,7 @@ static int commands_parse_show(struct command *cmd, const char **w, int n,
 		{ "conns", CMD_SHOW_CONNS },
 		{ "certs", CMD_SHOW_CERTS },
 		{ "networks", CMD_SHOW_NETWORKS },
+		{ "health", CMD_SHOW_HEALTH },
 	};
 
 	if (n < 2)
@@ -233,7 +234,7 @@ static int commands_parse_show(struct command *cmd, const char **w, int n,
 		return 0;
 	}
 	return commands_fail(err, errlen, "unknown 'show' command '%s' (want info, stats, routes, "
-			     "services, tasks, errors, conns, certs or networks)", w[1]);
+			     "services, tasks, errors, conns, certs, networks or health)", w[1]);
 }
 
 /* Commands without argument but an optional "json". */
@@ -421,6 +422,7 @@ int commands_run_step(struct commands_run *run, struct sbuf *out)
 	case CMD_SHOW_CONNS:
 	case CMD_SHOW_CERTS:
 	case CMD_SHOW_NETWORKS:
+	case CMD_SHOW_HEALTH:
 		return show_source_step(run, out);
 	case CMD_HELP:
 		commands_help(out, cmd->json);

@@ -38,7 +38,8 @@ enum commands_id {
 	CMD_SET_LOG_LEVEL,
 	CMD_RESYNC,
 	CMD_SHOW_CERTS,
-	CMD_SHOW_NETWORKS,   /* the last one: tests check ids against it */
+	CMD_SHOW_NETWORKS,
+	CMD_SHOW_HEALTH,     /* the last one: tests check ids against it */
 };
 
 /* A parsed command. Its strings point into its own <words> buffer: a

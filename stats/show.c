@@ -101,6 +101,8 @@ static const struct {
 				   "(started without --haproxy-runtime)" },
 	{ CMD_SHOW_NETWORKS, "networks", "no network management in this agent "
 					 "(started without --manage-networks)" },
+	{ CMD_SHOW_HEALTH, "health", "no passive health in this agent "
+				     "(started without --haproxy-runtime)" },
 };
 
 int show_source_step(struct commands_run *run, struct sbuf *out)

@@ -1,6 +1,5 @@
 /* Docker objects the certificate manager reads and writes: a config's
- * data, a secret's ID, the running tasks of the HAProxy service and their
- * addresses, and the agent's own service spec rewritten to mount secrets
+ * data, a secret's ID, and the agent's own service spec rewritten to mount secrets
  * (the operator's mounts kept, only the agent's own ones removed).
  */
 #include <setjmp.h>
@@ -60,45 +59,6 @@ static void test_secret_id(void **state)
 	assert_int_equal(swarmobj_secret_id(list, strlen(list), "shop_key", id, 2, err,
 					    sizeof(err)), -1);
 	assert_int_equal(swarmobj_secret_id("null", 4, "x", id, sizeof(id), err, sizeof(err)), -1);
-}
-
-struct addrs {
-	size_t n;
-	char line[8][128];
-};
-
-static void on_addr(void *arg, const char *task, const char *network, const char *addr)
-{
-	struct addrs *a = arg;
-
-	assert_true(a->n < 8);
-	snprintf(a->line[a->n++], 128, "%s %s %s", task, network, addr);
-}
-
-static void test_tasks(void **state)
-{
-	static const char tasks[] =
-		"[{\"ID\":\"t1\",\"Status\":{\"State\":\"running\"},\"DesiredState\":\"running\","
-		"\"NetworksAttachments\":[{\"Network\":{\"ID\":\"n0\",\"Spec\":{\"Name\":\"ingress\"}},"
-		"\"Addresses\":[\"10.0.0.5/24\"]},{\"Network\":{\"Spec\":{\"Name\":\"sp_control\"}},"
-		"\"Addresses\":[\"10.0.9.3/24\",\"fd00::3/64\"]},{\"Network\":{\"ID\":\"n9\"},"
-		"\"Addresses\":[\"garbage\",\"10.0.8.1/24\"]}]},"
-		"{\"ID\":\"t2\",\"Status\":{\"State\":\"starting\"},\"NetworksAttachments\":"
-		"[{\"Network\":{\"Spec\":{\"Name\":\"sp_control\"}},\"Addresses\":[\"10.0.9.4/24\"]}]},"
-		"{\"ID\":\"t3\",\"Status\":{\"State\":\"running\"}}]";
-	struct addrs a;
-	char err[256];
-
-	(void)state;
-	memset(&a, 0, sizeof(a));
-	assert_int_equal(swarmobj_tasks(tasks, strlen(tasks), on_addr, &a, err, sizeof(err)), 2);
-	assert_int_equal(a.n, 4);
-	assert_string_equal(a.line[0], "t1 ingress 10.0.0.5");
-	assert_string_equal(a.line[1], "t1 sp_control 10.0.9.3");
-	assert_string_equal(a.line[2], "t1 sp_control fd00::3");
-	/* a network without a name goes by its ID; what is no address is left out */
-	assert_string_equal(a.line[3], "t1 n9 10.0.8.1");
-	assert_int_equal(swarmobj_tasks("{}", 2, on_addr, &a, err, sizeof(err)), -1);
 }
 
 static const char service[] =
@@ -191,7 +151,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_data),
 		cmocka_unit_test(test_secret_id),
-		cmocka_unit_test(test_tasks),
 		cmocka_unit_test(test_service_secrets),
 	};
 

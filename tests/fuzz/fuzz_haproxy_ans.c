@@ -11,6 +11,7 @@
 
 #include "certs/haproxy_ans.h"
 #include "certs/swarmobj.h"
+#include "haproxyapi/hatargets.h"
 #include "common/sbuf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -81,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		swarmobj_secret_id(ans, len, "a", id, sizeof(id), err, sizeof(err));
 		break;
 	case 6:
-		swarmobj_tasks(ans, len, on_addr, &n, err, sizeof(err));
+		hatargets_tasks(ans, len, on_addr, &n, err, sizeof(err));
 		break;
 	default:
 		swarmobj_service_secrets(ans, len, want, 2, &out, id, sizeof(id), &version, &added,

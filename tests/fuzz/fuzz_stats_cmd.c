@@ -91,7 +91,7 @@ static void check_line(const char *line, size_t len)
 			if (!err[0] || strchr(err, '\n'))
 				abort();
 		} else {
-			if (cmd.id > CMD_SHOW_NETWORKS)
+			if (cmd.id > CMD_SHOW_HEALTH)
 				abort();
 			if (cmd.id == CMD_SHOW_TASKS && !cmd.service)
 				abort();

@@ -28,7 +28,9 @@ import sys
 
 # What each top-level folder of C code may include besides itself. common/
 # is generic; routing/ is the model every part shares; dockerapi/ is the
-# Engine API client; the features know those three and never each other;
+# Engine API client; haproxyapi/ is HAProxy's runtime API client, shared by
+# the features that talk to HAProxy (certs/, health/); the features know
+# those and never each other;
 # daemon/ composes them all. tests/ and bench/ may include anything.
 ALLOWED = {
     "common": set(),
@@ -36,10 +38,13 @@ ALLOWED = {
     "dockerapi": {"common", "routing"},
     "discovery": {"common", "routing", "dockerapi"},
     "netmgr": {"common", "routing", "dockerapi"},
-    "certs": {"common", "routing", "dockerapi"},
+    "haproxyapi": {"common", "routing", "dockerapi"},
+    "health": {"common", "routing", "dockerapi", "haproxyapi"},
+    "certs": {"common", "routing", "dockerapi", "haproxyapi"},
     "spoa": {"common", "routing"},
     "stats": {"common", "routing"},
-    "daemon": {"common", "routing", "dockerapi", "discovery", "netmgr", "certs", "spoa", "stats"},
+    "daemon": {"common", "routing", "dockerapi", "discovery", "netmgr", "certs", "haproxyapi",
+               "health", "spoa", "stats"},
 }
 FREE = {"tests", "bench"}
 

@@ -120,6 +120,8 @@ static void test_every_command(void **state)
 		{ "show certs json", CMD_SHOW_CERTS, 1, NULL },
 		{ "show networks", CMD_SHOW_NETWORKS, 0, NULL },
 		{ "show networks json", CMD_SHOW_NETWORKS, 1, NULL },
+		{ "show health", CMD_SHOW_HEALTH, 0, NULL },
+		{ "show health json", CMD_SHOW_HEALTH, 1, NULL },
 		{ "resync", CMD_RESYNC, 0, NULL },
 		{ "resync json", CMD_RESYNC, 1, NULL },
 		{ "set log-level debug", CMD_SET_LOG_LEVEL, 0, NULL },

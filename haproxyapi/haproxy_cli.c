@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <ev.h>
 
-#include "certs/haproxy_cli.h"
+#include "haproxyapi/haproxy_cli.h"
 #include "common/sbuf.h"
 
 struct haproxy_cli_req {

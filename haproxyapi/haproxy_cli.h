@@ -4,8 +4,8 @@
  * half-close, read the answer until HAProxy closes. Connecting, writing and
  * reading never block; every request has a deadline and a bounded answer.
  */
-#ifndef CERTS_HAPROXY_CLI_H
-#define CERTS_HAPROXY_CLI_H
+#ifndef HAPROXYAPI_HAPROXY_CLI_H
+#define HAPROXYAPI_HAPROXY_CLI_H
 
 #include <stddef.h>
 #include <sys/socket.h>

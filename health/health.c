@@ -1,0 +1,482 @@
+/* Passive health: rings in, exclusions out.
+ *
+ * - hatargets (haproxyapi/) finds the HAProxies; each gets an evstream;
+ * - each line goes through failline_parse(); a failure is matched to its
+ *   task by (service, destination address) in an index rebuilt from each
+ *   new table, and counted by the exclusion rules (exclude.c);
+ * - when the set of excluded tasks changes (a task excluded, an exclusion
+ *   ended), a new overlay goes to the table build.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ev.h>
+
+#include "common/arena.h"
+#include "common/clock.h"
+#include "common/kvout.h"
+#include "common/log.h"
+#include "common/netaddr.h"
+#include "common/prom.h"
+#include "common/sbuf.h"
+#include "haproxyapi/haproxy_cli.h"
+#include "haproxyapi/hatargets.h"
+#include "health/evstream.h"
+#include "health/exclude.h"
+#include "health/failline.h"
+#include "health/health.h"
+#include "routing/labels-t.h"
+#include "routing/model.h"
+#include "routing/overlay.h"
+#include "routing/rtable.h"
+
+#define HEALTH_TICK_S 1.0
+
+/* A task address of a routed service, and the service's policy. The
+ * port is part of the key: tasks may share an address (host mode, tests
+ * on loopback).
+ */
+struct health_dst {
+	const char *service;
+	const char *task_id;
+	struct netaddr addr;
+	uint16_t port;
+	const struct exclude_policy *policy;
+};
+
+struct health_stream {
+	char *key;                   /* hatargets' key */
+	struct evstream *s;
+};
+
+struct health {
+	struct ev_loop *loop;
+	struct health_opts o;
+	struct hatargets *targets;
+	struct health_stream *streams;
+	size_t nstreams;
+	struct exclude *x;
+	ev_timer tick;               /* resolution of tasks: targets */
+	ev_timer expiry;             /* the next end of an exclusion */
+
+	struct arena *ix_arena;      /* the index below, from the latest table */
+	struct health_dst *ix;
+	size_t nix;
+
+	uint64_t lines, malformed, failures, unmatched, exclusions, publishes;
+};
+
+/************************************************************************/
+/*                     the index of task addresses                      */
+/************************************************************************/
+
+static int health_dst_cmp(const void *a, const void *b)
+{
+	const struct health_dst *x = a, *y = b;
+	int d = strcmp(x->service, y->service);
+
+	if (d)
+		return d;
+	if (x->addr.family != y->addr.family)
+		return x->addr.family - y->addr.family;
+	d = memcmp(x->addr.ip, y->addr.ip, sizeof(x->addr.ip));
+	return d ? d : (int)x->port - (int)y->port;
+}
+
+static const struct health_dst *health_find(const struct health *h, const char *service,
+					    const struct netaddr *addr, uint16_t port)
+{
+	struct health_dst key = { .service = service, .addr = *addr, .port = port };
+
+	if (!h->nix)
+		return NULL;
+	return bsearch(&key, h->ix, h->nix, sizeof(*h->ix), health_dst_cmp);
+}
+
+void health_on_table(void *arg, const struct rtable *t)
+{
+	struct health *h = arg;
+	size_t n = rtable_service_count(t), cap = 0, k = 0;
+	struct arena *a;
+	struct health_dst *ix;
+
+	for (size_t i = 0; i < n; i++) {
+		struct rtable_service_view v;
+
+		rtable_service_at(t, i, &v);
+		if (v.status != RTABLE_SVC_ROUTED || !v.model || !v.spec ||
+		    v.spec->mode != LABELS_MODE_TASK)
+			continue;
+		for (size_t j = 0; j < v.model->ntasks; j++)
+			cap += v.model->tasks[j].nnets;
+	}
+	a = arena_new(64 * 1024);
+	ix = a ? arena_alloc(a, (cap ? cap : 1) * sizeof(*ix)) : NULL;
+	if (!ix) {
+		arena_free(a);
+		LOG(LL_ERROR, "health", "out of memory for the task index: keeping the previous one");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct rtable_service_view v;
+		struct exclude_policy *p;
+		const char *name;
+		char err[160];
+
+		rtable_service_at(t, i, &v);
+		if (v.status != RTABLE_SVC_ROUTED || !v.model || !v.spec ||
+		    v.spec->mode != LABELS_MODE_TASK || !v.model->ntasks)
+			continue;
+		p = arena_alloc(a, sizeof(*p));
+		name = arena_strdup(a, v.name);
+		if (!p || !name)
+			goto out_oom;
+		if (exclude_policy_parse(p, model_label(v.model, LABELS_PREFIX "max_fails"),
+					 model_label(v.model, LABELS_PREFIX "fail_timeout"),
+					 err, sizeof(err)) < 0)
+			LOG(LL_WARN, "health", "bad passive health label, default used",
+			    KVS("service", v.name), KVS("reason", err));
+		for (size_t j = 0; j < v.model->ntasks; j++) {
+			const struct model_task *mt = &v.model->tasks[j];
+			uint16_t port = mt->port ? mt->port : v.spec->port;
+			const char *id = NULL;
+
+			for (size_t l = 0; l < mt->nnets; l++) {
+				if (!mt->nets[l].addr.family)
+					continue;
+				if (!id && !(id = arena_strdup(a, mt->id)))
+					goto out_oom;
+				ix[k++] = (struct health_dst){ name, id, mt->nets[l].addr, port, p };
+			}
+		}
+	}
+	qsort(ix, k, sizeof(*ix), health_dst_cmp);
+	arena_free(h->ix_arena);
+	h->ix_arena = a;
+	h->ix = ix;
+	h->nix = k;
+	return;
+
+out_oom:
+	arena_free(a);
+	LOG(LL_ERROR, "health", "out of memory for the task index: keeping the previous one");
+}
+
+/************************************************************************/
+/*                         failures and exclusions                      */
+/************************************************************************/
+
+static void health_publish(struct health *h)
+{
+	struct overlay *ov = exclude_overlay(h->x);
+	int64_t next = exclude_next_end(h->x);
+
+	if (!ov) {
+		LOG(LL_ERROR, "health", "out of memory for the health overlay");
+		return;
+	}
+	h->publishes++;
+	h->o.publish(h->o.arg, ov);
+	ev_timer_stop(h->loop, &h->expiry);
+	if (next) {
+		int64_t wait = next - clock_wall_ms();
+
+		ev_timer_set(&h->expiry, (wait > 0 ? wait : 0) / 1000.0 + 0.001, 0.0);
+		ev_timer_start(h->loop, &h->expiry);
+	}
+}
+
+/* Reads one line of a ring of failed requests received at <now_ms> (wall
+ * clock).
+ */
+static void health_line(struct health *h, const char *line, size_t len, int64_t now_ms)
+{
+	const struct health_dst *d;
+	struct failline fl;
+	char what[NETADDR_STRLEN + 32], ip[NETADDR_STRLEN];
+	int rc = failline_parse(line, len, &fl);
+
+	h->lines++;
+	if (rc < 0)
+		h->malformed++;
+	if (rc <= 0)
+		return;
+	h->failures++;
+	d = health_find(h, fl.service, &fl.dst, fl.port);
+	if (!d) {
+		/* a task gone since, a VIP, or a service without routes */
+		h->unmatched++;
+		return;
+	}
+	snprintf(what, sizeof(what), "%s to %s:%u", fl.ts, netaddr_str(&fl.dst, ip), fl.port);
+	rc = exclude_failure(h->x, d->service, d->task_id, d->policy, now_ms, what);
+	if (rc < 0) {
+		LOG(LL_ERROR, "health", "out of memory for a failure", KVS("task", d->task_id));
+		return;
+	}
+	if (!rc)
+		return;
+	h->exclusions++;
+	LOG(LL_WARN, "health", "task excluded", KVS("service", d->service), KVS("task", d->task_id),
+	    KVS("failure", what), KVI("for_ms", d->policy->fail_timeout_ms));
+	health_publish(h);
+}
+
+static void health_on_line(void *arg, const char *line, size_t len)
+{
+	health_line(arg, line, len, clock_wall_ms());
+}
+
+static void health_on_expiry(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct health *h = (struct health *)((char *)t - offsetof(struct health, expiry));
+
+	(void)loop;
+	(void)revents;
+	if (exclude_expire(h->x, clock_wall_ms())) {
+		LOG(LL_INFO, "health", "exclusions ended", KVI("still_excluded", exclude_count(h->x)));
+		health_publish(h);
+		return;
+	}
+	/* woken early: wait for the next end */
+	if (exclude_next_end(h->x)) {
+		ev_timer_set(t, 0.05, 0.0);
+		ev_timer_start(h->loop, t);
+	}
+}
+
+static void health_on_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct health *h = (struct health *)((char *)t - offsetof(struct health, tick));
+
+	(void)loop;
+	(void)revents;
+	hatargets_tick(h->targets, clock_mono_ms());
+}
+
+/************************************************************************/
+/*                               targets                                */
+/************************************************************************/
+
+static int health_found(void *arg, const char *key, const struct haproxy_cli_addr *addr)
+{
+	struct health *h = arg;
+	struct health_stream *sv, *s;
+
+	sv = realloc(h->streams, (h->nstreams + 1) * sizeof(*sv));
+	if (!sv)
+		return -1;
+	h->streams = sv;
+	s = &h->streams[h->nstreams];
+	s->key = strdup(key);
+	s->s = s->key ? evstream_new(h->loop, addr, HEALTH_RING, health_on_line, h) : NULL;
+	if (!s->s) {
+		free(s->key);
+		return -1;
+	}
+	h->nstreams++;
+	return 0;
+}
+
+static void health_drop(struct health *h, size_t i)
+{
+	evstream_free(h->streams[i].s);
+	free(h->streams[i].key);
+	memmove(&h->streams[i], &h->streams[i + 1], (h->nstreams - i - 1) * sizeof(*h->streams));
+	h->nstreams--;
+}
+
+static void health_gone(void *arg, const char *key)
+{
+	struct health *h = arg;
+
+	for (size_t i = 0; i < h->nstreams; i++) {
+		if (strcmp(h->streams[i].key, key) == 0) {
+			health_drop(h, i);
+			return;
+		}
+	}
+}
+
+static const struct hatargets_hooks health_hooks = {
+	.found = health_found,
+	.gone = health_gone,
+};
+
+struct health *health_new(struct ev_loop *loop, const struct health_opts *o,
+			  char *err, size_t errlen)
+{
+	struct health *h = calloc(1, sizeof(*h));
+	struct hatargets_opts ho = {
+		.specs = o->targets,
+		.nspecs = o->ntargets,
+		.api = o->docker,
+		.subsystem = "health",
+		.hooks = &health_hooks,
+	};
+
+	if (!h || !(h->x = exclude_new())) {
+		free(h);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->loop = loop;
+	h->o = *o;
+	ev_timer_init(&h->expiry, health_on_expiry, 0.0, 0.0);
+	ev_timer_init(&h->tick, health_on_tick, HEALTH_TICK_S, HEALTH_TICK_S);
+	ho.arg = h;
+	h->targets = hatargets_new(loop, &ho, err, errlen);
+	if (!h->targets) {
+		health_free(h);
+		return NULL;
+	}
+	ev_timer_start(loop, &h->tick);
+	return h;
+}
+
+void health_free(struct health *h)
+{
+	if (!h)
+		return;
+	ev_timer_stop(h->loop, &h->tick);
+	ev_timer_stop(h->loop, &h->expiry);
+	hatargets_free(h->targets);
+	while (h->nstreams)
+		health_drop(h, h->nstreams - 1);
+	free(h->streams);
+	exclude_free(h->x);
+	arena_free(h->ix_arena);
+	free(h);
+}
+
+/************************************************************************/
+/*                              reporting                               */
+/************************************************************************/
+
+static size_t health_connected(const struct health *h)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->nstreams; i++) {
+		struct evstream_status st;
+
+		evstream_status(h->streams[i].s, &st);
+		n += st.connected != 0;
+	}
+	return n;
+}
+
+void health_info(const struct health *h, struct kvout *kv)
+{
+	kvout_u64(kv, "HealthStreams", h->nstreams);
+	kvout_u64(kv, "HealthStreamsConnected", health_connected(h));
+	kvout_u64(kv, "HealthFailures", h->failures);
+	kvout_u64(kv, "HealthExcludedTasks", exclude_count(h->x));
+}
+
+struct health_prom_ctx {
+	struct sbuf *out;
+	int64_t now_ms;
+};
+
+static void health_prom_excluded(void *arg, const struct exclude_view *v)
+{
+	struct health_prom_ctx *c = arg;
+	struct prom_label l[3] = {
+		{ "service", v->service }, { "task", v->task_id }, { "reason", v->reason },
+	};
+
+	prom_sample_f64(c->out, "swarm_spoa_task_excluded_until_seconds", NULL, l, 3,
+			(double)v->until_ms / 1000.0);
+}
+
+void health_metrics(const struct health *h, struct sbuf *out)
+{
+	struct health_prom_ctx c = { out, clock_wall_ms() };
+
+	prom_family(out, "swarm_spoa_health_streams_connected", PROM_GAUGE,
+		    "HAProxy rings of failed requests this agent streams now.");
+	prom_sample_u64(out, "swarm_spoa_health_streams_connected", NULL, NULL, 0, health_connected(h));
+	prom_family(out, "swarm_spoa_health_lines", PROM_COUNTER,
+		    "Lines read from the rings of failed requests.");
+	prom_sample_u64(out, "swarm_spoa_health_lines", "_total", NULL, 0, h->lines);
+	prom_family(out, "swarm_spoa_health_failures", PROM_COUNTER,
+		    "Failures of a destination (SC, sC, SH) read from the rings.");
+	prom_sample_u64(out, "swarm_spoa_health_failures", "_total", NULL, 0, h->failures);
+	prom_family(out, "swarm_spoa_health_exclusions", PROM_COUNTER,
+		    "Times a task was excluded by passive health.");
+	prom_sample_u64(out, "swarm_spoa_health_exclusions", "_total", NULL, 0, h->exclusions);
+	prom_family(out, "swarm_spoa_task_excluded_until_seconds", PROM_GAUGE,
+		    "Tasks passive health excludes now, with why, and when that ends (Unix time).");
+	exclude_each(h->x, health_prom_excluded, &c);
+}
+
+struct health_show_ctx {
+	struct sbuf *out;
+	int json;
+	int first;
+};
+
+static void health_show_excluded(void *arg, const struct exclude_view *v)
+{
+	struct health_show_ctx *c = arg;
+	char when[CLOCK_ISO8601_LEN];
+
+	clock_iso8601(v->until_ms, when);
+	if (!c->json) {
+		sbuf_printf(c->out, "excluded %s task %s until %s: %s\n", v->service, v->task_id,
+			    when, v->reason);
+		return;
+	}
+	sbuf_puts(c->out, c->first ? "{\"service\":" : ",{\"service\":");
+	c->first = 0;
+	sbuf_json_cstr(c->out, v->service);
+	sbuf_puts(c->out, ",\"task\":");
+	sbuf_json_cstr(c->out, v->task_id);
+	sbuf_puts(c->out, ",\"until\":");
+	sbuf_json_cstr(c->out, when);
+	sbuf_puts(c->out, ",\"reason\":");
+	sbuf_json_cstr(c->out, v->reason);
+	sbuf_printf(c->out, ",\"exclusions\":%llu}", (unsigned long long)v->exclusions);
+}
+
+void health_show(const struct health *h, struct sbuf *out, int json)
+{
+	struct health_show_ctx c = { out, json, 1 };
+
+	if (json)
+		sbuf_puts(out, "{\"streams\":[");
+	for (size_t i = 0; i < h->nstreams; i++) {
+		struct evstream_status st;
+
+		evstream_status(h->streams[i].s, &st);
+		if (!json) {
+			sbuf_printf(out, "stream %s %s connects=%llu lines=%llu%s%s\n", st.target,
+				    st.connected ? "connected" : "down",
+				    (unsigned long long)st.connects, (unsigned long long)st.lines,
+				    st.last_error[0] ? " last_error=" : "", st.last_error);
+			continue;
+		}
+		sbuf_puts(out, i ? ",{\"target\":" : "{\"target\":");
+		sbuf_json_cstr(out, st.target);
+		sbuf_printf(out, ",\"connected\":%s,\"connects\":%llu,\"lines\":%llu,\"last_error\":",
+			    st.connected ? "true" : "false", (unsigned long long)st.connects,
+			    (unsigned long long)st.lines);
+		sbuf_json_cstr(out, st.last_error[0] ? st.last_error : NULL);
+		sbuf_putc(out, '}');
+	}
+	if (json)
+		sbuf_printf(out, "],\"lines\":%llu,\"malformed\":%llu,\"failures\":%llu,"
+			    "\"unmatched\":%llu,\"exclusions\":%llu,\"excluded\":[",
+			    (unsigned long long)h->lines, (unsigned long long)h->malformed,
+			    (unsigned long long)h->failures, (unsigned long long)h->unmatched,
+			    (unsigned long long)h->exclusions);
+	else
+		sbuf_printf(out, "lines=%llu malformed=%llu failures=%llu unmatched=%llu "
+			    "exclusions=%llu\n", (unsigned long long)h->lines,
+			    (unsigned long long)h->malformed, (unsigned long long)h->failures,
+			    (unsigned long long)h->unmatched, (unsigned long long)h->exclusions);
+	exclude_each(h->x, health_show_excluded, &c);
+	if (json)
+		sbuf_puts(out, "]}\n");
+}
