@@ -2,13 +2,17 @@
 """Checks what a running agent sees of a real swarm, and how fast.
 
 Used by test_swarm_discovery.sh (and bench/discovery_bench.sh): it runs a
-docker command, then follows both the swarm (through /usr/bin/docker) and
-the agent's stats socket until they agree, and measures for every task:
+docker command and, from the moment it starts, follows both the swarm
+(through the Engine API with --docker-api, else /usr/bin/docker) and the
+agent's stats socket until they agree, and measures for every task:
   - became ready in the agent  - the task's Status.Timestamp (running)
-  - left the agent's ready set - the last docker poll that still showed its
-    desired state "running" (or the command start): an upper bound
-Exits 1 with the reason when they do not agree in time or a lag is over
-the bound.
+  - left the agent's ready set - the start of the last docker poll that
+    still showed its desired state "running" (or the command start): an
+    upper bound, too high by up to one poll (period plus request)
+The agent is watched while the command runs too: swarm moves tasks before
+a slow `docker service ...` returns, and a change the agent followed then
+must not be timed from the command's end. Exits 1 with the reason when
+they do not agree in time or a lag is over the bound.
 
   swarm_check.py converge --stats SOCK --service NAME --replicas N
                  [--max-lag-ms 1000] [--timeout 90] [--json OUT] [--docker-api SOCK] -- CMD...
@@ -118,18 +122,21 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 
 def docker_tasks_api(sock, service):
     """As docker_tasks(), straight from the Engine API on unix socket
-    <sock> (read-only GETs): a few ms instead of two CLI runs, for the
-    benchmark's tighter bounds."""
+    <sock> (read-only GETs): a few ms instead of two CLI runs, which take
+    seconds on a loaded machine and would make every poll that late.
+    None when the daemon did not answer."""
     conn = UnixHTTPConnection(sock)
     q = urllib.parse.quote(json.dumps({"service": {service: True}}))
     try:
         conn.request("GET", "/v1.41/tasks?filters=" + q)
         r = conn.getresponse()
         body = r.read()
+    except (OSError, http.client.HTTPException):
+        return None
     finally:
         conn.close()
     if r.status != 200:
-        return {}
+        return None
     tasks = {}
     for t in json.loads(body):
         st = t.get("Status", {})
@@ -154,28 +161,50 @@ class DockerWatcher(threading.Thread):
         self.tasks = {}
         self.wanted_seen = {}   # id -> start of the last poll showing desired running
         self.left_running = {}  # id -> reference time of its desired state change
+        self.left_window = {}   # id -> ms between that poll and the first one without it
         self.not_before = not_before
         self.stop = False
         self.polls = 0
+        self.last_start = 0.0   # start of the last poll that answered
 
     def run(self):
         while not self.stop:
             started = now_ms()
             t = docker_tasks_api(self.api, self.service) if self.api else docker_tasks(self.service)
+            if t is None:
+                time.sleep(self.period)
+                continue
             with self.lock:
                 for tid, (state, desired, _, _) in t.items():
                     if desired == "running":
                         self.wanted_seen[tid] = started
                     elif tid not in self.left_running:
-                        self.left_running[tid] = max(self.wanted_seen.get(tid, self.not_before),
-                                                     self.not_before)
+                        ref = max(self.wanted_seen.get(tid, self.not_before), self.not_before)
+                        self.left_running[tid] = ref
+                        self.left_window[tid] = started - ref
                 self.tasks = t
                 self.polls += 1
+                self.last_start = started
             time.sleep(self.period)
 
     def snapshot(self):
         with self.lock:
-            return dict(self.tasks), dict(self.left_running), self.polls
+            return dict(self.tasks), dict(self.left_running), self.polls, self.last_start
+
+
+class Command(threading.Thread):
+    """Runs a command to its end, so that the agent can be watched
+    meanwhile."""
+
+    def __init__(self, cmd):
+        super().__init__(daemon=True)
+        self.cmd = cmd
+        self.result = None
+        self.ended = None
+
+    def run(self):
+        self.result = subprocess.run(self.cmd, capture_output=True, text=True)
+        self.ended = now_ms()
 
 
 def cmd_converge(a):
@@ -186,12 +215,10 @@ def cmd_converge(a):
     first_ready = {}
     gone = {}
     ready_now = {t for t, r in before.items() if r}
-    if a.cmd:
-        r = subprocess.run(a.cmd, capture_output=True, text=True)
-        if r.returncode != 0:
-            print("command failed: %s\n%s" % (" ".join(a.cmd), r.stderr), file=sys.stderr)
-            return 1
-    t_cmd_end = now_ms()
+    cmd = Command(a.cmd) if a.cmd else None
+    if cmd:
+        cmd.start()
+    t_cmd_end = None if cmd else t_cmd
     deadline = time.time() + a.timeout
     agreed_since = None
     while time.time() < deadline:
@@ -203,9 +230,18 @@ def cmd_converge(a):
         for tid in ready_now - ready:
             gone.setdefault(tid, t)
         ready_now = ready
-        dt, left, polls = watcher.snapshot()
+        if t_cmd_end is None and cmd.ended is not None:
+            if cmd.result.returncode != 0:
+                watcher.stop = True
+                print("command failed: %s\n%s" % (" ".join(a.cmd), cmd.result.stderr), file=sys.stderr)
+                return 1
+            t_cmd_end = cmd.ended
+            deadline = time.time() + a.timeout
+        dt, left, polls, last_poll = watcher.snapshot()
         running = {tid for tid, (s, d, _, _) in dt.items() if s == "running" and d == "running"}
-        settled = polls >= 2 and len(running) == a.replicas and ready == running and \
+        # docker as it was after the command, not before
+        settled = t_cmd_end is not None and last_poll >= t_cmd_end and \
+            len(running) == a.replicas and ready == running and \
             not any(s in ("new", "pending", "assigned", "accepted", "preparing", "ready", "starting")
                     and d == "running" for s, d, _, _ in dt.values())
         if settled:
@@ -217,10 +253,15 @@ def cmd_converge(a):
             agreed_since = None
         time.sleep(AGENT_POLL_S)
     watcher.stop = True
-    dt, left, _ = watcher.snapshot()
+    if t_cmd_end is None:
+        print("FAIL: command still running after %ds: %s" % (a.timeout, " ".join(a.cmd)), file=sys.stderr)
+        return 1
+    dt, left, _, _ = watcher.snapshot()
+    with watcher.lock:
+        window = dict(watcher.left_window)
     running = {tid for tid, (s, d, _, _) in dt.items() if s == "running" and d == "running"}
     result = {"service": a.service, "replicas": a.replicas, "command_ms": round(t_cmd_end - t_cmd),
-              "ready_lags_ms": {}, "gone_lags_ms": {}}
+              "ready_lags_ms": {}, "gone_lags_ms": {}, "gone_ref_window_ms": {}}
     bound = a.max_lag_ms + 1000 * AGENT_POLL_S * 2
     failures = []
     if agreed_since is None:
@@ -237,9 +278,12 @@ def cmd_converge(a):
             continue   # gone from the agent for another reason (failed, node down)
         lag = seen - left[tid]
         result["gone_lags_ms"][tid] = round(lag)
+        result["gone_ref_window_ms"][tid] = round(window.get(tid, 0))
         # the reference may be up to one docker poll early
         if lag > bound + 1000 * watcher.period + 500:
-            failures.append("task %s left the agent %.0f ms after docker stopped wanting it" % (tid, lag))
+            failures.append("task %s left the agent %.0f ms after docker stopped wanting it "
+                            "(docker polls %.0f ms apart around the change)"
+                            % (tid, lag, window.get(tid, 0)))
     print("converge %s" % json.dumps(result, sort_keys=True))
     if a.json:
         with open(a.json, "a") as f:

@@ -48,7 +48,7 @@ start_agent() {
 }
 
 check() {
-	python3 "$here/swarm_check.py" "$1" --json "$TEST_WORK/lags.jsonl" "${@:2}" 2>&1 | sed 's/^/    /' >&2
+	python3 "$here/swarm_check.py" "$1" --json "$TEST_WORK/lags.jsonl" --docker-api /var/run/docker.sock "${@:2}" 2>&1 | sed 's/^/    /' >&2
 	return "${PIPESTATUS[0]}"
 }
 check_status() {
