@@ -528,6 +528,9 @@ class DescriptorExhaustionTest(unittest.TestCase):
             agent.proc = wd.spawn(agent.name, argv)
             h.wait_until(lambda: agent.proc.poll() is not None or h.port_open(agent.port), 10,
                          what="agent listening")
+            # every listener up before the descriptors run out
+            h.wait_until(lambda: os.path.exists(agent.stats_path) and h.port_open(mport), 10,
+                         what="stats socket and metrics listener")
             self.assertIsNone(agent.proc.poll(), agent.log())
             pid = agent.proc.pid
             # More connections than descriptors: the agent takes what it can,
