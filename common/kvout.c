@@ -2,6 +2,7 @@
 #include "common/clock.h"
 #include "common/kvout.h"
 #include "common/sbuf.h"
+#include "common/texttab.h"
 
 void kvout_begin(struct kvout *k, struct sbuf *out, int json)
 {
@@ -33,7 +34,7 @@ void kvout_str(struct kvout *k, const char *key, const char *v)
 	if (k->json)
 		sbuf_json_cstr(k->out, v);
 	else
-		sbuf_puts(k->out, v ? v : "-");
+		texttab_put(k->out, v);   /* Docker's error text, paths: one line, always */
 	kvout_end_line(k);
 }
 

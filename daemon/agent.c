@@ -337,6 +337,7 @@ static int agent_start_stats(const struct options *o, char *err, size_t errlen)
 		.tcp_listen = o->stats_listen,
 		.allow_remote = o->stats_allow_remote,
 		.metrics_listen = o->metrics_listen,
+		.metrics_allow_remote = o->metrics_allow_remote,
 		.resync = discovery ? agent_resync : NULL,
 		.resync_arg = discovery,
 	};
@@ -454,6 +455,8 @@ int agent_run(const struct options *o)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	conn_max_frame = o->max_frame_size;
+	conn_idle_timeout = o->idle_timeout_s;
+	listener_set_max_conns(o->max_conns);
 	nthreads = o->threads ? o->threads : cpu_count();
 
 	main_loop = ev_default_loop(EVFLAG_AUTO);

@@ -45,6 +45,12 @@ static const struct opt_def defs[] = {
 	  "logfmt (default) or json" },
 	{ "max-frame-size", "SWARM_SPOA_MAX_FRAME_SIZE", "BYTES", OPT_UINT, OFF(max_frame_size), 0,
 	  1024 * 1024, "largest SPOP frame accepted (default 16380)" },
+	{ "idle-timeout", "SWARM_SPOA_IDLE_TIMEOUT", "SECONDS", OPT_UINT, OFF(idle_timeout_s), 0,
+	  86400, "close an SPOP connection that sent no complete frame for this long\n"
+	  "after its HELLO; above HAProxy's own idle limits (default 600; 0: never)" },
+	{ "max-conns", "SWARM_SPOA_MAX_CONNS", "N", OPT_UINT, OFF(max_conns), 0, 1000000,
+	  "SPOP connections open at once per --listen address; more are refused\n"
+	  "(default 10000; 0: no cap)" },
 	{ "docker", "SWARM_SPOA_DOCKER", "URL", OPT_STR, OFF(docker), 0, 0,
 	  "discover services from this Docker Engine: unix:///var/run/docker.sock,\n"
 	  "tcp://HOST:PORT, https://HOST:PORT, or 'auto' (DOCKER_HOST, DOCKER_CERT_PATH,\n"
@@ -66,7 +72,10 @@ static const struct opt_def defs[] = {
 	{ "stats-allow-remote", "SWARM_SPOA_STATS_ALLOW_REMOTE", NULL, OPT_FLAG,
 	  OFF(stats_allow_remote), 0, 0, "allow --stats-listen on a non-loopback address" },
 	{ "metrics-listen", "SWARM_SPOA_METRICS_LISTEN", "HOST:PORT", OPT_STR, OFF(metrics_listen),
-	  0, 0, "serve Prometheus metrics at http://HOST:PORT/metrics" },
+	  0, 0, "serve Prometheus metrics at http://HOST:PORT/metrics (loopback only\n"
+	  "unless --metrics-allow-remote)" },
+	{ "metrics-allow-remote", "SWARM_SPOA_METRICS_ALLOW_REMOTE", NULL, OPT_FLAG,
+	  OFF(metrics_allow_remote), 0, 0, "allow --metrics-listen on a non-loopback address" },
 	{ "service-cluster", "SWARM_SPOA_SERVICE_CLUSTER", "NAME", OPT_STR, OFF(service_cluster),
 	  0, 0, "route only services whose com.docker.lb.service_cluster is NAME\n"
 	  "(default: services without that label)" },
@@ -227,6 +236,8 @@ void options_parse(struct options *o, int argc, char **argv)
 	o->log_level = "info";
 	o->log_format = "logfmt";
 	o->max_frame_size = SPOP_MAX_FRAME_SIZE;
+	o->idle_timeout_s = OPTIONS_IDLE_TIMEOUT;
+	o->max_conns = OPTIONS_MAX_CONNS;
 	o->docker_mode = "auto";
 	o->poll_fast_ms = 150;
 	o->poll_slow_ms = 1000;

@@ -5,6 +5,8 @@
 #include <stddef.h>
 
 #define OPTIONS_MAX_LISTEN 16
+#define OPTIONS_IDLE_TIMEOUT 600     /* --idle-timeout: see CONN_IDLE_TIMEOUT */
+#define OPTIONS_MAX_CONNS 10000      /* --max-conns */
 
 struct options {
 	const char *listen[OPTIONS_MAX_LISTEN];
@@ -14,6 +16,8 @@ struct options {
 	const char *log_level;
 	const char *log_format;
 	unsigned max_frame_size;
+	unsigned idle_timeout_s;        /* SPOP connection without a frame; 0 = never */
+	unsigned max_conns;             /* SPOP connections per listener; 0 = no cap */
 
 	const char *docker;             /* Docker Engine URL, "auto", or NULL: no discovery */
 	const char *docker_mode;        /* "auto", "swarm" or "containers" */
@@ -25,6 +29,7 @@ struct options {
 	const char *stats_listen;       /* optional TCP HOST:PORT */
 	int stats_allow_remote;         /* allow a non-loopback stats_listen */
 	const char *metrics_listen;     /* Prometheus HOST:PORT, or NULL */
+	int metrics_allow_remote;       /* allow a non-loopback metrics_listen */
 
 	const char *service_cluster;    /* com.docker.lb.service_cluster served by this agent */
 	int manage_networks;            /* attach/detach the proxy service to networks */

@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "common/netaddr.h"
 #include "common/sbuf.h"
+#include "common/texttab.h"
 #include "routing/hostname.h"
 #include "routing/rtable-int.h"
 #include "routing/sticky.h"
@@ -144,8 +145,10 @@ static void ex_pick_text(const struct rt_route *r, const struct rt_decision *d,
 	switch (d->pi.how) {
 	case RT_PICK_COOKIE:
 		sticky_format(r->keys[p - r->picks], value);
-		sbuf_printf(out, "  pick     sticky cookie %.*s=%s is valid: task %s, no cookie set\n",
-			    (int)r->sticky_len, r->sticky, value, p->task_id ? p->task_id : "-");
+		sbuf_printf(out, "  pick     sticky cookie %.*s=%s is valid: task ",
+			    (int)r->sticky_len, r->sticky, value);
+		texttab_put(out, p->task_id);
+		sbuf_puts(out, ", no cookie set\n");
 		break;
 	case RT_PICK_HASH:
 		sbuf_printf(out, "  pick     ip_hash of %s: weighted rendezvous hashing over %u server%s\n",
@@ -166,7 +169,9 @@ static void ex_services_text(const struct rtable *t, const struct rt_route *r, s
 	for (uint32_t i = 0; i < r->nmembers; i++) {
 		const struct rt_service *s = &t->svcs[t->members[r->first_member + i]];
 
-		sbuf_printf(out, "%s%s (weight %u, %u/%u tasks ready%s)", i ? ", " : "", s->name,
+		sbuf_puts(out, i ? ", " : "");
+		texttab_put(out, s->name);
+		sbuf_printf(out, " (weight %u, %u/%u tasks ready%s)",
 			    s->spec.weight, s->nready, s->ntasks, i == 0 && r->nmembers > 1 ?
 			    ", first created: its settings rule" : "");
 	}
@@ -275,9 +280,15 @@ static void ex_text(const struct rtable *t, const struct route_req *req,
 		char ep[NETADDR_STRLEN];
 
 		ex_pick_text(r, d, req, out);
-		sbuf_printf(out, "answer   forward to %s:%u, service %s, %s %s", netaddr_str(&ans->dst, ep),
-			    ans->port, ans->service, ans->task_id ? "task" : "virtual IP",
-			    ans->task_id ? ans->task_id : "");
+		sbuf_printf(out, "answer   forward to %s:%u, service ", netaddr_str(&ans->dst, ep),
+			    ans->port);
+		texttab_put(out, ans->service);
+		if (ans->task_id) {
+			sbuf_puts(out, ", task ");
+			texttab_put(out, ans->task_id);
+		} else {
+			sbuf_puts(out, ", virtual IP ");
+		}
 		if (ans->path)
 			sbuf_printf(out, ", path rewritten to %.*s", (int)ans->path_len, ans->path);
 		if (ans->websocket)
@@ -296,10 +307,14 @@ static void ex_text(const struct rtable *t, const struct route_req *req,
 			    "ssl_only");
 		break;
 	case ROUTE_NO_TASK:
-		sbuf_printf(out, "answer   503: %s\n", ans->reason);
+		sbuf_puts(out, "answer   503: ");
+		texttab_put(out, ans->reason);
+		sbuf_putc(out, '\n');
 		break;
 	case ROUTE_NOT_FOUND:
-		sbuf_printf(out, "answer   404: %s\n", ans->reason);
+		sbuf_puts(out, "answer   404: ");
+		texttab_put(out, ans->reason);
+		sbuf_putc(out, '\n');
 		break;
 	}
 }

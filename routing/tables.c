@@ -24,6 +24,9 @@ struct source_model {
 struct total {
 	struct total *next;
 	struct rtable_counters c;
+	int64_t gone_since_ms;   /* when first seen missing from the current table */
+	unsigned gone:1;         /* not in the current table */
+	unsigned doomed:1;       /* chosen for removal by tables_prune() */
 	char name[];
 };
 
@@ -54,6 +57,7 @@ static struct total *totals[TOTALS_BUCKETS];
 static struct rtable_counters retired_all;   /* table-wide, retired tables */
 static struct hold *holds;
 static size_t held_released;                /* released tables waiting for their holders */
+static int64_t last_prune_ms;
 
 void tables_init(const struct rtable_build_opts *opts)
 {
@@ -307,9 +311,78 @@ void tables_counters(void (*fn)(void *arg, const char *service,
 	fn(arg, NULL, &all);
 }
 
+static int total_older(const void *a, const void *b)
+{
+	const struct total *x = *(const struct total *const *)a;
+	const struct total *y = *(const struct total *const *)b;
+
+	return (x->gone_since_ms > y->gone_since_ms) - (x->gone_since_ms < y->gone_since_ms);
+}
+
+/* Over TABLES_GONE_MAX services gone: marks the <excess> that went first. */
+static void tables_doom_oldest(size_t ngone, size_t excess)
+{
+	struct total **list = malloc(ngone * sizeof(*list));
+	size_t n = 0;
+
+	if (!list)
+		return;   /* the next prune tries again */
+	for (size_t b = 0; b < TOTALS_BUCKETS; b++)
+		for (struct total *t = totals[b]; t; t = t->next)
+			if (t->gone && n < ngone)
+				list[n++] = t;
+	qsort(list, n, sizeof(*list), total_older);
+	for (size_t i = 0; i < excess && i < n; i++)
+		list[i]->doomed = 1;
+	free(list);
+}
+
+size_t tables_prune(int64_t now_ms)
+{
+	size_t ngone = 0, kept = 0;
+
+	for (size_t b = 0; b < TOTALS_BUCKETS; b++) {
+		for (struct total **pp = &totals[b], *t; (t = *pp);) {
+			if (current && rtable_service_find(current, t->name) >= 0) {
+				t->gone = 0;
+			} else if (!t->gone) {
+				t->gone = 1;
+				t->gone_since_ms = now_ms;
+			} else if (now_ms - t->gone_since_ms >= TABLES_GONE_KEEP_MS) {
+				*pp = t->next;
+				free(t);
+				continue;
+			}
+			ngone += t->gone;
+			pp = &t->next;
+		}
+	}
+	if (ngone <= TABLES_GONE_MAX)
+		return ngone;
+	tables_doom_oldest(ngone, ngone - TABLES_GONE_MAX);
+	for (size_t b = 0; b < TOTALS_BUCKETS; b++) {
+		for (struct total **pp = &totals[b], *t; (t = *pp);) {
+			if (t->doomed) {
+				*pp = t->next;
+				free(t);
+				continue;
+			}
+			kept += t->gone;
+			pp = &t->next;
+		}
+	}
+	return kept;
+}
+
 void tables_reclaim(void)
 {
+	int64_t now = clock_mono_ms();
+
 	snapshot_reclaim();
+	if (now - last_prune_ms >= 1000) {
+		last_prune_ms = now;
+		tables_prune(now);
+	}
 }
 
 void tables_shutdown(void)

@@ -57,13 +57,29 @@ void tables_status(struct tables_status *st);
 void tables_subscribe(void (*fn)(void *arg, const struct rtable *t), void *arg);
 
 /* Lifetime request counters by service name (retired tables plus the
- * current one), then the table-wide totals with <service> NULL.
+ * current one), then the table-wide totals with <service> NULL. A service
+ * gone from the table keeps its own for TABLES_GONE_KEEP_MS (scrapers see
+ * its last counts, a redeploy continues them), and only the
+ * TABLES_GONE_MAX that went last are kept: with services churning, memory
+ * stays bounded. The table-wide totals keep everything.
  */
 void tables_counters(void (*fn)(void *arg, const char *service,
 				const struct rtable_counters *c), void *arg);
 
-/* Releases retired tables no worker can see; call periodically. */
+/* Releases retired tables no worker can see, and once a second prunes
+ * the counters of services gone; call periodically.
+ */
 void tables_reclaim(void);
+
+#define TABLES_GONE_KEEP_MS (10 * 60 * 1000)
+#define TABLES_GONE_MAX 4096
+
+/* Drops the counters of services gone from the current table for
+ * TABLES_GONE_KEEP_MS as of <now_ms> (monotonic), then those that went
+ * first beyond TABLES_GONE_MAX. Returns how many gone services keep
+ * counters. tables_reclaim() calls it; exported for the tests' clock.
+ */
+size_t tables_prune(int64_t now_ms);
 
 /* Frees everything at exit, after the workers stopped. */
 void tables_shutdown(void);

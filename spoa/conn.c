@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "spoa/spop.h"
 
 uint32_t conn_max_frame = SPOP_MAX_FRAME_SIZE;
+double conn_idle_timeout = CONN_IDLE_TIMEOUT;
 
 static void conn_on_read(struct ev_loop *loop, ev_io *io, int revents);
 static void conn_on_write(struct ev_loop *loop, ev_io *io, int revents);
@@ -58,15 +60,18 @@ static void conn_describe_peer(struct conn *c)
 	}
 }
 
-struct conn *conn_new(struct worker *w, int fd, uint32_t max_frame)
+struct conn *conn_new(struct worker *w, int fd, uint32_t max_frame,
+		      _Atomic unsigned *listener_conns)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 
 	if (!c) {
 		close(fd);
+		atomic_fetch_sub(listener_conns, 1);
 		return NULL;
 	}
 	c->w = w;
+	c->listener_conns = listener_conns;
 	c->fd = fd;
 	c->state = CONN_ST_HELLO;
 	c->max_frame = max_frame;
@@ -109,6 +114,7 @@ static void conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	atomic_fetch_sub(&w->nconns, 1);
+	atomic_fetch_sub(c->listener_conns, 1);
 	STAT_INC(&w->stats, conns_closed);
 	STAT_ADD(&w->stats, conns_cur, (uint64_t)-1);
 	LOG(LL_DEBUG, "spoa", "connection closed", KVI("conn", c->id), KVS("peer", c->peer));
@@ -175,12 +181,11 @@ static int conn_out_write(struct conn *c)
 		c->out_off += (size_t)n;
 	}
 	c->out_off = c->out_len = 0;
-	/* Drop a buffer grown by a burst once it is empty again. */
-	if (c->out_cap > 65536) {
-		free(c->out);
-		c->out = NULL;
-		c->out_cap = 0;
-	}
+	/* Give the buffer back once it is empty: a connection holds output
+	 * memory only while HAProxy is behind reading it. */
+	free(c->out);
+	c->out = NULL;
+	c->out_cap = 0;
 	return 0;
 }
 
@@ -352,6 +357,11 @@ static void conn_on_hello(struct conn *c, const struct spop_frame *f)
 	}
 	STAT_INC(&w->stats, hellos);
 	c->state = CONN_ST_READY;
+	c->last_frame = ev_now(w->loop);
+	if (conn_idle_timeout > 0) {
+		ev_timer_set(&c->timer, conn_idle_timeout, 0.);
+		ev_timer_start(w->loop, &c->timer);
+	}
 	LOG(LL_DEBUG, "spoa", "handshake done", KVI("conn", c->id), KVS("peer", c->peer),
 	    KVI("max_frame", c->max_frame), KVI("pipelining", c->pipelining),
 	    KVS("engine", c->engine_id));
@@ -508,6 +518,10 @@ static long conn_process(struct conn *c, const uint8_t *buf, size_t len)
 		conn_on_frame(c, buf + off + SPOP_LEN_SIZE, flen);
 		off += SPOP_LEN_SIZE + flen;
 	}
+	/* Only whole frames count as activity: a peer that trickles the
+	 * bytes of a frame it never completes is as idle as a silent one. */
+	if (off)
+		c->last_frame = ev_now(w->loop);
 	if (c->notify > notify_before) {
 		uint64_t n = c->notify - notify_before;
 		uint64_t spent = (uint64_t)(clock_mono_ns() - t0);
@@ -634,10 +648,25 @@ static void conn_on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct conn *c = t->data;
 
-	(void)loop;
 	(void)revents;
 	if (c->state == CONN_ST_HELLO) {
 		conn_disconnect(c, SPOP_ERR_TOUT, "no HAPROXY-HELLO in time");
+		conn_flush(c);
+		return;
+	}
+	if (c->state == CONN_ST_READY) {
+		/* The deadline moves with every frame without touching the
+		 * timer on the request path: when it fires early, it is set
+		 * again for what is left. */
+		ev_tstamp left = c->last_frame + conn_idle_timeout - ev_now(loop);
+
+		if (left > 0.001) {
+			ev_timer_set(&c->timer, left, 0.);
+			ev_timer_start(loop, &c->timer);
+			return;
+		}
+		STAT_INC(&c->w->stats, idle_timeouts);
+		conn_disconnect(c, SPOP_ERR_TOUT, "idle timeout");
 		conn_flush(c);
 		return;
 	}

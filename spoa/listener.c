@@ -5,6 +5,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,17 +16,21 @@
 #include <unistd.h>
 #include <ev.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/sock.h"
 #include "spoa/listener.h"
+#include "spoa/spop.h"
 #include "spoa/worker.h"
 
 #define LISTENER_MAX 16
 
 struct listener {
 	ev_io io;
+	ev_timer pause;            /* out of descriptors: accepting again later */
 	int fd;
 	int is_unix;
+	_Atomic unsigned nconns;   /* open connections; their worker decrements */
 	char path[108];
 };
 
@@ -34,6 +40,27 @@ static struct ev_loop *acceptor_loop;
 static ev_async acceptor_stop;
 static pthread_t acceptor_thread;
 static int acceptor_running;
+static unsigned listener_max_conns;
+static int64_t listener_last_pause_log_ms;
+
+/* Written by the acceptor thread only, read by the stats socket. */
+static _Atomic uint64_t listener_nrefused;
+static _Atomic uint64_t listener_npauses;
+
+void listener_set_max_conns(unsigned max)
+{
+	listener_max_conns = max;
+}
+
+uint64_t listener_refused(void)
+{
+	return atomic_load_explicit(&listener_nrefused, memory_order_relaxed);
+}
+
+uint64_t listener_accept_pauses(void)
+{
+	return atomic_load_explicit(&listener_npauses, memory_order_relaxed);
+}
 
 int listener_open(const char *spec, char *err, size_t errlen)
 {
@@ -45,7 +72,7 @@ int listener_open(const char *spec, char *err, size_t errlen)
 		return -1;
 	}
 	if (strncmp(spec, "unix:", 5) == 0) {
-		fd = sock_listen_unix(spec + 5, 0666, err, errlen);
+		fd = sock_listen_unix(spec + 5, LISTENER_UNIX_MODE, err, errlen);
 		if (fd >= 0) {
 			listeners[nlisteners].is_unix = 1;
 			snprintf(listeners[nlisteners].path, sizeof(listeners[nlisteners].path),
@@ -57,6 +84,51 @@ int listener_open(const char *spec, char *err, size_t errlen)
 	if (fd >= 0)
 		listeners[nlisteners++].fd = fd;
 	return fd;
+}
+
+/* Over the cap: an AGENT-DISCONNECT that says why, then close. The frame
+ * is small enough for any socket buffer; HAProxy counts the connection as
+ * failed and tries another agent or connection.
+ */
+static void listener_refuse(int fd)
+{
+	uint8_t frame[128];
+	long n = spop_encode_agent_disconnect(frame, sizeof(frame), SPOP_ERR_RES,
+					      "too many connections");
+
+	if (n > 0 && write(fd, frame, (size_t)n) < 0) {
+		/* the peer is gone already: nothing to tell it */
+	}
+	close(fd);
+	atomic_store_explicit(&listener_nrefused, listener_refused() + 1, memory_order_relaxed);
+}
+
+/* accept(2) found no descriptor or memory: stop watching <l> for a while
+ * rather than being woken again at once for the same queued connection.
+ */
+static void listener_pause(struct listener *l, int err)
+{
+	int64_t now = clock_mono_ms();
+
+	ev_io_stop(acceptor_loop, &l->io);
+	ev_timer_set(&l->pause, SOCK_ACCEPT_PAUSE, 0.);
+	ev_timer_start(acceptor_loop, &l->pause);
+	atomic_store_explicit(&listener_npauses, listener_accept_pauses() + 1,
+			      memory_order_relaxed);
+	/* Once per 10 s at most: the counter says how often. */
+	if (!listener_last_pause_log_ms || now - listener_last_pause_log_ms >= 10000) {
+		listener_last_pause_log_ms = now;
+		LOG(LL_WARN, "spoa", "accept failed, pausing the listener", KVS("error", strerror(err)),
+		    KVI("pauses", listener_accept_pauses()));
+	}
+}
+
+static void listener_on_resume(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct listener *l = t->data;
+
+	(void)revents;
+	ev_io_start(loop, &l->io);
 }
 
 static void listener_on_accept(struct ev_loop *loop, ev_io *io, int revents)
@@ -74,15 +146,23 @@ static void listener_on_accept(struct ev_loop *loop, ev_io *io, int revents)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (sock_accept_exhausted(errno))
+				listener_pause(l, errno);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK)
 				LOG(LL_WARN, "spoa", "accept failed", KVS("error", strerror(errno)));
 			return;
+		}
+		if (listener_max_conns &&
+		    atomic_load_explicit(&l->nconns, memory_order_relaxed) >= listener_max_conns) {
+			listener_refuse(fd);
+			continue;
 		}
 		if (!l->is_unix) {
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 			setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 		}
-		worker_dispatch(fd);
+		atomic_fetch_add(&l->nconns, 1);
+		worker_dispatch(fd, &l->nconns);
 	}
 }
 
@@ -109,6 +189,8 @@ int listener_start(void)
 		ev_io_init(&listeners[i].io, listener_on_accept, listeners[i].fd, EV_READ);
 		listeners[i].io.data = &listeners[i];
 		ev_io_start(acceptor_loop, &listeners[i].io);
+		ev_timer_init(&listeners[i].pause, listener_on_resume, SOCK_ACCEPT_PAUSE, 0.);
+		listeners[i].pause.data = &listeners[i];
 	}
 	ev_async_init(&acceptor_stop, listener_on_stop);
 	ev_async_start(acceptor_loop, &acceptor_stop);

@@ -13,6 +13,7 @@
 #include "common/sbuf.h"
 #include "common/texttab.h"
 #include "routing/tables.h"
+#include "spoa/listener.h"
 #include "spoa/spop.h"
 #include "spoa/spopstats.h"
 #include "spoa/threadload.h"
@@ -57,6 +58,8 @@ static const struct spopstats_field spopstats_fields[] = {
 	C(writes, "writes", "write(2) calls on HAProxy connections."),
 	C(backpressure, "backpressure_pauses",
 	  "Times reading paused because HAProxy read the answers slowly."),
+	C(idle_timeouts, "idle_timeouts",
+	  "Connections closed after --idle-timeout without a complete frame."),
 };
 
 static const size_t spopstats_nfields = sizeof(spopstats_fields) / sizeof(spopstats_fields[0]);
@@ -168,7 +171,9 @@ static void spopstats_stats_json(struct sbuf *out, const uint64_t *disc, const u
 	for (size_t f = 0; f < spopstats_nfields; f++)
 		sbuf_printf(out, "%s\"%s\":%llu", f ? "," : "", spopstats_fields[f].key,
 			    (unsigned long long)spopstats_total(&spopstats_fields[f]));
-	sbuf_puts(out, "},\"threads\":[");
+	sbuf_printf(out, ",\"conns_refused\":%llu,\"accept_pauses\":%llu},\"threads\":[",
+		    (unsigned long long)listener_refused(),
+		    (unsigned long long)listener_accept_pauses());
 	for (unsigned i = 0; i < nw; i++) {
 		const struct worker_stats *ws = &worker_get(i)->stats;
 		double recent = threadload_recent(i);
@@ -247,6 +252,9 @@ static void spopstats_stats_text(struct sbuf *out, const uint64_t *disc, const u
 				    spopstats_read(&worker_get(i)->stats, &spopstats_fields[f]));
 		sbuf_putc(out, '\n');
 	}
+	sbuf_printf(out, "%-22s %14llu\n%-22s %14llu\n", "conns_refused",
+		    (unsigned long long)listener_refused(), "accept_pauses",
+		    (unsigned long long)listener_accept_pauses());
 	sbuf_printf(out, "%-22s %14s", "load_pct", "");
 	for (unsigned i = 0; i < nw; i++)
 		sbuf_printf(out, " %14.1f", threadload_lifetime(i));
@@ -341,6 +349,8 @@ void spopstats_info(struct kvout *kv)
 	for (unsigned i = 0; i < worker_count(); i++)
 		conns += atomic_load_explicit(&worker_get(i)->stats.conns_cur, memory_order_relaxed);
 	kvout_u64(kv, "spop_connections", conns);
+	kvout_u64(kv, "spop_conns_refused", listener_refused());
+	kvout_u64(kv, "spop_accept_pauses", listener_accept_pauses());
 }
 
 /************************************************************************/
@@ -357,13 +367,13 @@ struct spopstats_conns {
 
 static const char *const spopstats_conns_head[] = {
 	"ID", "THREAD", "PEER", "ENGINE", "STATE", "MAX_FRAME", "PIPELINING", "AGE_SEC",
-	"NOTIFY", "OUT_PENDING",
+	"NOTIFY", "OUT_PENDING", "BUFFERED",
 };
 #define SPOPSTATS_CONNS_COLS (sizeof(spopstats_conns_head) / sizeof(spopstats_conns_head[0]))
 
 /* The numbers of a row of "show conns", as text. */
 struct spopstats_conn_cells {
-	char id[24], thread[12], max_frame[12], age[24], notify[24], out_pending[24];
+	char id[24], thread[12], max_frame[12], age[24], notify[24], out_pending[24], buffered[24];
 	const char *cell[SPOPSTATS_CONNS_COLS];
 };
 
@@ -391,6 +401,7 @@ static void spopstats_conn_cells(struct spopstats_conn_cells *c, const struct co
 	snprintf(c->age, sizeof(c->age), "%lld", age);
 	snprintf(c->notify, sizeof(c->notify), "%llu", (unsigned long long)x->notify);
 	snprintf(c->out_pending, sizeof(c->out_pending), "%zu", x->out_pending);
+	snprintf(c->buffered, sizeof(c->buffered), "%zu", x->buffered);
 	c->cell[0] = c->id;
 	c->cell[1] = c->thread;
 	c->cell[2] = x->peer;
@@ -401,6 +412,7 @@ static void spopstats_conn_cells(struct spopstats_conn_cells *c, const struct co
 	c->cell[7] = c->age;
 	c->cell[8] = c->notify;
 	c->cell[9] = c->out_pending;
+	c->cell[10] = c->buffered;
 }
 
 static long long spopstats_conn_age(const struct conn_info *x, int64_t now)
@@ -447,10 +459,11 @@ int spopstats_show_conns(void **state, struct sbuf *out, int json)
 			sbuf_puts(out, ",\"engine_id\":");
 			sbuf_json_cstr(out, x->engine_id[0] ? x->engine_id : NULL);
 			sbuf_printf(out, ",\"state\":\"%s\",\"max_frame_size\":%u,\"pipelining\":%s,"
-				    "\"age_sec\":%lld,\"notify\":%llu,\"out_pending\":%zu}",
+				    "\"age_sec\":%lld,\"notify\":%llu,\"out_pending\":%zu,"
+				    "\"buffered\":%zu}",
 				    spopstats_conn_state(x->state), x->max_frame,
 				    x->pipelining ? "true" : "false", age,
-				    (unsigned long long)x->notify, x->out_pending);
+				    (unsigned long long)x->notify, x->out_pending, x->buffered);
 		} else {
 			spopstats_conn_cells(&cells, x, age);
 			texttab_row(&st->tab, out, cells.cell);
@@ -498,6 +511,11 @@ void spopstats_metrics(struct sbuf *out)
 		prom_sample_u64(out, cf->metric, NULL, NULL, 0, spopstats_total(cf));
 	}
 
+	spopstats_counter(out, "swarm_spoa_spop_connections_refused_total",
+			  "HAProxy connections refused over --max-conns.", listener_refused());
+	spopstats_counter(out, "swarm_spoa_spop_accept_pauses_total",
+			  "Times the SPOP acceptor paused: no file descriptor or memory left.",
+			  listener_accept_pauses());
 	spopstats_disconnects(disc);
 	spopstats_counter(out, "swarm_spoa_spop_normal_disconnects_total",
 			"AGENT-DISCONNECT frames sent with status 0 (normal close).", disc[0]);

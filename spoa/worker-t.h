@@ -35,6 +35,7 @@ struct worker_stats {
 	_Atomic uint64_t reads;
 	_Atomic uint64_t writes;
 	_Atomic uint64_t backpressure;         /* times reading was paused */
+	_Atomic uint64_t idle_timeouts;        /* connections closed for saying nothing */
 	_Atomic uint64_t disconnects[SPOP_ERR_SLOTS]; /* AGENT-DISCONNECT by status; last slot: other */
 	_Atomic uint64_t busy_ns;              /* time spent outside the poller */
 	_Atomic uint64_t loop_ns;              /* time since start */
@@ -56,14 +57,22 @@ enum conn_state {
 
 struct worker;
 
+/* An accepted socket on its way from the acceptor to a worker. */
+struct worker_handoff {
+	int fd;
+	_Atomic unsigned *listener_conns;
+};
+
 /* One HAProxy connection. Owned by its worker; never touched by another
  * thread except through the worker's inbox.
  */
 struct conn {
 	ev_io rio;                 /* readable */
 	ev_io wio;                 /* writable: only while output is pending */
-	ev_timer timer;            /* hello deadline, then closing deadline */
+	ev_timer timer;            /* hello deadline, idle deadline, then closing deadline */
 	struct worker *w;
+	_Atomic unsigned *listener_conns; /* its listener's count of open connections */
+	ev_tstamp last_frame;      /* loop time of the last complete frame */
 	struct conn *prev, *next;  /* worker's connection list */
 	int fd;
 	enum conn_state state;
@@ -94,6 +103,7 @@ struct conn_info {
 	int64_t since_ms;
 	uint64_t notify;
 	size_t out_pending;
+	size_t buffered;           /* carry and output buffer memory held */
 };
 
 struct worker {
@@ -108,7 +118,7 @@ struct worker {
 	const struct rtable *table; /* snapshot for the current batch */
 
 	pthread_mutex_t lock;      /* protects the inbox and the listing request */
-	int *inbox;                /* accepted fds handed over by the acceptor */
+	struct worker_handoff *inbox; /* accepted sockets handed over by the acceptor */
 	size_t inbox_len, inbox_cap;
 	_Atomic int stopping;
 

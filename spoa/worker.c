@@ -85,13 +85,14 @@ static void worker_fill_list(struct worker *w)
 		ci->since_ms = c->since_ms;
 		ci->notify = c->notify;
 		ci->out_pending = c->out_len - c->out_off;
+		ci->buffered = c->in_cap + c->out_cap;
 	}
 }
 
 static void worker_on_wake(struct ev_loop *loop, ev_async *a, int revents)
 {
 	struct worker *w = a->data;
-	int fds[64];
+	struct worker_handoff in[64];
 	size_t n, i;
 
 	(void)loop;
@@ -103,19 +104,20 @@ static void worker_on_wake(struct ev_loop *loop, ev_async *a, int revents)
 			pthread_mutex_unlock(&w->lock);
 			break;
 		}
-		memcpy(fds, w->inbox, n * sizeof(int));
-		memmove(w->inbox, w->inbox + n, (w->inbox_len - n) * sizeof(int));
+		memcpy(in, w->inbox, n * sizeof(*in));
+		memmove(w->inbox, w->inbox + n, (w->inbox_len - n) * sizeof(*in));
 		w->inbox_len -= n;
 		pthread_mutex_unlock(&w->lock);
 		for (i = 0; i < n; i++) {
 			if (atomic_load(&w->stopping)) {
-				close(fds[i]);
+				close(in[i].fd);
 				atomic_fetch_sub(&w->nconns, 1);
+				atomic_fetch_sub(in[i].listener_conns, 1);
 				continue;
 			}
 			/* conn_new counts itself; the acceptor counted the fd */
 			atomic_fetch_sub(&w->nconns, 1);
-			conn_new(w, fds[i], conn_max_frame);
+			conn_new(w, in[i].fd, conn_max_frame, in[i].listener_conns);
 		}
 	}
 
@@ -215,7 +217,7 @@ int worker_start_all(unsigned n)
 	return 0;
 }
 
-void worker_dispatch(int fd)
+void worker_dispatch(int fd, _Atomic unsigned *listener_conns)
 {
 	struct worker *best = NULL;
 	unsigned best_n = ~0u;
@@ -230,22 +232,24 @@ void worker_dispatch(int fd)
 	}
 	if (!best) {
 		close(fd);
+		atomic_fetch_sub(listener_conns, 1);
 		return;
 	}
 	pthread_mutex_lock(&best->lock);
 	if (best->inbox_len == best->inbox_cap) {
 		size_t cap = best->inbox_cap ? best->inbox_cap * 2 : 64;
-		int *p = realloc(best->inbox, cap * sizeof(int));
+		struct worker_handoff *p = realloc(best->inbox, cap * sizeof(*p));
 
 		if (!p) {
 			pthread_mutex_unlock(&best->lock);
 			close(fd);
+			atomic_fetch_sub(listener_conns, 1);
 			return;
 		}
 		best->inbox = p;
 		best->inbox_cap = cap;
 	}
-	best->inbox[best->inbox_len++] = fd;
+	best->inbox[best->inbox_len++] = (struct worker_handoff){ fd, listener_conns };
 	atomic_fetch_add(&best->nconns, 1);
 	pthread_mutex_unlock(&best->lock);
 	ev_async_send(best->loop, &best->wake);

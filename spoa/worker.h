@@ -15,8 +15,11 @@ int worker_start_all(unsigned n);
 unsigned worker_count(void);
 struct worker *worker_get(unsigned idx);
 
-/* Hands the accepted socket <fd> to the least loaded worker. Thread-safe. */
-void worker_dispatch(int fd);
+/* Hands the accepted socket <fd> to the least loaded worker, which
+ * decrements <*listener_conns> (counted by the caller) when it closes it.
+ * Thread-safe.
+ */
+void worker_dispatch(int fd, _Atomic unsigned *listener_conns);
 
 /* Graceful stop: every connection answers what it has received, sends
  * AGENT-DISCONNECT and closes; waits up to <grace> seconds, then joins.

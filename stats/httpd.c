@@ -1,5 +1,6 @@
 /* Minimal HTTP/1.1 server for the metrics page. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 #include "stats/httpd.h"
 #include "stats/metrics.h"
 
-#define HTTPD_TIMEOUT 30.0        /* idle keep-alive, slow request or slow reader */
+#define HTTPD_TIMEOUT 30.0        /* idle keep-alive, or sending one answer */
 #define HTTPD_ACCEPT_BURST 32
 
 struct hclient {
@@ -32,9 +33,17 @@ struct hclient {
 
 static struct ev_loop *httpd_loop;
 static ev_io httpd_io;
+static ev_timer httpd_pause;      /* out of descriptors: accepting again later */
 static int httpd_fd = -1;
 static struct hclient *hclients;
 static unsigned nhclients;
+static uint64_t httpd_npauses;
+static ev_tstamp httpd_last_pause_log;
+
+uint64_t httpd_accept_pauses(void)
+{
+	return httpd_npauses;
+}
 
 /************************************************************************/
 /*                                 parsing                              */
@@ -196,6 +205,17 @@ static void hclient_free(struct hclient *c)
 	free(c);
 }
 
+/* Arms the one deadline of <c>, <secs> from now. Deadlines are never
+ * pushed back by progress: a client that trickles its request or reads
+ * its answer a byte at a time is cut as surely as a silent one.
+ */
+static void hclient_deadline(struct hclient *c, double secs)
+{
+	ev_timer_stop(httpd_loop, &c->timer);
+	ev_timer_set(&c->timer, secs, 0.);
+	ev_timer_start(httpd_loop, &c->timer);
+}
+
 static void hclient_respond(struct hclient *c, int status, const char *reason,
 			    const struct httpd_request *req, const char *extra)
 {
@@ -225,6 +245,7 @@ static void hclient_respond(struct hclient *c, int status, const char *reason,
 		c->closing = 1;
 	}
 	sbuf_free(&body);
+	hclient_deadline(c, HTTPD_TIMEOUT);
 }
 
 /* Answers the next request in the input, if a whole head is there.
@@ -278,7 +299,6 @@ static void hclient_work(struct hclient *c)
 				return;
 			}
 			c->out_off += (size_t)n;
-			ev_timer_again(httpd_loop, &c->timer);
 		}
 		sbuf_reset(&c->out);
 		c->out_off = 0;
@@ -290,6 +310,9 @@ static void hclient_work(struct hclient *c)
 		if (!hclient_serve(c))
 			break;
 	}
+	/* Waiting again: idle until a byte comes, or the rest of a head
+	 * already begun. */
+	hclient_deadline(c, c->in_len ? HTTPD_HEAD_TIMEOUT : HTTPD_TIMEOUT);
 	ev_io_start(httpd_loop, &c->rio);
 }
 
@@ -307,8 +330,10 @@ static void hclient_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		hclient_free(c);
 		return;
 	}
+	/* The first bytes of a request: the whole head must follow in time. */
+	if (!c->in_len)
+		hclient_deadline(c, HTTPD_HEAD_TIMEOUT);
 	c->in_len += (size_t)n;
-	ev_timer_again(httpd_loop, &c->timer);
 	if (hclient_serve(c))
 		hclient_work(c);
 }
@@ -327,6 +352,28 @@ static void hclient_on_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 	hclient_free(t->data);
 }
 
+static void httpd_on_resume(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)t;
+	(void)revents;
+	ev_io_start(loop, &httpd_io);
+}
+
+/* See sock_accept_exhausted(): wait instead of spinning on the listener. */
+static void httpd_pause_accept(int err)
+{
+	ev_tstamp now = ev_now(httpd_loop);
+
+	ev_io_stop(httpd_loop, &httpd_io);
+	ev_timer_start(httpd_loop, &httpd_pause);
+	httpd_npauses++;
+	if (!httpd_last_pause_log || now - httpd_last_pause_log >= 10.) {
+		httpd_last_pause_log = now;
+		LOG(LL_WARN, "metrics", "accept failed, pausing the listener",
+		    KVS("reason", strerror(err)), KVI("pauses", httpd_npauses));
+	}
+}
+
 static void httpd_on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop;
@@ -336,8 +383,10 @@ static void httpd_on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		struct hclient *c;
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-			    errno != ECONNABORTED)
+			if (sock_accept_exhausted(errno))
+				httpd_pause_accept(errno);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+				 errno != ECONNABORTED)
 				LOG(LL_WARN, "metrics", "accept failed", KVS("reason", strerror(errno)));
 			return;
 		}
@@ -351,27 +400,36 @@ static void httpd_on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_init(&c->rio, hclient_on_read, fd, EV_READ);
 		ev_io_init(&c->wio, hclient_on_write, fd, EV_WRITE);
 		ev_init(&c->timer, hclient_on_timeout);
-		c->timer.repeat = HTTPD_TIMEOUT;
 		c->rio.data = c->wio.data = c->timer.data = c;
 		c->next = hclients;
 		if (hclients)
 			hclients->prev = c;
 		hclients = c;
 		nhclients++;
-		ev_timer_again(httpd_loop, &c->timer);
+		hclient_deadline(c, HTTPD_TIMEOUT);
 		ev_io_start(httpd_loop, &c->rio);
 	}
 }
 
-int httpd_start(struct ev_loop *loop, const char *addr, char *err, size_t errlen)
+int httpd_start(struct ev_loop *loop, const char *addr, int allow_remote, char *err,
+		size_t errlen)
 {
 	err[0] = '\0';
 	httpd_loop = loop;
 	httpd_fd = sock_listen_tcp(addr, err, errlen);
 	if (httpd_fd < 0)
 		return -1;
+	if (!allow_remote && !sock_bound_loopback(httpd_fd)) {
+		snprintf(err, errlen, "refusing the metrics listener on '%s': not a loopback "
+			 "address (the page tells anyone who reaches it every service and host; "
+			 "add --metrics-allow-remote to allow it)", addr);
+		close(httpd_fd);
+		httpd_fd = -1;
+		return -1;
+	}
 	ev_io_init(&httpd_io, httpd_on_accept, httpd_fd, EV_READ);
 	ev_io_start(loop, &httpd_io);
+	ev_timer_init(&httpd_pause, httpd_on_resume, SOCK_ACCEPT_PAUSE, 0.);
 	LOG(LL_INFO, "metrics", "metrics listener ready", KVS("listen", addr));
 	return 0;
 }
@@ -381,6 +439,7 @@ void httpd_stop(void)
 	if (httpd_fd < 0)
 		return;
 	ev_io_stop(httpd_loop, &httpd_io);
+	ev_timer_stop(httpd_loop, &httpd_pause);
 	close(httpd_fd);
 	httpd_fd = -1;
 	while (hclients)

@@ -7,11 +7,13 @@
 #define STATS_HTTPD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct ev_loop;
 
 #define HTTPD_MAX_CLIENTS 64
 #define HTTPD_HEAD_MAX 8192       /* request line and headers */
+#define HTTPD_HEAD_TIMEOUT 5.0    /* seconds from a request's first byte to its empty line */
 
 /* A parsed request head. <method> and <path> point into the parsed
  * buffer and are not NUL-terminated.
@@ -32,8 +34,16 @@ struct httpd_request {
  */
 long httpd_parse(const char *buf, size_t len, struct httpd_request *req);
 
-/* Listens on <addr> ("HOST:PORT"). Returns 0, or -1 with <err>. */
-int httpd_start(struct ev_loop *loop, const char *addr, char *err, size_t errlen);
+/* Listens on <addr> ("HOST:PORT"), which must be a loopback address
+ * unless <allow_remote>. Returns 0, or -1 with <err>.
+ */
+int httpd_start(struct ev_loop *loop, const char *addr, int allow_remote, char *err,
+		size_t errlen);
+
+/* Times the listener paused because accept(2) ran out of descriptors or
+ * memory, since start.
+ */
+uint64_t httpd_accept_pauses(void);
 
 /* Closes the listener and every connection. */
 void httpd_stop(void);

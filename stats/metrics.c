@@ -11,7 +11,9 @@
 #include "common/sbuf.h"
 #include "routing/rtable.h"
 #include "routing/tables.h"
+#include "stats/httpd.h"
 #include "stats/metrics.h"
+#include "stats/server.h"
 #include "stats/stats.h"
 
 #define NS_PER_S 1e9
@@ -186,6 +188,20 @@ static void metrics_errors(struct sbuf *out)
 	}
 }
 
+/* The stats socket's and the metrics page's own acceptors. */
+static void metrics_listeners(struct sbuf *out)
+{
+	struct prom_label stats = { "listener", "stats" }, metrics = { "listener", "metrics" };
+
+	prom_family(out, "swarm_spoa_stats_accept_pauses_total", PROM_COUNTER,
+		    "Times a listener of the stats socket or the metrics page paused: no file "
+		    "descriptor or memory left.");
+	prom_sample_u64(out, "swarm_spoa_stats_accept_pauses_total", NULL, &stats, 1,
+			server_accept_pauses());
+	prom_sample_u64(out, "swarm_spoa_stats_accept_pauses_total", NULL, &metrics, 1,
+			httpd_accept_pauses());
+}
+
 static void metrics_source(void *ctx, const struct stats_source *src)
 {
 	if (src->metrics)
@@ -198,4 +214,5 @@ void metrics_render(struct sbuf *out)
 	metrics_requests(out);
 	metrics_table(out, clock_wall_ms());
 	metrics_errors(out);
+	metrics_listeners(out);
 }

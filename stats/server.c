@@ -1,6 +1,7 @@
 /* Stats socket: listeners, sessions, prompt mode, streamed output. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,7 @@ struct client {
 
 struct server_listener {
 	ev_io io;
+	ev_timer pause;            /* out of descriptors: accepting again later */
 	int fd;
 };
 
@@ -68,6 +70,13 @@ static unsigned server_turn;           /* ev_iteration() of the last step */
 static char *socket_path;
 static dev_t socket_dev;
 static ino_t socket_ino;
+static uint64_t server_npauses;
+static ev_tstamp server_last_pause_log;
+
+uint64_t server_accept_pauses(void)
+{
+	return server_npauses;
+}
 
 /************************************************************************/
 /*                                 clients                              */
@@ -449,16 +458,43 @@ static void client_new(int fd)
 /*                                listeners                             */
 /************************************************************************/
 
+static void server_on_resume(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct server_listener *l = t->data;
+
+	(void)revents;
+	ev_io_start(loop, &l->io);
+}
+
+/* See sock_accept_exhausted(): wait instead of spinning on the listener. */
+static void server_pause(struct server_listener *l, int err)
+{
+	ev_tstamp now = ev_now(server_loop);
+
+	ev_io_stop(server_loop, &l->io);
+	ev_timer_start(server_loop, &l->pause);
+	server_npauses++;
+	if (!server_last_pause_log || now - server_last_pause_log >= 10.) {
+		server_last_pause_log = now;
+		LOG(LL_WARN, "stats", "accept failed, pausing the listener",
+		    KVS("reason", strerror(err)), KVI("pauses", server_npauses));
+	}
+}
+
 static void server_on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
+	struct server_listener *l = w->data;
+
 	(void)loop;
 	(void)revents;
 	for (int i = 0; i < SERVER_ACCEPT_BURST; i++) {
 		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-			    errno != ECONNABORTED)
+			if (sock_accept_exhausted(errno))
+				server_pause(l, errno);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+				 errno != ECONNABORTED)
 				LOG(LL_WARN, "stats", "accept failed", KVS("reason", strerror(errno)));
 			return;
 		}
@@ -472,41 +508,21 @@ static void server_add_listener(int fd)
 
 	l->fd = fd;
 	ev_io_init(&l->io, server_on_accept, fd, EV_READ);
+	l->io.data = l;
+	ev_timer_init(&l->pause, server_on_resume, SOCK_ACCEPT_PAUSE, 0.);
+	l->pause.data = l;
 	ev_io_start(server_loop, &l->io);
-}
-
-/* Loopback: 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
-static int server_is_loopback(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)ss;
-
-		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-	}
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)ss;
-		const uint8_t *a = in6->sin6_addr.s6_addr;
-
-		if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
-			return 1;
-		return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && a[12] == 127;
-	}
-	return 0;
 }
 
 static int server_open_tcp(const char *spec, int allow_remote, char *err, size_t errlen)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
 	int fd;
 
 	err[0] = '\0';
 	fd = sock_listen_tcp(spec, err, errlen);
 	if (fd < 0)
 		return -1;
-	/* Judge the address actually bound, whatever the spelling. */
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
-	    (!allow_remote && !server_is_loopback(&ss))) {
+	if (!allow_remote && !sock_bound_loopback(fd)) {
 		snprintf(err, errlen, "refusing the stats listener on '%s': not a loopback address "
 			 "(the stats commands are unauthenticated; add --stats-allow-remote to "
 			 "allow it)", spec);
@@ -569,6 +585,7 @@ void server_stop(void)
 
 	for (size_t i = 0; i < nlisteners; i++) {
 		ev_io_stop(server_loop, &listeners[i].io);
+		ev_timer_stop(server_loop, &listeners[i].pause);
 		close(listeners[i].fd);
 	}
 	nlisteners = 0;

@@ -17,6 +17,7 @@
 #define STATS_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct ev_loop;
 
@@ -29,6 +30,11 @@ struct ev_loop;
  */
 int server_start(struct ev_loop *loop, const char *path, unsigned mode, const char *tcp,
 		 int allow_remote, char *err, size_t errlen);
+
+/* Times a listener paused because accept(2) ran out of descriptors or
+ * memory, since start.
+ */
+uint64_t server_accept_pauses(void);
 
 /* Closes the listeners and every client; removes the socket file if it is
  * still the one this process created.

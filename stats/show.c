@@ -15,8 +15,10 @@
 #include "common/texttab.h"
 #include "routing/rtable.h"
 #include "routing/tables.h"
+#include "stats/httpd.h"
 #include "stats/commands.h"
 #include "stats/show.h"
+#include "stats/server.h"
 #include "stats/stats.h"
 
 #define ROWS_PER_STEP 64      /* rows of "show errors" printed per step */
@@ -84,6 +86,8 @@ void show_info(struct sbuf *out, int json)
 		kvout_u64(&k, "table_memory_bytes", info.memory);
 	}
 	kvout_u64(&k, "errors_recorded", errors);
+	kvout_u64(&k, "stats_accept_pauses", server_accept_pauses());
+	kvout_u64(&k, "metrics_accept_pauses", httpd_accept_pauses());
 	kvout_end(&k);
 }
 

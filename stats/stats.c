@@ -49,7 +49,8 @@ int stats_start(struct ev_loop *loop, const struct stats_opts *o, char *err, siz
 	if (server_start(loop, o->socket_path, o->socket_mode ? o->socket_mode : 0600,
 			 o->tcp_listen, o->allow_remote, err, errlen) < 0)
 		return -1;
-	if (o->metrics_listen && httpd_start(loop, o->metrics_listen, err, errlen) < 0) {
+	if (o->metrics_listen && httpd_start(loop, o->metrics_listen, o->metrics_allow_remote,
+							 err, errlen) < 0) {
 		server_stop();
 		return -1;
 	}

@@ -49,6 +49,7 @@ struct stats_opts {
 	const char *tcp_listen;     /* HOST:PORT, or NULL */
 	int allow_remote;           /* tcp_listen may be a non-loopback address */
 	const char *metrics_listen; /* HOST:PORT for GET /metrics, or NULL */
+	int metrics_allow_remote;   /* metrics_listen may be a non-loopback address */
 	void (*resync)(void *arg);  /* "resync": a full Docker sync; NULL without discovery */
 	void *resync_arg;
 };

@@ -15,6 +15,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${SWARM_SPOA_BUILD_DIR:-$SRC/build}
 FUZZ_BUILD=${SWARM_SPOA_FUZZ_BUILD_DIR:-$SRC/build-fuzz}
 ASAN_BUILD=${SWARM_SPOA_ASAN_BUILD_DIR:-$SRC/build-asan}
+TSAN_BUILD=${SWARM_SPOA_TSAN_BUILD_DIR:-$SRC/build-tsan}
 JOBS=$(nproc)
 
 PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev
@@ -54,6 +55,15 @@ echo "== unit tests under AddressSanitizer/UBSan ($ASAN_BUILD)"
 cmake -S "$SRC" -B "$ASAN_BUILD" -DCMAKE_BUILD_TYPE=Debug -DSWARM_SPOA_SANITIZE=ON >/dev/null
 cmake --build "$ASAN_BUILD" -j"$JOBS"
 (cd "$ASAN_BUILD" && ctest --output-on-failure -L unit)
+
+# ThreadSanitizer: only what runs threads (the SPOP workers and acceptor,
+# the table publication), built alone, to keep CI short. halt_on_error:
+# a race fails the test instead of being printed and passed.
+echo "== the tests that use threads under ThreadSanitizer ($TSAN_BUILD)"
+cmake -S "$SRC" -B "$TSAN_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWARM_SPOA_SANITIZE=thread >/dev/null
+cmake --build "$TSAN_BUILD" -j"$JOBS" --target swarm-spoa test_spop test_spopstats test_snapshot
+(cd "$TSAN_BUILD" && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure \
+	-R '^(test_spop|test_spopstats|test_snapshot|integration_spop_protocol)$')
 
 echo "== fuzz targets ($FUZZ_BUILD)"
 CC=clang cmake -S "$SRC" -B "$FUZZ_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \

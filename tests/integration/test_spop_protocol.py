@@ -4,11 +4,13 @@ status code for malformed input, backpressure, many connections, and a
 graceful stop. Each malformed-input case also checks that an established
 connection keeps being served and that the agent is still alive.
 """
+import json
 import os
 import signal
 import socket
 import struct
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -358,6 +360,239 @@ class SpopProtocolTest(unittest.TestCase):
         finally:
             for c in conns:
                 c.close()
+
+
+def stats_json(agent, command):
+    return json.loads(agent.stats(command + " json"))
+
+
+def conn_row(agent, client):
+    """The "show conns" row of <client>'s connection, found by its port."""
+    peer = "127.0.0.1:%d" % client.sock.getsockname()[1]
+    rows = [r for r in stats_json(agent, "show conns")["conns"] if r["peer"] == peer]
+    return rows[0] if rows else None
+
+
+class IdleTimeoutTest(unittest.TestCase):
+    """--idle-timeout: a connection that sends no complete frame for that
+    long after its HELLO is closed with AGENT-DISCONNECT "timeout"; one that
+    keeps sending frames stays, and a frame trickled a byte at a time does
+    not count as activity. Guards against a peer holding a connection and a
+    max-frame carry buffer forever."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.wd = h.Workdir("idle")
+        try:
+            cls.agent = h.Agent(cls.wd, routes=ROUTES, extra=["--idle-timeout", "1"]).start()
+        except BaseException:
+            cls.wd.stop_all()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.wd.stop_all()
+
+    def expect_idle_disconnect(self, c, since, at_least=0.9, at_most=3.0):
+        f = c.recv_frame()
+        elapsed = time.monotonic() - since
+        self.assertIsNotNone(f, "closed without AGENT-DISCONNECT")
+        self.assertEqual(f.type, h.AGENT_DISCON)
+        self.assertEqual(f.kv()["status-code"], 2, f.kv())
+        self.assertEqual(f.kv()["message"], "idle timeout")
+        self.assertTrue(c.eof())
+        self.assertGreaterEqual(elapsed, at_least)
+        self.assertLess(elapsed, at_most)
+
+    def test_silent_connection_is_closed(self):
+        before = stats_json(self.agent, "show stats")["total"]["idle_timeouts"]
+        c = h.SpopClient(self.agent.port, timeout=10)
+        c.handshake()
+        self.expect_idle_disconnect(c, time.monotonic())
+        c.close()
+        self.assertEqual(stats_json(self.agent, "show stats")["total"]["idle_timeouts"],
+                         before + 1)
+
+    def test_busy_connection_stays(self):
+        c = h.SpopClient(self.agent.port, timeout=10)
+        c.handshake()
+        # 8 NOTIFY 0.3 s apart: 2.4 s, past the 1 s idle timeout twice.
+        for i in range(8):
+            time.sleep(0.3)
+            c.send(route_notify(i + 1, 1))
+            f = c.recv_frame()
+            self.assertIsNotNone(f, "closed while busy")
+            self.assertEqual((f.type, f.sid), (h.ACK, i + 1))
+        c.close()
+
+    def test_trickled_frame_is_idle(self):
+        c = h.SpopClient(self.agent.port, timeout=10)
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.handshake()
+        since = time.monotonic()
+        data = route_notify(1, 1)
+        # One byte every 0.2 s never completes the frame within the timeout.
+        for i in range(6):
+            try:
+                c.send(data[i:i + 1])
+            except OSError:
+                break
+            time.sleep(0.2)
+        self.expect_idle_disconnect(c, since)
+        c.close()
+
+    def test_carry_buffer_freed_once_frame_completes(self):
+        c = h.SpopClient(self.agent.port, timeout=10)
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.handshake()
+        data = route_notify(1, 1)
+        c.send(data[:10])
+        row = h.wait_until(lambda: (lambda r: r if r and r["buffered"] else None)(
+            conn_row(self.agent, c)), 3, what="a carry buffer")
+        self.assertGreaterEqual(row["buffered"], len(data))
+        c.send(data[10:])
+        self.assertEqual(c.recv_frame().type, h.ACK)
+        self.assertEqual(conn_row(self.agent, c)["buffered"], 0)
+        c.close()
+
+
+class ConnectionCapTest(unittest.TestCase):
+    """--max-conns: past the cap a connection gets AGENT-DISCONNECT
+    (resource allocation error) and is closed, counted in "show stats" and
+    the metrics; once one closes, a new one is served."""
+
+    def test_cap(self):
+        wd = h.Workdir("cap")
+        conns = []
+        try:
+            mport = h.free_port()
+            agent = h.Agent(wd, routes=ROUTES, extra=[
+                "--max-conns", "3", "--metrics-listen", "127.0.0.1:%d" % mport]).start()
+            for _ in range(3):
+                c = h.SpopClient(agent.port)
+                c.handshake()
+                conns.append(c)
+            over = h.SpopClient(agent.port)
+            f = over.recv_frame()
+            self.assertIsNotNone(f, "refused without AGENT-DISCONNECT")
+            self.assertEqual(f.type, h.AGENT_DISCON)
+            self.assertEqual(f.kv()["status-code"], 13, f.kv())
+            self.assertEqual(f.kv()["message"], "too many connections")
+            self.assertTrue(over.eof())
+            over.close()
+            self.assertEqual(stats_json(agent, "show stats")["total"]["conns_refused"], 1)
+            self.assertIn("spop_conns_refused: 1\n", agent.stats("show info"))
+            with socket.create_connection(("127.0.0.1", mport), timeout=5) as m:
+                m.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+                page = b""
+                while True:
+                    b = m.recv(65536)
+                    if not b:
+                        break
+                    page += b
+            self.assertIn(b"\nswarm_spoa_spop_connections_refused_total 1\n", page)
+            # The others are still served.
+            for i, c in enumerate(conns):
+                c.send(route_notify(i + 1, 1))
+                self.assertEqual(c.recv_frame().type, h.ACK)
+            conns.pop().close()
+            h.wait_until(lambda: "spop_connections: 2\n" in agent.stats("show info"), 5,
+                         what="the closed connection gone")
+            c = h.SpopClient(agent.port)
+            c.handshake()
+            conns.append(c)
+        finally:
+            for c in conns:
+                c.close()
+            wd.stop_all()
+
+
+class DescriptorExhaustionTest(unittest.TestCase):
+    """With every file descriptor in use, each acceptor (SPOP, stats
+    socket, metrics page) pauses instead of being woken again and again for
+    a connection it cannot take (a spinning thread and a log flood before),
+    counts it, and accepts again once descriptors are free."""
+
+    NOFILE = 48
+
+    def test_acceptors_pause(self):
+        wd = h.Workdir("emfile")
+        conns = []
+        extra = []
+        try:
+            mport = h.free_port()
+            agent = h.Agent(wd, routes=ROUTES, threads=1,
+                            extra=["--metrics-listen", "127.0.0.1:%d" % mport])
+            argv = ["/bin/sh", "-c", 'ulimit -n %d && exec "$@"' % self.NOFILE, "sh"] + \
+                agent.argv()
+            agent.proc = wd.spawn(agent.name, argv)
+            h.wait_until(lambda: agent.proc.poll() is not None or h.port_open(agent.port), 10,
+                         what="agent listening")
+            # every listener up before the descriptors run out
+            h.wait_until(lambda: os.path.exists(agent.stats_path) and h.port_open(mport), 10,
+                         what="stats socket and metrics listener")
+            self.assertIsNone(agent.proc.poll(), agent.log())
+            pid = agent.proc.pid
+            # More connections than descriptors: the agent takes what it can,
+            # the rest wait in the listen queue.
+            # the rest wait in the listen queue. Each says HELLO, so that the
+            # ones accepted stay open past the HELLO deadline.
+            for _ in range(self.NOFILE + 8):
+                c = socket.create_connection(("127.0.0.1", agent.port), timeout=5)
+                c.sendall(h.hello_frame())
+                conns.append(c)
+            h.wait_until(lambda: len(os.listdir("/proc/%d/fd" % pid)) >= self.NOFILE, 20,
+                         what="the agent out of descriptors")
+            # The stats socket and the metrics page are queued too.
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(agent.stats_path)
+            s.sendall(b"show info\n")
+            extra.append(s)
+            m = socket.create_connection(("127.0.0.1", mport), timeout=5)
+            m.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+            extra.append(m)
+            # Half a second out of descriptors, as a measurement window:
+            # every failed accept was logged before, tens of thousands a
+            # second; now each acceptor logs its first pause and counts the
+            # rest.
+            time.sleep(0.5)
+            self.assertLess(agent.log().count("accept failed"), 10)
+            self.assertTrue(agent.alive(), agent.log()[-3000:])
+            # Free the descriptors: the queued stats and metrics clients are
+            # answered.
+            for c in conns:
+                c.close()
+            conns = []
+            s.settimeout(10)
+            info = b""
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                info += b
+            m.settimeout(10)
+            page = b""
+            while True:
+                b = m.recv(65536)
+                if not b:
+                    break
+                page += b
+            self.assertIn(b"HTTP/1.1 200", page)
+            kv = dict(line.split(": ", 1) for line in info.decode().splitlines() if ": " in line)
+            self.assertGreater(int(kv["spop_accept_pauses"]), 0, kv)
+            self.assertGreater(int(kv["stats_accept_pauses"]), 0, kv)
+            self.assertGreater(int(kv["metrics_accept_pauses"]), 0, kv)
+            self.assertIn(b"swarm_spoa_spop_accept_pauses_total", page)
+            # SPOP is served again.
+            c = h.SpopClient(agent.port)
+            c.handshake()
+            c.send(route_notify(1, 1))
+            self.assertEqual(c.recv_frame().type, h.ACK)
+            c.close()
+        finally:
+            for c in conns + extra:
+                c.close()
+            wd.stop_all()
 
 
 class GracefulStopTest(unittest.TestCase):

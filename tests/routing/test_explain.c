@@ -53,6 +53,10 @@ static int setup(void **state)
 	fx_task(c.m, s, "hashed.1", "10.0.6.1", 0, NULL);
 	fx_service(c.m, "broken", 8, "lb.hosts=broken.example", "lb.port=99999", NULL);
 	fx_service(c.m, "other", 9, NULL);
+	/* names are not labels: a routes file (or a Docker answer) may hold
+	 * any byte in them */
+	s = fx_service(c.m, "ev\nFORGED\x1b[31m", 10, "lb.hosts=names.example", "lb.port=80", NULL);
+	fx_task(c.m, s, "t.1\r\nFORGED", "10.0.7.1", 0, NULL);
 	c.t = fx_build(c.m, 2, NULL);
 	*state = &c;
 	return 0;
@@ -186,6 +190,25 @@ static void test_explain_sticky_and_hash(void **state)
 	assert_contains(txt, "  pick     ip_hash of 192.0.2.7: weighted rendezvous hashing over 1 server\n");
 }
 
+/* Service names and task IDs reach the operator's terminal escaped: a
+ * control byte in them can neither start a line of its own nor move the
+ * cursor (explain printed them raw).
+ */
+static void test_explain_escapes_names(void **state)
+{
+	struct ctx *c = *state;
+	struct route_req r;
+	const char *txt;
+
+	fx_req(&r, "names.example", "/");
+	txt = explain(c, &r, 0);
+	assert_contains(txt, "  services ev\\x0aFORGED\\x1b[31m (weight 100, 1/1 tasks ready)\n");
+	assert_contains(txt, ", service ev\\x0aFORGED\\x1b[31m, task t.1\\x0d\\x0aFORGED\n");
+	assert_null(strchr(txt, '\x1b'));
+	assert_null(strchr(txt, '\r'));
+	assert_null(strstr(txt, "\nFORGED"));
+}
+
 static void test_explain_json(void **state)
 {
 	struct ctx *c = *state;
@@ -248,8 +271,9 @@ static void test_show_routes(void **state)
 	root = json_loads(c->out.buf, 0, &err);
 	if (!root)
 		fail_msg("invalid JSON (%s): %s", err.text, c->out.buf);
-	/* site.example has 3 paths, *.example.org, *.b.example.org, sticky, hash */
-	assert_int_equal(json_array_size(json_object_get(root, "routes")), 7);
+	/* site.example has 3 paths, *.example.org, *.b.example.org, sticky, hash,
+	 * names */
+	assert_int_equal(json_array_size(json_object_get(root, "routes")), 8);
 	json_decref(root);
 	assert_contains(c->out.buf, "\"ssl_cert\":\"sticky_cert\",\"ssl_key\":\"sticky_key\"");
 }
@@ -302,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_explain_hosts),
 		cmocka_unit_test(test_explain_is_read_only),
 		cmocka_unit_test(test_explain_sticky_and_hash),
+		cmocka_unit_test(test_explain_escapes_names),
 		cmocka_unit_test(test_explain_json),
 		cmocka_unit_test(test_show_routes),
 		cmocka_unit_test(test_show_services_and_tasks),

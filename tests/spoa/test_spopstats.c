@@ -80,7 +80,8 @@ static void test_info(void **state)
 	kvout_begin(&kv, &out, 0);
 	spopstats_info(&kv);
 	kvout_end(&kv);
-	assert_string_equal(out.buf, "spop_connections: 0\n");
+	assert_string_equal(out.buf, "spop_connections: 0\nspop_conns_refused: 0\n"
+			    "spop_accept_pauses: 0\n");
 	sbuf_free(&out);
 }
 
@@ -100,6 +101,9 @@ static void test_metrics(void **state)
 			       "{le=\"+Inf\"} 0\n"));
 	assert_non_null(strstr(out.buf, "# HELP swarm_spoa_spop_connections "));
 	assert_non_null(strstr(out.buf, "# HELP swarm_spoa_spop_notify_frames_total "));
+	assert_non_null(strstr(out.buf, "\nswarm_spoa_spop_connections_refused_total 0\n"));
+	assert_non_null(strstr(out.buf, "\nswarm_spoa_spop_accept_pauses_total 0\n"));
+	assert_non_null(strstr(out.buf, "\nswarm_spoa_spop_idle_timeouts_total 0\n"));
 	sbuf_free(&out);
 }
 
