@@ -385,6 +385,7 @@ int agent_run(const struct options *o)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	conn_max_frame = o->max_frame_size;
+	worker_collect_us = o->spop_collect_us;
 	nthreads = o->threads ? o->threads : cpu_count();
 
 	main_loop = ev_default_loop(EVFLAG_AUTO);

@@ -45,6 +45,10 @@ static const struct opt_def defs[] = {
 	  "logfmt (default) or json" },
 	{ "max-frame-size", "SWARM_SPOA_MAX_FRAME_SIZE", "BYTES", OPT_UINT, OFF(max_frame_size), 0,
 	  1024 * 1024, "largest SPOP frame accepted (default 16380)" },
+	{ "spop-collect", "SWARM_SPOA_SPOP_COLLECT_US", "USEC", OPT_UINT, OFF(spop_collect_us), 0,
+	  10000, "a busy worker waits this long between two reads of its connections,\n"
+	  "so that frames sent one by one are read and answered together\n"
+	  "(default 0: read at once)" },
 	{ "docker", "SWARM_SPOA_DOCKER", "URL", OPT_STR, OFF(docker), 0, 0,
 	  "discover services from this Docker Engine: unix:///var/run/docker.sock,\n"
 	  "tcp://HOST:PORT, https://HOST:PORT, or 'auto' (DOCKER_HOST, DOCKER_CERT_PATH,\n"

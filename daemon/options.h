@@ -14,6 +14,7 @@ struct options {
 	const char *log_level;
 	const char *log_format;
 	unsigned max_frame_size;
+	unsigned spop_collect_us;       /* a busy worker's wait between polls */
 
 	const char *docker;             /* Docker Engine URL, "auto", or NULL: no discovery */
 	const char *docker_mode;        /* "auto", "swarm" or "containers" */
