@@ -8,10 +8,11 @@
 #   bench/e2e_bench.sh [--rounds N] [--duration SEC] [--conns N] [--services N]
 #                      [--agent-threads N] [--build DIR] [--fixed-agent]
 #                      [--versions "2.6 3.0 3.2"] [--haproxy-conf DIR] [--syscalls]
+#                      [--agent-args "OPTIONS"]
 #
 # Prints, per round and version, requests/s of each side, the ratio
 # agent/static, the CPU time per request of the agent and of each HAProxy
-# (from /proc/<pid>/stat), and what the agent saw per request (reads,
+# (from /proc/<pid>/task/*/schedstat), and what the agent saw per request (reads,
 # writes, frames per read) and the connections HAProxy had open to it; then
 # per version the means and the ratio and agent CPU relative to the first
 # version's of the same rounds. --services N loads N generated services
@@ -19,10 +20,12 @@
 # --fixed-agent puts bench/spop_fixed.c (one thread, the same ACK for every
 # NOTIFY, no table) in the agent's place: the ceiling any agent can reach
 # with this HAProxy configuration. --haproxy-conf runs the files of another
-# directory (a variant being measured) instead of haproxy-conf/.
+# directory (a variant being measured) instead of haproxy-conf/;
+# --agent-args adds options to the agent's command line.
 # --syscalls counts, with perf's tracepoints, the system calls and context
-# switches per request of HAProxy and of the agent on the agent side (the
-# counting slows both down: use it for the profile, not for the ratios).
+# switches per request of the static HAProxy, and of HAProxy and the agent
+# on the agent side (the counting slows them down: use it for the profile,
+# not for the ratios).
 # The versions must be installed: tests/lib/haproxy-versions.sh install.
 set -euo pipefail
 
@@ -37,6 +40,7 @@ FIXED_AGENT=
 VERSIONS=$("$SRC/tests/lib/haproxy-versions.sh" branches)
 CONF=$SRC/haproxy-conf
 SYSCALLS=
+AGENT_ARGS=
 while (($#)); do
 	case $1 in
 	--rounds) ROUNDS=$2; shift 2 ;;
@@ -49,6 +53,7 @@ while (($#)); do
 	--versions) VERSIONS=$2; shift 2 ;;
 	--haproxy-conf) CONF=$(cd "$2" && pwd); shift 2 ;;
 	--syscalls) SYSCALLS=1; shift ;;
+	--agent-args) AGENT_ARGS=$2; shift 2 ;;
 	*) echo "unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -94,7 +99,7 @@ if [ -n "$FIXED_AGENT" ]; then
 else
 	STATS_SOCK=$WORK/agent-stats.sock
 	"$BUILD/swarm-spoa" --listen 127.0.0.1:"$AGENT_PORT" --threads "$AGENT_THREADS" --routes "$WORK/routes.json" \
-		--stats-socket "$STATS_SOCK" --log-level warn >"$WORK/agent.log" 2>&1 &
+		--stats-socket "$STATS_SOCK" --log-level warn $AGENT_ARGS >"$WORK/agent.log" 2>&1 &
 fi
 AGENT_PID=$!
 PIDS+=($AGENT_PID)
@@ -196,12 +201,18 @@ RESULTS=$WORK/results
 echo "round version static_rps agent_rps ratio agent_cpu_us haproxy_static_cpu_us haproxy_agent_cpu_us agent_reads_per_req agent_writes_per_req frames_per_read spop_conns new_conns"
 for r in $(seq 1 "$ROUNDS"); do
 	for v in $VERSIONS; do
-		h0=$(cpu_ticks "${STATIC_PID[$v]}")
+		PERF_PIDS=()
+		if [ -n "$SYSCALLS" ]; then
+			perf_start "${STATIC_PID[$v]}" "$WORK/perf-static"
+			sleep 0.2
+		fi
+		h0=$(cpu_ns "${STATIC_PID[$v]}")
 		s=$(run_wrk "${STATIC_PORT[$v]}")
-		h1=$(cpu_ticks "${STATIC_PID[$v]}")
+		h1=$(cpu_ns "${STATIC_PID[$v]}")
+		[ -z "$SYSCALLS" ] || wait "${PERF_PIDS[@]}"
 		read -r rd0 wr0 fr0 _ ac0 < <(agent_counters)
-		c0=$(cpu_ticks "$AGENT_PID")
-		g0=$(cpu_ticks "${AGENTHP_PID[$v]}")
+		c0=$(cpu_ns "$AGENT_PID")
+		g0=$(cpu_ns "${AGENTHP_PID[$v]}")
 		PERF_PIDS=()
 		if [ -n "$SYSCALLS" ]; then
 			perf_start "${AGENTHP_PID[$v]}" "$WORK/perf-haproxy"
@@ -209,20 +220,21 @@ for r in $(seq 1 "$ROUNDS"); do
 			sleep 0.2
 		fi
 		a=$(run_wrk "${AGENTHP_PORT[$v]}")
-		g1=$(cpu_ticks "${AGENTHP_PID[$v]}")
-		c1=$(cpu_ticks "$AGENT_PID")
+		g1=$(cpu_ns "${AGENTHP_PID[$v]}")
+		c1=$(cpu_ns "$AGENT_PID")
 		read -r rd1 wr1 fr1 cur1 ac1 < <(agent_counters)
 		line=$(python3 -c "
 s, a, n = $s, $a, max(int($a * $DURATION), 1)
 rd, wr, fr = $rd1 - $rd0, $wr1 - $wr0, $fr1 - $fr0
 print('%s %s %.0f %.0f %.3f %s %s %s %.3f %.3f %.2f %d %d' % ($r, '$v', s, a, a / s,
-      '$(per_req "$c0" "$c1" "$a")', '$(per_req "$h0" "$h1" "$s")', '$(per_req "$g0" "$g1" "$a")',
+      '$(per_req_ns "$c0" "$c1" "$a")', '$(per_req_ns "$h0" "$h1" "$s")', '$(per_req_ns "$g0" "$g1" "$a")',
       rd / n, wr / n, fr / rd if rd else 0, $cur1, $ac1 - $ac0))")
 		echo "$line"
 		echo "$line" >>"$RESULTS"
 		if [ -n "$SYSCALLS" ]; then
 			wait "${PERF_PIDS[@]}"
 			n=$(python3 -c "print(int($a * $DURATION))")
+			echo "  $v per request: static  $(perf_per_req "$WORK/perf-static" "$(python3 -c "print(int($s * $DURATION))")")"
 			echo "  $v per request: haproxy $(perf_per_req "$WORK/perf-haproxy" "$n")"
 			echo "  $v per request: agent   $(perf_per_req "$WORK/perf-agent" "$n")"
 		fi
@@ -233,7 +245,7 @@ echo "agent_rss_after_kb $(rss_kb "$AGENT_PID")"
 for v in $VERSIONS; do
 	echo "haproxy $v: $("${HAPROXY[$v]}" -v 2>/dev/null | head -1)"
 done
-echo "services $SERVICES agent_threads $AGENT_THREADS conns $CONNS duration $DURATION fixed_agent ${FIXED_AGENT:-0} conf $CONF"
+echo "services $SERVICES agent_threads $AGENT_THREADS conns $CONNS duration $DURATION fixed_agent ${FIXED_AGENT:-0} conf $CONF agent_args '$AGENT_ARGS'"
 echo "load_average $(cut -d' ' -f1-3 /proc/loadavg)"
 # Per version: mean ratio and agent CPU, and both relative to the first
 # version's in the same round (then averaged over the rounds).

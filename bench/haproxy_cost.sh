@@ -14,8 +14,11 @@
 #   static        no agent: the e2e benchmark's static side
 #   shipped       haproxy-conf/ as it is
 #   no-retry      without the retry engine (its filter and its rule)
+#   spoe-log      the SPOE engines without "option dontlog-normal": HAProxy formats
+#                 a log line for every message processed (kept or not)
 #   args-2        the route message with host and path only
 #   no-cookie     the route message without the Cookie header
+#   pathq         path and query in one argument (path=pathq)
 #   ssl-fc        ssl=ssl_fc in the message (the scheme rule still runs)
 #   no-xfp        no X-Forwarded-Proto rule, ssl=ssl_fc
 #   gate-domain   swarm_host naming a domain (the paste-in form) instead of always_true
@@ -28,7 +31,7 @@ set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$SRC/build
 VERSIONS=$("$SRC/tests/lib/haproxy-versions.sh" branches)
-VARIANTS="static shipped no-retry args-2 no-cookie ssl-fc no-xfp gate-domain no-resp-rules fixed-ack2 fixed-ack4"
+VARIANTS="static shipped spoe-log no-retry args-2 no-cookie pathq ssl-fc no-xfp gate-domain no-resp-rules fixed-ack2 fixed-ack4"
 N1=500
 N2=2500
 while (($#)); do
@@ -91,11 +94,15 @@ def edit(name, fn):
     assert t != s, (v, name)
     open(p, "w").write(t)
 ARGS = re.compile(r"(spoe-message route\n    args )[^\n]*")
-if v == "no-retry":
+if v == "spoe-log":
+    edit("spoe-swarm.conf", lambda s: s.replace("    option dontlog-normal\n", ""))
+elif v == "no-retry":
     edit("haproxy.cfg", lambda s: re.sub(r"\n    filter spoe engine swarm-spoa-retry [^\n]*", "",
                                          re.sub(r"\n    http-request send-spoe-group swarm-spoa-retry [^\n]*", "", s)))
 elif v == "args-2":
     edit("spoe-swarm.conf", lambda s: ARGS.sub(r"\1host=req.hdr(host) path=path", s))
+elif v == "pathq":
+    edit("spoe-swarm.conf", lambda s: s.replace(" path=path query=query", " path=pathq"))
 elif v == "no-cookie":
     edit("spoe-swarm.conf", lambda s: s.replace(" cookie=req.fhdr(cookie)", ""))
 elif v == "ssl-fc":

@@ -51,6 +51,10 @@ static const struct opt_def defs[] = {
 	{ "max-conns", "SWARM_SPOA_MAX_CONNS", "N", OPT_UINT, OFF(max_conns), 0, 1000000,
 	  "SPOP connections open at once per --listen address; more are refused\n"
 	  "(default 10000; 0: no cap)" },
+	{ "spop-collect", "SWARM_SPOA_SPOP_COLLECT_US", "USEC", OPT_UINT, OFF(spop_collect_us), 0,
+	  10000, "a busy worker waits this long between two reads of its connections,\n"
+	  "so that frames sent one by one are read and answered together\n"
+	  "(default 0: read at once)" },
 	{ "docker", "SWARM_SPOA_DOCKER", "URL", OPT_STR, OFF(docker), 0, 0,
 	  "discover services from this Docker Engine: unix:///var/run/docker.sock,\n"
 	  "tcp://HOST:PORT, https://HOST:PORT, or 'auto' (DOCKER_HOST, DOCKER_CERT_PATH,\n"

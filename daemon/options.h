@@ -18,6 +18,7 @@ struct options {
 	unsigned max_frame_size;
 	unsigned idle_timeout_s;        /* SPOP connection without a frame; 0 = never */
 	unsigned max_conns;             /* SPOP connections per listener; 0 = no cap */
+	unsigned spop_collect_us;       /* a busy worker's wait between polls */
 
 	const char *docker;             /* Docker Engine URL, "auto", or NULL: no discovery */
 	const char *docker_mode;        /* "auto", "swarm" or "containers" */

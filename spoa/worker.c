@@ -17,6 +17,7 @@
 
 static struct worker *workers;
 static unsigned nworkers;
+unsigned worker_collect_us;
 
 unsigned worker_count(void)
 {
@@ -169,6 +170,8 @@ static int worker_init(struct worker *w, unsigned idx)
 {
 	w->idx = idx;
 	w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+	if (w->loop && worker_collect_us)
+		ev_set_io_collect_interval(w->loop, worker_collect_us / 1e6);
 	w->rbuf_cap = WORKER_RBUF + conn_max_frame + SPOP_LEN_SIZE;
 	w->rbuf = malloc(w->rbuf_cap);
 	w->obuf_cap = WORKER_OBUF + conn_max_frame + SPOP_LEN_SIZE;

@@ -12,6 +12,11 @@
  */
 int worker_start_all(unsigned n);
 
+/* How long, in microseconds, a busy worker waits between two polls of its
+ * sockets (0: polls again at once). Set before worker_start_all().
+ */
+extern unsigned worker_collect_us;
+
 unsigned worker_count(void);
 struct worker *worker_get(unsigned idx);
 

@@ -12,8 +12,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import harness as h  # noqa: E402
 
 FLAGS = ["listen", "routes", "threads", "log-level", "log-format", "docker", "docker-mode",
-         "stats-socket", "stats-listen", "metrics-listen", "service-cluster", "manage-networks",
-         "proxy-service", "idle-timeout", "max-conns", "metrics-allow-remote", "help", "version"]
+         "spop-collect", "stats-socket", "stats-listen", "metrics-listen", "service-cluster",
+         "manage-networks", "proxy-service", "idle-timeout", "max-conns", "metrics-allow-remote",
+         "help", "version"]
 
 
 def run(args, env=None, timeout=10):
@@ -39,7 +40,8 @@ class CliTest(unittest.TestCase):
 
     def test_bad_options_exit_2(self):
         for args in (["--no-such-flag"], ["--threads", "abc"], ["--threads", "-1"],
-                     ["--threads"], ["stray"], ["--max-frame-size", "100"]):
+                     ["--threads"], ["stray"], ["--max-frame-size", "100"],
+                     ["--spop-collect", "10001"]):
             r = run(args)
             self.assertEqual(r.returncode, 2, args)
             self.assertIn("swarm-spoa", r.stderr)

@@ -595,6 +595,36 @@ class DescriptorExhaustionTest(unittest.TestCase):
             wd.stop_all()
 
 
+class CollectTest(unittest.TestCase):
+    """--spop-collect: frames that come one write each, as HAProxy 3.1 and
+    later send them, are all answered, on two connections at once, while
+    the worker waits between its reads."""
+
+    def test_one_frame_per_write_all_acked(self):
+        wd = h.Workdir("collect")
+        try:
+            agent = h.Agent(wd, routes=ROUTES, threads=1, extra=["--spop-collect", "2000"]).start()
+            conns = [h.SpopClient(agent.port) for _ in range(2)]
+            for c in conns:
+                c.handshake()
+            for fid in range(1, 51):
+                for sid, c in enumerate(conns, 1):
+                    c.send(route_notify(sid, fid))
+            for c in conns:
+                got = []
+                for _ in range(50):
+                    f = c.recv_frame()
+                    self.assertIsNotNone(f)
+                    self.assertEqual(f.type, h.ACK)
+                    self.assertEqual(f.vars()["ip"], "10.0.0.5")
+                    got.append(f.fid)
+                self.assertEqual(got, list(range(1, 51)))
+                c.close()
+            self.assertTrue(agent.alive())
+        finally:
+            wd.stop_all()
+
+
 class GracefulStopTest(unittest.TestCase):
     def test_sigterm_disconnects_cleanly(self):
         wd = h.Workdir("stop")
