@@ -542,13 +542,15 @@ int labels_parse(const struct model_service *svc, struct arena *a,
 
 	v = labels_get(&raw, LB_BACKEND_MODE);
 	if (v.s) {
-		if (v.len == 4 && strncasecmp(v.s, "task", 4) == 0)
+		/* "default" is how Interlock's own documentation spells task mode */
+		if ((v.len == 4 && strncasecmp(v.s, "task", 4) == 0) ||
+		    (v.len == 7 && strncasecmp(v.s, "default", 7) == 0))
 			spec->mode = LABELS_MODE_TASK;
 		else if (v.len == 3 && strncasecmp(v.s, "vip", 3) == 0)
 			spec->mode = LABELS_MODE_VIP;
 		else
 			return labels_fail(err, errlen, "backend_mode", v.s, v.len,
-					   "is not \"task\" or \"vip\"");
+					   "is not \"task\", \"default\" or \"vip\"");
 	}
 
 	v = labels_get(&raw, LB_WEIGHT);

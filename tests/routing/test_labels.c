@@ -307,8 +307,15 @@ static void test_websockets_mode_weight_hsts(void **state)
 		       "com.docker.lb.websocket_endpoints: \"socket\" is not a path (starts with '/', no spaces, '?' or '#')");
 	assert_int_equal(parse1(c, "com.docker.lb.backend_mode", "task"), 0);
 	assert_int_equal(c->spec.mode, LABELS_MODE_TASK);
+	/* Interlock's documentation spells task mode "default" too */
+	assert_int_equal(parse1(c, "com.docker.lb.backend_mode", "vip"), 0);
+	assert_int_equal(c->spec.mode, LABELS_MODE_VIP);
+	assert_int_equal(parse1(c, "com.docker.lb.backend_mode", "default"), 0);
+	assert_int_equal(c->spec.mode, LABELS_MODE_TASK);
+	assert_int_equal(parse1(c, "com.docker.lb.backend_mode", "Default"), 0);
+	assert_int_equal(c->spec.mode, LABELS_MODE_TASK);
 	assert_refused(c, "com.docker.lb.backend_mode", "dnsrr",
-		       "com.docker.lb.backend_mode: \"dnsrr\" is not \"task\" or \"vip\"");
+		       "com.docker.lb.backend_mode: \"dnsrr\" is not \"task\", \"default\" or \"vip\"");
 	assert_int_equal(parse1(c, "com.docker.lb.weight", "0"), 0);
 	assert_int_equal(c->spec.weight, 0);
 	assert_int_equal(parse1(c, "com.docker.lb.weight", "10000"), 0);
