@@ -168,10 +168,10 @@ static void rtable_match(const struct rtable *t, const struct route_req *req, ch
 /*                            task selection                            */
 /************************************************************************/
 
-/* Picks a server of route <r> (which has at least one) for <req>: a valid
- * sticky cookie first, then ip_hash when the client address is known, else
- * round-robin from slot <*slot>, which is advanced only when <advance> is
- * set.
+/* Picks a server of route <r> (which has at least one) for <req>: by the
+ * sticky cookie first (the application's, hashed; or a valid managed
+ * one), then ip_hash when the client address is known, else round-robin
+ * from slot <*slot>, which is advanced only when <advance> is set.
  * Returns the index in r->picks and fills <pi>.
  */
 static uint32_t rtable_pick(const struct rt_route *r, uint32_t *slot, int advance,
@@ -181,7 +181,16 @@ static uint32_t rtable_pick(const struct rt_route *r, uint32_t *slot, int advanc
 	pi->cookie_seen = 0;
 	pi->rr_slot = 0;
 
-	if ((r->flags & RT_F_STICKY) && req->cookie) {
+	if ((r->flags & (RT_F_STICKY | RT_F_STICKY_MANAGED)) == RT_F_STICKY && req->cookie) {
+		/* Interlock's "hash $cookie_<name> consistent" */
+		if (sticky_value(req->cookie, req->cookie_len, r->sticky, r->sticky_len,
+				 &pi->cookie_val, &pi->cookie_val_len)) {
+			pi->cookie_seen = 1;
+			pi->how = RT_PICK_COOKIE_HASH;
+			return balance_hash(&r->pool, r->keys,
+					    sticky_value_hash(pi->cookie_val, pi->cookie_val_len));
+		}
+	} else if ((r->flags & RT_F_STICKY_MANAGED) && req->cookie) {
 		size_t at = 0;
 		uint64_t key;
 
@@ -189,7 +198,7 @@ static uint32_t rtable_pick(const struct rt_route *r, uint32_t *slot, int advanc
 			pi->cookie_seen = 1;
 			pi->cookie_key = key;
 			for (uint32_t i = 0; i < r->pool.n; i++) {
-				if (r->keys[i] == key) {
+				if (r->macs[i] == key) {
 					pi->how = RT_PICK_COOKIE;
 					return i;
 				}
@@ -449,8 +458,8 @@ void rtable_decide(const struct rtable *t, uint32_t *rr, int advance,
 			break;
 		}
 	}
-	if ((r->flags & RT_F_STICKY) && d->pi.how != RT_PICK_COOKIE)
-		rt_set_cookie(r, r->keys[i], ans, scratch);
+	if ((r->flags & RT_F_STICKY_MANAGED) && d->pi.how != RT_PICK_COOKIE)
+		rt_set_cookie(r, r->macs[i], ans, scratch);
 }
 
 void rtable_route(const struct rtable *t, unsigned worker,

@@ -74,9 +74,15 @@ enum rtable_svc_status {
 
 #define RTABLE_SCRATCH_SIZE 8192
 
+#define RTABLE_COOKIE_KEY_LEN 16
+
 struct rtable_build_opts {
 	unsigned nworkers;           /* reader threads: worker indexes 0..nworkers-1 */
 	const char *service_cluster; /* route only services of this cluster; NULL/"" = the default cluster */
+	/* RTABLE_COOKIE_KEY_LEN bytes keying the values of managed sticky
+	 * cookies (swarm-spoa.sticky_managed), the same on every agent of a
+	 * deployment; NULL: all zeroes (tests only: anyone could forge them) */
+	const unsigned char *cookie_key;
 };
 
 /* Builds a table from the services of <nmodels> models (any of them may be

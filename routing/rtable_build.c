@@ -25,6 +25,7 @@
 #include "routing/labels.h"
 #include "routing/model.h"
 #include "routing/rtable-int.h"
+#include "routing/sticky.h"
 
 #define RB_REASON_MAX   512
 #define RB_STRBLOCK     65536  /* strings are packed in blocks of this size */
@@ -76,6 +77,7 @@ struct rb_ctx {
 	char *strs;                      /* free room in the current string block */
 	size_t strs_left;
 	const char *intern[RB_INTERN];   /* copies of network names, states, nodes */
+	unsigned char cookie_key[RTABLE_COOKIE_KEY_LEN];
 	char err[RB_REASON_MAX];
 };
 
@@ -510,6 +512,8 @@ static const char *rb_differs(const struct labels_spec *a, const struct labels_s
 		return "ssl_passthrough";
 	if (!rb_streq(a->sticky_cookie, b->sticky_cookie))
 		return "sticky_session_cookie";
+	if (a->sticky_managed != b->sticky_managed)
+		return LABELS_OWN_PREFIX "sticky_managed";
 	if (a->ip_hash != b->ip_hash)
 		return "ip_hash";
 	if (a->mode != b->mode)
@@ -838,6 +842,19 @@ static void rb_pool(struct rb_ctx *c, struct rt_route *r)
 	r->keys = keys;
 	if (balance_init(&r->pool, c->a, weights, n) < 0)
 		c->oom = 1;
+	if (r->flags & RT_F_STICKY_MANAGED) {
+		uint64_t *macs = arena_alloc(c->a, n * sizeof(*macs));
+
+		if (!macs) {
+			c->oom = 1;
+			return;
+		}
+		/* a VIP pick is named by its service */
+		for (uint32_t i = 0; i < n; i++)
+			macs[i] = sticky_mac(c->cookie_key, picks[i].task_id ? picks[i].task_id :
+					     t->svcs[picks[i].svc].id);
+		r->macs = macs;
+	}
 }
 
 /* The websocket endpoints of every service of route <r>, without
@@ -896,7 +913,8 @@ static void rb_route_settings(struct rb_ctx *c, struct rt_route *r, const struct
 		   (sp->ssl_passthrough ? RT_F_PASSTHROUGH : 0) |
 		   (sp->ip_hash ? RT_F_IP_HASH : 0) |
 		   (sp->mode == LABELS_MODE_VIP ? RT_F_VIP : 0) |
-		   (sp->sticky_cookie ? RT_F_STICKY : 0);
+		   (sp->sticky_cookie ? RT_F_STICKY : 0) |
+		   (sp->sticky_cookie && sp->sticky_managed ? RT_F_STICKY_MANAGED : 0);
 	r->hsts_max_age = sp->hsts_max_age;
 	if (sp->sticky_cookie) {
 		r->sticky = sp->sticky_cookie;
@@ -1083,6 +1101,8 @@ struct rtable *rtable_build(const struct model *const *models, size_t nmodels,
 	created = arena_alloc(c.tmp, (n ? n : 1) * sizeof(*created));
 	if (!t->svcs || !order || !created)
 		goto out_free_arenas;
+	if (opts && opts->cookie_key)
+		memcpy(c.cookie_key, opts->cookie_key, sizeof(c.cookie_key));
 
 	/* services sorted by name: a stable order for show and find */
 	n = 0;

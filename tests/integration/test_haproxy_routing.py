@@ -1,7 +1,7 @@
 """Routing through a real HAProxy (2.6, 3.0 or 3.2: SWARM_SPOA_HAPROXY) with
 haproxy-conf/ and the real agent, to real HTTP backends on 127.0.0.1: host
 and path routing, rewrite, 404 and 503 answers, redirects, ssl_only,
-round-robin, wildcard hosts, sticky sessions, websockets, SIGHUP reload
+round-robin, wildcard hosts, managed sticky cookies, websockets, SIGHUP reload
 without dropping HAProxy's connections, and the agent killed under load
 then restarted without restarting HAProxy; the two SPOE engines of
 spoe-swarm.conf (first ask, retry) kept alike.
@@ -61,7 +61,8 @@ class HAProxyRoutingTest(unittest.TestCase):
             svc("secure", {lb + "hosts": "secure.test", lb + "port": "1", lb + "ssl_only": "true"},
                 [task(e["a"])]),
             svc("sticky", {lb + "hosts": "sticky.test", lb + "port": "1",
-                           lb + "sticky_session_cookie": "SRV"},
+                           lb + "sticky_session_cookie": "SRV",
+                           "swarm-spoa.sticky_managed": "true"},
                 [task(e["a"], "s1"), task(e["b"], "s2"), task(e["c"], "s3")]),
             svc("starting", {lb + "hosts": "notask.test", lb + "port": "1"},
                 [task(e["a"], "n1", state="starting")]),

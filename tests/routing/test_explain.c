@@ -46,7 +46,8 @@ static int setup(void **state)
 	s = fx_service(c.m, "w2", 5, "lb.hosts=*.b.example.org", "lb.port=80", NULL);
 	fx_task(c.m, s, "w2.1", "10.0.4.1", 0, NULL);
 	s = fx_service(c.m, "sticky", 6, "lb.hosts=sticky.example", "lb.port=80",
-		       "lb.sticky_session_cookie=SRV", "lb.ssl_cert=sticky_cert", "lb.ssl_key=sticky_key", NULL);
+		       "lb.sticky_session_cookie=SRV", "lb.ssl_cert=sticky_cert", "lb.ssl_key=sticky_key",
+		       "swarm-spoa.sticky_managed=true", NULL);
 	fx_task(c.m, s, "sticky.1", "10.0.5.1", 0, NULL);
 	fx_task(c.m, s, "sticky.2", "10.0.5.2", 0, NULL);
 	s = fx_service(c.m, "hashed", 7, "lb.hosts=hash.example", "lb.port=80", "lb.ip_hash=true", NULL);
@@ -186,6 +187,45 @@ static void test_explain_sticky_and_hash(void **state)
 	assert_contains(txt, "  pick     ip_hash of 192.0.2.7: weighted rendezvous hashing over 1 server\n");
 }
 
+/* Interlock's sticky sessions: explain says the application's cookie
+ * was hashed and that no cookie is set, or that none was there.
+ */
+static void test_explain_cookie_hash(void **state)
+{
+	struct ctx *c = *state, own = { 0 };
+	struct model_service *s;
+	struct route_req r;
+	const char *txt;
+
+	own.m = fx_model();
+	s = fx_service(own.m, "app", 1, "lb.hosts=app.example", "lb.port=80",
+		       "lb.sticky_session_cookie=session", NULL);
+	fx_task(own.m, s, "app.1", "10.0.7.1", 0, NULL);
+	fx_task(own.m, s, "app.2", "10.0.7.2", 0, NULL);
+	own.t = fx_build(own.m, 1, NULL);
+
+	fx_req(&r, "app.example", "/");
+	r.cookie = "session=1510171444496686286";
+	r.cookie_len = strlen(r.cookie);
+	txt = explain(&own, &r, 0);
+	assert_contains(txt, "  pick     cookie session of the application, value hashed "
+			"(weighted rendezvous) over 2 servers: task app.");
+	assert_contains(txt, ", no cookie set\n");
+	assert_null(strstr(txt, "Set-Cookie"));
+	txt = explain(&own, &r, 1);
+	assert_contains(txt, "\"method\":\"cookie_hash\"");
+	assert_contains(txt, "\"value\":\"1510171444496686286\",\"managed\":false,\"valid\":true");
+
+	fx_req(&r, "app.example", "/");
+	txt = explain(&own, &r, 0);
+	assert_contains(txt, "  cookie   no session cookie in the request: balanced as usual\n");
+	assert_contains(txt, "  pick     round-robin");
+	rtable_free(own.t);
+	model_free(own.m);
+	sbuf_free(&own.out);
+	(void)c;
+}
+
 static void test_explain_json(void **state)
 {
 	struct ctx *c = *state;
@@ -302,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_explain_hosts),
 		cmocka_unit_test(test_explain_is_read_only),
 		cmocka_unit_test(test_explain_sticky_and_hash),
+		cmocka_unit_test(test_explain_cookie_hash),
 		cmocka_unit_test(test_explain_json),
 		cmocka_unit_test(test_show_routes),
 		cmocka_unit_test(test_show_services_and_tasks),
