@@ -380,6 +380,33 @@ static void rt_https(const struct rt_match *m, const struct route_req *req,
 	ans->location_len = o.len;
 }
 
+/* context_root_rewrite as Interlock's template has it: "rewrite
+ * ^([^.]*[^/])$ $1/ permanent" before the prefix is stripped, so that the
+ * page's relative links resolve under the context root. A path with no
+ * dot anywhere that does not end in '/' gets a 301 to itself plus '/',
+ * whatever the method (NGINX's "permanent"), the query kept. The Location
+ * is the path alone: the client keeps its scheme, host and port, where
+ * NGINX wrote its own listening port. Returns 1 when it answers.
+ */
+static int rt_slash_redirect(const struct rt_match *m, const struct route_req *req,
+			     struct route_answer *ans, char *scratch)
+{
+	struct rt_out o = { scratch + RT_SCRATCH_HOST, 0, RTABLE_SCRATCH_SIZE - RT_SCRATCH_HOST, 0 };
+
+	if (m->path[m->path_len - 1] == '/' || memchr(m->path, '.', m->path_len))
+		return 0;
+	rt_put(&o, m->path, m->path_len);
+	rt_put(&o, "/", 1);
+	rt_put_query(&o, req);
+	if (o.full)
+		return 0;
+	ans->action = ROUTE_REDIRECT;
+	ans->code = 301;
+	ans->location = rt_out_str(&o);
+	ans->location_len = o.len;
+	return 1;
+}
+
 /* Builds "<name>=<value>; Path=<root>; HttpOnly" for a new sticky pick. */
 static void rt_set_cookie(const struct rt_route *r, uint64_t key, struct route_answer *ans,
 			  char *scratch)
@@ -422,6 +449,11 @@ void rtable_decide(const struct rtable *t, uint32_t *rr, int advance,
 	}
 	if (!req->ssl && !req->tcp && (r->flags & (RT_F_SSL_ONLY | RT_F_PASSTHROUGH))) {
 		rt_https(&d->m, req, ans, scratch);
+		ans->service = r->primary_name;
+		return;
+	}
+	if ((r->flags & RT_F_REWRITE) && r->path_len > 1 && !req->tcp &&
+	    rt_slash_redirect(&d->m, req, ans, scratch)) {
 		ans->service = r->primary_name;
 		return;
 	}

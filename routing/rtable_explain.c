@@ -288,7 +288,8 @@ static void ex_text(const struct rtable *t, const struct route_req *req,
 		sbuf_printf(out, "answer   redirect %d to %.*s (%s)\n", ans->code, (int)ans->location_len,
 			    ans->location, ans->code == 302 ? "com.docker.lb.redirects" :
 			    (r->flags & RT_F_PASSTHROUGH) ? "TLS passthrough host reached over plain HTTP" :
-			    "ssl_only");
+			    ans->location[0] == '/' ? "context_root_rewrite: no dot and no trailing slash, "
+			    "as Interlock" : "ssl_only");
 		break;
 	case ROUTE_NO_TASK:
 		sbuf_printf(out, "answer   503: %s\n", ans->reason);

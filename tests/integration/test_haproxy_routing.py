@@ -90,13 +90,17 @@ class HAProxyRoutingTest(unittest.TestCase):
         self.assertEqual(e["xff"], "127.0.0.1")
 
     def test_path_rewrite_keeps_query(self):
-        st, hd, body = self.get("api.test", "/api/x/y?q=1&r=2")
+        st, hd, body = self.get("api.test", "/api/x/y.json?q=1&r=2")
         self.assertEqual(st, 200)
         e = h.parse_echo(body)
         self.assertEqual(e["name"], "b")
-        self.assertEqual(e["path"], "/x/y?q=1&r=2")
-        st, hd, body = self.get("api.test", "/api")
+        self.assertEqual(e["path"], "/x/y.json?q=1&r=2")
+        st, hd, body = self.get("api.test", "/api/")
         self.assertEqual(h.parse_echo(body)["path"], "/")
+        # the context root itself first gets its trailing slash (Interlock)
+        st, hd, body = self.get("api.test", "/api")
+        self.assertEqual(st, 301)
+        self.assertEqual(hd["location"], "/api/")
 
     def test_path_segment_boundary(self):
         st, hd, body = self.get("api.test", "/apix")

@@ -124,6 +124,9 @@ class InterlockParityTest(unittest.TestCase):
                     [app["a"], app["b"], app["c"]]),
                 svc("web", {LB + "hosts": "web.test", LB + "port": "1",
                             LB + "backend_mode": "default"}, [app["d"]]),
+                svc("demo", {LB + "hosts": "demo.test", LB + "port": "1",
+                             LB + "context_root": "/app", LB + "context_root_rewrite": "true"},
+                    [app["d"]]),
             ]}
             # one worker: one round-robin position, exact shares
             cls.agent = h.Agent(cls.wd, routes=cls.routes, threads=1).start()
@@ -188,6 +191,29 @@ class InterlockParityTest(unittest.TestCase):
             names.append(body["name"])
             self.assertEqual(hd["set-cookie"].count("session="), 1, hd["set-cookie"])
         self.assertEqual(sorted(names), ["a", "a", "b", "b", "c", "c"])
+
+    # -- com.docker.lb.context_root_rewrite --------------------------------
+
+    def test_rewrite_adds_the_trailing_slash_first(self):
+        """Interlock: "rewrite ^([^.]*[^/])$ $1/ permanent" then
+        "rewrite ^/app/(.*) /$1 break". /app answers 301 to /app/ with the
+        query kept (for any method), so that the page's relative links
+        stay under /app/; /app/ and paths with a dot are stripped and
+        forwarded."""
+        st, hd, body = self.get("demo.test", "/app?x=1&y=2")
+        self.assertEqual(st, 301)
+        self.assertEqual(hd["location"], "/app/?x=1&y=2")
+        st, hd, body = self.get("demo.test", "/app/login", method="POST")
+        self.assertEqual(st, 301)
+        self.assertEqual(hd["location"], "/app/login/")
+        st, hd, body = self.get("demo.test", "/app/?x=1")
+        self.assertEqual(st, 200)
+        self.assertEqual(body["path"], "/?x=1")
+        st, hd, body = self.get("demo.test", "/app/static/main.js")
+        self.assertEqual(st, 200)
+        self.assertEqual(body["path"], "/static/main.js")
+        st, hd, body = self.get("demo.test", "/app/api/users/")
+        self.assertEqual(body["path"], "/api/users/")
 
     # -- X-Real-IP, backend_mode=default -----------------------------------
 

@@ -88,10 +88,10 @@ static void test_explain_paths(void **state)
 	struct route_req r;
 	const char *txt;
 
-	fx_req(&r, "Site.Example:8080", "/app/x");
+	fx_req(&r, "Site.Example:8080", "/app/x.html");
 	txt = explain(c, &r, 0);
 	assert_contains(txt, "host     site.example: matched exactly\n");
-	assert_contains(txt, "paths    on site.example for /app/x:\n");
+	assert_contains(txt, "paths    on site.example for /app/x.html:\n");
 	assert_contains(txt, "  /app/x/y                 not a prefix of the path\n");
 	assert_contains(txt, "  /app                     matched: longest prefix on a segment boundary\n");
 	assert_contains(txt, "  /                        also a prefix, but shorter than the matched one\n");
@@ -127,6 +127,19 @@ static void test_explain_hosts(void **state)
 	assert_contains(txt, "answer   404: no route for host nowhere.example\n");
 }
 
+/* context_root_rewrite's trailing-slash redirect, named as such. */
+static void test_explain_slash_redirect(void **state)
+{
+	struct ctx *c = *state;
+	struct route_req r;
+	const char *txt;
+
+	fx_req(&r, "site.example", "/app");
+	txt = explain(c, &r, 0);
+	assert_contains(txt, "answer   redirect 301 to /app/ (context_root_rewrite: no dot and no "
+			"trailing slash, as Interlock)\n");
+}
+
 /* Explain predicts worker 0's next pick and changes nothing. */
 static void test_explain_is_read_only(void **state)
 {
@@ -137,7 +150,7 @@ static void test_explain_is_read_only(void **state)
 	char predicted[32];
 	const char *txt, *p;
 
-	fx_req(&r, "site.example", "/app/q");
+	fx_req(&r, "site.example", "/app/q.css");
 	for (int i = 0; i < 5; i++) {
 		txt = explain(c, &r, 0);
 		p = strstr(txt, "task app.");
@@ -234,7 +247,7 @@ static void test_explain_json(void **state)
 	json_t *root, *paths;
 	const char *txt;
 
-	fx_req(&r, "site.example", "/app/x");
+	fx_req(&r, "site.example", "/app/x.html");
 	r.query = "a=1";
 	r.query_len = 3;
 	txt = explain(c, &r, 1);
@@ -249,7 +262,7 @@ static void test_explain_json(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(paths, 2), "result")), "shorter");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(root, "pick"), "method")),
 			    "round_robin");
-	assert_string_equal(json_string_value(json_object_get(root, "path")), "/x");
+	assert_string_equal(json_string_value(json_object_get(root, "path")), "/x.html");
 	json_decref(root);
 
 	fx_req(&r, "nowhere.example", "/");
@@ -343,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_explain_is_read_only),
 		cmocka_unit_test(test_explain_sticky_and_hash),
 		cmocka_unit_test(test_explain_cookie_hash),
+		cmocka_unit_test(test_explain_slash_redirect),
 		cmocka_unit_test(test_explain_json),
 		cmocka_unit_test(test_show_routes),
 		cmocka_unit_test(test_show_services_and_tasks),

@@ -202,19 +202,60 @@ static void test_rewrite(void **state)
 	struct ctx *c = *state;
 	struct route_answer a;
 
-	a = fx_route(c->t, "rw.example", "/api/users/1");
+	a = fx_route(c->t, "rw.example", "/api/users/1.json");
 	assert_int_equal(a.action, ROUTE_FORWARD);
-	assert_int_equal(a.path_len, 8);
-	assert_memory_equal(a.path, "/users/1", 8);
-	a = fx_route(c->t, "rw.example", "/api");
-	assert_int_equal(a.path_len, 1);
-	assert_memory_equal(a.path, "/", 1);
+	assert_int_equal(a.path_len, 13);
+	assert_memory_equal(a.path, "/users/1.json", 13);
+	a = fx_route(c->t, "rw.example", "/api/users/");
+	assert_int_equal(a.action, ROUTE_FORWARD);
+	assert_int_equal(a.path_len, 7);
+	assert_memory_equal(a.path, "/users/", 7);
 	a = fx_route(c->t, "rw.example", "/api/");
 	assert_int_equal(a.path_len, 1);
 	assert_memory_equal(a.path, "/", 1);
+	/* a dot anywhere in the path: no slash redirect, as "[^.]*" has it */
+	a = fx_route(c->t, "rw.example", "/api/v1.2/users");
+	assert_int_equal(a.action, ROUTE_FORWARD);
+	assert_int_equal(a.path_len, 11);
+	assert_memory_equal(a.path, "/v1.2/users", 11);
 	/* no rewrite: the path is kept (NULL) */
 	a = fx_route(c->t, "site.example", "/app/y");
 	assert_null(a.path);
+}
+
+/* Interlock's "rewrite ^([^.]*[^/])$ $1/ permanent": the context root
+ * itself, and every dotless path without a trailing slash, get a 301 to
+ * the same path with one, query kept, for any method.
+ */
+static void test_rewrite_slash_redirect(void **state)
+{
+	struct ctx *c = *state;
+	struct route_answer a;
+	struct route_req r;
+
+	a = fx_route(c->t, "rw.example", "/api");
+	assert_int_equal(a.action, ROUTE_REDIRECT);
+	assert_int_equal(a.code, 301);
+	assert_string_equal(a.location, "/api/");
+	assert_int_equal(a.location_len, 5);
+	assert_string_equal(a.service, "rw");
+	a = fx_route(c->t, "rw.example", "/api/users/1");
+	assert_int_equal(a.action, ROUTE_REDIRECT);
+	assert_string_equal(a.location, "/api/users/1/");
+
+	fx_req(&r, "rw.example", "/api");
+	r.query = "q=1&r=2";
+	r.query_len = 7;
+	r.method = "POST";
+	r.method_len = 4;
+	rtable_route(c->t, 0, &r, &a, scratch);
+	assert_int_equal(a.action, ROUTE_REDIRECT);
+	assert_int_equal(a.code, 301);
+	assert_string_equal(a.location, "/api/?q=1&r=2");
+
+	/* without context_root_rewrite, nothing of the sort */
+	a = fx_route(c->t, "site.example", "/app/y");
+	assert_int_equal(a.action, ROUTE_FORWARD);
 }
 
 static void test_ssl_only(void **state)
@@ -396,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_rewrite),
+		cmocka_unit_test(test_rewrite_slash_redirect),
 		cmocka_unit_test(test_ssl_only),
 		cmocka_unit_test(test_ssl_only_long_path),
 		cmocka_unit_test(test_passthrough),
