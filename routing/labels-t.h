@@ -44,6 +44,8 @@ struct labels_spec {
 	int ssl_passthrough;
 	int ip_hash;
 	int default_backend;
+	int ssl_backend;                 /* TLS from HAProxy to the tasks */
+	int ssl_backend_verify;          /* ssl_backend_tls_verify=required */
 	const char *ssl_cert;            /* secret or config names, NULL when unset */
 	const char *ssl_key;
 	const char *sticky_cookie;       /* cookie name, NULL when unset */

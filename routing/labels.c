@@ -19,7 +19,7 @@ enum labels_key {
 	LB_HOSTS = 0, LB_PORT, LB_NETWORK, LB_CONTEXT_ROOT, LB_CONTEXT_ROOT_REWRITE,
 	LB_SSL_CERT, LB_SSL_KEY, LB_SSL_ONLY, LB_SSL_PASSTHROUGH, LB_STICKY_SESSION_COOKIE,
 	LB_IP_HASH, LB_REDIRECTS, LB_WEBSOCKET_ENDPOINTS, LB_BACKEND_MODE, LB_DEFAULT_BACKEND,
-	LB_SERVICE_CLUSTER, LB_WEIGHT, LB_HSTS,
+	LB_SERVICE_CLUSTER, LB_WEIGHT, LB_HSTS, LB_SSL_BACKEND, LB_SSL_BACKEND_TLS_VERIFY,
 	LB_OWN_FIRST, LB_STICKY_MANAGED = LB_OWN_FIRST,  /* LABELS_OWN_PREFIX labels */
 	LB_KEYS
 };
@@ -33,6 +33,7 @@ static const char *const labels_names[LB_KEYS] = {
 	[LB_REDIRECTS] = "redirects", [LB_WEBSOCKET_ENDPOINTS] = "websocket_endpoints",
 	[LB_BACKEND_MODE] = "backend_mode", [LB_DEFAULT_BACKEND] = "default_backend",
 	[LB_SERVICE_CLUSTER] = "service_cluster", [LB_WEIGHT] = "weight", [LB_HSTS] = "hsts",
+	[LB_SSL_BACKEND] = "ssl_backend", [LB_SSL_BACKEND_TLS_VERIFY] = "ssl_backend_tls_verify",
 	[LB_STICKY_MANAGED] = "sticky_managed",
 };
 
@@ -470,11 +471,11 @@ int labels_parse(const struct model_service *svc, struct arena *a,
 {
 	static const enum labels_key bools[] = {
 		LB_CONTEXT_ROOT_REWRITE, LB_SSL_ONLY, LB_SSL_PASSTHROUGH, LB_IP_HASH, LB_DEFAULT_BACKEND,
-		LB_STICKY_MANAGED,
+		LB_STICKY_MANAGED, LB_SSL_BACKEND,
 	};
 	int *const bool_fields[] = {
 		&spec->context_root_rewrite, &spec->ssl_only, &spec->ssl_passthrough,
-		&spec->ip_hash, &spec->default_backend, &spec->sticky_managed,
+		&spec->ip_hash, &spec->default_backend, &spec->sticky_managed, &spec->ssl_backend,
 	};
 	struct labels_raw raw;
 	struct labels_str v;
@@ -579,6 +580,20 @@ int labels_parse(const struct model_service *svc, struct arena *a,
 		else
 			return labels_fail(err, errlen, "backend_mode", v.s, v.len,
 					   "is not \"task\", \"default\" or \"vip\"");
+	}
+
+	/* Interlock's values (from its HAProxy heritage): "none", the default,
+	 * or "required"; the CA is the operator's (haproxy-conf)
+	 */
+	v = labels_get(&raw, LB_SSL_BACKEND_TLS_VERIFY);
+	if (v.s) {
+		if (v.len == 4 && strncasecmp(v.s, "none", 4) == 0)
+			spec->ssl_backend_verify = 0;
+		else if (v.len == 8 && strncasecmp(v.s, "required", 8) == 0)
+			spec->ssl_backend_verify = 1;
+		else
+			return labels_fail(err, errlen, "ssl_backend_tls_verify", v.s, v.len,
+					   "is not \"none\" or \"required\"");
 	}
 
 	v = labels_get(&raw, LB_WEIGHT);

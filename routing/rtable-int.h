@@ -68,6 +68,8 @@ struct rt_service {
 #define RT_F_VIP         0x10
 #define RT_F_STICKY      0x20
 #define RT_F_STICKY_MANAGED 0x40     /* HAProxy sets the sticky cookie */
+#define RT_F_SSL_BACKEND 0x80        /* TLS to the tasks */
+#define RT_F_SSL_VERIFY  0x100       /* ... verified against the operator's CA */
 
 /* One server a route can pick: a ready task, or a service's VIP. 32
  * bytes, aligned: a pick never straddles two cache lines.

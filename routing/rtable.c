@@ -471,6 +471,13 @@ void rtable_decide(const struct rtable *t, uint32_t *rr, int advance,
 	ans->port = p->port;
 	ans->service = t->names[p->svc];
 	ans->task_id = p->task_id;
+	if ((r->flags & RT_F_SSL_BACKEND) && !req->tcp) {
+		ans->backend = (r->flags & RT_F_SSL_VERIFY) ? "tls-verify" : "tls";
+		if (d->m.host_len && !d->m.bad_host) {
+			ans->sni = d->m.host;
+			ans->sni_len = d->m.host_len;
+		}
+	}
 	if (req->ssl)
 		ans->hsts_max_age = r->hsts_max_age;
 	if ((r->flags & RT_F_REWRITE) && r->path_len > 1 && !req->tcp) {

@@ -60,6 +60,9 @@ struct route_answer {
 	const char *set_cookie;  /* full Set-Cookie value for HAProxy to add, or NULL */
 	size_t set_cookie_len;
 	const char *task_id;     /* picked task, NULL if none */
+	const char *backend;     /* "tls" or "tls-verify" (ssl_backend), NULL: plain HTTP */
+	const char *sni;         /* TLS server name to the task (the request's host), or NULL */
+	size_t sni_len;
 	const char *reason;      /* human-readable reason for NOT_FOUND / NO_TASK */
 	int websocket;           /* the path is one of the service's websocket endpoints */
 	uint32_t hsts_max_age;   /* >0: send Strict-Transport-Security with this max-age */

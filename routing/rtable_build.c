@@ -516,6 +516,10 @@ static const char *rb_differs(const struct labels_spec *a, const struct labels_s
 		return LABELS_OWN_PREFIX "sticky_managed";
 	if (a->ip_hash != b->ip_hash)
 		return "ip_hash";
+	if (a->ssl_backend != b->ssl_backend)
+		return "ssl_backend";
+	if (a->ssl_backend && a->ssl_backend_verify != b->ssl_backend_verify)
+		return "ssl_backend_tls_verify";
 	if (a->mode != b->mode)
 		return "backend_mode";
 	if (a->nredirects != b->nredirects)
@@ -914,7 +918,9 @@ static void rb_route_settings(struct rb_ctx *c, struct rt_route *r, const struct
 		   (sp->ip_hash ? RT_F_IP_HASH : 0) |
 		   (sp->mode == LABELS_MODE_VIP ? RT_F_VIP : 0) |
 		   (sp->sticky_cookie ? RT_F_STICKY : 0) |
-		   (sp->sticky_cookie && sp->sticky_managed ? RT_F_STICKY_MANAGED : 0);
+		   (sp->sticky_cookie && sp->sticky_managed ? RT_F_STICKY_MANAGED : 0) |
+		   (sp->ssl_backend ? RT_F_SSL_BACKEND : 0) |
+		   (sp->ssl_backend && sp->ssl_backend_verify ? RT_F_SSL_VERIFY : 0);
 	r->hsts_max_age = sp->hsts_max_age;
 	if (sp->sticky_cookie) {
 		r->sticky = sp->sticky_cookie;

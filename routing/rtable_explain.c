@@ -250,6 +250,9 @@ static void ex_text(const struct rtable *t, const struct route_req *req,
 			len += (size_t)snprintf(flags + len, sizeof(flags) - len, " ip_hash");
 		if (r->flags & RT_F_VIP)
 			len += (size_t)snprintf(flags + len, sizeof(flags) - len, " backend_mode=vip");
+		if (r->flags & RT_F_SSL_BACKEND)
+			len += (size_t)snprintf(flags + len, sizeof(flags) - len, " ssl_backend%s",
+						(r->flags & RT_F_SSL_VERIFY) ? " (verify required)" : "");
 		if (r->flags & RT_F_STICKY)
 			snprintf(flags + len, sizeof(flags) - len, " sticky_session_cookie=%.*s%s",
 				 (int)r->sticky_len, r->sticky,

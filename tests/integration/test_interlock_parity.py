@@ -127,10 +127,22 @@ class InterlockParityTest(unittest.TestCase):
                 svc("demo", {LB + "hosts": "demo.test", LB + "port": "1",
                              LB + "context_root": "/app", LB + "context_root_rewrite": "true"},
                     [app["d"]]),
+                svc("tls", {LB + "hosts": "app.test", LB + "port": "1",
+                            LB + "ssl_backend": "true"}, [tls["t1"]]),
+                svc("tls-strict", {LB + "hosts": "app.test", LB + "port": "1",
+                                   LB + "context_root": "/strict",
+                                   LB + "ssl_backend": "true",
+                                   LB + "ssl_backend_tls_verify": "required"}, [tls["t2"]]),
+                svc("tls-wrong-name", {LB + "hosts": "other.test", LB + "port": "1",
+                                       LB + "ssl_backend": "true",
+                                       LB + "ssl_backend_tls_verify": "required"}, [tls["t2"]]),
+                svc("tls-forgotten", {LB + "hosts": "plain.test", LB + "port": "1"}, [tls["t1"]]),
             ]}
             # one worker: one round-robin position, exact shares
             cls.agent = h.Agent(cls.wd, routes=cls.routes, threads=1).start()
-            cls.haproxy = h.HAProxy(cls.wd, [cls.agent.port]).start()
+            # the operator's CA for ssl_backend_tls_verify=required
+            cls.haproxy = h.HAProxy(cls.wd, [cls.agent.port],
+                                    env={"SWARM_SPOA_BACKEND_CA": cls.ca}).start()
         except BaseException:
             cls.stop()
             raise
@@ -214,6 +226,37 @@ class InterlockParityTest(unittest.TestCase):
         self.assertEqual(body["path"], "/static/main.js")
         st, hd, body = self.get("demo.test", "/app/api/users/")
         self.assertEqual(body["path"], "/api/users/")
+
+    # -- com.docker.lb.ssl_backend, ssl_backend_tls_verify ------------------
+
+    def test_ssl_backend_speaks_tls_with_the_host_as_sni(self):
+        """A task that speaks only TLS: reached over TLS, the request's
+        host as server name, the usual headers; its certificate is not
+        checked (verification "none", Interlock's default)."""
+        st, hd, body = self.get("app.test:8080", "/x?y=1")
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body["name"], "t1")
+        self.assertEqual(body["sni"], "app.test")
+        self.assertEqual(body["path"], "/x?y=1")
+        self.assertEqual(body["headers"]["x-real-ip"], "127.0.0.1")
+        self.assertEqual(body["headers"]["host"], "app.test:8080")
+
+    def test_ssl_backend_verify_required(self):
+        """"required": the task's certificate must chain to the operator's
+        CA (SWARM_SPOA_BACKEND_CA) and name the request's host; a task
+        whose certificate names another host is refused (503)."""
+        st, hd, body = self.get("app.test", "/strict/page.html")
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body["name"], "t2")
+        self.assertEqual(body["sni"], "app.test")
+        st, hd, body = self.get("other.test", "/")
+        self.assertEqual(st, 503, body)
+
+    def test_without_ssl_backend_a_tls_task_fails(self):
+        """What ssl_backend repairs: plain HTTP to a port that speaks only
+        TLS gets no answer from the task."""
+        st, hd, body = self.get("plain.test", "/")
+        self.assertIn(st, (502, 503), body)
 
     # -- X-Real-IP, backend_mode=default -----------------------------------
 

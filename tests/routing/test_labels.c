@@ -280,6 +280,24 @@ static void test_sticky_cookie(void **state)
 		       "com.docker.lb.sticky_session_cookie: \"caf\xc3\xa9\" is not a valid cookie name (RFC 6265 token)");
 }
 
+/* ssl_backend and its verification mode, as Interlock spelt them. */
+static void test_ssl_backend(void **state)
+{
+	struct ctx *c = *state;
+
+	assert_int_equal(parse1(c, "com.docker.lb.ssl_backend", "true"), 0);
+	assert_true(c->spec.ssl_backend);
+	assert_false(c->spec.ssl_backend_verify);
+	assert_int_equal(parse1(c, "com.docker.lb.ssl_backend_tls_verify", "required"), 0);
+	assert_true(c->spec.ssl_backend_verify);
+	assert_int_equal(parse1(c, "com.docker.lb.ssl_backend_tls_verify", "None"), 0);
+	assert_false(c->spec.ssl_backend_verify);
+	assert_refused(c, "com.docker.lb.ssl_backend", "yes",
+		       "com.docker.lb.ssl_backend: \"yes\" is not a boolean (true or false)");
+	assert_refused(c, "com.docker.lb.ssl_backend_tls_verify", "optional",
+		       "com.docker.lb.ssl_backend_tls_verify: \"optional\" is not \"none\" or \"required\"");
+}
+
 /* swarm-spoa.sticky_managed: our label, read only with the cookie name. */
 static void test_sticky_managed(void **state)
 {
@@ -385,6 +403,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sticky_cookie, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sticky_managed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ssl_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redirects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_websockets_mode_weight_hsts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_value_truncated, setup, teardown),

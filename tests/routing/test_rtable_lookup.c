@@ -258,6 +258,43 @@ static void test_rewrite_slash_redirect(void **state)
 	assert_int_equal(a.action, ROUTE_FORWARD);
 }
 
+/* ssl_backend: the answer names the TLS backend and the server name to
+ * send, the request's host without its port.
+ */
+static void test_ssl_backend(void **state)
+{
+	struct model *m = fx_model();
+	struct model_service *s;
+	struct route_answer a;
+	struct rtable *t;
+
+	(void)state;
+	s = fx_service(m, "tls", 1, "lb.hosts=tls.example", "lb.port=443", "lb.ssl_backend=true", NULL);
+	fx_task(m, s, "tls.1", "10.0.9.1", 0, NULL);
+	s = fx_service(m, "strict", 2, "lb.hosts=strict.example", "lb.port=443", "lb.ssl_backend=true",
+		       "lb.ssl_backend_tls_verify=required", NULL);
+	fx_task(m, s, "strict.1", "10.0.9.2", 0, NULL);
+	s = fx_service(m, "plain", 3, "lb.hosts=plain.example", "lb.port=80",
+		       "lb.ssl_backend_tls_verify=required", NULL);
+	fx_task(m, s, "plain.1", "10.0.9.3", 0, NULL);
+	t = fx_build(m, 1, NULL);
+
+	a = fx_route(t, "TLS.example:8443", "/x");
+	assert_int_equal(a.action, ROUTE_FORWARD);
+	assert_string_equal(a.backend, "tls");
+	assert_int_equal(a.sni_len, 11);
+	assert_memory_equal(a.sni, "TLS.example", 11);
+	a = fx_route(t, "strict.example", "/");
+	assert_string_equal(a.backend, "tls-verify");
+	/* the verification mode alone means nothing (as with Interlock) */
+	a = fx_route(t, "plain.example", "/");
+	assert_int_equal(a.action, ROUTE_FORWARD);
+	assert_null(a.backend);
+	assert_null(a.sni);
+	rtable_free(t);
+	model_free(m);
+}
+
 static void test_ssl_only(void **state)
 {
 	struct ctx *c = *state;
@@ -438,6 +475,7 @@ int main(void)
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_rewrite),
 		cmocka_unit_test(test_rewrite_slash_redirect),
+		cmocka_unit_test(test_ssl_backend),
 		cmocka_unit_test(test_ssl_only),
 		cmocka_unit_test(test_ssl_only_long_path),
 		cmocka_unit_test(test_passthrough),
