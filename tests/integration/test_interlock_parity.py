@@ -11,7 +11,9 @@ Each test names the label and what Interlock's NGINX template did with it
 - context_root_rewrite: 301 from a path without a trailing slash (and no
   dot) to the same with one, query kept, then the prefix stripped;
 - ssl_backend, ssl_backend_tls_verify: TLS to a task that speaks only TLS,
-  SNI from the Host, verification against the operator's CA when asked.
+  SNI from the Host, verification against the operator's CA when asked;
+- services sharing a host and path with different settings: the later one
+  skipped, and "show services" says why.
 """
 import http.server
 import json
@@ -137,6 +139,11 @@ class InterlockParityTest(unittest.TestCase):
                                        LB + "ssl_backend": "true",
                                        LB + "ssl_backend_tls_verify": "required"}, [tls["t2"]]),
                 svc("tls-forgotten", {LB + "hosts": "plain.test", LB + "port": "1"}, [tls["t1"]]),
+                svc("blue", {LB + "hosts": "shop.test", LB + "port": "1"}, [app["a"]],
+                    created="2024-01-01T00:00:00Z"),
+                svc("green", {LB + "hosts": "shop.test,green.test", LB + "port": "1",
+                              LB + "ip_hash": "true"}, [app["b"]],
+                    created="2024-06-01T00:00:00Z"),
             ]}
             # one worker: one round-robin position, exact shares
             cls.agent = h.Agent(cls.wd, routes=cls.routes, threads=1).start()
@@ -258,6 +265,23 @@ class InterlockParityTest(unittest.TestCase):
         st, hd, body = self.get("plain.test", "/")
         self.assertIn(st, (502, 503), body)
 
+    # -- services sharing a host and path with different settings ---------
+
+    def test_disagreeing_services_the_later_is_skipped_and_says_why(self):
+        """Interlock shared the host between both with the first service's
+        settings; we keep the first created alone and show services says
+        why the other gets no traffic, with both values."""
+        for _ in range(6):
+            st, hd, body = self.get("shop.test")
+            self.assertEqual(body["name"], "a")
+        self.assertEqual(self.get("green.test")[0], 404)
+        line = [ln for ln in self.agent.stats("show services").splitlines() if " green " in ln]
+        self.assertEqual(len(line), 1, line)
+        self.assertIn("skipped", line[0])
+        self.assertIn("conflicts with service blue on shop.test: different ip_hash "
+                      "(false there, true here); services sharing a host and path must agree, "
+                      "the first created keeps it", line[0])
+
     # -- X-Real-IP, backend_mode=default -----------------------------------
 
     def test_x_real_ip_is_the_client(self):
@@ -270,8 +294,10 @@ class InterlockParityTest(unittest.TestCase):
         st, hd, body = self.get("web.test", "/x")
         self.assertEqual(st, 200)
         self.assertEqual(body["name"], "d")
-        self.assertIn("web", self.agent.stats("show services"))
-        self.assertNotIn("skipped", self.agent.stats("show services"))
+        line = [ln for ln in self.agent.stats("show services").splitlines()
+                if ln.startswith("web ")]
+        self.assertEqual(len(line), 1, line)
+        self.assertIn(" routed ", line[0])
 
 
 if __name__ == "__main__":
