@@ -1,11 +1,14 @@
 /* The composition root: the agent's parts created, wired to each other
  * and to the stats socket, around the main loop.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/random.h>
 #include <ev.h>
 
 #include "certs/certs.h"
@@ -15,6 +18,7 @@
 #include "common/log.h"
 #include "common/prom.h"
 #include "common/sbuf.h"
+#include "common/siphash.h"
 #include "daemon/agent.h"
 #include "daemon/options.h"
 #include "discovery/discovery.h"
@@ -441,6 +445,56 @@ static int agent_setup_logging(void)
 	return 0;
 }
 
+/* The key of managed sticky cookies (swarm-spoa.sticky_managed), for the
+ * table builds: read from --cookie-key-file, the same secret on every
+ * agent so that each one recognises the others' cookies and a restart
+ * keeps them; else random, valid for this process only.
+ */
+static unsigned char cookie_key[RTABLE_COOKIE_KEY_LEN];
+
+#define AGENT_COOKIE_SECRET_MIN 16
+#define AGENT_COOKIE_SECRET_MAX 4096
+
+/* Fills cookie_key. Returns 0, or -1 with the reason in <err>. */
+static int agent_cookie_key(const char *path, char *err, size_t errlen)
+{
+	static const unsigned char lo[SIPHASH_KEY_LEN] = "swarm-spoa.key.0";
+	static const unsigned char hi[SIPHASH_KEY_LEN] = "swarm-spoa.key.1";
+	unsigned char secret[AGENT_COOKIE_SECRET_MAX + 1];
+	uint64_t k0, k1;
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	if (!path) {
+		if (getrandom(cookie_key, sizeof(cookie_key), 0) != (ssize_t)sizeof(cookie_key)) {
+			snprintf(err, errlen, "getrandom: %s", strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (len < sizeof(secret) && (n = read(fd, secret + len, sizeof(secret) - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	if (len > AGENT_COOKIE_SECRET_MAX || len < AGENT_COOKIE_SECRET_MIN) {
+		snprintf(err, errlen, "%s: the secret must hold %d to %d bytes", path,
+			 AGENT_COOKIE_SECRET_MIN, AGENT_COOKIE_SECRET_MAX);
+		return -1;
+	}
+	/* any secret of any length into 128 bits: two PRF outputs of it */
+	k0 = siphash24(lo, secret, len);
+	k1 = siphash24(hi, secret, len);
+	memcpy(cookie_key, &k0, sizeof(k0));
+	memcpy(cookie_key + sizeof(k0), &k1, sizeof(k1));
+	memset(secret, 0, sizeof(secret));
+	return 0;
+}
+
 int agent_run(const struct options *o)
 {
 	struct rtable_build_opts bo;
@@ -473,8 +527,13 @@ int agent_run(const struct options *o)
 		}
 	}
 
+	if (agent_cookie_key(o->cookie_key_file, err, sizeof(err)) < 0) {
+		LOG(LL_ERROR, "agent", "cannot read the cookie key", KVS("reason", err));
+		return 1;
+	}
 	bo.nworkers = nthreads;
 	bo.service_cluster = o->service_cluster;
+	bo.cookie_key = cookie_key;
 	tables_init(&bo);
 	if (o->routes_file) {
 		if (agent_load_routes() < 0)
@@ -511,6 +570,9 @@ int agent_run(const struct options *o)
 	LOG(LL_INFO, "agent", "started", KVS("version", SWARM_SPOA_VERSION),
 	    KVI("threads", nthreads), KVS("listen", o->listen[0]),
 	    KVI("listeners", o->nlisten), KVI("pid", getpid()));
+	if (!o->cookie_key_file)
+		LOG(LL_INFO, "agent", "no --cookie-key-file: managed sticky cookies are valid "
+		    "for this agent process only");
 
 	ev_run(main_loop, 0);
 

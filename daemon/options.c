@@ -83,6 +83,10 @@ static const struct opt_def defs[] = {
 	{ "service-cluster", "SWARM_SPOA_SERVICE_CLUSTER", "NAME", OPT_STR, OFF(service_cluster),
 	  0, 0, "route only services whose com.docker.lb.service_cluster is NAME\n"
 	  "(default: services without that label)" },
+	{ "cookie-key-file", "SWARM_SPOA_COOKIE_KEY_FILE", "FILE", OPT_STR, OFF(cookie_key_file),
+	  0, 0, "secret (16 to 4096 bytes, e.g. a Docker secret) keying the cookies of\n"
+	  "swarm-spoa.sticky_managed; the same on every agent (default: random,\n"
+	  "valid for this process only)" },
 	{ "manage-networks", "SWARM_SPOA_MANAGE_NETWORKS", NULL, OPT_FLAG, OFF(manage_networks), 0, 0,
 	  "keep the proxy service attached to exactly the networks routed services\n"
 	  "use, and remove stack networks it alone held (writes to the Docker API)" },

@@ -33,6 +33,7 @@ struct options {
 	int metrics_allow_remote;       /* allow a non-loopback metrics_listen */
 
 	const char *service_cluster;    /* com.docker.lb.service_cluster served by this agent */
+	const char *cookie_key_file;    /* secret keying managed sticky cookies, or NULL: random */
 	int manage_networks;            /* attach/detach the proxy service to networks */
 	const char *proxy_service;      /* HAProxy service name (network and certificate management) */
 	unsigned network_grace_s;       /* wait before detaching/removing a network */

@@ -104,7 +104,7 @@ until_ok 120 routed "" whoami && until_ok 60 routed api/ api ||
 	die "demo.local is not routed after 3 minutes: docker service ls; docker service logs swarm-spoa_agent"
 
 echo
-for path in / / / /api/users /api/users?page=2; do
+for path in / / / /api/users/ /api/users/?page=2; do
 	printf 'GET http://demo.local%-18s -> ' "$path"
 	curl -s --max-time 5 -H 'Host: demo.local' "$url$path"
 done

@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #define LABELS_PREFIX "com.docker.lb."
+/* Labels of our own that change what an Interlock label does. */
+#define LABELS_OWN_PREFIX "swarm-spoa."
 
 #define LABELS_WEIGHT_DEFAULT 100
 #define LABELS_WEIGHT_MAX     10000
@@ -42,9 +44,12 @@ struct labels_spec {
 	int ssl_passthrough;
 	int ip_hash;
 	int default_backend;
+	int ssl_backend;                 /* TLS from HAProxy to the tasks */
+	int ssl_backend_verify;          /* ssl_backend_tls_verify=required */
 	const char *ssl_cert;            /* secret or config names, NULL when unset */
 	const char *ssl_key;
 	const char *sticky_cookie;       /* cookie name, NULL when unset */
+	int sticky_managed;              /* swarm-spoa.sticky_managed: HAProxy sets the cookie */
 
 	size_t nredirects;
 	struct labels_redirect *redirects;

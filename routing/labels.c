@@ -19,7 +19,9 @@ enum labels_key {
 	LB_HOSTS = 0, LB_PORT, LB_NETWORK, LB_CONTEXT_ROOT, LB_CONTEXT_ROOT_REWRITE,
 	LB_SSL_CERT, LB_SSL_KEY, LB_SSL_ONLY, LB_SSL_PASSTHROUGH, LB_STICKY_SESSION_COOKIE,
 	LB_IP_HASH, LB_REDIRECTS, LB_WEBSOCKET_ENDPOINTS, LB_BACKEND_MODE, LB_DEFAULT_BACKEND,
-	LB_SERVICE_CLUSTER, LB_WEIGHT, LB_HSTS, LB_KEYS
+	LB_SERVICE_CLUSTER, LB_WEIGHT, LB_HSTS, LB_SSL_BACKEND, LB_SSL_BACKEND_TLS_VERIFY,
+	LB_OWN_FIRST, LB_STICKY_MANAGED = LB_OWN_FIRST,  /* LABELS_OWN_PREFIX labels */
+	LB_KEYS
 };
 
 static const char *const labels_names[LB_KEYS] = {
@@ -31,7 +33,15 @@ static const char *const labels_names[LB_KEYS] = {
 	[LB_REDIRECTS] = "redirects", [LB_WEBSOCKET_ENDPOINTS] = "websocket_endpoints",
 	[LB_BACKEND_MODE] = "backend_mode", [LB_DEFAULT_BACKEND] = "default_backend",
 	[LB_SERVICE_CLUSTER] = "service_cluster", [LB_WEIGHT] = "weight", [LB_HSTS] = "hsts",
+	[LB_SSL_BACKEND] = "ssl_backend", [LB_SSL_BACKEND_TLS_VERIFY] = "ssl_backend_tls_verify",
+	[LB_STICKY_MANAGED] = "sticky_managed",
 };
+
+/* The full name of label <name> (a labels_names entry) for messages. */
+static const char *labels_prefix_of(const char *name)
+{
+	return strcmp(name, labels_names[LB_STICKY_MANAGED]) == 0 ? LABELS_OWN_PREFIX : LABELS_PREFIX;
+}
 
 /* The values of a service's com.docker.lb.* labels, found in one pass. */
 struct labels_raw {
@@ -64,16 +74,18 @@ static struct labels_str labels_get(const struct labels_raw *raw, enum labels_ke
 	return v;
 }
 
-/* Formats "com.docker.lb.<name>: "<value>" <what>" into <err>. */
+/* Formats "com.docker.lb.<name>: "<value>" <what>" (or the label of our
+ * own) into <err>.
+ */
 static int labels_fail(char *err, size_t errlen, const char *name,
 		       const char *val, size_t len, const char *what)
 {
 	if (len > LABELS_ECHO_MAX)
-		snprintf(err, errlen, LABELS_PREFIX "%s: \"%.*s...\" %s",
-			 name, LABELS_ECHO_MAX, val, what);
+		snprintf(err, errlen, "%s%s: \"%.*s...\" %s",
+			 labels_prefix_of(name), name, LABELS_ECHO_MAX, val, what);
 	else
-		snprintf(err, errlen, LABELS_PREFIX "%s: \"%.*s\" %s",
-			 name, (int)len, val, what);
+		snprintf(err, errlen, "%s%s: \"%.*s\" %s",
+			 labels_prefix_of(name), name, (int)len, val, what);
 	return -1;
 }
 
@@ -183,8 +195,11 @@ static int labels_is_token(const char *s, size_t len)
 }
 
 /* A path as context roots and websocket endpoints use them: starts with
- * '/', no spaces, control bytes, '?' or '#'. Trailing '/' are dropped
- * except for "/" itself. Returns the normalised length, or 0 when invalid.
+ * '/', no spaces, control bytes, '?', '#', ';' or ','. A context root is
+ * the Path attribute of managed sticky cookies: a ';' would let a label
+ * add attributes (Domain=...) to the cookie, a ',' split the header.
+ * Trailing '/' are dropped except for "/" itself. Returns the normalised
+ * length, or 0 when invalid.
  */
 static size_t labels_path(const char *s, size_t len)
 {
@@ -192,7 +207,7 @@ static size_t labels_path(const char *s, size_t len)
 		return 0;
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)s[i] <= 0x20 || s[i] == '?' || s[i] == '#' ||
-		    (unsigned char)s[i] == 0x7f)
+		    s[i] == ';' || s[i] == ',' || (unsigned char)s[i] == 0x7f)
 			return 0;
 	while (len > 1 && s[len - 1] == '/')
 		len--;
@@ -271,7 +286,7 @@ static int labels_websocket_item(void *arg, const char *s, size_t len)
 
 	if (!n)
 		return labels_fail(c->err, c->errlen, "websocket_endpoints", s, len,
-				   "is not a path (starts with '/', no spaces, '?' or '#')");
+				   "is not a path (starts with '/', no spaces, '?', '#', ';' or ',')");
 	if (spec->nwebsockets == c->cap)
 		goto oom;
 	spec->websockets[spec->nwebsockets] = arena_strndup(c->a, s, n);
@@ -398,24 +413,33 @@ oom:
 /*                                 parse                                */
 /************************************************************************/
 
-/* Collects the com.docker.lb.* labels of <svc> into <raw>, refusing
- * control bytes (CR and LF above all) and DEL in any of their values, known
- * or not: they would end up in headers and logs.
+/* Collects the com.docker.lb.* and swarm-spoa.* labels of <svc> into
+ * <raw>, refusing control bytes (CR and LF above all) and DEL in any of
+ * their values, known or not: they would end up in headers and logs.
  */
 static int labels_collect(const struct model_service *svc, struct labels_raw *raw,
 			  char *err, size_t errlen)
 {
-	const size_t plen = sizeof(LABELS_PREFIX) - 1;
+	const size_t plen = sizeof(LABELS_PREFIX) - 1, olen = sizeof(LABELS_OWN_PREFIX) - 1;
 
 	memset(raw, 0, sizeof(*raw));
 	for (size_t i = 0; i < svc->nlabels; i++) {
 		const char *k = svc->labels[i].key, *v = svc->labels[i].value;
+		int first = 0, last = LB_OWN_FIRST;
+		size_t skip = plen;
 
-		if (!k || !v || strncmp(k, LABELS_PREFIX, plen) != 0)
+		if (!k || !v)
 			continue;
-		for (int n = 0; n < LB_KEYS; n++) {
+		if (strncmp(k, LABELS_OWN_PREFIX, olen) == 0) {
+			first = LB_OWN_FIRST;
+			last = LB_KEYS;
+			skip = olen;
+		} else if (strncmp(k, LABELS_PREFIX, plen) != 0) {
+			continue;
+		}
+		for (int n = first; n < last; n++) {
 			/* the first occurrence wins, as with model_label() */
-			if (!raw->v[n] && strcmp(k + plen, labels_names[n]) == 0) {
+			if (!raw->v[n] && strcmp(k + skip, labels_names[n]) == 0) {
 				raw->v[n] = v;
 				break;
 			}
@@ -447,10 +471,11 @@ int labels_parse(const struct model_service *svc, struct arena *a,
 {
 	static const enum labels_key bools[] = {
 		LB_CONTEXT_ROOT_REWRITE, LB_SSL_ONLY, LB_SSL_PASSTHROUGH, LB_IP_HASH, LB_DEFAULT_BACKEND,
+		LB_STICKY_MANAGED, LB_SSL_BACKEND,
 	};
 	int *const bool_fields[] = {
 		&spec->context_root_rewrite, &spec->ssl_only, &spec->ssl_passthrough,
-		&spec->ip_hash, &spec->default_backend,
+		&spec->ip_hash, &spec->default_backend, &spec->sticky_managed, &spec->ssl_backend,
 	};
 	struct labels_raw raw;
 	struct labels_str v;
@@ -501,7 +526,7 @@ int labels_parse(const struct model_service *svc, struct arena *a,
 		if (!n)
 			return labels_fail(err, errlen, "context_root", v.s, v.len,
 					   v.s[0] != '/' ? "must start with '/'" :
-					   "must not contain spaces, control bytes, '?' or '#'");
+					   "must not contain spaces, control bytes, '?', '#', ';' or ','");
 		spec->context_root = arena_strndup(a, v.s, n);
 		if (!spec->context_root)
 			goto oom;
@@ -516,6 +541,10 @@ int labels_parse(const struct model_service *svc, struct arena *a,
 		spec->sticky_cookie = arena_strndup(a, v.s, v.len);
 		if (!spec->sticky_cookie)
 			goto oom;
+	} else if (spec->sticky_managed) {
+		snprintf(err, errlen, LABELS_OWN_PREFIX "sticky_managed needs "
+			 LABELS_PREFIX "sticky_session_cookie: the name of the cookie");
+		return -1;
 	}
 
 	v = labels_get(&raw, LB_REDIRECTS);
@@ -542,13 +571,29 @@ int labels_parse(const struct model_service *svc, struct arena *a,
 
 	v = labels_get(&raw, LB_BACKEND_MODE);
 	if (v.s) {
-		if (v.len == 4 && strncasecmp(v.s, "task", 4) == 0)
+		/* "default" is how Interlock's own documentation spells task mode */
+		if ((v.len == 4 && strncasecmp(v.s, "task", 4) == 0) ||
+		    (v.len == 7 && strncasecmp(v.s, "default", 7) == 0))
 			spec->mode = LABELS_MODE_TASK;
 		else if (v.len == 3 && strncasecmp(v.s, "vip", 3) == 0)
 			spec->mode = LABELS_MODE_VIP;
 		else
 			return labels_fail(err, errlen, "backend_mode", v.s, v.len,
-					   "is not \"task\" or \"vip\"");
+					   "is not \"task\", \"default\" or \"vip\"");
+	}
+
+	/* Interlock's values (from its HAProxy heritage): "none", the default,
+	 * or "required"; the CA is the operator's (haproxy-conf)
+	 */
+	v = labels_get(&raw, LB_SSL_BACKEND_TLS_VERIFY);
+	if (v.s) {
+		if (v.len == 4 && strncasecmp(v.s, "none", 4) == 0)
+			spec->ssl_backend_verify = 0;
+		else if (v.len == 8 && strncasecmp(v.s, "required", 8) == 0)
+			spec->ssl_backend_verify = 1;
+		else
+			return labels_fail(err, errlen, "ssl_backend_tls_verify", v.s, v.len,
+					   "is not \"none\" or \"required\"");
 	}
 
 	v = labels_get(&raw, LB_WEIGHT);

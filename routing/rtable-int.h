@@ -71,7 +71,10 @@ struct rt_service {
 #define RT_F_IP_HASH     0x08
 #define RT_F_VIP         0x10
 #define RT_F_STICKY      0x20
-#define RT_F_ALL_EXCLUDED 0x40           /* every ready task is excluded: all are picked */
+#define RT_F_STICKY_MANAGED 0x40     /* HAProxy sets the sticky cookie */
+#define RT_F_SSL_BACKEND 0x80        /* TLS to the tasks */
+#define RT_F_SSL_VERIFY  0x100       /* ... verified against the operator's CA */
+#define RT_F_ALL_EXCLUDED 0x200          /* every ready task is excluded: all are picked */
 
 /* One server a route can pick: a ready task, or a service's VIP. 32
  * bytes, aligned: a pick never straddles two cache lines.
@@ -109,6 +112,7 @@ struct rt_route {
 	uint32_t hsts_max_age;
 	uint32_t sticky_len;
 	const char *sticky;              /* cookie name when RT_F_STICKY */
+	const uint64_t *macs;            /* pool.n managed cookie values (RT_F_STICKY_MANAGED) */
 
 	const struct labels_redirect *redirects;
 	const char *const *websockets;
@@ -353,14 +357,17 @@ long rtable_service_find_id(const struct rtable *t, const char *id, const char *
 enum rt_pick_how {
 	RT_PICK_RR = 0,      /* round-robin */
 	RT_PICK_HASH,        /* ip_hash */
-	RT_PICK_COOKIE,      /* the request's sticky cookie names a ready task */
+	RT_PICK_COOKIE,      /* the request's managed sticky cookie names a ready task */
+	RT_PICK_COOKIE_HASH, /* consistent hash of the application's sticky cookie */
 };
 
 struct rt_pick_info {
 	enum rt_pick_how how;
 	uint32_t rr_slot;    /* round-robin slot used */
 	int cookie_seen;     /* the sticky cookie was present */
-	uint64_t cookie_key; /* its last well-formed value */
+	uint64_t cookie_key; /* managed: its last well-formed value */
+	const char *cookie_val; /* application's cookie: its value, in the request */
+	size_t cookie_val_len;
 };
 
 /* A decision and how it was reached. */

@@ -168,10 +168,10 @@ static void rtable_match(const struct rtable *t, const struct route_req *req, ch
 /*                            task selection                            */
 /************************************************************************/
 
-/* Picks a server of route <r> (which has at least one) for <req>: a valid
- * sticky cookie first, then ip_hash when the client address is known, else
- * round-robin from slot <*slot>, which is advanced only when <advance> is
- * set.
+/* Picks a server of route <r> (which has at least one) for <req>: by the
+ * sticky cookie first (the application's, hashed; or a valid managed
+ * one), then ip_hash when the client address is known, else round-robin
+ * from slot <*slot>, which is advanced only when <advance> is set.
  * Returns the index in r->picks and fills <pi>.
  */
 static uint32_t rtable_pick(const struct rt_route *r, uint32_t *slot, int advance,
@@ -181,7 +181,16 @@ static uint32_t rtable_pick(const struct rt_route *r, uint32_t *slot, int advanc
 	pi->cookie_seen = 0;
 	pi->rr_slot = 0;
 
-	if ((r->flags & RT_F_STICKY) && req->cookie) {
+	if ((r->flags & (RT_F_STICKY | RT_F_STICKY_MANAGED)) == RT_F_STICKY && req->cookie) {
+		/* Interlock's "hash $cookie_<name> consistent" */
+		if (sticky_value(req->cookie, req->cookie_len, r->sticky, r->sticky_len,
+				 &pi->cookie_val, &pi->cookie_val_len)) {
+			pi->cookie_seen = 1;
+			pi->how = RT_PICK_COOKIE_HASH;
+			return balance_hash(&r->pool, r->keys,
+					    sticky_value_hash(pi->cookie_val, pi->cookie_val_len));
+		}
+	} else if ((r->flags & RT_F_STICKY_MANAGED) && req->cookie) {
 		size_t at = 0;
 		uint64_t key;
 
@@ -189,7 +198,7 @@ static uint32_t rtable_pick(const struct rt_route *r, uint32_t *slot, int advanc
 			pi->cookie_seen = 1;
 			pi->cookie_key = key;
 			for (uint32_t i = 0; i < r->pool.n; i++) {
-				if (r->keys[i] == key) {
+				if (r->macs[i] == key) {
 					pi->how = RT_PICK_COOKIE;
 					return i;
 				}
@@ -371,6 +380,33 @@ static void rt_https(const struct rt_match *m, const struct route_req *req,
 	ans->location_len = o.len;
 }
 
+/* context_root_rewrite as Interlock's template has it: "rewrite
+ * ^([^.]*[^/])$ $1/ permanent" before the prefix is stripped, so that the
+ * page's relative links resolve under the context root. A path with no
+ * dot anywhere that does not end in '/' gets a 301 to itself plus '/',
+ * whatever the method (NGINX's "permanent"), the query kept. The Location
+ * is the path alone: the client keeps its scheme, host and port, where
+ * NGINX wrote its own listening port. Returns 1 when it answers.
+ */
+static int rt_slash_redirect(const struct rt_match *m, const struct route_req *req,
+			     struct route_answer *ans, char *scratch)
+{
+	struct rt_out o = { scratch + RT_SCRATCH_HOST, 0, RTABLE_SCRATCH_SIZE - RT_SCRATCH_HOST, 0 };
+
+	if (m->path[m->path_len - 1] == '/' || memchr(m->path, '.', m->path_len))
+		return 0;
+	rt_put(&o, m->path, m->path_len);
+	rt_put(&o, "/", 1);
+	rt_put_query(&o, req);
+	if (o.full)
+		return 0;
+	ans->action = ROUTE_REDIRECT;
+	ans->code = 301;
+	ans->location = rt_out_str(&o);
+	ans->location_len = o.len;
+	return 1;
+}
+
 /* Builds "<name>=<value>; Path=<root>; HttpOnly" for a new sticky pick. */
 static void rt_set_cookie(const struct rt_route *r, uint64_t key, struct route_answer *ans,
 			  char *scratch)
@@ -416,6 +452,11 @@ void rtable_decide(const struct rtable *t, uint32_t *rr, int advance,
 		ans->service = r->primary_name;
 		return;
 	}
+	if ((r->flags & RT_F_REWRITE) && r->path_len > 1 && !req->tcp &&
+	    rt_slash_redirect(&d->m, req, ans, scratch)) {
+		ans->service = r->primary_name;
+		return;
+	}
 	if (!r->pool.n) {
 		ans->service = r->primary_name;
 		ans->action = ROUTE_NO_TASK;
@@ -430,6 +471,13 @@ void rtable_decide(const struct rtable *t, uint32_t *rr, int advance,
 	ans->port = p->port;
 	ans->service = t->names[p->svc];
 	ans->task_id = p->task_id;
+	if ((r->flags & RT_F_SSL_BACKEND) && !req->tcp) {
+		ans->backend = (r->flags & RT_F_SSL_VERIFY) ? "tls-verify" : "tls";
+		if (d->m.host_len && !d->m.bad_host) {
+			ans->sni = d->m.host;
+			ans->sni_len = d->m.host_len;
+		}
+	}
 	if (req->ssl)
 		ans->hsts_max_age = r->hsts_max_age;
 	if ((r->flags & RT_F_REWRITE) && r->path_len > 1 && !req->tcp) {
@@ -449,8 +497,8 @@ void rtable_decide(const struct rtable *t, uint32_t *rr, int advance,
 			break;
 		}
 	}
-	if ((r->flags & RT_F_STICKY) && d->pi.how != RT_PICK_COOKIE)
-		rt_set_cookie(r, r->keys[i], ans, scratch);
+	if ((r->flags & RT_F_STICKY_MANAGED) && d->pi.how != RT_PICK_COOKIE)
+		rt_set_cookie(r, r->macs[i], ans, scratch);
 }
 
 void rtable_route(const struct rtable *t, unsigned worker,

@@ -61,6 +61,9 @@ struct route_answer {
 	const char *set_cookie;  /* full Set-Cookie value for HAProxy to add, or NULL */
 	size_t set_cookie_len;
 	const char *task_id;     /* picked task, NULL if none */
+	const char *backend;     /* "tls" or "tls-verify" (ssl_backend), NULL: plain HTTP */
+	const char *sni;         /* TLS server name to the task (the request's host), or NULL */
+	size_t sni_len;
 	const char *reason;      /* human-readable reason for NOT_FOUND / NO_TASK */
 	int websocket;           /* the path is one of the service's websocket endpoints */
 	uint32_t hsts_max_age;   /* >0: send Strict-Transport-Security with this max-age */
@@ -75,10 +78,16 @@ enum rtable_svc_status {
 
 #define RTABLE_SCRATCH_SIZE 8192
 
+#define RTABLE_COOKIE_KEY_LEN 16
+
 struct rtable_build_opts {
 	unsigned nworkers;           /* reader threads: worker indexes 0..nworkers-1 */
 	const char *service_cluster; /* route only services of this cluster; NULL/"" = the default cluster */
 	const struct overlay *health; /* tasks passive health excludes, or NULL (read during the build only) */
+	/* RTABLE_COOKIE_KEY_LEN bytes keying the values of managed sticky
+	 * cookies (swarm-spoa.sticky_managed), the same on every agent of a
+	 * deployment; NULL: all zeroes (tests only: anyone could forge them) */
+	const unsigned char *cookie_key;
 };
 
 /* Builds a table from the services of <nmodels> models (any of them may be

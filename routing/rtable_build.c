@@ -26,6 +26,7 @@
 #include "routing/model.h"
 #include "routing/overlay.h"
 #include "routing/rtable-int.h"
+#include "routing/sticky.h"
 
 #define RB_REASON_MAX   512
 #define RB_STRBLOCK     65536  /* strings are packed in blocks of this size */
@@ -78,6 +79,7 @@ struct rb_ctx {
 	size_t strs_left;
 	const char *intern[RB_INTERN];   /* copies of network names, states, nodes */
 	const struct overlay *health;    /* tasks passive health excludes, or NULL */
+	unsigned char cookie_key[RTABLE_COOKIE_KEY_LEN];
 	char err[RB_REASON_MAX];
 };
 
@@ -534,23 +536,65 @@ static int rb_streq(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-/* Returns the name of the routing setting on which <a> and <b> disagree,
- * or NULL when they can share a route.
- */
-static const char *rb_differs(const struct labels_spec *a, const struct labels_spec *b)
+static const char *rb_bool(int b)
 {
-	if (a->context_root_rewrite != b->context_root_rewrite)
+	return b ? "true" : "false";
+}
+
+/* Returns the name of the routing setting on which <a> and <b> disagree,
+ * or NULL when they can share a route. <*va> and <*vb> receive how each
+ * has it, for the operator.
+ */
+static const char *rb_differs(const struct labels_spec *a, const struct labels_spec *b,
+			      const char **va, const char **vb)
+{
+	if (a->context_root_rewrite != b->context_root_rewrite) {
+		*va = rb_bool(a->context_root_rewrite);
+		*vb = rb_bool(b->context_root_rewrite);
 		return "context_root_rewrite";
-	if (a->ssl_only != b->ssl_only)
+	}
+	if (a->ssl_only != b->ssl_only) {
+		*va = rb_bool(a->ssl_only);
+		*vb = rb_bool(b->ssl_only);
 		return "ssl_only";
-	if (a->ssl_passthrough != b->ssl_passthrough)
+	}
+	if (a->ssl_passthrough != b->ssl_passthrough) {
+		*va = rb_bool(a->ssl_passthrough);
+		*vb = rb_bool(b->ssl_passthrough);
 		return "ssl_passthrough";
-	if (!rb_streq(a->sticky_cookie, b->sticky_cookie))
+	}
+	if (!rb_streq(a->sticky_cookie, b->sticky_cookie)) {
+		*va = a->sticky_cookie ? a->sticky_cookie : "unset";
+		*vb = b->sticky_cookie ? b->sticky_cookie : "unset";
 		return "sticky_session_cookie";
-	if (a->ip_hash != b->ip_hash)
+	}
+	if (a->sticky_managed != b->sticky_managed) {
+		*va = rb_bool(a->sticky_managed);
+		*vb = rb_bool(b->sticky_managed);
+		return LABELS_OWN_PREFIX "sticky_managed";
+	}
+	if (a->ip_hash != b->ip_hash) {
+		*va = rb_bool(a->ip_hash);
+		*vb = rb_bool(b->ip_hash);
 		return "ip_hash";
-	if (a->mode != b->mode)
+	}
+	if (a->ssl_backend != b->ssl_backend) {
+		*va = rb_bool(a->ssl_backend);
+		*vb = rb_bool(b->ssl_backend);
+		return "ssl_backend";
+	}
+	if (a->ssl_backend && a->ssl_backend_verify != b->ssl_backend_verify) {
+		*va = a->ssl_backend_verify ? "required" : "none";
+		*vb = b->ssl_backend_verify ? "required" : "none";
+		return "ssl_backend_tls_verify";
+	}
+	if (a->mode != b->mode) {
+		*va = a->mode == LABELS_MODE_VIP ? "vip" : "task";
+		*vb = b->mode == LABELS_MODE_VIP ? "vip" : "task";
 		return "backend_mode";
+	}
+	*va = "other pairs";
+	*vb = "these";
 	if (a->nredirects != b->nredirects)
 		return "redirects";
 	for (size_t i = 0; i < a->nredirects; i++)
@@ -610,25 +654,34 @@ static void rb_claim(struct rb_ctx *c, uint32_t idx, struct rb_key *keys)
 		struct rb_host *h = rb_host_get(c, &keys[i], 0);
 		struct rb_route *r = h ? rb_route_get(h, keys[i].path, keys[i].path_len) : NULL;
 		const struct rt_service *owner;
-		const char *what;
+		const char *what, *va, *vb;
 
 		if (!r)
 			continue;
 		owner = &c->t->svcs[r->members[0]];
-		what = rb_differs(&owner->spec, &s->spec);
+		what = rb_differs(&owner->spec, &s->spec, &va, &vb);
 		if (!what)
 			continue;
+		/* Interlock served both with the first's settings; we keep the
+		 * first and say so, with both values: the operator sees why
+		 * this one gets no traffic.
+		 */
 		if (keys[i].host)
 			snprintf(c->err, sizeof(c->err),
-				 "conflicts with service %s on %s%.*s%.*s: different %s",
+				 "conflicts with service %s on %s%.*s%.*s: different %s (%s there, %s here); "
+				 "services sharing a host and path must agree, the first created keeps it",
 				 owner->name, keys[i].wildcard ? "*." : "",
 				 (int)keys[i].host_len, keys[i].host,
-				 keys[i].path_len > 1 ? (int)keys[i].path_len : 0, keys[i].path, what);
+				 keys[i].path_len > 1 ? (int)keys[i].path_len : 0, keys[i].path, what,
+				 va, vb);
 		else
 			snprintf(c->err, sizeof(c->err),
-				 "conflicts with service %s as default backend%s%.*s: different %s",
+				 "conflicts with service %s as default backend%s%.*s: different %s "
+				 "(%s there, %s here); services sharing a host and path must agree, "
+				 "the first created keeps it",
 				 owner->name, keys[i].path_len > 1 ? " on " : "",
-				 keys[i].path_len > 1 ? (int)keys[i].path_len : 0, keys[i].path, what);
+				 keys[i].path_len > 1 ? (int)keys[i].path_len : 0, keys[i].path, what,
+				 va, vb);
 		s->status = RTABLE_SVC_SKIPPED;
 		s->reason = rb_dup(c, c->err);
 		return;
@@ -888,6 +941,19 @@ static void rb_pool(struct rb_ctx *c, struct rt_route *r)
 	r->keys = keys;
 	if (balance_init(&r->pool, c->a, weights, n) < 0)
 		c->oom = 1;
+	if (r->flags & RT_F_STICKY_MANAGED) {
+		uint64_t *macs = arena_alloc(c->a, n * sizeof(*macs));
+
+		if (!macs) {
+			c->oom = 1;
+			return;
+		}
+		/* a VIP pick is named by its service */
+		for (uint32_t i = 0; i < n; i++)
+			macs[i] = sticky_mac(c->cookie_key, picks[i].task_id ? picks[i].task_id :
+					     t->svcs[picks[i].svc].id);
+		r->macs = macs;
+	}
 }
 
 /* The websocket endpoints of every service of route <r>, without
@@ -946,7 +1012,10 @@ static void rb_route_settings(struct rb_ctx *c, struct rt_route *r, const struct
 		   (sp->ssl_passthrough ? RT_F_PASSTHROUGH : 0) |
 		   (sp->ip_hash ? RT_F_IP_HASH : 0) |
 		   (sp->mode == LABELS_MODE_VIP ? RT_F_VIP : 0) |
-		   (sp->sticky_cookie ? RT_F_STICKY : 0);
+		   (sp->sticky_cookie ? RT_F_STICKY : 0) |
+		   (sp->sticky_cookie && sp->sticky_managed ? RT_F_STICKY_MANAGED : 0) |
+		   (sp->ssl_backend ? RT_F_SSL_BACKEND : 0) |
+		   (sp->ssl_backend && sp->ssl_backend_verify ? RT_F_SSL_VERIFY : 0);
 	r->hsts_max_age = sp->hsts_max_age;
 	if (sp->sticky_cookie) {
 		r->sticky = sp->sticky_cookie;
@@ -1135,6 +1204,8 @@ struct rtable *rtable_build(const struct model *const *models, size_t nmodels,
 	created = arena_alloc(c.tmp, (n ? n : 1) * sizeof(*created));
 	if (!t->svcs || !order || !created)
 		goto out_free_arenas;
+	if (opts && opts->cookie_key)
+		memcpy(c.cookie_key, opts->cookie_key, sizeof(c.cookie_key));
 
 	/* services sorted by name: a stable order for show and find */
 	n = 0;

@@ -121,6 +121,8 @@ static const char *ex_how_name(enum rt_pick_how h)
 		return "ip_hash";
 	case RT_PICK_COOKIE:
 		return "sticky_cookie";
+	case RT_PICK_COOKIE_HASH:
+		return "cookie_hash";
 	default:
 		return "round_robin";
 	}
@@ -134,17 +136,27 @@ static void ex_pick_text(const struct rt_route *r, const struct rt_decision *d,
 	char ip[NETADDR_STRLEN], value[STICKY_VALUE_LEN + 1];
 
 	value[STICKY_VALUE_LEN] = '\0';
-	if (d->pi.cookie_seen && d->pi.how != RT_PICK_COOKIE) {
+	if (!(r->flags & RT_F_STICKY_MANAGED)) {
+		if ((r->flags & RT_F_STICKY) && !d->pi.cookie_seen)
+			sbuf_printf(out, "  cookie   no %.*s cookie in the request: balanced as usual\n",
+				    (int)r->sticky_len, r->sticky);
+	} else if (d->pi.cookie_seen && d->pi.how != RT_PICK_COOKIE) {
 		sticky_format(d->pi.cookie_key, value);
-		sbuf_printf(out, "  cookie   %.*s=%s names no ready task (gone, unready or weighted out): "
-			    "a new pick, with a new cookie\n", (int)r->sticky_len, r->sticky, value);
-	} else if ((r->flags & RT_F_STICKY) && !d->pi.cookie_seen) {
+		sbuf_printf(out, "  cookie   %.*s=%s names no ready task (gone, unready, weighted out or "
+			    "not ours): a new pick, with a new cookie\n", (int)r->sticky_len, r->sticky, value);
+	} else if (!d->pi.cookie_seen) {
 		sbuf_printf(out, "  cookie   no valid %.*s cookie in the request: a new pick, with a new cookie\n",
 			    (int)r->sticky_len, r->sticky);
 	}
 	switch (d->pi.how) {
+	case RT_PICK_COOKIE_HASH:
+		sbuf_printf(out, "  pick     cookie %.*s of the application, value hashed (weighted "
+			    "rendezvous) over %u server%s: task %s, no cookie set\n",
+			    (int)r->sticky_len, r->sticky, r->pool.n, r->pool.n > 1 ? "s" : "",
+			    p->task_id ? p->task_id : "-");
+		break;
 	case RT_PICK_COOKIE:
-		sticky_format(r->keys[p - r->picks], value);
+		sticky_format(r->macs[p - r->picks], value);
 		sbuf_printf(out, "  pick     sticky cookie %.*s=%s is valid: task ",
 			    (int)r->sticky_len, r->sticky, value);
 		texttab_put(out, p->task_id);
@@ -261,9 +273,13 @@ static void ex_text(const struct rtable *t, const struct route_req *req,
 			len += (size_t)snprintf(flags + len, sizeof(flags) - len, " ip_hash");
 		if (r->flags & RT_F_VIP)
 			len += (size_t)snprintf(flags + len, sizeof(flags) - len, " backend_mode=vip");
+		if (r->flags & RT_F_SSL_BACKEND)
+			len += (size_t)snprintf(flags + len, sizeof(flags) - len, " ssl_backend%s",
+						(r->flags & RT_F_SSL_VERIFY) ? " (verify required)" : "");
 		if (r->flags & RT_F_STICKY)
-			snprintf(flags + len, sizeof(flags) - len, " sticky_session_cookie=%.*s",
-				 (int)r->sticky_len, r->sticky);
+			snprintf(flags + len, sizeof(flags) - len, " sticky_session_cookie=%.*s%s",
+				 (int)r->sticky_len, r->sticky,
+				 (r->flags & RT_F_STICKY_MANAGED) ? " (managed)" : "");
 		if (m->kind == RT_MATCH_DEFAULT)
 			sbuf_printf(out, "route    the default backend%s%.*s%s%s\n",
 				    r->path_len > 1 ? " on " : "", r->path_len > 1 ? (int)r->path_len : 0,
@@ -304,7 +320,8 @@ static void ex_text(const struct rtable *t, const struct route_req *req,
 		sbuf_printf(out, "answer   redirect %d to %.*s (%s)\n", ans->code, (int)ans->location_len,
 			    ans->location, ans->code == 302 ? "com.docker.lb.redirects" :
 			    (r->flags & RT_F_PASSTHROUGH) ? "TLS passthrough host reached over plain HTTP" :
-			    "ssl_only");
+			    ans->location[0] == '/' ? "context_root_rewrite: no dot and no trailing slash, "
+			    "as Interlock" : "ssl_only");
 		break;
 	case ROUTE_NO_TASK:
 		sbuf_puts(out, "answer   503: ");
@@ -422,13 +439,18 @@ static void ex_json(const struct rtable *t, const struct route_req *req,
 			sbuf_puts(out, "{\"name\":");
 			sbuf_json_str(out, r->sticky, r->sticky_len);
 			sbuf_puts(out, ",\"value\":");
-			if (d->pi.cookie_seen) {
+			if (!d->pi.cookie_seen) {
+				sbuf_puts(out, "null");
+			} else if (r->flags & RT_F_STICKY_MANAGED) {
 				sticky_format(d->pi.cookie_key, value);
 				sbuf_json_cstr(out, value);
 			} else {
-				sbuf_puts(out, "null");
+				sbuf_json_str(out, d->pi.cookie_val, d->pi.cookie_val_len);
 			}
-			sbuf_printf(out, ",\"valid\":%s}", d->pi.how == RT_PICK_COOKIE ? "true" : "false");
+			sbuf_printf(out, ",\"managed\":%s,\"valid\":%s}",
+				    (r->flags & RT_F_STICKY_MANAGED) ? "true" : "false",
+				    d->pi.how == RT_PICK_COOKIE || d->pi.how == RT_PICK_COOKIE_HASH ?
+				    "true" : "false");
 		} else {
 			sbuf_puts(out, "null");
 		}

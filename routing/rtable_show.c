@@ -172,7 +172,8 @@ static const char *show_flags(const struct rt_route *r, char *buf, size_t size)
 	static const struct { uint32_t flag; const char *name; } names[] = {
 		{ RT_F_REWRITE, "rewrite" }, { RT_F_SSL_ONLY, "ssl_only" },
 		{ RT_F_PASSTHROUGH, "passthrough" }, { RT_F_IP_HASH, "ip_hash" },
-		{ RT_F_STICKY, "sticky" }, { RT_F_VIP, "vip" },
+		{ RT_F_STICKY, "sticky" }, { RT_F_STICKY_MANAGED, "sticky_managed" }, { RT_F_VIP, "vip" },
+		{ RT_F_SSL_BACKEND, "ssl_backend" }, { RT_F_SSL_VERIFY, "verify" },
 	};
 	size_t len = 0;
 

@@ -2,8 +2,14 @@
  * syntax, as browsers send it: "a=1; b=2").
  */
 #include <string.h>
+#include <strings.h>
 
+#include "common/hash.h"
+#include "common/siphash.h"
 #include "routing/sticky.h"
+
+/* Seeds the value hash apart from the task keys it is mixed with. */
+#define STICKY_VALUE_SEED 0x5f3759df8badf00dULL
 
 void sticky_format(uint64_t key, char *out)
 {
@@ -38,6 +44,73 @@ static int sticky_hex(const char *s, size_t len, uint64_t *key)
 	}
 	*key = v;
 	return 0;
+}
+
+/* Reads the next "name=value" pair of the Cookie header from <*i>:
+ * spaces and tabs around both dropped. Returns 1 with the bounds set, or
+ * 0 at the end of the header. A pair without '=' gets an empty name.
+ */
+static int sticky_next(const char *hdr, size_t len, size_t *i, size_t *n_start, size_t *n_end,
+		       size_t *v_start, size_t *v_end)
+{
+	size_t p = *i;
+
+	while (p < len && (hdr[p] == ' ' || hdr[p] == '\t' || hdr[p] == ';'))
+		p++;
+	if (p >= len) {
+		*i = p;
+		return 0;
+	}
+	*n_start = p;
+	while (p < len && hdr[p] != '=' && hdr[p] != ';')
+		p++;
+	*n_end = p;
+	while (*n_end > *n_start && (hdr[*n_end - 1] == ' ' || hdr[*n_end - 1] == '\t'))
+		(*n_end)--;
+	if (p >= len || hdr[p] != '=') {
+		*n_end = *n_start;
+		*v_start = *v_end = p;
+		*i = p;
+		return 1;
+	}
+	*v_start = ++p;
+	while (p < len && hdr[p] != ';')
+		p++;
+	*v_end = p;
+	while (*v_start < *v_end && (hdr[*v_start] == ' ' || hdr[*v_start] == '\t'))
+		(*v_start)++;
+	while (*v_end > *v_start && (hdr[*v_end - 1] == ' ' || hdr[*v_end - 1] == '\t'))
+		(*v_end)--;
+	*i = p;
+	return 1;
+}
+
+int sticky_value(const char *hdr, size_t len, const char *name, size_t name_len,
+		 const char **val, size_t *val_len)
+{
+	size_t i = 0, ns, ne, vs, ve;
+
+	while (sticky_next(hdr, len, &i, &ns, &ne, &vs, &ve)) {
+		if (ne - ns != name_len || strncasecmp(hdr + ns, name, name_len) != 0)
+			continue;
+		/* the first one counts, as in NGINX; an empty one means none */
+		if (ve == vs)
+			return 0;
+		*val = hdr + vs;
+		*val_len = ve - vs;
+		return 1;
+	}
+	return 0;
+}
+
+uint64_t sticky_value_hash(const char *val, size_t len)
+{
+	return hash_bytes(STICKY_VALUE_SEED, val, len);
+}
+
+uint64_t sticky_mac(const unsigned char *key, const char *id)
+{
+	return siphash24(key, id, strlen(id));
 }
 
 int sticky_parse(const char *hdr, size_t len, const char *name, size_t name_len,

@@ -1,6 +1,14 @@
-/* Sticky sessions by cookie (com.docker.lb.sticky_session_cookie): the
- * cookie value names a task without revealing its ID, and is read back
- * from the request's Cookie header.
+/* Sticky sessions by cookie (com.docker.lb.sticky_session_cookie).
+ *
+ * As Interlock: the application's own cookie of that name is read from
+ * the request, and its value is hashed onto the route's tasks (the caller
+ * uses balance_hash(): consistent, only a lost task's values move). The
+ * proxy sets no cookie.
+ *
+ * With swarm-spoa.sticky_managed: HAProxy sets the cookie; its value is
+ * a keyed MAC of the task ID (SipHash-2-4 under the deployment's cookie
+ * key), so it names a task without revealing its ID, and a client cannot
+ * make one up for a task it was never sent to.
  */
 #ifndef ROUTING_STICKY_H
 #define ROUTING_STICKY_H
@@ -23,5 +31,22 @@ void sticky_format(uint64_t key, char *out);
  */
 int sticky_parse(const char *hdr, size_t len, const char *name, size_t name_len,
 		 size_t *pos, uint64_t *key);
+
+/* Finds the first cookie named <name> (<name_len> bytes, compared without
+ * regard to case, as NGINX's $cookie_<name> does) in the Cookie header of
+ * <len> bytes at <hdr>. Returns 1 and points <*val>/<*val_len> at its value
+ * (in <hdr>, as sent, spaces around it dropped) when it is there and not
+ * empty, else 0.
+ */
+int sticky_value(const char *hdr, size_t len, const char *name, size_t name_len,
+		 const char **val, size_t *val_len);
+
+/* Returns the hash a cookie value of <len> bytes at <val> is balanced by. */
+uint64_t sticky_value_hash(const char *val, size_t len);
+
+/* Returns the managed cookie value of task <id> under <key> (16 bytes):
+ * what sticky_format() prints and sticky_parse() reads back.
+ */
+uint64_t sticky_mac(const unsigned char *key, const char *id);
 
 #endif

@@ -171,6 +171,11 @@ enum handler_result msg_route(struct worker *w, struct spop_msg *m,
 			spop_put_set_var_bool(ack, SPOP_SCOPE_TXN, VAR("websocket"), 1);
 		if (ans.hsts_max_age)
 			spop_put_set_var_int(ack, SPOP_SCOPE_TXN, VAR("hsts"), ans.hsts_max_age);
+		if (ans.backend)
+			spop_put_set_var_str(ack, SPOP_SCOPE_TXN, VAR("backend"),
+					     ans.backend, strlen(ans.backend));
+		if (ans.sni)
+			spop_put_set_var_str(ack, SPOP_SCOPE_TXN, VAR("sni"), ans.sni, ans.sni_len);
 		break;
 	case ROUTE_REDIRECT:
 		spop_put_set_var_str(ack, SPOP_SCOPE_TXN, VAR("action"), VAR("redirect"));

@@ -362,9 +362,9 @@ class ExistingHAProxyTest(unittest.TestCase):
         st, hd, body, _ = get(p["http"], "WEB.Apps.Test:80", "/")
         self.assertEqual((st, h.parse_echo(body)["name"]), (200, "app"), "the gate ignores case and port")
         # the operator's "use_backend api if is_api" comes after the [route] lines
-        st, hd, body, _ = get(p["http"], "api.apps.test", "/api/x?q=1")
+        st, hd, body, _ = get(p["http"], "api.apps.test", "/api/x/?q=1")
         e = h.parse_echo(body)
-        self.assertEqual((st, e["name"], e["path"]), (200, "app2", "/x?q=1"))
+        self.assertEqual((st, e["name"], e["path"]), (200, "app2", "/x/?q=1"))
         st, hd, body, _ = get(p["http"], "old.apps.test", "/page?x=1")
         self.assertEqual((st, hd.get("location")), (302, "http://new.apps.test/page?x=1"))
         st, hd, body, _ = get(p["http"], "secure.apps.test", "/login")

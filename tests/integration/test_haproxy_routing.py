@@ -1,7 +1,7 @@
 """Routing through a real HAProxy (2.6, 3.0 or 3.2: SWARM_SPOA_HAPROXY) with
 haproxy-conf/ and the real agent, to real HTTP backends on 127.0.0.1: host
 and path routing, rewrite, 404 and 503 answers, redirects, ssl_only,
-round-robin, wildcard hosts, sticky sessions, websockets, SIGHUP reload
+round-robin, wildcard hosts, managed sticky cookies, websockets, SIGHUP reload
 without dropping HAProxy's connections, and the agent killed under load
 then restarted without restarting HAProxy; the two SPOE engines of
 spoe-swarm.conf (first ask, retry) kept alike.
@@ -61,7 +61,8 @@ class HAProxyRoutingTest(unittest.TestCase):
             svc("secure", {lb + "hosts": "secure.test", lb + "port": "1", lb + "ssl_only": "true"},
                 [task(e["a"])]),
             svc("sticky", {lb + "hosts": "sticky.test", lb + "port": "1",
-                           lb + "sticky_session_cookie": "SRV"},
+                           lb + "sticky_session_cookie": "SRV",
+                           "swarm-spoa.sticky_managed": "true"},
                 [task(e["a"], "s1"), task(e["b"], "s2"), task(e["c"], "s3")]),
             svc("starting", {lb + "hosts": "notask.test", lb + "port": "1"},
                 [task(e["a"], "n1", state="starting")]),
@@ -89,13 +90,17 @@ class HAProxyRoutingTest(unittest.TestCase):
         self.assertEqual(e["xff"], "127.0.0.1")
 
     def test_path_rewrite_keeps_query(self):
-        st, hd, body = self.get("api.test", "/api/x/y?q=1&r=2")
+        st, hd, body = self.get("api.test", "/api/x/y.json?q=1&r=2")
         self.assertEqual(st, 200)
         e = h.parse_echo(body)
         self.assertEqual(e["name"], "b")
-        self.assertEqual(e["path"], "/x/y?q=1&r=2")
-        st, hd, body = self.get("api.test", "/api")
+        self.assertEqual(e["path"], "/x/y.json?q=1&r=2")
+        st, hd, body = self.get("api.test", "/api/")
         self.assertEqual(h.parse_echo(body)["path"], "/")
+        # the context root itself first gets its trailing slash (Interlock)
+        st, hd, body = self.get("api.test", "/api")
+        self.assertEqual(st, 301)
+        self.assertEqual(hd["location"], "/api/")
 
     def test_path_segment_boundary(self):
         st, hd, body = self.get("api.test", "/apix")

@@ -70,10 +70,10 @@ routed() {
 		*"name=${app}_web."*) ;;
 		*) echo "node $1: GET http://$host/ answered: ${body:-nothing}"; return 1 ;;
 	esac
-	body=$(mn_in "$1" curl -s --max-time 3 -H "Host: $host" "http://127.0.0.1:$port/api/users?x=1") || true
+	body=$(mn_in "$1" curl -s --max-time 3 -H "Host: $host" "http://127.0.0.1:$port/api/users/?x=1") || true
 	case "$body" in
-		*"name=${app}_api."*"path=/users?x=1 "*) ;;
-		*) echo "node $1: GET http://$host/api/users answered: ${body:-nothing}"; return 1 ;;
+		*"name=${app}_api."*"path=/users/?x=1 "*) ;;
+		*) echo "node $1: GET http://$host/api/users/ answered: ${body:-nothing}"; return 1 ;;
 	esac
 }
 

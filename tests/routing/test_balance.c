@@ -413,15 +413,36 @@ struct sticky_ctx {
 	struct model_service *s;
 };
 
-static struct rtable *sticky_table(struct sticky_ctx *c)
+static const unsigned char cookie_key[RTABLE_COOKIE_KEY_LEN] = "0123456789abcdef";
+
+static struct rtable *sticky_build(const struct model *m, const unsigned char *key)
+{
+	const struct model *models[1] = { m };
+	struct rtable_build_opts o = { .nworkers = 1, .cookie_key = key };
+	struct rtable *t = rtable_build(models, 1, &o);
+
+	assert_non_null(t);
+	return t;
+}
+
+/* Three tasks behind a sticky cookie: Interlock's (the application's
+ * cookie, hashed) or, with <managed>, ours (HAProxy sets it).
+ */
+static struct rtable *sticky_table_as(struct sticky_ctx *c, int managed)
 {
 	c->m = fx_model();
 	c->s = fx_service(c->m, "web", 1, "lb.hosts=a.example", "lb.port=80",
-			  "lb.sticky_session_cookie=SRV", "lb.context_root=/app", NULL);
+			  "lb.sticky_session_cookie=SRV", "lb.context_root=/app",
+			  managed ? "swarm-spoa.sticky_managed=true" : "swarm-spoa.other=1", NULL);
 	fx_task(c->m, c->s, "web.1.abc", "10.0.0.1", 0, NULL);
 	fx_task(c->m, c->s, "web.2.def", "10.0.0.2", 0, NULL);
 	fx_task(c->m, c->s, "web.3.ghi", "10.0.0.3", 0, NULL);
-	return fx_build(c->m, 1, NULL);
+	return sticky_build(c->m, cookie_key);
+}
+
+static struct rtable *sticky_table(struct sticky_ctx *c)
+{
+	return sticky_table_as(c, 1);
 }
 
 static void route_cookie(const struct rtable *t, const char *cookie, struct route_answer *a)
@@ -470,8 +491,8 @@ static void test_sticky_roundtrip(void **state)
 	assert_non_null(a.set_cookie);
 	rtable_free(t);
 
-	/* the value is stable across tables: same task ID, same cookie */
-	t = fx_build(c.m, 1, NULL);
+	/* the value is stable across tables: same task ID and key, same cookie */
+	t = sticky_build(c.m, cookie_key);
 	route_cookie(t, cookie, &a);
 	assert_string_equal(a.task_id, task);
 	assert_null(a.set_cookie);
@@ -498,7 +519,7 @@ static void test_sticky_failover(void **state)
 	for (uint32_t i = 0; i < c.s->ntasks; i++)
 		if (strcmp(c.s->tasks[i].id, task) == 0)
 			c.s->tasks[i].health = MODEL_HEALTH_UNHEALTHY;
-	t = fx_build(c.m, 1, NULL);
+	t = sticky_build(c.m, cookie_key);
 	route_cookie(t, cookie, &a);
 	assert_string_not_equal(a.task_id, task);
 	assert_non_null(a.set_cookie);
@@ -507,6 +528,146 @@ static void test_sticky_failover(void **state)
 	route_cookie(t, cookie, &a);
 	assert_string_equal(a.task_id, next);
 	assert_null(a.set_cookie);
+	rtable_free(t);
+	model_free(c.m);
+}
+
+/* The managed cookie's value is a MAC under the deployment's key: another
+ * key gives other values, and the unkeyed hash of a task ID (what a
+ * client could compute from an ID it learnt) names no task.
+ */
+static void test_sticky_keyed(void **state)
+{
+	static const unsigned char other[RTABLE_COOKIE_KEY_LEN] = "another key 0123";
+	struct sticky_ctx c;
+	struct rtable *t = sticky_table(&c);
+	struct route_answer a;
+	char cookie[64], forged[64], hex[STICKY_VALUE_LEN + 1] = { 0 };
+
+	(void)state;
+	route_cookie(t, NULL, &a);
+	snprintf(cookie, sizeof(cookie), "%.20s", a.set_cookie);
+	sticky_format(sticky_mac(cookie_key, a.task_id), hex);
+	assert_string_equal(cookie + 4, hex);
+	sticky_format(balance_key(a.task_id, strlen(a.task_id)), hex);
+	snprintf(forged, sizeof(forged), "SRV=%s", hex);
+	route_cookie(t, forged, &a);
+	assert_non_null(a.set_cookie);
+	rtable_free(t);
+
+	/* another deployment's key: our cookie is a stranger there */
+	t = sticky_build(c.m, other);
+	route_cookie(t, cookie, &a);
+	assert_non_null(a.set_cookie);
+	assert_memory_not_equal(a.set_cookie, cookie, 20);
+	rtable_free(t);
+	model_free(c.m);
+}
+
+static void test_sticky_value(void **state)
+{
+	const char *v, *h;
+	size_t n;
+
+	(void)state;
+	h = "a=1; xsession=no; Session = \"abc def\" ; session=second";
+	assert_int_equal(sticky_value(h, strlen(h), "session", 7, &v, &n), 1);
+	/* the first one, whatever the case of its name, quotes and all */
+	assert_int_equal(n, 9);
+	assert_memory_equal(v, "\"abc def\"", 9);
+	h = "session=; session=later";
+	assert_int_equal(sticky_value(h, strlen(h), "session", 7, &v, &n), 0);
+	h = "session; other=1";
+	assert_int_equal(sticky_value(h, strlen(h), "session", 7, &v, &n), 0);
+	assert_int_equal(sticky_value("", 0, "session", 7, &v, &n), 0);
+	h = "sess=1";
+	assert_int_equal(sticky_value(h, strlen(h), "session", 7, &v, &n), 0);
+}
+
+/* Interlock's stickiness: the application's cookie value, hashed. Same
+ * value, same task; no Set-Cookie; no cookie, round-robin.
+ */
+static void test_cookie_hash(void **state)
+{
+	struct sticky_ctx c;
+	struct rtable *t = sticky_table_as(&c, 0);
+	struct route_answer a;
+	char cookie[64], task[32];
+	int seen[3] = { 0 };
+
+	(void)state;
+	route_cookie(t, "theme=dark; SRV=1510171444496686286", &a);
+	snprintf(task, sizeof(task), "%s", a.task_id);
+	for (int i = 0; i < 30; i++) {
+		route_cookie(t, "SRV=1510171444496686286; theme=dark", &a);
+		assert_string_equal(a.task_id, task);
+		assert_null(a.set_cookie);
+	}
+	/* the name is matched as NGINX matches it, without regard to case */
+	route_cookie(t, "srv=1510171444496686286", &a);
+	assert_string_equal(a.task_id, task);
+	/* any value works, and values spread over the tasks */
+	for (int i = 0; i < 300; i++) {
+		snprintf(cookie, sizeof(cookie), "SRV=session-%d", i);
+		route_cookie(t, cookie, &a);
+		assert_null(a.set_cookie);
+		seen[a.task_id[4] - '1']++;
+	}
+	for (int i = 0; i < 3; i++)
+		assert_in_range(seen[i], 60, 140);
+	/* no cookie, or an empty one: round-robin, still no cookie set */
+	memset(seen, 0, sizeof(seen));
+	for (int i = 0; i < 3; i++) {
+		route_cookie(t, i ? "SRV=" : NULL, &a);
+		assert_null(a.set_cookie);
+		seen[a.task_id[4] - '1']++;
+	}
+	assert_true(seen[0] == 1 && seen[1] == 1 && seen[2] == 1);
+	rtable_free(t);
+	model_free(c.m);
+}
+
+/* Consistent: a task that goes takes only its own values elsewhere; a
+ * task that comes takes values only for itself.
+ */
+static void test_cookie_hash_consistent(void **state)
+{
+	enum { N = 600 };
+	struct sticky_ctx c;
+	struct rtable *t = sticky_table_as(&c, 0);
+	struct route_answer a;
+	char cookie[64], before[N], after[N];
+	int moved = 0;
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		snprintf(cookie, sizeof(cookie), "SRV=%d", i * 7919);
+		route_cookie(t, cookie, &a);
+		before[i] = a.task_id[4];
+	}
+	rtable_free(t);
+	c.s->tasks[1].health = MODEL_HEALTH_UNHEALTHY;     /* web.2.def */
+	t = sticky_build(c.m, cookie_key);
+	for (int i = 0; i < N; i++) {
+		snprintf(cookie, sizeof(cookie), "SRV=%d", i * 7919);
+		route_cookie(t, cookie, &a);
+		after[i] = a.task_id[4];
+		if (before[i] != '2')
+			assert_int_equal(after[i], before[i]);
+		else
+			moved++;
+	}
+	assert_in_range(moved, N / 5, N / 2);
+	rtable_free(t);
+
+	/* it comes back: exactly its old values return to it */
+	c.s->tasks[1].health = MODEL_HEALTH_NONE;
+	t = sticky_build(c.m, cookie_key);
+	for (int i = 0; i < N; i++) {
+		snprintf(cookie, sizeof(cookie), "SRV=%d", i * 7919);
+		route_cookie(t, cookie, &a);
+		assert_int_equal(a.task_id[4], before[i]);
+	}
 	rtable_free(t);
 	model_free(c.m);
 }
@@ -526,6 +687,10 @@ int main(void)
 		cmocka_unit_test(test_sticky_parse),
 		cmocka_unit_test(test_sticky_roundtrip),
 		cmocka_unit_test(test_sticky_failover),
+		cmocka_unit_test(test_sticky_keyed),
+		cmocka_unit_test(test_sticky_value),
+		cmocka_unit_test(test_cookie_hash),
+		cmocka_unit_test(test_cookie_hash_consistent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,7 +46,8 @@ static int setup(void **state)
 	s = fx_service(c.m, "w2", 5, "lb.hosts=*.b.example.org", "lb.port=80", NULL);
 	fx_task(c.m, s, "w2.1", "10.0.4.1", 0, NULL);
 	s = fx_service(c.m, "sticky", 6, "lb.hosts=sticky.example", "lb.port=80",
-		       "lb.sticky_session_cookie=SRV", "lb.ssl_cert=sticky_cert", "lb.ssl_key=sticky_key", NULL);
+		       "lb.sticky_session_cookie=SRV", "lb.ssl_cert=sticky_cert", "lb.ssl_key=sticky_key",
+		       "swarm-spoa.sticky_managed=true", NULL);
 	fx_task(c.m, s, "sticky.1", "10.0.5.1", 0, NULL);
 	fx_task(c.m, s, "sticky.2", "10.0.5.2", 0, NULL);
 	s = fx_service(c.m, "hashed", 7, "lb.hosts=hash.example", "lb.port=80", "lb.ip_hash=true", NULL);
@@ -91,10 +92,10 @@ static void test_explain_paths(void **state)
 	struct route_req r;
 	const char *txt;
 
-	fx_req(&r, "Site.Example:8080", "/app/x");
+	fx_req(&r, "Site.Example:8080", "/app/x.html");
 	txt = explain(c, &r, 0);
 	assert_contains(txt, "host     site.example: matched exactly\n");
-	assert_contains(txt, "paths    on site.example for /app/x:\n");
+	assert_contains(txt, "paths    on site.example for /app/x.html:\n");
 	assert_contains(txt, "  /app/x/y                 not a prefix of the path\n");
 	assert_contains(txt, "  /app                     matched: longest prefix on a segment boundary\n");
 	assert_contains(txt, "  /                        also a prefix, but shorter than the matched one\n");
@@ -130,6 +131,19 @@ static void test_explain_hosts(void **state)
 	assert_contains(txt, "answer   404: no route for host nowhere.example\n");
 }
 
+/* context_root_rewrite's trailing-slash redirect, named as such. */
+static void test_explain_slash_redirect(void **state)
+{
+	struct ctx *c = *state;
+	struct route_req r;
+	const char *txt;
+
+	fx_req(&r, "site.example", "/app");
+	txt = explain(c, &r, 0);
+	assert_contains(txt, "answer   redirect 301 to /app/ (context_root_rewrite: no dot and no "
+			"trailing slash, as Interlock)\n");
+}
+
 /* Explain predicts worker 0's next pick and changes nothing. */
 static void test_explain_is_read_only(void **state)
 {
@@ -140,7 +154,7 @@ static void test_explain_is_read_only(void **state)
 	char predicted[32];
 	const char *txt, *p;
 
-	fx_req(&r, "site.example", "/app/q");
+	fx_req(&r, "site.example", "/app/q.css");
 	for (int i = 0; i < 5; i++) {
 		txt = explain(c, &r, 0);
 		p = strstr(txt, "task app.");
@@ -209,6 +223,45 @@ static void test_explain_escapes_names(void **state)
 	assert_null(strstr(txt, "\nFORGED"));
 }
 
+/* Interlock's sticky sessions: explain says the application's cookie
+ * was hashed and that no cookie is set, or that none was there.
+ */
+static void test_explain_cookie_hash(void **state)
+{
+	struct ctx *c = *state, own = { 0 };
+	struct model_service *s;
+	struct route_req r;
+	const char *txt;
+
+	own.m = fx_model();
+	s = fx_service(own.m, "app", 1, "lb.hosts=app.example", "lb.port=80",
+		       "lb.sticky_session_cookie=session", NULL);
+	fx_task(own.m, s, "app.1", "10.0.7.1", 0, NULL);
+	fx_task(own.m, s, "app.2", "10.0.7.2", 0, NULL);
+	own.t = fx_build(own.m, 1, NULL);
+
+	fx_req(&r, "app.example", "/");
+	r.cookie = "session=1510171444496686286";
+	r.cookie_len = strlen(r.cookie);
+	txt = explain(&own, &r, 0);
+	assert_contains(txt, "  pick     cookie session of the application, value hashed "
+			"(weighted rendezvous) over 2 servers: task app.");
+	assert_contains(txt, ", no cookie set\n");
+	assert_null(strstr(txt, "Set-Cookie"));
+	txt = explain(&own, &r, 1);
+	assert_contains(txt, "\"method\":\"cookie_hash\"");
+	assert_contains(txt, "\"value\":\"1510171444496686286\",\"managed\":false,\"valid\":true");
+
+	fx_req(&r, "app.example", "/");
+	txt = explain(&own, &r, 0);
+	assert_contains(txt, "  cookie   no session cookie in the request: balanced as usual\n");
+	assert_contains(txt, "  pick     round-robin");
+	rtable_free(own.t);
+	model_free(own.m);
+	sbuf_free(&own.out);
+	(void)c;
+}
+
 static void test_explain_json(void **state)
 {
 	struct ctx *c = *state;
@@ -217,7 +270,7 @@ static void test_explain_json(void **state)
 	json_t *root, *paths;
 	const char *txt;
 
-	fx_req(&r, "site.example", "/app/x");
+	fx_req(&r, "site.example", "/app/x.html");
 	r.query = "a=1";
 	r.query_len = 3;
 	txt = explain(c, &r, 1);
@@ -232,7 +285,7 @@ static void test_explain_json(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(paths, 2), "result")), "shorter");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(root, "pick"), "method")),
 			    "round_robin");
-	assert_string_equal(json_string_value(json_object_get(root, "path")), "/x");
+	assert_string_equal(json_string_value(json_object_get(root, "path")), "/x.html");
 	json_decref(root);
 
 	fx_req(&r, "nowhere.example", "/");
@@ -327,6 +380,8 @@ int main(void)
 		cmocka_unit_test(test_explain_is_read_only),
 		cmocka_unit_test(test_explain_sticky_and_hash),
 		cmocka_unit_test(test_explain_escapes_names),
+		cmocka_unit_test(test_explain_cookie_hash),
+		cmocka_unit_test(test_explain_slash_redirect),
 		cmocka_unit_test(test_explain_json),
 		cmocka_unit_test(test_show_routes),
 		cmocka_unit_test(test_show_services_and_tasks),

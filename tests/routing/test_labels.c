@@ -237,9 +237,14 @@ static void test_context_root(void **state)
 	assert_refused(c, "com.docker.lb.context_root", "app",
 		       "com.docker.lb.context_root: \"app\" must start with '/'");
 	assert_refused(c, "com.docker.lb.context_root", "/my app",
-		       "com.docker.lb.context_root: \"/my app\" must not contain spaces, control bytes, '?' or '#'");
+		       "com.docker.lb.context_root: \"/my app\" must not contain spaces, control bytes, '?', '#', ';' or ','");
 	assert_refused(c, "com.docker.lb.context_root", "/app?x=1",
-		       "com.docker.lb.context_root: \"/app?x=1\" must not contain spaces, control bytes, '?' or '#'");
+		       "com.docker.lb.context_root: \"/app?x=1\" must not contain spaces, control bytes, '?', '#', ';' or ','");
+	/* the context root is a managed cookie's Path: no attribute smuggled in */
+	assert_refused(c, "com.docker.lb.context_root", "/a;Domain=evil.example",
+		       "com.docker.lb.context_root: \"/a;Domain=evil.example\" must not contain spaces, control bytes, '?', '#', ';' or ','");
+	assert_refused(c, "com.docker.lb.context_root", "/a,b",
+		       "com.docker.lb.context_root: \"/a,b\" must not contain spaces, control bytes, '?', '#', ';' or ','");
 }
 
 static void test_names(void **state)
@@ -275,6 +280,48 @@ static void test_sticky_cookie(void **state)
 		       "com.docker.lb.sticky_session_cookie: \"caf\xc3\xa9\" is not a valid cookie name (RFC 6265 token)");
 }
 
+/* ssl_backend and its verification mode, as Interlock spelt them. */
+static void test_ssl_backend(void **state)
+{
+	struct ctx *c = *state;
+
+	assert_int_equal(parse1(c, "com.docker.lb.ssl_backend", "true"), 0);
+	assert_true(c->spec.ssl_backend);
+	assert_false(c->spec.ssl_backend_verify);
+	assert_int_equal(parse1(c, "com.docker.lb.ssl_backend_tls_verify", "required"), 0);
+	assert_true(c->spec.ssl_backend_verify);
+	assert_int_equal(parse1(c, "com.docker.lb.ssl_backend_tls_verify", "None"), 0);
+	assert_false(c->spec.ssl_backend_verify);
+	assert_refused(c, "com.docker.lb.ssl_backend", "yes",
+		       "com.docker.lb.ssl_backend: \"yes\" is not a boolean (true or false)");
+	assert_refused(c, "com.docker.lb.ssl_backend_tls_verify", "optional",
+		       "com.docker.lb.ssl_backend_tls_verify: \"optional\" is not \"none\" or \"required\"");
+}
+
+/* swarm-spoa.sticky_managed: our label, read only with the cookie name. */
+static void test_sticky_managed(void **state)
+{
+	struct ctx *c = *state;
+	struct model_service *s;
+
+	assert_int_equal(parse1(c, "com.docker.lb.sticky_session_cookie", "SRV"), 0);
+	assert_false(c->spec.sticky_managed);
+	s = fx_service(c->m, "m", 0, "lb.sticky_session_cookie=SRV", "swarm-spoa.sticky_managed=true", NULL);
+	assert_int_equal(labels_parse(s, c->m->arena, &c->spec, c->err, sizeof(c->err)), 0);
+	assert_true(c->spec.sticky_managed);
+	assert_string_equal(c->spec.sticky_cookie, "SRV");
+	assert_refused(c, "swarm-spoa.sticky_managed", "true",
+		       "swarm-spoa.sticky_managed needs com.docker.lb.sticky_session_cookie: the name of the cookie");
+	assert_refused(c, "swarm-spoa.sticky_managed", "yes",
+		       "swarm-spoa.sticky_managed: \"yes\" is not a boolean (true or false)");
+	assert_refused(c, "swarm-spoa.sticky_managed", "a\rb",
+		       "swarm-spoa.sticky_managed: control byte 0x0d at offset 1 of the value");
+	/* not in Interlock's namespace: com.docker.lb.sticky_managed means nothing */
+	assert_int_equal(parse1(c, "com.docker.lb.sticky_managed", "true"), 0);
+	assert_false(c->spec.sticky_managed);
+	assert_int_equal(parse1(c, "swarm-spoa.sticky_managed", "false"), 0);
+}
+
 static void test_redirects(void **state)
 {
 	struct ctx *c = *state;
@@ -304,11 +351,18 @@ static void test_websockets_mode_weight_hsts(void **state)
 	struct ctx *c = *state;
 
 	assert_refused(c, "com.docker.lb.websocket_endpoints", "/ws,socket",
-		       "com.docker.lb.websocket_endpoints: \"socket\" is not a path (starts with '/', no spaces, '?' or '#')");
+		       "com.docker.lb.websocket_endpoints: \"socket\" is not a path (starts with '/', no spaces, '?', '#', ';' or ',')");
 	assert_int_equal(parse1(c, "com.docker.lb.backend_mode", "task"), 0);
 	assert_int_equal(c->spec.mode, LABELS_MODE_TASK);
+	/* Interlock's documentation spells task mode "default" too */
+	assert_int_equal(parse1(c, "com.docker.lb.backend_mode", "vip"), 0);
+	assert_int_equal(c->spec.mode, LABELS_MODE_VIP);
+	assert_int_equal(parse1(c, "com.docker.lb.backend_mode", "default"), 0);
+	assert_int_equal(c->spec.mode, LABELS_MODE_TASK);
+	assert_int_equal(parse1(c, "com.docker.lb.backend_mode", "Default"), 0);
+	assert_int_equal(c->spec.mode, LABELS_MODE_TASK);
 	assert_refused(c, "com.docker.lb.backend_mode", "dnsrr",
-		       "com.docker.lb.backend_mode: \"dnsrr\" is not \"task\" or \"vip\"");
+		       "com.docker.lb.backend_mode: \"dnsrr\" is not \"task\", \"default\" or \"vip\"");
 	assert_int_equal(parse1(c, "com.docker.lb.weight", "0"), 0);
 	assert_int_equal(c->spec.weight, 0);
 	assert_int_equal(parse1(c, "com.docker.lb.weight", "10000"), 0);
@@ -348,6 +402,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_context_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sticky_cookie, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sticky_managed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ssl_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redirects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_websockets_mode_weight_hsts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_value_truncated, setup, teardown),

@@ -131,7 +131,7 @@ static const char *conflict(const char *a_label, const char *b_label, char *buf,
 
 static void test_conflicts(void **state)
 {
-	char buf[256];
+	char buf[512];
 
 	(void)state;
 	/* same settings: a canary pair sharing the route */
@@ -140,21 +140,32 @@ static void test_conflicts(void **state)
 	assert_null(conflict("lb.websocket_endpoints=/ws", "lb.hsts=10", buf, sizeof(buf)));
 
 	assert_string_equal(conflict("lb.ssl_only=true", "lb.ssl_only=false", buf, sizeof(buf)),
-			    "conflicts with service first on a.example: different ssl_only");
+			    "conflicts with service first on a.example: different ssl_only (true there, false here)"
+			    "; services sharing a host and path must agree, the first created keeps it");
 	assert_string_equal(conflict("lb.context_root_rewrite=true", "lb.weight=1", buf, sizeof(buf)),
-			    "conflicts with service first on a.example: different context_root_rewrite");
+			    "conflicts with service first on a.example: different context_root_rewrite (true there, false here)"
+			    "; services sharing a host and path must agree, the first created keeps it");
 	assert_string_equal(conflict("lb.ssl_passthrough=true", "lb.weight=1", buf, sizeof(buf)),
-			    "conflicts with service first on a.example: different ssl_passthrough");
+			    "conflicts with service first on a.example: different ssl_passthrough (true there, false here)"
+			    "; services sharing a host and path must agree, the first created keeps it");
 	assert_string_equal(conflict("lb.sticky_session_cookie=A", "lb.sticky_session_cookie=B", buf, sizeof(buf)),
-			    "conflicts with service first on a.example: different sticky_session_cookie");
+			    "conflicts with service first on a.example: different sticky_session_cookie (A there, B here)"
+			    "; services sharing a host and path must agree, the first created keeps it");
 	assert_string_equal(conflict("lb.ip_hash=true", "lb.weight=1", buf, sizeof(buf)),
-			    "conflicts with service first on a.example: different ip_hash");
+			    "conflicts with service first on a.example: different ip_hash (true there, false here)"
+			    "; services sharing a host and path must agree, the first created keeps it");
 	assert_string_equal(conflict("lb.backend_mode=vip", "lb.backend_mode=task", buf, sizeof(buf)),
-			    "conflicts with service first on a.example: different backend_mode");
+			    "conflicts with service first on a.example: different backend_mode (vip there, task here)"
+			    "; services sharing a host and path must agree, the first created keeps it");
 	assert_string_equal(conflict("lb.redirects=http://a.example/x,http://b.example", "lb.weight=1", buf, sizeof(buf)),
-			    "conflicts with service first on a.example: different redirects");
+			    "conflicts with service first on a.example: different redirects (other pairs there, these here)"
+			    "; services sharing a host and path must agree, the first created keeps it");
 	assert_string_equal(conflict("lb.weight=1", "lb.ip_hash=true", buf, sizeof(buf)),
-			    "conflicts with service first on a.example: different ip_hash");
+			    "conflicts with service first on a.example: different ip_hash (false there, true here)"
+			    "; services sharing a host and path must agree, the first created keeps it");
+	assert_string_equal(conflict("lb.ssl_backend=true", "lb.weight=1", buf, sizeof(buf)),
+			    "conflicts with service first on a.example: different ssl_backend (true there, false here)"
+			    "; services sharing a host and path must agree, the first created keeps it");
 	/* different context roots do not conflict */
 	assert_null(conflict("lb.ssl_only=true", "lb.context_root=/b", buf, sizeof(buf)));
 }
@@ -182,17 +193,21 @@ static void test_conflict_order(void **state)
 	t = fx_build(m, 1, NULL);
 	assert_int_equal(fx_status(t, "zzz", NULL), RTABLE_SVC_ROUTED);
 	assert_int_equal(fx_status(t, "aaa", &why), RTABLE_SVC_SKIPPED);
-	assert_string_equal(why, "conflicts with service zzz on a.example: different ssl_only");
+	assert_string_equal(why, "conflicts with service zzz on a.example: different ssl_only (false there, true here)"
+			    "; services sharing a host and path must agree, the first created keeps it");
 	assert_int_equal(fx_status(t, "m0", NULL), RTABLE_SVC_ROUTED);
 	assert_int_equal(fx_status(t, "m1", &why), RTABLE_SVC_SKIPPED);
-	assert_string_equal(why, "conflicts with service m0 on m.example: different ip_hash");
+	assert_string_equal(why, "conflicts with service m0 on m.example: different ip_hash (true there, false here)"
+			    "; services sharing a host and path must agree, the first created keeps it");
 	assert_int_equal(fx_status(t, "w2", &why), RTABLE_SVC_SKIPPED);
-	assert_string_equal(why, "conflicts with service w1 on *.x.example/p: different ip_hash");
+	assert_string_equal(why, "conflicts with service w1 on *.x.example/p: different ip_hash (false there, true here)"
+			    "; services sharing a host and path must agree, the first created keeps it");
 	/* two default backends: same rule */
 	assert_int_equal(fx_status(t, "d1", NULL), RTABLE_SVC_ROUTED);
 	assert_int_equal(fx_status(t, "d3", NULL), RTABLE_SVC_ROUTED);
 	assert_int_equal(fx_status(t, "d2", &why), RTABLE_SVC_SKIPPED);
-	assert_string_equal(why, "conflicts with service d1 as default backend: different ssl_only");
+	assert_string_equal(why, "conflicts with service d1 as default backend: different ssl_only (false there, true here)"
+			    "; services sharing a host and path must agree, the first created keeps it");
 	rtable_free(t);
 	model_free(m);
 }

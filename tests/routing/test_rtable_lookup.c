@@ -202,19 +202,97 @@ static void test_rewrite(void **state)
 	struct ctx *c = *state;
 	struct route_answer a;
 
-	a = fx_route(c->t, "rw.example", "/api/users/1");
+	a = fx_route(c->t, "rw.example", "/api/users/1.json");
 	assert_int_equal(a.action, ROUTE_FORWARD);
-	assert_int_equal(a.path_len, 8);
-	assert_memory_equal(a.path, "/users/1", 8);
-	a = fx_route(c->t, "rw.example", "/api");
-	assert_int_equal(a.path_len, 1);
-	assert_memory_equal(a.path, "/", 1);
+	assert_int_equal(a.path_len, 13);
+	assert_memory_equal(a.path, "/users/1.json", 13);
+	a = fx_route(c->t, "rw.example", "/api/users/");
+	assert_int_equal(a.action, ROUTE_FORWARD);
+	assert_int_equal(a.path_len, 7);
+	assert_memory_equal(a.path, "/users/", 7);
 	a = fx_route(c->t, "rw.example", "/api/");
 	assert_int_equal(a.path_len, 1);
 	assert_memory_equal(a.path, "/", 1);
+	/* a dot anywhere in the path: no slash redirect, as "[^.]*" has it */
+	a = fx_route(c->t, "rw.example", "/api/v1.2/users");
+	assert_int_equal(a.action, ROUTE_FORWARD);
+	assert_int_equal(a.path_len, 11);
+	assert_memory_equal(a.path, "/v1.2/users", 11);
 	/* no rewrite: the path is kept (NULL) */
 	a = fx_route(c->t, "site.example", "/app/y");
 	assert_null(a.path);
+}
+
+/* Interlock's "rewrite ^([^.]*[^/])$ $1/ permanent": the context root
+ * itself, and every dotless path without a trailing slash, get a 301 to
+ * the same path with one, query kept, for any method.
+ */
+static void test_rewrite_slash_redirect(void **state)
+{
+	struct ctx *c = *state;
+	struct route_answer a;
+	struct route_req r;
+
+	a = fx_route(c->t, "rw.example", "/api");
+	assert_int_equal(a.action, ROUTE_REDIRECT);
+	assert_int_equal(a.code, 301);
+	assert_string_equal(a.location, "/api/");
+	assert_int_equal(a.location_len, 5);
+	assert_string_equal(a.service, "rw");
+	a = fx_route(c->t, "rw.example", "/api/users/1");
+	assert_int_equal(a.action, ROUTE_REDIRECT);
+	assert_string_equal(a.location, "/api/users/1/");
+
+	fx_req(&r, "rw.example", "/api");
+	r.query = "q=1&r=2";
+	r.query_len = 7;
+	r.method = "POST";
+	r.method_len = 4;
+	rtable_route(c->t, 0, &r, &a, scratch);
+	assert_int_equal(a.action, ROUTE_REDIRECT);
+	assert_int_equal(a.code, 301);
+	assert_string_equal(a.location, "/api/?q=1&r=2");
+
+	/* without context_root_rewrite, nothing of the sort */
+	a = fx_route(c->t, "site.example", "/app/y");
+	assert_int_equal(a.action, ROUTE_FORWARD);
+}
+
+/* ssl_backend: the answer names the TLS backend and the server name to
+ * send, the request's host without its port.
+ */
+static void test_ssl_backend(void **state)
+{
+	struct model *m = fx_model();
+	struct model_service *s;
+	struct route_answer a;
+	struct rtable *t;
+
+	(void)state;
+	s = fx_service(m, "tls", 1, "lb.hosts=tls.example", "lb.port=443", "lb.ssl_backend=true", NULL);
+	fx_task(m, s, "tls.1", "10.0.9.1", 0, NULL);
+	s = fx_service(m, "strict", 2, "lb.hosts=strict.example", "lb.port=443", "lb.ssl_backend=true",
+		       "lb.ssl_backend_tls_verify=required", NULL);
+	fx_task(m, s, "strict.1", "10.0.9.2", 0, NULL);
+	s = fx_service(m, "plain", 3, "lb.hosts=plain.example", "lb.port=80",
+		       "lb.ssl_backend_tls_verify=required", NULL);
+	fx_task(m, s, "plain.1", "10.0.9.3", 0, NULL);
+	t = fx_build(m, 1, NULL);
+
+	a = fx_route(t, "TLS.example:8443", "/x");
+	assert_int_equal(a.action, ROUTE_FORWARD);
+	assert_string_equal(a.backend, "tls");
+	assert_int_equal(a.sni_len, 11);
+	assert_memory_equal(a.sni, "TLS.example", 11);
+	a = fx_route(t, "strict.example", "/");
+	assert_string_equal(a.backend, "tls-verify");
+	/* the verification mode alone means nothing (as with Interlock) */
+	a = fx_route(t, "plain.example", "/");
+	assert_int_equal(a.action, ROUTE_FORWARD);
+	assert_null(a.backend);
+	assert_null(a.sni);
+	rtable_free(t);
+	model_free(m);
 }
 
 static void test_ssl_only(void **state)
@@ -396,6 +474,8 @@ int main(void)
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_rewrite),
+		cmocka_unit_test(test_rewrite_slash_redirect),
+		cmocka_unit_test(test_ssl_backend),
 		cmocka_unit_test(test_ssl_only),
 		cmocka_unit_test(test_ssl_only_long_path),
 		cmocka_unit_test(test_passthrough),

@@ -94,10 +94,10 @@ nm_routed() {
 		*"name=$1_web."*) ;;
 		*) echo "GET http://$2/ answered: ${body:-nothing}"; return 1 ;;
 	esac
-	body=$(curl -s --max-time 2 -H "Host: $2" "http://127.0.0.1:$NM_HTTP/api/users?x=1") || true
+	body=$(curl -s --max-time 2 -H "Host: $2" "http://127.0.0.1:$NM_HTTP/api/users/?x=1") || true
 	case "$body" in
-		*"name=$1_api."*"path=/users?x=1 "*) ;;
-		*) echo "GET http://$2/api/users answered: ${body:-nothing}"; return 1 ;;
+		*"name=$1_api."*"path=/users/?x=1 "*) ;;
+		*) echo "GET http://$2/api/users/ answered: ${body:-nothing}"; return 1 ;;
 	esac
 }
 
