@@ -9,6 +9,14 @@
 
 #define LABELS_PREFIX "com.docker.lb."
 
+/* Bounds on what one service's labels may ask for: any tenant writes
+ * them, and the table is rebuilt from them at every change in the swarm.
+ */
+#define LABELS_VALUE_MAX      16384  /* bytes of one com.docker.lb.* value */
+#define LABELS_HOSTS_MAX      100    /* distinct host names of one service */
+#define LABELS_REDIRECTS_MAX  32
+#define LABELS_WEBSOCKETS_MAX 32     /* distinct endpoints of one service */
+
 #define LABELS_WEIGHT_DEFAULT 100
 #define LABELS_WEIGHT_MAX     10000
 
