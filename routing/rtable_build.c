@@ -894,20 +894,30 @@ static void rb_pool(struct rb_ctx *c, struct rt_route *r)
 }
 
 /* The websocket endpoints of every service of route <r>, without
- * duplicates.
+ * duplicates (each service's own are distinct already): a set in the
+ * temporary arena keeps it linear in the number of endpoints.
  */
 static void rb_websockets(struct rb_ctx *c, struct rt_route *r)
 {
 	const struct rtable *t = c->t;
+	const struct labels_spec *first = &t->svcs[t->members[r->first_member]].spec;
 	size_t total = 0;
-	const char **eps;
+	const char **eps, **set;
+	uint32_t mask;
 
 	for (uint32_t i = 0; i < r->nmembers; i++)
 		total += t->svcs[t->members[r->first_member + i]].spec.nwebsockets;
 	if (!total)
 		return;
+	if (total == first->nwebsockets) {
+		r->websockets = first->websockets;
+		r->nwebsockets = (uint32_t)total;
+		return;
+	}
+	mask = rb_pow2(total * 2) - 1;
 	eps = arena_alloc(c->a, total * sizeof(*eps));
-	if (!eps) {
+	set = arena_calloc(c->tmp, (size_t)mask + 1, sizeof(*set));
+	if (!eps || !set) {
 		c->oom = 1;
 		return;
 	}
@@ -915,13 +925,13 @@ static void rb_websockets(struct rb_ctx *c, struct rt_route *r)
 		const struct labels_spec *sp = &t->svcs[t->members[r->first_member + i]].spec;
 
 		for (size_t j = 0; j < sp->nwebsockets; j++) {
-			uint32_t d;
+			const char *ep = sp->websockets[j];
+			uint32_t k = (uint32_t)hash_str(HASH_SEED, ep) & mask;
 
-			for (d = 0; d < r->nwebsockets; d++)
-				if (strcmp(eps[d], sp->websockets[j]) == 0)
-					break;
-			if (d == r->nwebsockets)
-				eps[r->nwebsockets++] = sp->websockets[j];
+			while (set[k] && strcmp(set[k], ep) != 0)
+				k = (k + 1) & mask;
+			if (!set[k])
+				set[k] = eps[r->nwebsockets++] = ep;
 		}
 	}
 	r->websockets = eps;
