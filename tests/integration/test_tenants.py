@@ -88,6 +88,7 @@ class BadTenantTest(unittest.TestCase):
             self.assertIn("host bank.example.com belongs to stack bank", line[0])
         self.assertIn("host pay.example.com is reserved by the operator's policy (line 2) for "
                       "stack bank", out)
+        self.assertIn("services_refused: 5\n", agent.stats("show info"))
 
     def test_owner_keeps_every_request(self):
         self.assertEqual(self.served_by("bank.example.com", "/login"), {"bank"})
