@@ -28,6 +28,7 @@
 #include "health/health.h"
 #include "netmgr/netmgr.h"
 #include "routing/model.h"
+#include "routing/policy.h"
 #include "routing/routesfile.h"
 #include "routing/rtable.h"
 #include "routing/tables.h"
@@ -203,6 +204,27 @@ static int agent_load_routes(void)
 	routes_loaded_ms = clock_wall_ms();
 	LOG(LL_INFO, "routes", "routes file loaded", KVS("file", opts->routes_file),
 	    KVI("services", m->nsvcs));
+	return 0;
+}
+
+/* Loads the ownership policy file. At start a bad file stops the agent; on
+ * SIGHUP it keeps the current policy. Returns 0 or -1.
+ */
+static int agent_load_policy(void)
+{
+	char err[256];
+	struct policy *p = policy_load(opts->policy_file, err, sizeof(err));
+
+	if (!p) {
+		LOG(LL_ERROR, "routing", "cannot load the policy file, keeping the current policy",
+		    KVS("file", opts->policy_file), KVS("reason", err));
+		errlog_record(ERRLOG_CONFIG, opts->policy_file, err);
+		return -1;
+	}
+	if (tables_set_policy(p) < 0)
+		return -1;
+	LOG(LL_INFO, "routing", "policy file loaded", KVS("file", opts->policy_file),
+	    KVI("hosts", p->nhosts));
 	return 0;
 }
 
@@ -399,10 +421,12 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
+	if (opts->policy_file)
+		agent_load_policy();
 	if (opts->routes_file)
 		agent_load_routes();
-	else
-		LOG(LL_INFO, "agent", "SIGHUP ignored: no routes file");
+	else if (!opts->policy_file)
+		LOG(LL_INFO, "agent", "SIGHUP ignored: no routes or policy file");
 }
 
 static void on_sigterm(struct ev_loop *loop, ev_signal *w, int revents)
@@ -497,7 +521,7 @@ static int agent_cookie_key(const char *path, char *err, size_t errlen)
 
 int agent_run(const struct options *o)
 {
-	struct rtable_build_opts bo;
+	struct rtable_build_opts bo = { 0 };
 	ev_signal sig_hup, sig_term, sig_int;
 	ev_timer reclaim;
 	sigset_t all, old;
@@ -535,6 +559,13 @@ int agent_run(const struct options *o)
 	bo.service_cluster = o->service_cluster;
 	bo.cookie_key = cookie_key;
 	tables_init(&bo);
+	if (tables_ownership(o->ledger_file, (int64_t)o->claim_grace_s * 1000, err,
+			     sizeof(err)) < 0) {
+		LOG(LL_ERROR, "agent", "cannot read the ledger", KVS("reason", err));
+		return 1;
+	}
+	if (o->policy_file && agent_load_policy() < 0)
+		return 1;
 	if (o->routes_file) {
 		if (agent_load_routes() < 0)
 			return 1;

@@ -87,6 +87,16 @@ static const struct opt_def defs[] = {
 	  0, 0, "secret (16 to 4096 bytes, e.g. a Docker secret) keying the cookies of\n"
 	  "swarm-spoa.sticky_managed; the same on every agent (default: random,\n"
 	  "valid for this process only)" },
+	{ "policy", "SWARM_SPOA_POLICY", "FILE", OPT_STR, OFF(policy_file), 0, 0,
+	  "the operator's ownership policy: hosts pinned to stacks, who may use\n"
+	  "wildcards, default_backend and which secrets (docs/security.md);\n"
+	  "SIGHUP re-reads it" },
+	{ "ledger", "SWARM_SPOA_LEDGER", "FILE", OPT_STR, OFF(ledger_file), 0, 0,
+	  "keep the host claims (which stack claimed each host first) in FILE,\n"
+	  "written atomically; agents sharing it agree (default: memory only)" },
+	{ "claim-grace", "SWARM_SPOA_CLAIM_GRACE", "SECONDS", OPT_UINT, OFF(claim_grace_s), 0,
+	  30 * 86400, "a host stays its owner's this long after its last service\n"
+	  "is gone (default 86400)" },
 	{ "manage-networks", "SWARM_SPOA_MANAGE_NETWORKS", NULL, OPT_FLAG, OFF(manage_networks), 0, 0,
 	  "keep the proxy service attached to exactly the networks routed services\n"
 	  "use, and remove stack networks it alone held (writes to the Docker API)" },
@@ -251,6 +261,7 @@ void options_parse(struct options *o, int argc, char **argv)
 	o->poll_slow_ms = 1000;
 	o->stats_socket_mode = 0600;
 	o->network_grace_s = 5;
+	o->claim_grace_s = 86400;
 	o->certs_dir = "/run/secrets";
 
 	for (size_t i = 0; i < NDEFS; i++) {

@@ -37,6 +37,9 @@ struct options {
 	int manage_networks;            /* attach/detach the proxy service to networks */
 	const char *proxy_service;      /* HAProxy service name (network and certificate management) */
 	unsigned network_grace_s;       /* wait before detaching/removing a network */
+	const char *policy_file;        /* the operator's ownership policy, or NULL */
+	const char *ledger_file;        /* where host claims are kept, or NULL */
+	unsigned claim_grace_s;         /* a host claim outlives its owner this long */
 
 	const char *haproxy_runtime[OPTIONS_MAX_LISTEN]; /* HAProxy runtime APIs: certificates, passive health */
 	size_t nhaproxy_runtime;

@@ -11,6 +11,14 @@
 /* Labels of our own that change what an Interlock label does. */
 #define LABELS_OWN_PREFIX "swarm-spoa."
 
+/* Bounds on what one service's labels may ask for: any tenant writes
+ * them, and the table is rebuilt from them at every change in the swarm.
+ */
+#define LABELS_VALUE_MAX      16384  /* bytes of one com.docker.lb.* value */
+#define LABELS_HOSTS_MAX      100    /* distinct host names of one service */
+#define LABELS_REDIRECTS_MAX  32
+#define LABELS_WEBSOCKETS_MAX 32     /* distinct endpoints of one service */
+
 #define LABELS_WEIGHT_DEFAULT 100
 #define LABELS_WEIGHT_MAX     10000
 

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "common/arena.h"
+#include "common/hash.h"
 #include "routing/hostname.h"
 #include "routing/labels.h"
 
@@ -242,13 +243,39 @@ static int labels_split(struct labels_str v, char sep,
 /*                     hosts and websocket endpoints                    */
 /************************************************************************/
 
+/* Items are de-duplicated through a small open-addressing set of their
+ * indexes plus one: linear in the number of items, which is bounded.
+ */
+#define LABELS_SET_SLOTS 256
+_Static_assert(LABELS_SET_SLOTS >= 2 * LABELS_HOSTS_MAX &&
+	       LABELS_SET_SLOTS >= 2 * LABELS_WEBSOCKETS_MAX, "set too small for its items");
+
 struct labels_list_ctx {
 	struct arena *a;
 	struct labels_spec *spec;
 	char *err;
 	size_t errlen;
 	size_t cap;
+	uint16_t set[LABELS_SET_SLOTS];
 };
+
+/* Looks <s> up among the <n> items of <items> through <set>. Returns 1
+ * when it is there, else 0 and the slot where its index goes in <*slot>.
+ */
+static int labels_set_find(const uint16_t *set, const char *const *items, const char *s,
+			   size_t len, size_t *slot)
+{
+	size_t i = (size_t)hash_bytes(HASH_SEED, s, len) & (LABELS_SET_SLOTS - 1);
+
+	for (; set[i]; i = (i + 1) & (LABELS_SET_SLOTS - 1)) {
+		const char *it = items[set[i] - 1];
+
+		if (strncmp(it, s, len) == 0 && it[len] == '\0')
+			return 1;
+	}
+	*slot = i;
+	return 0;
+}
 
 static int labels_host_item(void *arg, const char *s, size_t len)
 {
@@ -256,6 +283,7 @@ static int labels_host_item(void *arg, const char *s, size_t len)
 	struct labels_spec *spec = c->spec;
 	char host[HOSTNAME_MAX + 2], why[128];
 	int n = hostname_normalize(s, len, HOSTNAME_WILDCARD, host, sizeof(host), why, sizeof(why));
+	size_t slot;
 
 	if (n < 0) {
 		char what[160];
@@ -263,15 +291,19 @@ static int labels_host_item(void *arg, const char *s, size_t len)
 		snprintf(what, sizeof(what), "is not a valid host name: %s", why);
 		return labels_fail(c->err, c->errlen, "hosts", s, len, what);
 	}
-	for (size_t i = 0; i < spec->nhosts; i++)
-		if (strcmp(spec->hosts[i], host) == 0)
-			return 0;
+	if (labels_set_find(c->set, spec->hosts, host, (size_t)n, &slot))
+		return 0;
+	if (spec->nhosts == LABELS_HOSTS_MAX) {
+		snprintf(c->err, c->errlen, LABELS_PREFIX "hosts: more than %d host names",
+			 LABELS_HOSTS_MAX);
+		return -1;
+	}
 	if (spec->nhosts == c->cap)
 		goto oom;
 	spec->hosts[spec->nhosts] = arena_strndup(c->a, host, (size_t)n);
 	if (!spec->hosts[spec->nhosts])
 		goto oom;
-	spec->nhosts++;
+	c->set[slot] = (uint16_t)++spec->nhosts;
 	return 0;
 oom:
 	snprintf(c->err, c->errlen, "out of memory");
@@ -282,17 +314,24 @@ static int labels_websocket_item(void *arg, const char *s, size_t len)
 {
 	struct labels_list_ctx *c = arg;
 	struct labels_spec *spec = c->spec;
-	size_t n = labels_path(s, len);
+	size_t n = labels_path(s, len), slot;
 
 	if (!n)
 		return labels_fail(c->err, c->errlen, "websocket_endpoints", s, len,
 				   "is not a path (starts with '/', no spaces, '?', '#', ';' or ',')");
+	if (labels_set_find(c->set, spec->websockets, s, n, &slot))
+		return 0;
+	if (spec->nwebsockets == LABELS_WEBSOCKETS_MAX) {
+		snprintf(c->err, c->errlen, LABELS_PREFIX "websocket_endpoints: more than %d paths",
+			 LABELS_WEBSOCKETS_MAX);
+		return -1;
+	}
 	if (spec->nwebsockets == c->cap)
 		goto oom;
 	spec->websockets[spec->nwebsockets] = arena_strndup(c->a, s, n);
 	if (!spec->websockets[spec->nwebsockets])
 		goto oom;
-	spec->nwebsockets++;
+	c->set[slot] = (uint16_t)++spec->nwebsockets;
 	return 0;
 oom:
 	snprintf(c->err, c->errlen, "out of memory");
@@ -391,6 +430,11 @@ static int labels_redirect_item(void *arg, const char *s, size_t len)
 	if (why)
 		return labels_fail(c->err, c->errlen, "redirects", dst, dst_len, why);
 
+	if (c->spec->nredirects == LABELS_REDIRECTS_MAX) {
+		snprintf(c->err, c->errlen, LABELS_PREFIX "redirects: more than %d redirects",
+			 LABELS_REDIRECTS_MAX);
+		return -1;
+	}
 	if (c->spec->nredirects == c->cap)
 		goto oom;
 	r = &c->spec->redirects[c->spec->nredirects];
@@ -447,6 +491,13 @@ static int labels_collect(const struct model_service *svc, struct labels_raw *ra
 		for (size_t j = 0; v[j]; j++) {
 			unsigned char c = (unsigned char)v[j];
 
+			/* bounded before anything is made of it: a label of a
+			 * megabyte would be parsed at every rebuild */
+			if (j == LABELS_VALUE_MAX) {
+				snprintf(err, errlen, "%.64s: value longer than %d bytes", k,
+					 LABELS_VALUE_MAX);
+				return -1;
+			}
 			if (c < 0x20 || c == 0x7f) {
 				snprintf(err, errlen, "%.64s: control byte 0x%02x at offset %zu of the value",
 					 k, c, j);
@@ -492,8 +543,10 @@ int labels_parse(const struct model_service *svc, struct arena *a,
 	spec->hosts_raw = raw.v[LB_HOSTS];
 	v = labels_get(&raw, LB_HOSTS);
 	if (v.s) {
-		struct labels_list_ctx c = { a, spec, err, errlen, labels_count(v, ',') };
+		struct labels_list_ctx c = { a, spec, err, errlen, labels_count(v, ','), { 0 } };
 
+		if (c.cap > LABELS_HOSTS_MAX)
+			c.cap = LABELS_HOSTS_MAX;
 		spec->hosts = arena_alloc(a, c.cap * sizeof(*spec->hosts));
 		if (!spec->hosts)
 			goto oom;
@@ -551,6 +604,8 @@ int labels_parse(const struct model_service *svc, struct arena *a,
 	if (v.s) {
 		struct labels_redirect_ctx c = { a, spec, err, errlen, labels_count(v, ';') };
 
+		if (c.cap > LABELS_REDIRECTS_MAX)
+			c.cap = LABELS_REDIRECTS_MAX;
 		spec->redirects = arena_calloc(a, c.cap, sizeof(*spec->redirects));
 		if (!spec->redirects)
 			goto oom;
@@ -560,8 +615,10 @@ int labels_parse(const struct model_service *svc, struct arena *a,
 
 	v = labels_get(&raw, LB_WEBSOCKET_ENDPOINTS);
 	if (v.s) {
-		struct labels_list_ctx c = { a, spec, err, errlen, labels_count(v, ',') };
+		struct labels_list_ctx c = { a, spec, err, errlen, labels_count(v, ','), { 0 } };
 
+		if (c.cap > LABELS_WEBSOCKETS_MAX)
+			c.cap = LABELS_WEBSOCKETS_MAX;
 		spec->websockets = arena_alloc(a, c.cap * sizeof(*spec->websockets));
 		if (!spec->websockets)
 			goto oom;

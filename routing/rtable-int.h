@@ -21,6 +21,11 @@
 #include "routing/model-t.h"
 #include "routing/rtable.h"
 
+struct arena;
+struct ledger;
+struct policy;
+struct strmap;
+
 /* Why a task cannot serve, counted per service for reasons. */
 enum rt_unready {
 	RT_TASK_READY = 0,
@@ -51,6 +56,8 @@ struct rt_service {
 	const char *id;
 	int status;                      /* enum rtable_svc_status */
 	const char *reason;              /* why skipped or unrouted, or NULL */
+	const char *owner;               /* stack, or "service:NAME" outside stacks */
+	const char *refused_key;         /* host (or ledger key) refused to it, or NULL */
 	struct labels_spec spec;
 	const char *network;             /* network tasks are reached on, NULL: any */
 	int has_vip;
@@ -183,10 +190,55 @@ struct rtable {
 	size_t nf_off;                   /* uint64_t not-found counter */
 
 	size_t nexact, nwild, ntasks_ready;
-	uint32_t nrouted, nskipped;
+	uint32_t nrouted, nskipped, nrefused;
+
+	struct ledger *ledger;           /* who owns which host after this build */
+	int ledger_changed;              /* differs from the build's input ledger */
+	int64_t ledger_due_ms;           /* a claim is released then; 0: none pending */
 	int64_t built_ms;
 	uint64_t build_ns;
 };
+
+/* Ownership questions of one build (rtable_own.c). */
+struct rt_own {
+	const struct policy *policy;     /* may be NULL */
+	const struct ledger *old;        /* the build's input, may be NULL */
+	struct ledger *next;             /* the ledger this build makes */
+	struct strmap *stacks;           /* stacks present or owning a host */
+	unsigned char *seen;             /* entries of <old> their owner still claims */
+	int64_t now_ms, grace_ms;
+	int changed;
+	int64_t due_ms;
+};
+
+/* Prepares <o> for the services of <t> (already read) from the policy and
+ * ledger of <opts>. Returns 0, or -1 when memory is exhausted.
+ */
+int rtable_own_begin(struct rt_own *o, const struct rtable_build_opts *opts,
+		     const struct rtable *t, struct arena *tmp);
+/* <owner> still claims ledger key <key> (a host, "*.domain" or
+ * LEDGER_DEFAULT): call for every key of every candidate service first.
+ */
+void rtable_own_seen(struct rt_own *o, const char *key, const char *owner);
+/* Carries the input ledger over: claims whose owner has been gone for the
+ * grace period are released. Returns 0, or -1 when memory is exhausted.
+ */
+int rtable_own_age(struct rt_own *o);
+/* Returns 0 when <owner> may claim <key>, or -1 with the reason in <err>. */
+int rtable_own_check(const struct rt_own *o, const char *owner, const char *key,
+		     char *err, size_t errlen);
+/* Returns 0 when the secrets and configs <s> names are its own to use, or
+ * -1 with the reason in <err>.
+ */
+int rtable_own_secrets(const struct rt_own *o, const struct rt_service *s, char *err,
+		       size_t errlen);
+/* Records that <owner>'s routed service claims <key>. Returns 0, or -1
+ * when memory is exhausted.
+ */
+int rtable_own_commit(struct rt_own *o, const char *key, const char *owner);
+/* Hands the new ledger to <t>, or drops it when the build fails. */
+void rtable_own_end(struct rt_own *o, struct rtable *t);
+void rtable_own_abort(struct rt_own *o);
 
 /* How the host of a request was resolved. */
 enum rt_host_match {

@@ -9,6 +9,7 @@
 #include "common/arena.h"
 #include "common/netaddr.h"
 #include "routing/hostname.h"
+#include "routing/ledger.h"
 #include "routing/rtable-int.h"
 #include "routing/sticky.h"
 #include "routing/urlpath.h"
@@ -535,8 +536,19 @@ void rtable_route(const struct rtable *t, unsigned worker,
 
 void rtable_free(struct rtable *t)
 {
-	if (t)
-		arena_free(t->arena);
+	if (!t)
+		return;
+	ledger_free(t->ledger);
+	arena_free(t->arena);
+}
+
+const struct ledger *rtable_ledger(const struct rtable *t, int *changed, int64_t *due_ms)
+{
+	if (changed)
+		*changed = t->ledger_changed;
+	if (due_ms)
+		*due_ms = t->ledger_due_ms;
+	return t->ledger;
 }
 
 void rtable_info(const struct rtable *t, struct rtable_info *info)
@@ -545,6 +557,7 @@ void rtable_info(const struct rtable *t, struct rtable_info *info)
 	info->services = t->nsvcs;
 	info->routed = t->nrouted;
 	info->skipped = t->nskipped;
+	info->refused = t->nrefused;
 	info->hosts = t->nexact + t->nwild;
 	info->routes = t->nroutes;
 	info->tasks = t->ntasks_ready;
@@ -581,6 +594,7 @@ void rtable_service_at(const struct rtable *t, size_t i, struct rtable_service_v
 	v->status = (enum rtable_svc_status)s->status;
 	v->reason = s->reason;
 	v->hosts = s->spec.hosts_raw;
+	v->owner = s->owner;
 	v->mode = s->spec.mode == LABELS_MODE_VIP ? "vip" : "task";
 	v->ntasks = s->ntasks;
 	v->nready = s->nready;

@@ -15,6 +15,8 @@
 #include "routing/model-t.h"
 
 struct overlay;
+struct ledger;
+struct policy;
 struct rtable;
 struct sbuf;
 
@@ -79,6 +81,10 @@ enum rtable_svc_status {
 #define RTABLE_SCRATCH_SIZE 8192
 
 #define RTABLE_COOKIE_KEY_LEN 16
+/* The owner of the routes file's services that name no stack: the
+ * operator, who wrote the file.
+ */
+#define RTABLE_OWNER_FILE "file:routes"
 
 struct rtable_build_opts {
 	unsigned nworkers;           /* reader threads: worker indexes 0..nworkers-1 */
@@ -88,6 +94,11 @@ struct rtable_build_opts {
 	 * cookies (swarm-spoa.sticky_managed), the same on every agent of a
 	 * deployment; NULL: all zeroes (tests only: anyone could forge them) */
 	const unsigned char *cookie_key;
+	/* Ownership of hosts (docs/security.md): all three may be NULL/0. */
+	const struct policy *policy; /* the operator's policy */
+	const struct ledger *ledger; /* claims so far: the previous table's ledger */
+	int64_t now_ms;              /* wall clock of the build, for the ledger */
+	int64_t claim_grace_ms;      /* a claim outlives its owner this long */
 };
 
 /* Builds a table from the services of <nmodels> models (any of them may be
@@ -128,6 +139,7 @@ struct rtable_info {
 	size_t services;         /* all services seen */
 	size_t routed;           /* services in the table */
 	size_t skipped;          /* services refused for bad labels */
+	size_t refused;          /* of those, refused a host or secret another owner holds */
 	size_t hosts;            /* host names (exact + wildcard) */
 	size_t routes;           /* host+path entries */
 	size_t tasks;            /* tasks that can serve now */
@@ -136,6 +148,14 @@ struct rtable_info {
 	uint64_t build_ns;       /* build duration */
 };
 void rtable_info(const struct rtable *t, struct rtable_info *info);
+
+/* The ledger of host claims that <t> was built with, for the caller to
+ * keep: the input of the next build, and what is written to the ledger
+ * file. Owned by <t>. <changed> (may be NULL) is set when it differs from
+ * the build's input; <due_ms> (may be NULL) to the wall clock at which a
+ * claim will be released (0: none pending): a build then releases it.
+ */
+const struct ledger *rtable_ledger(const struct rtable *t, int *changed, int64_t *due_ms);
 
 /* Iteration over services, for "show services", "show tasks", metrics. */
 size_t rtable_service_count(const struct rtable *t);
@@ -147,6 +167,7 @@ struct rtable_service_view {
 	const char *reason;      /* why skipped; for an unrouted service of another
 				  * cluster, "served by cluster X"; else NULL */
 	const char *hosts;       /* as labelled, NULL if none */
+	const char *owner;       /* stack, or "service:NAME" outside stacks; NULL if not routable */
 	const char *mode;        /* "task" or "vip" */
 	size_t ntasks;           /* tasks known */
 	size_t nready;           /* tasks that can serve */

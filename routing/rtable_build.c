@@ -23,6 +23,7 @@
 #include "routing/balance.h"
 #include "routing/hostname.h"
 #include "routing/labels.h"
+#include "routing/ledger.h"
 #include "routing/model.h"
 #include "routing/overlay.h"
 #include "routing/rtable-int.h"
@@ -80,6 +81,7 @@ struct rb_ctx {
 	const char *intern[RB_INTERN];   /* copies of network names, states, nodes */
 	const struct overlay *health;    /* tasks passive health excludes, or NULL */
 	unsigned char cookie_key[RTABLE_COOKIE_KEY_LEN];
+	struct rt_own own;               /* who owns which host */
 	char err[RB_REASON_MAX];
 };
 
@@ -420,6 +422,16 @@ static void rb_service(struct rb_ctx *c, struct rt_service *s, const struct mode
 	s->source = mod->source ? mod->source : "";
 	s->name = m->name ? m->name : m->id ? m->id : "";
 	s->id = m->id ? m->id : s->name;
+	/* the owner of what it claims: its stack, else the service itself;
+	 * the routes file is the operator's own, one owner */
+	if (m->stack && *m->stack) {
+		s->owner = m->stack;
+	} else if (strcmp(s->source, "file") == 0) {
+		s->owner = RTABLE_OWNER_FILE;
+	} else {
+		snprintf(c->err, sizeof(c->err), "service:%s", s->name);
+		s->owner = rb_dup(c, c->err);
+	}
 
 	hosts = model_label(m, LABELS_PREFIX "hosts");
 	dflt = model_label(m, LABELS_PREFIX "default_backend");
@@ -642,13 +654,46 @@ static size_t rb_keys(const struct rt_service *s, struct rb_key *keys)
 	return n;
 }
 
-/* Claims the keys of service <idx> unless one of them is held by a service
- * with different settings; then the service is skipped with the reason.
+/* The ledger's name of key <k>: "*.domain" for a wildcard (the hosts of a
+ * spec keep their "*."), LEDGER_DEFAULT for the default backend.
+ */
+static const char *rb_key_owned(const struct rb_key *k)
+{
+	if (!k->host)
+		return LEDGER_DEFAULT;
+	return k->wildcard ? k->host - 2 : k->host;
+}
+
+/* Skips service <s>, refused <key> (NULL: a secret) by ownership. */
+static void rb_refuse(struct rb_ctx *c, struct rt_service *s, const char *key)
+{
+	s->status = RTABLE_SVC_SKIPPED;
+	s->reason = rb_dup(c, c->err);
+	s->refused_key = key ? rb_dup(c, key) : NULL;
+	c->t->nrefused++;
+}
+
+/* Claims the keys of service <idx> unless another owner holds one of them,
+ * or a service with different settings does; then the service is skipped
+ * with the reason.
  */
 static void rb_claim(struct rb_ctx *c, uint32_t idx, struct rb_key *keys)
 {
 	struct rt_service *s = &c->t->svcs[idx];
 	size_t n = rb_keys(s, keys);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *key = rb_key_owned(&keys[i]);
+
+		if (rtable_own_check(&c->own, s->owner, key, c->err, sizeof(c->err)) < 0) {
+			rb_refuse(c, s, key);
+			return;
+		}
+	}
+	if (rtable_own_secrets(&c->own, s, c->err, sizeof(c->err)) < 0) {
+		rb_refuse(c, s, NULL);
+		return;
+	}
 
 	for (size_t i = 0; i < n; i++) {
 		struct rb_host *h = rb_host_get(c, &keys[i], 0);
@@ -660,6 +705,10 @@ static void rb_claim(struct rb_ctx *c, uint32_t idx, struct rb_key *keys)
 			continue;
 		owner = &c->t->svcs[r->members[0]];
 		what = rb_differs(&owner->spec, &s->spec, &va, &vb);
+		/* a canary's share is its owner's choice: owners sharing a host
+		 * by the policy's leave must agree on it */
+		if (!what && strcmp(owner->owner, s->owner) != 0 && owner->spec.weight != s->spec.weight)
+			what = "weight (the services are of different owners)";
 		if (!what)
 			continue;
 		/* Interlock served both with the first's settings; we keep the
@@ -722,6 +771,10 @@ static void rb_claim(struct rb_ctx *c, uint32_t idx, struct rb_key *keys)
 		}
 		r->members[r->nmembers++] = idx;
 		c->nrefs++;
+		if (rtable_own_commit(&c->own, rb_key_owned(&keys[i]), s->owner) < 0) {
+			c->oom = 1;
+			return;
+		}
 	}
 }
 
@@ -957,20 +1010,30 @@ static void rb_pool(struct rb_ctx *c, struct rt_route *r)
 }
 
 /* The websocket endpoints of every service of route <r>, without
- * duplicates.
+ * duplicates (each service's own are distinct already): a set in the
+ * temporary arena keeps it linear in the number of endpoints.
  */
 static void rb_websockets(struct rb_ctx *c, struct rt_route *r)
 {
 	const struct rtable *t = c->t;
+	const struct labels_spec *first = &t->svcs[t->members[r->first_member]].spec;
 	size_t total = 0;
-	const char **eps;
+	const char **eps, **set;
+	uint32_t mask;
 
 	for (uint32_t i = 0; i < r->nmembers; i++)
 		total += t->svcs[t->members[r->first_member + i]].spec.nwebsockets;
 	if (!total)
 		return;
+	if (total == first->nwebsockets) {
+		r->websockets = first->websockets;
+		r->nwebsockets = (uint32_t)total;
+		return;
+	}
+	mask = rb_pow2(total * 2) - 1;
 	eps = arena_alloc(c->a, total * sizeof(*eps));
-	if (!eps) {
+	set = arena_calloc(c->tmp, (size_t)mask + 1, sizeof(*set));
+	if (!eps || !set) {
 		c->oom = 1;
 		return;
 	}
@@ -978,13 +1041,13 @@ static void rb_websockets(struct rb_ctx *c, struct rt_route *r)
 		const struct labels_spec *sp = &t->svcs[t->members[r->first_member + i]].spec;
 
 		for (size_t j = 0; j < sp->nwebsockets; j++) {
-			uint32_t d;
+			const char *ep = sp->websockets[j];
+			uint32_t k = (uint32_t)hash_str(HASH_SEED, ep) & mask;
 
-			for (d = 0; d < r->nwebsockets; d++)
-				if (strcmp(eps[d], sp->websockets[j]) == 0)
-					break;
-			if (d == r->nwebsockets)
-				eps[r->nwebsockets++] = sp->websockets[j];
+			while (set[k] && strcmp(set[k], ep) != 0)
+				k = (k + 1) & mask;
+			if (!set[k])
+				set[k] = eps[r->nwebsockets++] = ep;
 		}
 	}
 	r->websockets = eps;
@@ -1240,6 +1303,21 @@ struct rtable *rtable_build(const struct model *const *models, size_t nmodels,
 	keys = arena_alloc(c.tmp, maxkeys * sizeof(*keys));
 	if (!c.hslots || !c.hosts || !keys)
 		goto out_free_arenas;
+	/* claims their owner still makes keep the ledger's entries alive */
+	if (rtable_own_begin(&c.own, opts, t, c.tmp) < 0)
+		goto out_free_arenas;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct rt_service *s = &t->svcs[i];
+		size_t nk;
+
+		if (s->status != RTABLE_SVC_ROUTED)
+			continue;
+		nk = rb_keys(s, keys);
+		for (size_t j = 0; j < nk; j++)
+			rtable_own_seen(&c.own, rb_key_owned(&keys[j]), s->owner);
+	}
+	if (rtable_own_age(&c.own) < 0)
+		goto out_free_arenas;
 	{
 		uint32_t m = 0;
 
@@ -1275,12 +1353,14 @@ struct rtable *rtable_build(const struct model *const *models, size_t nmodels,
 		}
 	}
 
+	rtable_own_end(&c.own, t);
 	arena_free(c.tmp);
 	t->built_ms = clock_wall_ms();
 	t->build_ns = (uint64_t)(clock_mono_ns() - start);
 	return t;
 
 out_free_arenas:
+	rtable_own_abort(&c.own);
 	arena_free(c.tmp);
 	arena_free(c.a);
 	return NULL;

@@ -207,6 +207,30 @@ static void ex_services_text(const struct rtable *t, const struct rt_route *r, s
 		sbuf_puts(out, "  every ready task is excluded: all of them are picked anyway\n");
 }
 
+/* Whether service <s> was refused a claim on one of the names looked up:
+ * another owner holds the host, and the operator asks why it is not
+ * served by the one that claimed it.
+ */
+static int ex_refused_here(const struct rt_service *s, const struct ex_try *tries, size_t n)
+{
+	const char *k = s->refused_key;
+
+	if (!k)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = k;
+
+		if (tries[i].wildcard) {
+			if (k[0] != '*' || k[1] != '.')
+				continue;
+			name = k + 2;
+		}
+		if (strlen(name) == tries[i].len && memcmp(name, tries[i].name, tries[i].len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static void ex_text(const struct rtable *t, const struct route_req *req,
 		    const struct route_answer *ans, const struct rt_decision *d,
 		    const struct ex_try *tries, size_t ntries, struct sbuf *out)
@@ -240,6 +264,9 @@ static void ex_text(const struct rtable *t, const struct route_req *req,
 		sbuf_printf(out, "host     %s%.*s: %s\n", x->wildcard ? "*." : "",
 			    (int)x->len, x->name, verdict);
 	}
+	for (uint32_t i = 0; i < t->nsvcs; i++)
+		if (ex_refused_here(&t->svcs[i], tries, ntries))
+			sbuf_printf(out, "refused  service %s: %s\n", t->svcs[i].name, t->svcs[i].reason);
 	if (m->kind == RT_MATCH_DEFAULT)
 		sbuf_puts(out, "host     unknown host: the default backend answers\n");
 	else if (m->kind == RT_MATCH_NONE)
@@ -479,7 +506,18 @@ static void ex_json(const struct rtable *t, const struct route_req *req,
 		sbuf_puts(out, ",\"reason\":");
 		sbuf_json_cstr(out, ans->reason);
 	}
-	sbuf_puts(out, "}\n");
+	sbuf_puts(out, ",\"refused\":[");
+	for (uint32_t i = 0, first = 1; i < t->nsvcs; i++) {
+		if (!ex_refused_here(&t->svcs[i], tries, ntries))
+			continue;
+		sbuf_puts(out, first ? "{\"service\":" : ",{\"service\":");
+		sbuf_json_cstr(out, t->svcs[i].name);
+		sbuf_puts(out, ",\"reason\":");
+		sbuf_json_cstr(out, t->svcs[i].reason);
+		sbuf_putc(out, '}');
+		first = 0;
+	}
+	sbuf_puts(out, "]}\n");
 }
 
 void rtable_explain(const struct rtable *t, const struct route_req *req,

@@ -1,13 +1,18 @@
 /* Routing table lifecycle: models in, tables out. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
 #include "common/errlog.h"
+#include "common/fileio.h"
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/sbuf.h"
+#include "routing/ledger.h"
 #include "routing/model.h"
 #include "routing/overlay.h"
+#include "routing/policy.h"
 #include "routing/snapshot.h"
 #include "routing/tables.h"
 
@@ -58,6 +63,19 @@ static struct rtable_counters retired_all;   /* table-wide, retired tables */
 static struct hold *holds;
 static size_t held_released;                /* released tables waiting for their holders */
 static int64_t last_prune_ms;
+
+/* Ownership of hosts: the operator's policy, and the ledger file that
+ * another agent (or the operator) may rewrite. The ledger a build reads is
+ * the current table's, unless the file changed under us: then the file's.
+ */
+#define LEDGER_CHECK_MS 1000
+static struct policy *policy;
+static const char *ledger_path;
+static struct ledger *ledger_read;          /* from the file, for the next build */
+static struct fileio_stamp ledger_stamp;    /* of what we last wrote or read */
+static int ledger_dirty;                    /* the current table's ledger is not on disk */
+static int64_t ledger_due_ms;               /* a claim is released then */
+static int64_t ledger_check_ms;
 
 void tables_init(const struct rtable_build_opts *opts)
 {
@@ -147,6 +165,31 @@ static void log_change(void *arg, const char *what, const char *service, const c
 		errlog_record(ERRLOG_LABELS, service, detail);
 }
 
+/* Writes the current table's ledger to the ledger file when it changed.
+ * A failure is logged and retried at the next tick: the table in service
+ * does not depend on it.
+ */
+static void tables_ledger_save(void)
+{
+	struct sbuf text = SBUF_INIT;
+	char err[256];
+
+	if (!ledger_path || !ledger_dirty || !current)
+		return;
+	ledger_format(rtable_ledger(current, NULL, NULL), &text);
+	if (text.oom) {
+		LOG(LL_ERROR, "routing", "cannot write the ledger", KVS("reason", "out of memory"));
+	} else if (fileio_write_atomic(ledger_path, text.buf, text.len, &ledger_stamp, err,
+				       sizeof(err)) < 0) {
+		LOG(LL_ERROR, "routing", "cannot write the ledger", KVS("file", ledger_path),
+		    KVS("reason", err));
+		errlog_record(ERRLOG_CONFIG, ledger_path, err);
+	} else {
+		ledger_dirty = 0;
+	}
+	sbuf_free(&text);
+}
+
 static int tables_publish_new(void)
 {
 	const struct model *models[TABLES_MAX_SOURCES];
@@ -154,15 +197,25 @@ static int tables_publish_new(void)
 	struct rtable *t;
 	struct rtable_info info;
 
+	int ledger_changed;
+
 	for (size_t i = 0; i < TABLES_MAX_SOURCES; i++)
 		models[i] = sources[i].model;
 	build_opts.health = health;
+	build_opts.policy = policy;
+	build_opts.ledger = ledger_read ? ledger_read : current ? rtable_ledger(current, NULL, NULL) : NULL;
+	build_opts.now_ms = clock_wall_ms();
 	t = rtable_build(models, TABLES_MAX_SOURCES, &build_opts);
+	build_opts.ledger = NULL;
 	if (!t) {
 		status.build_failures++;
 		LOG(LL_ERROR, "routing", "cannot build routing table, keeping the previous one");
 		return -1;
 	}
+	rtable_ledger(t, &ledger_changed, &ledger_due_ms);
+	ledger_dirty |= ledger_changed;
+	ledger_free(ledger_read);
+	ledger_read = NULL;
 	rtable_diff(current, t, log_change, NULL);
 	current = t;
 	status.generation = snapshot_publish(t, table_release);
@@ -174,6 +227,7 @@ static int tables_publish_new(void)
 	    KVI("build_us", status.build_ns / 1000));
 	for (size_t i = 0; i < nsubscribers; i++)
 		subscribers[i].fn(subscribers[i].arg, t);
+	tables_ledger_save();
 	return 0;
 }
 
@@ -374,19 +428,104 @@ size_t tables_prune(int64_t now_ms)
 	return kept;
 }
 
+/* Reads the ledger file at <ledger_path> into <ledger_read> when it is not
+ * what we last wrote or read. Returns 1 when it was read, 0 when nothing
+ * changed, -1 with the reason in <err>.
+ */
+static int tables_ledger_read(char *err, size_t errlen)
+{
+	struct sbuf text = SBUF_INIT;
+	struct fileio_stamp st;
+	struct ledger *l;
+	int rc = fileio_stat(ledger_path, &st);
+
+	if (rc <= 0 || fileio_same(&st, &ledger_stamp))
+		return 0;
+	rc = fileio_read(ledger_path, LEDGER_FILE_MAX, &text, &st, err, errlen);
+	if (rc <= 0) {
+		sbuf_free(&text);
+		return rc;
+	}
+	ledger_stamp = st;
+	l = ledger_parse(text.buf ? text.buf : "", text.len, err, errlen);
+	sbuf_free(&text);
+	if (!l)
+		return -1;
+	ledger_free(ledger_read);
+	ledger_read = l;
+	return 1;
+}
+
+int tables_ownership(const char *ledger_file, int64_t claim_grace_ms, char *err, size_t errlen)
+{
+	char why[256];
+
+	build_opts.claim_grace_ms = claim_grace_ms;
+	ledger_path = ledger_file;
+	if (ledger_path && tables_ledger_read(why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", ledger_path, why);
+		return -1;
+	}
+	return 0;
+}
+
+int tables_set_policy(struct policy *p)
+{
+	struct policy *old = policy;
+
+	policy = p;
+	if (current && tables_publish_new() < 0) {
+		policy = old;
+		policy_free(p);
+		return -1;
+	}
+	policy_free(old);
+	return 0;
+}
+
 void tables_reclaim(void)
 {
-	int64_t now = clock_mono_ms();
+	int64_t mono = clock_mono_ms();
+	int64_t now = clock_wall_ms();
+	char err[256];
 
 	snapshot_reclaim();
-	if (now - last_prune_ms >= 1000) {
-		last_prune_ms = now;
-		tables_prune(now);
+	if (mono - last_prune_ms >= 1000) {
+		last_prune_ms = mono;
+		tables_prune(mono);
 	}
+	if (!current)
+		return;
+	if (ledger_path && now >= ledger_check_ms) {
+		int rc;
+
+		ledger_check_ms = now + LEDGER_CHECK_MS;
+		rc = tables_ledger_read(err, sizeof(err));
+		if (rc < 0) {
+			/* keep ours: a half-written file cannot happen (rename),
+			 * so this is an operator's edit to fix */
+			LOG(LL_ERROR, "routing", "ledger file refused, keeping the ledger in memory",
+			    KVS("file", ledger_path), KVS("reason", err));
+			errlog_record(ERRLOG_CONFIG, ledger_path, err);
+		} else if (rc > 0) {
+			LOG(LL_INFO, "routing", "ledger file changed, rebuilding",
+			    KVS("file", ledger_path));
+			tables_publish_new();
+			return;
+		}
+		/* a failed write is retried at this pace, not at every tick */
+		tables_ledger_save();
+	}
+	if (ledger_due_ms && now >= ledger_due_ms)
+		tables_publish_new();
 }
 
 void tables_shutdown(void)
 {
+	ledger_free(ledger_read);
+	ledger_read = NULL;
+	policy_free(policy);
+	policy = NULL;
 	for (size_t i = 0; i < TABLES_MAX_SOURCES; i++) {
 		model_free(sources[i].model);
 		sources[i].model = NULL;

@@ -10,6 +10,7 @@
 
 struct model;
 struct overlay;
+struct policy;
 
 struct tables_status {
 	unsigned long generation;   /* tables published so far */
@@ -20,6 +21,22 @@ struct tables_status {
 };
 
 void tables_init(const struct rtable_build_opts *opts);
+
+/* Ownership of hosts (docs/security.md): claims outlive their owner for
+ * <claim_grace_ms>; <ledger_file> (NULL: none, the ledger lives in memory
+ * only) is read now if it exists, written atomically whenever a claim
+ * changes, and read again when someone else rewrites it. Call before the
+ * first tables_update(). Returns 0, or -1 with the reason in <err> (the
+ * file exists but cannot be read or parsed: starting without it would
+ * hand hosts over).
+ */
+int tables_ownership(const char *ledger_file, int64_t claim_grace_ms, char *err, size_t errlen);
+
+/* Replaces the operator's policy with <p> (taken over; NULL: none) and
+ * rebuilds the table if there is one. Returns 0, or -1 when the table
+ * could not be built: the previous policy then stays and <p> is freed.
+ */
+int tables_set_policy(struct policy *p);
 
 /* Replaces the model of provider <source> (a static string such as "file"
  * or "swarm") with <m>, which it takes over (NULL removes the provider's
@@ -66,8 +83,10 @@ void tables_subscribe(void (*fn)(void *arg, const struct rtable *t), void *arg);
 void tables_counters(void (*fn)(void *arg, const char *service,
 				const struct rtable_counters *c), void *arg);
 
-/* Releases retired tables no worker can see, and once a second prunes
- * the counters of services gone; call periodically.
+/* Releases retired tables no worker can see, once a second prunes the
+ * counters of services gone, rebuilds when a host claim is due for
+ * release or the ledger file changed, retries a failed ledger write; call
+ * periodically (every 100 ms).
  */
 void tables_reclaim(void);
 

@@ -145,6 +145,9 @@ static void metrics_table(struct sbuf *out, int64_t now)
 		prom_sample_u64(out, "swarm_spoa_table_services", NULL, &l, 1,
 				info.services >= info.routed + info.skipped ? unrouted : 0);
 	}
+	metrics_gauge(out, "swarm_spoa_table_services_refused",
+		      "Skipped services that claim a host, wildcard, default backend or secret "
+		      "of another owner (docs/security.md).", (double)info.refused);
 	metrics_gauge(out, "swarm_spoa_table_hosts", "Host names in the current table.",
 		      (double)info.hosts);
 	metrics_gauge(out, "swarm_spoa_table_routes", "Host and path routes in the current table.",

@@ -80,6 +80,7 @@ void show_info(struct sbuf *out, int json)
 		kvout_u64(&k, "services", info.services);
 		kvout_u64(&k, "services_routed", info.routed);
 		kvout_u64(&k, "services_skipped", info.skipped);
+		kvout_u64(&k, "services_refused", info.refused);
 		kvout_u64(&k, "hosts", info.hosts);
 		kvout_u64(&k, "routes", info.routes);
 		kvout_u64(&k, "tasks_ready", info.tasks);

@@ -14,7 +14,7 @@ import harness as h  # noqa: E402
 FLAGS = ["listen", "routes", "threads", "log-level", "log-format", "docker", "docker-mode",
          "spop-collect", "stats-socket", "stats-listen", "metrics-listen", "service-cluster",
          "manage-networks", "proxy-service", "idle-timeout", "max-conns", "metrics-allow-remote",
-         "help", "version"]
+         "policy", "ledger", "claim-grace", "help", "version"]
 
 
 def run(args, env=None, timeout=10):
@@ -73,6 +73,29 @@ class CliTest(unittest.TestCase):
         r = run(["--listen", port, "--manage-networks", "--proxy-service", "p_haproxy"])
         self.assertEqual(r.returncode, 1)
         self.assertIn("--manage-networks needs Docker discovery", r.stderr)
+
+
+    def test_bad_ledger_or_policy_stops_the_agent(self):
+        # starting without the ledger would hand every host to whoever
+        # claims it first: a ledger file that does not parse stops the agent
+        wd = h.Workdir("cli-ledger")
+        try:
+            port = "127.0.0.1:%d" % h.free_port()
+            ledger, policy = wd.file("ledger"), wd.file("policy")
+            with open(ledger, "w") as f:
+                f.write("# swarm-spoa host ledger v1\nbank.example.com bank soon 0\n")
+            r = run(["--listen", port, "--ledger", ledger])
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("cannot read the ledger", r.stderr)
+            self.assertIn("line 2: times are milliseconds", r.stderr)
+            with open(policy, "w") as f:
+                f.write("host bank.example.com\n")
+            r = run(["--listen", port, "--policy", policy])
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("cannot load the policy file", r.stderr)
+            self.assertIn("line 1: host needs a pattern and at least one owner", r.stderr)
+        finally:
+            wd.stop_all()
 
 
 class ListenersTest(unittest.TestCase):

@@ -390,6 +390,54 @@ static void test_long_value_truncated(void **state)
 	assert_true(strlen(c->err) < 200);
 }
 
+/* Labels are written by any tenant: sizes and counts are bounded, and
+ * duplicates are found without comparing every pair (a 40,000-name hosts
+ * label used to stall every rebuild for seconds).
+ */
+static void test_caps(void **state)
+{
+	struct ctx *c = *state;
+	static char v[LABELS_VALUE_MAX + 64];
+	size_t n = 0;
+
+	/* any com.docker.lb.* value, known or not */
+	memset(v, 'a', LABELS_VALUE_MAX + 1);
+	v[LABELS_VALUE_MAX + 1] = '\0';
+	assert_refused(c, "com.docker.lb.anything", v,
+		       "com.docker.lb.anything: value longer than 16384 bytes");
+	v[LABELS_VALUE_MAX] = '\0';
+	assert_int_equal(parse1(c, "com.docker.lb.anything", v), 0);
+
+	for (int i = 0; i < LABELS_HOSTS_MAX; i++)
+		n += (size_t)sprintf(v + n, "h%d.example,", i);
+	assert_int_equal(parse1(c, "com.docker.lb.hosts", v), 0);
+	assert_int_equal(c->spec.nhosts, LABELS_HOSTS_MAX);
+	sprintf(v + n, "one-more.example");
+	assert_refused(c, "com.docker.lb.hosts", v, "com.docker.lb.hosts: more than 100 host names");
+
+	/* duplicates count once, in any case */
+	for (n = 0; n + 16 < LABELS_VALUE_MAX;)
+		n += (size_t)sprintf(v + n, "%s", (n / 12) % 2 ? "A.example.c," : "a.example.c,");
+	assert_int_equal(parse1(c, "com.docker.lb.hosts", v), 0);
+	assert_int_equal(c->spec.nhosts, 1);
+
+	for (n = 0; n + 16 < LABELS_VALUE_MAX;)
+		n += (size_t)sprintf(v + n, "/ws,/live/,");
+	assert_int_equal(parse1(c, "com.docker.lb.websocket_endpoints", v), 0);
+	assert_int_equal(c->spec.nwebsockets, 2);
+	n = 0;
+	for (int i = 0; i <= LABELS_WEBSOCKETS_MAX; i++)
+		n += (size_t)sprintf(v + n, "/w%d,", i);
+	assert_refused(c, "com.docker.lb.websocket_endpoints", v,
+		       "com.docker.lb.websocket_endpoints: more than 32 paths");
+
+	n = 0;
+	for (int i = 0; i <= LABELS_REDIRECTS_MAX; i++)
+		n += (size_t)sprintf(v + n, "http://a%d.example,https://b.example;", i);
+	assert_refused(c, "com.docker.lb.redirects", v,
+		       "com.docker.lb.redirects: more than 32 redirects");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +455,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_redirects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_websockets_mode_weight_hsts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_value_truncated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
