@@ -42,6 +42,7 @@ struct rt_task {
 	const char *id;
 	struct netaddr addr;
 	uint16_t port;
+	uint8_t host_mode;               /* at its node's address, on a port published in host mode */
 	enum rt_unready unready;
 	uint64_t key;                    /* balance_key() of the ID */
 	const char *excluded;            /* ready but not picked: why (node down,
@@ -60,6 +61,7 @@ struct rt_service {
 	const char *refused_key;         /* host (or ledger key) refused to it, or NULL */
 	struct labels_spec spec;
 	const char *network;             /* network tasks are reached on, NULL: any */
+	int host_mode;                   /* tasks reached at their node, on a port published in host mode */
 	int has_vip;
 	struct netaddr vip;
 	uint32_t ntasks;

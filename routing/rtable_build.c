@@ -246,9 +246,40 @@ static void rb_add_name(const char **names, size_t *n, size_t max, const char *n
 	(*n)++;
 }
 
-/* Chooses the network <s>'s tasks are reached on: the network label, else
- * the one network (other than ingress) its tasks attach to. Returns 0, or
- * -1 with a reason in c->err when the tasks attach to several.
+/* The port <mt> publishes <port> (TCP) on in host mode on its node, or 0. */
+static uint16_t rb_host_port(const struct model_task *mt, uint16_t port)
+{
+	for (size_t i = 0; i < mt->nports; i++) {
+		const struct model_port *p = &mt->ports[i];
+
+		if (p->mode == MODEL_PUBLISH_HOST && p->protocol == MODEL_PROTO_TCP &&
+		    p->target == port && p->published)
+			return p->published;
+	}
+	return 0;
+}
+
+/* Interlock's host mode: a service that names no network and whose tasks
+ * publish the label port in host mode is reached at each task's node
+ * address and published port, whatever overlay networks (a stack's
+ * default one) its tasks are also on.
+ */
+static int rb_host_mode(const struct rt_service *s)
+{
+	const struct model_service *m = s->model;
+
+	if (s->spec.network || s->spec.mode == LABELS_MODE_VIP || !s->spec.port)
+		return 0;
+	for (size_t i = 0; i < m->ntasks; i++)
+		if (rb_host_port(&m->tasks[i], s->spec.port))
+			return 1;
+	return 0;
+}
+
+/* Chooses the network <s>'s tasks are reached on: none in host mode, the
+ * network label, else the one network (other than ingress) its tasks
+ * attach to. Returns 0, or -1 with a reason in c->err when the tasks
+ * attach to several.
  */
 static int rb_network(struct rb_ctx *c, struct rt_service *s)
 {
@@ -257,7 +288,8 @@ static int rb_network(struct rb_ctx *c, struct rt_service *s)
 	size_t n = 0, any_desired = 0, len;
 
 	s->network = s->spec.network;
-	if (s->network)
+	s->host_mode = rb_host_mode(s);
+	if (s->network || s->host_mode)
 		return 0;
 	for (size_t i = 0; i < m->ntasks; i++)
 		any_desired |= (size_t)m->tasks[i].desired_running;
@@ -309,6 +341,40 @@ _Static_assert(RT_TASK_READY == (int)MODEL_TASK_READY &&
 	       RT_TASK_UNHEALTHY == (int)MODEL_TASK_UNHEALTHY &&
 	       RT_TASK_UNREADY_KINDS == (int)MODEL_TASK_UNREADY_KINDS,
 	       "rt_unready and model_unready differ");
+
+/* A node address HAProxy can connect to: Status.Addr, or for a manager
+ * whose Status.Addr is 0.0.0.0 the host of its ManagerStatus.Addr.
+ */
+static int rb_node_addr(const struct model_node *n, struct netaddr *out)
+{
+	static const uint8_t zero[16];
+
+	if (n->addr.family && memcmp(n->addr.ip, zero, sizeof(zero)) != 0) {
+		*out = n->addr;
+		return 1;
+	}
+	if (n->manager_addr.family && memcmp(n->manager_addr.ip, zero, sizeof(zero)) != 0) {
+		*out = n->manager_addr;
+		return 1;
+	}
+	return 0;
+}
+
+/* Task <mt> of a service in host mode: at its node's address, on the port
+ * it publishes <port> on. Returns 1, or 0 when it cannot be reached so.
+ */
+static int rb_task_host_mode(const struct model *m, const struct model_task *mt, uint16_t port,
+			     struct rt_task *t)
+{
+	const struct model_node *n = m ? model_node(m, mt->node_id) : NULL;
+	uint16_t published = rb_host_port(mt, port);
+
+	if (!published || !n || !rb_node_addr(n, &t->addr))
+		return 0;
+	t->port = published;
+	t->host_mode = 1;
+	return 1;
+}
 
 /* Why ready task <t> of <s> (model <m>: its nodes) must not be picked, or
  * NULL: its node is down or disconnected (until it is back), or passive
@@ -372,13 +438,17 @@ static void rb_tasks(struct rb_ctx *c, struct rt_service *s, const struct model 
 		t->id = mt->id;
 		t->key = balance_key(mt->id, strlen(mt->id));
 		t->port = mt->port ? mt->port : s->spec.port;
-		for (size_t j = 0; j < mt->nnets && !att; j++)
-			if (mt->nets[j].addr.family && rb_attach_ok(&mt->nets[j], s->network))
-				att = &mt->nets[j];
-		if (att)
-			t->addr = att->addr;
+		if (s->host_mode) {
+			rb_task_host_mode(mod, mt, s->spec.port, t);
+		} else {
+			for (size_t j = 0; j < mt->nnets && !att; j++)
+				if (mt->nets[j].addr.family && rb_attach_ok(&mt->nets[j], s->network))
+					att = &mt->nets[j];
+			if (att)
+				t->addr = att->addr;
+		}
 
-		t->unready = (enum rt_unready)model_task_ready(m, mt, att || vip);
+		t->unready = (enum rt_unready)model_task_ready(m, mt, att || vip || t->host_mode);
 		s->unready[t->unready]++;
 		if (t->unready != RT_TASK_READY)
 			continue;
@@ -1230,7 +1300,7 @@ static int rb_name_cmp(const void *a, const void *b)
 
 	if (d)
 		return d;
-	d = strcmp(x->source ? x->source : "", y->source ? y->source : "");
+	d = strcmp(x->model->source ? x->model->source : "", y->model->source ? y->model->source : "");
 	return d ? d : strcmp(x->svc->id ? x->svc->id : "", y->svc->id ? y->svc->id : "");
 }
 

@@ -128,6 +128,32 @@ static const char *ex_how_name(enum rt_pick_how h)
 	}
 }
 
+/* Whether the task <pick> names is reached in host mode (at its node's
+ * address), looked up among its service's tasks, sorted by ID.
+ */
+static int ex_pick_host_mode(const struct rtable *t, const struct rt_pick *pick)
+{
+	const struct rt_service *s;
+	uint32_t lo = 0, hi;
+
+	if (!pick || !pick->task_id || pick->svc >= t->nsvcs)
+		return 0;
+	s = &t->svcs[pick->svc];
+	hi = s->ntasks;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int d = strcmp(pick->task_id, s->tasks[mid].id);
+
+		if (!d)
+			return s->tasks[mid].host_mode;
+		if (d < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
+
 /* The pick explained in one sentence. */
 static void ex_pick_text(const struct rt_route *r, const struct rt_decision *d,
 			 const struct route_req *req, struct sbuf *out)
@@ -332,6 +358,8 @@ static void ex_text(const struct rtable *t, const struct route_req *req,
 		} else {
 			sbuf_puts(out, ", virtual IP ");
 		}
+		if (ex_pick_host_mode(t, d->pick))
+			sbuf_puts(out, " in host mode (its node's address, the published port)");
 		if (ans->path)
 			sbuf_printf(out, ", path rewritten to %.*s", (int)ans->path_len, ans->path);
 		if (ans->websocket)
@@ -487,7 +515,8 @@ static void ex_json(const struct rtable *t, const struct route_req *req,
 		sbuf_json_cstr(out, ans->task_id);
 		sbuf_puts(out, ",\"address\":");
 		sbuf_json_cstr(out, netaddr_str(&ans->dst, ip));
-		sbuf_printf(out, ",\"port\":%u,\"path\":", ans->port);
+		sbuf_printf(out, ",\"port\":%u,\"host_mode\":%s,\"path\":", ans->port,
+			    ex_pick_host_mode(t, d->pick) ? "true" : "false");
 		if (ans->path)
 			sbuf_json_str(out, ans->path, ans->path_len);
 		else

@@ -236,11 +236,9 @@ static void show_task_list(const struct rt_service *s, int vip, struct sbuf *b)
 		const struct rt_task *tk = &s->tasks[i];
 
 		sbuf_puts(b, i ? " " : ": ");
-		if (tk->unready == RT_TASK_READY && tk->excluded)
-			sbuf_printf(b, "%s=%s(excluded)", tk->id,
-				    show_endpoint(&tk->addr, tk->port, ep, sizeof(ep)));
-		else if (tk->unready == RT_TASK_READY)
-			sbuf_printf(b, "%s=%s", tk->id, show_endpoint(&tk->addr, tk->port, ep, sizeof(ep)));
+		if (tk->unready == RT_TASK_READY)
+			sbuf_printf(b, "%s=%s%s%s", tk->id, show_endpoint(&tk->addr, tk->port, ep, sizeof(ep)),
+				    tk->host_mode ? "(host mode)" : "", tk->excluded ? "(excluded)" : "");
 		else
 			sbuf_printf(b, "%s(%s)", tk->id, rtable_unready_name(tk->unready));
 	}
@@ -275,7 +273,8 @@ static void show_json_task(const struct rt_task *tk, struct sbuf *out)
 		sbuf_json_cstr(out, netaddr_str(&tk->addr, ip));
 	else
 		sbuf_puts(out, "null");
-	sbuf_printf(out, ",\"port\":%u,\"ready\":%s,\"why\":", tk->port,
+	sbuf_printf(out, ",\"port\":%u,\"host_mode\":%s,\"ready\":%s,\"why\":", tk->port,
+		    tk->host_mode ? "true" : "false",
 		    tk->unready == RT_TASK_READY ? "true" : "false");
 	if (tk->unready == RT_TASK_READY)
 		sbuf_puts(out, "null");
@@ -570,7 +569,7 @@ static void tasks_cells(const struct rtable *t, const struct rtable_show_cursor 
 	const struct rt_task *tk = &t->svcs[cur->service].tasks[cur->pos];
 	const struct model_task *mt = tk->model;
 
-	snprintf(c->num[0], sizeof(c->num[0]), "%u", tk->port);
+	snprintf(c->num[0], sizeof(c->num[0]), tk->host_mode ? "%u (host mode)" : "%u", tk->port);
 	c->cell[0] = tk->id;
 	c->cell[1] = mt->node;
 	c->cell[2] = mt->state;

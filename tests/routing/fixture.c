@@ -110,6 +110,38 @@ void fx_task_net(struct model *m, struct model_task *t, const char *addr, const 
 	fx_attach(m, &t->nets[t->nnets++], addr, network);
 }
 
+void fx_task_host_port(struct model *m, struct model_task *t, const char *node_id,
+		       uint16_t target, uint16_t published)
+{
+	t->nnets = 0;
+	t->node_id = fx_need(arena_strdup(m->arena, node_id));
+	t->node = t->node_id;
+	t->ports = fx_need(arena_calloc(m->arena, 1, sizeof(*t->ports)));
+	t->ports[0] = (struct model_port){ .target = target, .published = published,
+					   .protocol = MODEL_PROTO_TCP, .mode = MODEL_PUBLISH_HOST };
+	t->nports = 1;
+}
+
+struct model_node *fx_node(struct model *m, const char *id, const char *addr, const char *manager)
+{
+	struct model_node *nodes = fx_need(arena_calloc(m->arena, m->nnodes + 1, sizeof(*nodes)));
+	size_t at = 0;
+
+	while (at < m->nnodes && strcmp(m->nodes[at].id, id) < 0)
+		at++;
+	memcpy(nodes, m->nodes, at * sizeof(*nodes));
+	memcpy(nodes + at + 1, m->nodes + at, (m->nnodes - at) * sizeof(*nodes));
+	m->nodes = nodes;
+	m->nnodes++;
+	nodes[at].id = fx_need(arena_strdup(m->arena, id));
+	nodes[at].state = MODEL_NODE_READY;
+	if (netaddr_parse(&nodes[at].addr, addr, strlen(addr)) < 0)
+		abort();
+	if (manager && netaddr_parse(&nodes[at].manager_addr, manager, strlen(manager)) < 0)
+		abort();
+	return &nodes[at];
+}
+
 void fx_vip(struct model *m, struct model_service *s, const char *addr, const char *network)
 {
 	fx_attach(m, &s->vips[s->nvips++], addr, network);

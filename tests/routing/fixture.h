@@ -35,6 +35,17 @@ struct model_task *fx_task(struct model *m, struct model_service *s, const char 
 /* Adds an attachment to another network to task <t>. */
 void fx_task_net(struct model *m, struct model_task *t, const char *addr, const char *network);
 
+/* Task <t> publishes <target> as <published> (TCP) in host mode on node
+ * <node_id>; it keeps no network attachment.
+ */
+void fx_task_host_port(struct model *m, struct model_task *t, const char *node_id,
+		       uint16_t target, uint16_t published);
+
+/* Adds swarm node <id> at Status.Addr <addr> (a manager's ManagerStatus.Addr
+ * host <manager>, or NULL), kept sorted by ID.
+ */
+struct model_node *fx_node(struct model *m, const char *id, const char *addr, const char *manager);
+
 /* Adds a virtual IP on <network>. */
 void fx_vip(struct model *m, struct model_service *s, const char *addr, const char *network);
 

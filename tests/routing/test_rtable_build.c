@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "common/netaddr.h"
+#include "common/sbuf.h"
 #include "routing/model.h"
 #include "routing/rtable.h"
 #include "tests/routing/fixture.h"
@@ -268,6 +269,78 @@ static void test_networks(void **state)
 	model_free(m);
 }
 
+/* Interlock's host mode: no network, the label port published in host
+ * mode: the task is reached at its node's address and the published port.
+ */
+static void test_host_mode(void **state)
+{
+	struct model *m = fx_model();
+	struct model_service *s;
+	struct model_task *tk;
+	struct route_answer a;
+	struct rtable *t;
+	struct sbuf out = SBUF_INIT;
+	char ip[NETADDR_STRLEN];
+
+	(void)state;
+	fx_node(m, "n2", "192.0.2.12", NULL);
+	fx_node(m, "n1", "0.0.0.0", "192.0.2.11");   /* a manager's Status.Addr */
+	s = fx_service(m, "demo", 0, "lb.hosts=demo.example", "lb.port=8080", NULL);
+	tk = fx_task(m, s, "demo.1", "10.0.0.1", 0, NULL);
+	fx_task_host_port(m, tk, "n1", 8080, 30001);
+	/* the other port of the task is not the label's */
+	s = fx_service(m, "other", 0, "lb.hosts=other.example", "lb.port=80", NULL);
+	tk = fx_task(m, s, "other.1", "10.0.0.2", 0, NULL);
+	fx_task_host_port(m, tk, "n2", 8080, 30002);
+	/* on a node the model does not know */
+	s = fx_service(m, "lost", 0, "lb.hosts=lost.example", "lb.port=8080", NULL);
+	tk = fx_task(m, s, "lost.1", "10.0.0.3", 0, NULL);
+	fx_task_host_port(m, tk, "n9", 8080, 30003);
+	/* a stack's default network does not matter... */
+	s = fx_service(m, "both", 0, "lb.hosts=both.example", "lb.port=8080", NULL);
+	tk = fx_task(m, s, "both.1", "10.0.0.4", 0, NULL);
+	fx_task_host_port(m, tk, "n2", 8080, 30004);
+	fx_task_net(m, tk, "10.9.0.4", "stack_default");
+	fx_task_net(m, tk, "10.8.0.4", "shared");
+	/* ...but a network the labels name wins */
+	s = fx_service(m, "named", 0, "lb.hosts=named.example", "lb.port=8080", "lb.network=app_net", NULL);
+	tk = fx_task(m, s, "named.1", "10.0.0.5", 0, NULL);
+	fx_task_host_port(m, tk, "n2", 8080, 30005);
+	fx_task_net(m, tk, "10.9.0.5", "app_net");
+	t = fx_build(m, 1, NULL);
+
+	a = fx_route(t, "demo.example", "/");
+	assert_int_equal(a.action, ROUTE_FORWARD);
+	assert_string_equal(netaddr_str(&a.dst, ip), "192.0.2.11");
+	assert_int_equal(a.port, 30001);
+	a = fx_route(t, "other.example", "/");
+	assert_int_equal(a.action, ROUTE_NO_TASK);
+	assert_string_equal(a.reason, "no task of service other is ready (1 no address on the network)");
+	assert_int_equal(fx_route(t, "lost.example", "/").action, ROUTE_NO_TASK);
+	a = fx_route(t, "both.example", "/");
+	assert_string_equal(netaddr_str(&a.dst, ip), "192.0.2.12");
+	assert_int_equal(a.port, 30004);
+	a = fx_route(t, "named.example", "/");
+	assert_string_equal(netaddr_str(&a.dst, ip), "10.9.0.5");
+	assert_int_equal(a.port, 8080);
+
+	/* show routes and explain say how the task is reached */
+	rtable_show_routes(t, &out, 0);
+	assert_non_null(strstr(out.buf, "demo.1=192.0.2.11:30001(host mode)"));
+	assert_non_null(strstr(out.buf, "named.1=10.9.0.5:8080\n"));
+	sbuf_reset(&out);
+	{
+		struct route_req r;
+
+		fx_req(&r, "demo.example", "/");
+		rtable_explain(t, &r, &out, 0);
+	}
+	assert_non_null(strstr(out.buf, "task demo.1 in host mode"));
+	sbuf_free(&out);
+	rtable_free(t);
+	model_free(m);
+}
+
 /* running && desired running && (health check ? healthy : not unhealthy) */
 static void test_readiness(void **state)
 {
@@ -497,6 +570,7 @@ int main(void)
 		cmocka_unit_test(test_conflicts),
 		cmocka_unit_test(test_conflict_order),
 		cmocka_unit_test(test_networks),
+		cmocka_unit_test(test_host_mode),
 		cmocka_unit_test(test_readiness),
 		cmocka_unit_test(test_clusters),
 		cmocka_unit_test(test_views_survive_model),
