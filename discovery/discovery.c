@@ -55,6 +55,7 @@
 					    resolves each filtered service one by one */
 #define DISC_SINGLE_MAX         8        /* above, refresh the whole service list */
 #define DISC_SLOW_FACTOR        10       /* a full poll at most 1/10 of the time */
+#define DISC_POLL_COST_SAMPLES  4        /* full polls whose duration sets the slow period */
 #define DISC_MAX_REQS           8
 #define DISC_ERRLOG_REPEAT_MS   60000
 #define DISC_POLL_FAST_DEFAULT  150
@@ -135,7 +136,8 @@ struct discovery {
 	int64_t last_poll_ms;       /* monotonic, start of the last task poll */
 	int64_t last_full_poll_ms;
 	int64_t last_sync_mono_ms;
-	unsigned full_poll_ms;      /* how long the last full poll took */
+	unsigned full_poll_ms[DISC_POLL_COST_SAMPLES]; /* how long the last full polls took */
+	unsigned full_polls;        /* full polls answered (counts <full_poll_ms>) */
 	uint64_t cache_path[2];     /* [0] full polls, [1] subset polls */
 	uint64_t cache_body[2];
 	char host_name[256];
@@ -489,7 +491,8 @@ static void disc_on_tasks(struct discovery *d, struct disc_req *q, const struct 
 	if (!disc_ok(d, q, r))
 		return;
 	if (!subset)
-		d->full_poll_ms = (unsigned)(r->duration_ns / 1000000);
+		d->full_poll_ms[d->full_polls++ % DISC_POLL_COST_SAMPLES] =
+			(unsigned)(r->duration_ns / 1000000);
 	body = hash_bytes(0, r->body, r->len);
 	if (d->cache_path[subset] == q->path_hash && d->cache_body[subset] == body) {
 		/* the same answer to the same question: nothing moved, but a
@@ -787,14 +790,23 @@ static void disc_refresh_start(struct discovery *d)
 
 /* The effective slow interval: a big swarm's full answer is polled less
  * often, so that polling never takes more than 1/DISC_SLOW_FACTOR of the
- * time.
+ * time. The cost is the shortest of the last DISC_POLL_COST_SAMPLES full
+ * polls: a big answer is slow every time, whereas one answer that waited
+ * (a manager without a leader holds requests until a new one is elected,
+ * tens of seconds) says nothing of the cost, and stretching the period by
+ * ten times that wait would leave the tasks Swarm reschedules meanwhile
+ * unseen for minutes.
  */
 static int64_t disc_slow_ms(const struct discovery *d)
 {
-	int64_t slow = d->poll_slow_ms;
+	int64_t slow = d->poll_slow_ms, cost = 0;
+	size_t n = d->full_polls < DISC_POLL_COST_SAMPLES ? d->full_polls : DISC_POLL_COST_SAMPLES;
 
-	if ((int64_t)d->full_poll_ms * DISC_SLOW_FACTOR > slow)
-		slow = (int64_t)d->full_poll_ms * DISC_SLOW_FACTOR;
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || d->full_poll_ms[i] < cost)
+			cost = d->full_poll_ms[i];
+	if (cost * DISC_SLOW_FACTOR > slow)
+		slow = cost * DISC_SLOW_FACTOR;
 	return slow;
 }
 

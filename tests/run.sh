@@ -3,6 +3,12 @@
 # 2.6, 3.0 and 3.2), fuzz (bounded), swarm (real dockerd, single-node swarm),
 # multinode, the Debian package (package) and monitoring/ with a real
 # Prometheus (monitoring).
+#
+# Three builds: the release one (gcc), which runs every test; one with
+# clang, AddressSanitizer and UBSan, which builds the fuzz targets and runs
+# the unit tests and the fuzzers; and one with ThreadSanitizer of only what
+# runs threads. Unit tests and fuzzers run two at a time (one per core);
+# the tests that time HAProxy or share a daemon run one after another.
 # On a fresh Debian bookworm machine, as root, it installs what it needs:
 # Debian packages, and HAProxy 3.0 and 3.2 from Debian's trixie and sid
 # (tests/lib/haproxy-versions.sh, kept in /var/cache/swarm-spoa-haproxy).
@@ -14,7 +20,6 @@ set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${SWARM_SPOA_BUILD_DIR:-$SRC/build}
 FUZZ_BUILD=${SWARM_SPOA_FUZZ_BUILD_DIR:-$SRC/build-fuzz}
-ASAN_BUILD=${SWARM_SPOA_ASAN_BUILD_DIR:-$SRC/build-asan}
 TSAN_BUILD=${SWARM_SPOA_TSAN_BUILD_DIR:-$SRC/build-tsan}
 JOBS=$(nproc)
 
@@ -42,7 +47,17 @@ if [ "$(id -u)" = 0 ]; then
 	"$SRC/tests/lib/haproxy-versions.sh" install
 fi
 
-echo "== build ($BUILD)"
+# phase <name>: ends the previous phase with its duration, starts <name>.
+phase_name=
+phase_start=$SECONDS
+phase() {
+	[ -z "$phase_name" ] || echo "== $phase_name: $((SECONDS - phase_start)) s"
+	phase_name=$1
+	phase_start=$SECONDS
+}
+
+phase "build ($BUILD)"
+echo "== $phase_name"
 cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD" -j"$JOBS"
 
@@ -51,26 +66,35 @@ if (($#)); then
 	exec ctest --output-on-failure "$@"
 fi
 
-echo "== unit tests under AddressSanitizer/UBSan ($ASAN_BUILD)"
-cmake -S "$SRC" -B "$ASAN_BUILD" -DCMAKE_BUILD_TYPE=Debug -DSWARM_SPOA_SANITIZE=ON >/dev/null
-cmake --build "$ASAN_BUILD" -j"$JOBS"
-(cd "$ASAN_BUILD" && ctest --output-on-failure -L unit)
+phase "build with clang, AddressSanitizer/UBSan and the fuzz targets ($FUZZ_BUILD)"
+echo "== $phase_name"
+CC=clang cmake -S "$SRC" -B "$FUZZ_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	-DSWARM_SPOA_FUZZ=ON -DSWARM_SPOA_SANITIZE=ON >/dev/null
+cmake --build "$FUZZ_BUILD" -j"$JOBS"
+
+phase "unit tests and fuzz targets under AddressSanitizer/UBSan"
+echo "== $phase_name"
+(cd "$FUZZ_BUILD" && ctest --output-on-failure -j"$JOBS" -L 'unit|fuzz')
 
 # ThreadSanitizer: only what runs threads (the SPOP workers and acceptor,
 # the table publication), built alone, to keep CI short. halt_on_error:
 # a race fails the test instead of being printed and passed.
-echo "== the tests that use threads under ThreadSanitizer ($TSAN_BUILD)"
+phase "the tests that use threads under ThreadSanitizer ($TSAN_BUILD)"
+echo "== $phase_name"
 cmake -S "$SRC" -B "$TSAN_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWARM_SPOA_SANITIZE=thread >/dev/null
 cmake --build "$TSAN_BUILD" -j"$JOBS" --target swarm-spoa test_spop test_spopstats test_snapshot
 (cd "$TSAN_BUILD" && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure \
 	-R '^(test_spop|test_spopstats|test_snapshot|integration_spop_protocol)$')
 
-echo "== fuzz targets ($FUZZ_BUILD)"
-CC=clang cmake -S "$SRC" -B "$FUZZ_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	-DSWARM_SPOA_FUZZ=ON -DSWARM_SPOA_SANITIZE=ON >/dev/null
-cmake --build "$FUZZ_BUILD" -j"$JOBS"
-(cd "$FUZZ_BUILD" && ctest --output-on-failure -L fuzz)
-
-echo "== unit, integration, swarm, multinode, package and monitoring tests"
+phase "unit tests of the release build"
+echo "== $phase_name"
 cd "$BUILD"
-ctest --output-on-failure -L 'unit|integration|swarm|multinode|package|monitoring'
+rc=0
+ctest --output-on-failure -j"$JOBS" -L unit || rc=$?
+
+phase "integration, swarm, multinode, package and monitoring tests"
+echo "== $phase_name"
+ctest --output-on-failure -L 'integration|swarm|multinode|package|monitoring' || rc=$?
+phase ""
+echo "== total: $SECONDS s"
+exit "$rc"

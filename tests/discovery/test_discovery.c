@@ -1,8 +1,10 @@
 /* The discovery state machine against a scripted daemon on a unix socket:
  * first sync, no handover when nothing changed, a service event followed
- * within the fast poll, a node event followed by the node's new state, the daemon going away (last model kept, degraded,
- * no empty model) and coming back (resync), garbage answers, plain
- * containers mode, and a socket proxy that refuses /info and /events.
+ * within the fast poll, a node event followed by the node's new state, a
+ * late answer that does not stretch the slow poll, the daemon going away
+ * (last model kept, degraded, no empty model) and coming back (resync),
+ * garbage answers, plain containers mode, and a socket proxy that refuses
+ * /info and /events.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +34,7 @@ struct daemon {
 	int info_forbidden;     /* a proxy refusing /info */
 	int events_forbidden;   /* a proxy refusing /events */
 	int garbage_tasks;
+	unsigned web_tasks_delay_ms; /* the next /tasks asking for web waits that long */
 	char *services;
 	char *tasks;
 	char *networks;
@@ -94,8 +97,11 @@ static void handler(void *arg, const char *method, const char *path, struct fake
 		}
 	} else if (strncmp(path, "/v1.41/services", 15) == 0)
 		answer(r, 200, dm.services);
-	else if (strncmp(path, "/v1.41/tasks", 12) == 0)
+	else if (strncmp(path, "/v1.41/tasks", 12) == 0) {
 		answer(r, 200, dm.garbage_tasks ? "<html>500 Internal Server Error</html>" : dm.tasks);
+		if (strstr(path, WEB))
+			r->delay_ms = __atomic_exchange_n(&dm.web_tasks_delay_ms, 0, __ATOMIC_SEQ_CST);
+	}
 	else if (strncmp(path, "/v1.41/networks", 15) == 0)
 		answer(r, 200, dm.networks);
 	else if (strncmp(path, "/v1.41/nodes", 12) == 0)
@@ -348,6 +354,48 @@ static void test_node_event(void **state)
 	assert_null(model_node(fx->seen.last, NODE));
 }
 
+/* One full poll answered late, as a manager does while the swarm elects a
+ * new leader: the slow period stays --poll-slow (200 ms here), it is not
+ * stretched to ten times the wait, and a task change that comes with no
+ * event (a task rescheduled on another node) is seen within it.
+ */
+static void test_slow_answer_once(void **state)
+{
+	struct fixture *fx = *state;
+	unsigned polls;
+	int64_t t0;
+
+	start(fx, "swarm");
+	assert_true(run(fx, has_model, 5000));
+	assert_true(web_has_four_tasks(fx));
+	/* a few full polls answered at once first */
+	polls = fakedocker_count(fx->fake, "/v1.41/tasks");
+	run(fx, NULL, 2000);
+	assert_true(fakedocker_count(fx->fake, "/v1.41/tasks") - polls >= 4);
+
+	__atomic_store_n(&dm.web_tasks_delay_ms, 2000, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&dm.web_tasks_delay_ms, __ATOMIC_SEQ_CST))
+		run(fx, NULL, 10);
+	/* the late answer is in (the tasks are unchanged); then the swarm moves */
+	run(fx, NULL, 2500);
+	{
+		const char *one_task =
+			"[{\"ID\":\"t1\",\"ServiceID\":\"" WEB "\",\"DesiredState\":\"running\","
+			"\"Status\":{\"State\":\"running\",\"Timestamp\":\"2024-01-01T00:00:00Z\"},"
+			"\"NetworksAttachments\":[{\"Network\":{\"ID\":\"64b10570kbavk9j9zd6o6dqsd\","
+			"\"Spec\":{\"Name\":\"ssp-explore-net\"}},\"Addresses\":[\"10.0.2.50/24\"]}]}]";
+		char *old = dm.tasks;
+
+		dm.tasks = strdup(one_task);
+		free(old);
+	}
+	t0 = clock_mono_ms();
+	/* 200 ms, and a wide margin for a loaded machine; some 15 s more
+	 * with the period stretched to 20 s by the late answer */
+	assert_true(run(fx, web_has_one_task, 10000));
+	assert_true(clock_mono_ms() - t0 < 5000);
+}
+
 static void test_daemon_away_and_back(void **state)
 {
 	struct fixture *fx = *state;
@@ -490,6 +538,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sync_steady_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_answer_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_daemon_away_and_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto_mode_sticks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_answers, setup, teardown),

@@ -464,19 +464,24 @@ mn_check_moved() {
 	log "agents: $(mn_tables_are "$via" "$svc" "$@" | tr '\n' ';')"
 }
 
-# mn_converged <via> <service> <replicas> [nodes]: the service has exactly
-# <replicas> running tasks, none starting or stopping, no update under way;
-# with <nodes>, on that many distinct nodes at least.
+# mn_converged <via> <service> <replicas> [nodes] [away]: the service has
+# exactly <replicas> running tasks, none starting or stopping, no update
+# under way; with <nodes>, on that many distinct nodes at least; with
+# <away>, none on node <away>. A node just drained, lost or cut off keeps
+# its tasks listed as running until Swarm acts on it: without <away>, the
+# swarm as it was before passes for converged.
 mn_converged() {
-	local via=$1 svc=$2 want=$3 nodes=${4:-1} tasks running spread upd
+	local via=$1 svc=$2 want=$3 nodes=${4:-1} away=${5:-} tasks running spread upd left=0
 	tasks=$(mn_tasks "$via" "$svc") || return 1
 	running=$(grep -c ' Running$' <<<"$tasks" || true)
 	spread=$(awk '$3 == "Running" {print $2}' <<<"$tasks" | sort -u | wc -l)
+	[ -z "$away" ] || left=$(awk -v a="$(mn_name "$away")" '$2 == a' <<<"$tasks" | wc -l)
 	upd=$(mn_docker "$via" service inspect -f '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' "$svc")
-	echo "$svc: $running/$want running on $spread nodes, update '${upd:-none}'"
+	echo "$svc: $running/$want running on $spread nodes${away:+, $left on node $away}, update '${upd:-none}'"
 	echo "$tasks"
 	[ "$running" -eq "$want" ] && [ "$(wc -l <<<"$tasks")" -eq "$want" ] &&
-		[ "$spread" -ge "$nodes" ] && [ "$upd" != updating ] && [ "$upd" != rollback_started ]
+		[ "$spread" -ge "$nodes" ] && [ "$left" -eq 0 ] &&
+		[ "$upd" != updating ] && [ "$upd" != rollback_started ]
 }
 
 # mn_names <node> <host> <count>: the task names that answered <count>

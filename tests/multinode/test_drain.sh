@@ -51,7 +51,7 @@ sleep 4
 t_drain=$(date +%s.%N)
 mn_docker "$via" node update --availability drain "$(mn_name "$victim")" >/dev/null
 log "drained node $victim at $t_drain"
-wait_until 60 mn_converged "$via" "$svc" 6 2
+wait_until 60 mn_converged "$via" "$svc" 6 2 "$victim"
 mn_load_wait
 
 mapfile -t after < <(mn_running_names "$via" "$svc")

@@ -68,7 +68,7 @@ node_down() { [ -n "$(mn_node_event "$via" "$victim" down "$t0")" ]; }
 wait_until $(( down_wait + 30 )) node_down
 t_down=$(mn_node_event "$via" "$victim" down "$t0")
 log "node $victim declared down $(python3 -c "import sys; print(round(float(sys.argv[1]) - float(sys.argv[2]), 2))" "$t_down" "$t_kill") s after the kill"
-wait_until 60 mn_converged "$via" "$svc" 6 2
+wait_until 60 mn_converged "$via" "$svc" 6 2 "$victim"
 mapfile -t after < <(mn_running_names "$via" "$svc")
 wait_until 30 mn_tables_are "$via" "$svc" "${after[@]}"
 log "the agents route every task Swarm runs $(python3 -c "import sys, time; print(round(time.time() - float(sys.argv[1]), 2))" "$t_down") s after node $victim was declared down"

@@ -84,7 +84,7 @@ t_down=$(mn_node_event "$via" "$victim" down "$t0")
 log "node $victim declared down by the majority $(python3 -c "import sys; print(round(float(sys.argv[1]) - float(sys.argv[2]), 2))" "$t_down" "$t_cut") s after the cut"
 majority_follows() {
 	local names_now
-	mn_converged "$via" "$svc" 6 2 || return 1
+	mn_converged "$via" "$svc" 6 2 "$victim" || return 1
 	mapfile -t names_now < <(mn_running_names "$via" "$svc")
 	mn_agent_cmd "$via" "show tasks $svc json" | awk -v v="$(mn_name "$victim")" '
 		/^== agent / { skip = ($NF == v) } !skip' |
