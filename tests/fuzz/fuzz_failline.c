@@ -13,6 +13,8 @@
 #include "health/exclude.h"
 #include "health/failline.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct failline fl;
