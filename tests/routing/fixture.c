@@ -129,8 +129,10 @@ struct model_node *fx_node(struct model *m, const char *id, const char *addr, co
 
 	while (at < m->nnodes && strcmp(m->nodes[at].id, id) < 0)
 		at++;
-	memcpy(nodes, m->nodes, at * sizeof(*nodes));
-	memcpy(nodes + at + 1, m->nodes + at, (m->nnodes - at) * sizeof(*nodes));
+	if (m->nnodes) {
+		memcpy(nodes, m->nodes, at * sizeof(*nodes));
+		memcpy(nodes + at + 1, m->nodes + at, (m->nnodes - at) * sizeof(*nodes));
+	}
 	m->nodes = nodes;
 	m->nnodes++;
 	nodes[at].id = fx_need(arena_strdup(m->arena, id));
