@@ -108,11 +108,17 @@ check_status --stats "$S" --service "$web" --status absent --within-ms 1000 -- "
 	fail "removal of $web not followed within 1 s"
 
 log "plain containers: an agent in containers mode on the same daemon"
+# A network of its own: the services just removed were the last users of
+# $net on this node, and Docker tears its local copy down in the
+# background; a container attached to it meanwhile fails with "network
+# ... not found".
+plain_net=ssp-disc-plain-net
+"$DOCKER" network create -d overlay --attachable "${label[@]}" "$plain_net" >/dev/null
 start_agent containers --docker-mode containers
 C=$TEST_WORK/containers.sock
 check_status --stats "$C" --service "$plain" --status routed --source docker --hosts plain.disc.test \
 	--within-ms 1000 -- \
-	"$DOCKER" run -d --name "$plain" "${label[@]}" --network "$net" \
+	"$DOCKER" run -d --name "$plain" "${label[@]}" --network "$plain_net" \
 	--label com.docker.lb.hosts=plain.disc.test --label com.docker.lb.port=8080 \
 	--health-interval 1s --health-start-period 1s "swarm-spoa/echo:$tag" --name plain ||
 	fail "plain container not discovered"
