@@ -404,11 +404,11 @@ class StatsSocketTest(unittest.TestCase):
             c.close()
 
     def test_explain_names_route_and_task(self):
-        out = self.stats("explain web.test /api/v1 src 192.0.2.7")
+        out = self.stats("explain web.test /api/v1/ src 192.0.2.7")
         self.assertIn("/api", out)
         self.assertIn("api.1", out)
         self.assertIn("127.0.0.1:%d" % self.api.port, out)
-        j = self.stats_json("explain web.test /api/v1 json")
+        j = self.stats_json("explain web.test /api/v1/ json")
         flat = json.dumps(j)
         self.assertIn('"api.1"', flat)
         self.assertIn('"/api"', flat)
@@ -621,7 +621,7 @@ class StatsSocketTest(unittest.TestCase):
                             (lambda: socket.create_connection(("127.0.0.1", self.tcp_port), timeout=30)))
                 barrier.wait()
                 got = [s.cmd("show info json"), s.cmd("show routes json"),
-                       s.cmd("show stats json"), s.cmd("explain web.test /api/%d" % i),
+                       s.cmd("show stats json"), s.cmd("explain web.test /api/%d/" % i),
                        s.cmd("show conns json"), s.cmd("show services")]
                 s.close()
                 for g in (got[0], got[1], got[2], got[4]):
