@@ -52,11 +52,14 @@ mkcert v2 tls.test
 mkcert cfg cfg.test
 cat "$work/v1.crt" "$work/v2.crt" >"$work/both.crt"
 cat "$work/cfg.crt" "$work/cfg.key" >"$work/cfg.pem"
+# The apps are services outside any stack: their secrets must not be named
+# STACK_... after a stack that runs (the pair's, sptls), or the agents
+# refuse them as that stack's (docs/security.md).
 for s in v1 v2; do
-	"$DOCKER" secret create "${label[@]}" "sptls_${s}_crt" "$work/$s.crt" >/dev/null
-	"$DOCKER" secret create "${label[@]}" "sptls_${s}_key" "$work/$s.key" >/dev/null
+	"$DOCKER" secret create "${label[@]}" "sptlsapp_${s}_crt" "$work/$s.crt" >/dev/null
+	"$DOCKER" secret create "${label[@]}" "sptlsapp_${s}_key" "$work/$s.key" >/dev/null
 done
-"$DOCKER" config create "${label[@]}" sptls_cfg_pem "$work/cfg.pem" >/dev/null
+"$DOCKER" config create "${label[@]}" sptlsapp_cfg_pem "$work/cfg.pem" >/dev/null
 log "secrets and config created; control subnet $subnet, HTTP $http_port, HTTPS $https_port"
 
 # --- the pair ------------------------------------------------------------------
@@ -151,7 +154,7 @@ cert_is() {
 load_start web --port "$http_port" --host web.test --expect "name=web " --concurrency 4
 version0=$(agent_version)
 t0=$(now_ms)
-app tls --label com.docker.lb.ssl_cert=sptls_v1_crt --label com.docker.lb.ssl_key=sptls_v1_key \
+app tls --label com.docker.lb.ssl_cert=sptlsapp_v1_crt --label com.docker.lb.ssl_key=sptlsapp_v1_key \
 	--label com.docker.lb.ssl_only=true --label com.docker.lb.hsts=600
 v1=$(fingerprint "$work/v1.crt")
 wait_until 300 sh -c "[ \"\$(openssl s_client -connect 127.0.0.1:$https_port -servername tls.test </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2)\" = '$v1' ]"
@@ -159,8 +162,8 @@ log "certificate from secrets served $(( $(now_ms) - t0 )) ms after the service 
 wait_until 300 agent_updated
 [ "$(agent_version)" != "$version0" ] || fail "the agents' service was not updated to mount the secrets"
 mounted=$("$DOCKER" service inspect -f '{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.SecretName}} {{end}}' "${stack}_agent")
-assert_contains "$mounted" "sptls_v1_crt" "secrets mounted into the agents"
-assert_contains "$mounted" "sptls_v1_key" "secrets mounted into the agents"
+assert_contains "$mounted" "sptlsapp_v1_crt" "secrets mounted into the agents"
+assert_contains "$mounted" "sptlsapp_v1_key" "secrets mounted into the agents"
 if ! load_stop web; then
 	grep -q '^ *option continue-on-error' "$SWARM_SPOA_SRC/haproxy-conf/spoe-swarm.conf" ||
 		log "haproxy-conf/spoe-swarm.conf has no 'option continue-on-error': after an SPOE error (an agent closing its connections as it stops) HAProxy 2.6 skips haproxy.cfg's second send-spoe-group"
@@ -178,15 +181,15 @@ redirect=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code} %{redirect_url}' 
 [ "$redirect" = "301 https://tls.test/p?q=1" ] || fail "plain HTTP to an ssl_only service: $redirect"
 [ "$(served_fingerprint unknown.test)" != "$v1" ] || fail "unknown SNI got the service's certificate"
 log "show certs:"$'\n'"$(show_certs)"
-wait_until 30 cert_is sptls_v1_crt+sptls_v1_key secret ok
+wait_until 30 cert_is sptlsapp_v1_crt+sptlsapp_v1_key secret ok
 
 # --- 2. rotation: a new secret pair in the labels -----------------------------
 load_start tls --port "$https_port" --host tls.test --tls --cafile "$work/both.crt" \
 	--expect "name=tls " --concurrency 4
 v2=$(fingerprint "$work/v2.crt")
 t0=$(now_ms)
-"$DOCKER" service update -q --detach --label-add com.docker.lb.ssl_cert=sptls_v2_crt \
-	--label-add com.docker.lb.ssl_key=sptls_v2_key sptls-tls >/dev/null
+"$DOCKER" service update -q --detach --label-add com.docker.lb.ssl_cert=sptlsapp_v2_crt \
+	--label-add com.docker.lb.ssl_key=sptlsapp_v2_key sptls-tls >/dev/null
 wait_until 300 sh -c "[ \"\$(openssl s_client -connect 127.0.0.1:$https_port -servername tls.test </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2)\" = '$v2' ]"
 log "rotated certificate served $(( $(now_ms) - t0 )) ms after the label change"
 wait_until 300 agent_updated
@@ -196,11 +199,11 @@ log "during the rotation: $LOAD_RESULT"
 # --- 3. a Docker config: no restart -------------------------------------------
 version1=$(agent_version)
 t0=$(now_ms)
-app cfg --label com.docker.lb.ssl_cert=sptls_cfg_pem
+app cfg --label com.docker.lb.ssl_cert=sptlsapp_cfg_pem
 cfgfp=$(fingerprint "$work/cfg.crt")
 wait_until 60 sh -c "[ \"\$(openssl s_client -connect 127.0.0.1:$https_port -servername cfg.test </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2)\" = '$cfgfp' ]"
 log "certificate from a config served $(( $(now_ms) - t0 )) ms after the service was created"
 [ "$(agent_version)" = "$version1" ] || fail "a config must not restart the agents"
-wait_until 30 cert_is sptls_cfg_pem config ok
+wait_until 30 cert_is sptlsapp_cfg_pem config ok
 
 test_pass
