@@ -340,7 +340,7 @@ static void netmgr_decide(struct netmgr *m)
 		.now_ms = clock_mono_ms(),
 		.start_ms = m->start_ms,
 		.grace_ms = m->grace_ms,
-		.fold_ms = NETMGR_FOLD_MS,
+		.fold_ms = NETMGR_DETACH_FOLD_MS,
 	};
 	int rc;
 

@@ -21,7 +21,8 @@
  * Swarm cannot add a network to a running task: every attach or detach
  * replaces the proxy's tasks, following the service's update_config. Hence
  * the folding: changes seen within NETMGR_FOLD_MS are made by one update,
- * and detachments whose grace periods end close together too.
+ * and detachments whose grace periods end within NETMGR_DETACH_FOLD_MS of
+ * each other too (netplan.h).
  */
 #ifndef NETMGR_NETMGR_H
 #define NETMGR_NETMGR_H
@@ -36,6 +37,7 @@ struct sbuf;
 struct netmgr;
 
 #define NETMGR_FOLD_MS          1000    /* changes made together in one update */
+#define NETMGR_DETACH_FOLD_MS   3000    /* graces ending this close: one detach */
 #define NETMGR_GUARD_MS         30000   /* looks at the proxy service at least this often */
 #define NETMGR_REMOVE_RETRY_MS  500     /* a detached network still held by old tasks */
 #define NETMGR_REMOVE_SLOW_MS   15000   /* ... once it has been held for a minute */

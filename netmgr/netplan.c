@@ -77,6 +77,7 @@ struct netplan_want {
 	const struct netplan_net *net;
 	unsigned users;
 	int64_t due_ms;             /* users == 0: the end of its grace */
+	int folds;                  /* an idle network the agents attached */
 };
 
 struct netplan_ctx {
@@ -199,6 +200,48 @@ static void netplan_collect_wants(struct netplan_ctx *c)
 	}
 }
 
+/* Folds detachments into one update: once the first grace of a network
+ * the agents attached ends, each one ending within <fold_ms> of the last
+ * one folded is waited for too (`docker stack rm a b` removes the stacks
+ * one after the other, and a busy manager may show them gone in tables
+ * seconds apart), up to NETPLAN_FOLD_MAX times <fold_ms> after the first.
+ * The folded graces all end with the last one.
+ */
+static void netplan_fold(struct netplan_ctx *c)
+{
+	const struct netplan_in *in = c->in;
+	int64_t fold = (int64_t)in->fold_ms, first = 0, last, most;
+	int grew = 1;
+
+	for (size_t i = 0; i < c->nwants; i++) {
+		struct netplan_want *w = &c->wants[i];
+
+		w->folds = !w->users && w->due_ms &&
+			   netplan_in_list(in->managed, in->nmanaged, w->net->id);
+		if (w->folds && (!first || w->due_ms < first))
+			first = w->due_ms;
+	}
+	if (!first)
+		return;
+	last = first;
+	most = first + NETPLAN_FOLD_MAX * fold;
+	while (grew) {
+		grew = 0;
+		for (size_t i = 0; i < c->nwants; i++) {
+			const struct netplan_want *w = &c->wants[i];
+
+			if (w->folds && w->due_ms > last && w->due_ms <= last + fold &&
+			    w->due_ms <= most) {
+				last = w->due_ms;
+				grew = 1;
+			}
+		}
+	}
+	for (size_t i = 0; i < c->nwants; i++)
+		if (c->wants[i].folds && c->wants[i].due_ms <= last)
+			c->wants[i].due_ms = last;
+}
+
 /* The networks the proxy has: kept, or detached when the agents attached
  * them and no routed service has named them for the grace period.
  */
@@ -309,26 +352,6 @@ static void netplan_detached(struct netplan_ctx *c)
 	}
 }
 
-/* Folds detachments: when the first grace ends, wait for those ending
- * within <fold_ms> of it, so that one update makes them all.
- */
-static void netplan_fold(struct netplan_ctx *c)
-{
-	struct netplan_out *out = c->out;
-	int64_t first = out->next_ms, last = out->next_ms;
-
-	if (!first)
-		return;
-	for (size_t i = 0; i < out->nrows; i++) {
-		int64_t due = out->rows[i].due_ms;
-
-		if (out->rows[i].state == NETPLAN_GRACE && due > last &&
-		    due <= first + (int64_t)c->in->fold_ms)
-			last = due;
-	}
-	out->next_ms = last;
-}
-
 int netplan_decide(const struct netplan_in *in, struct netplan_out *out)
 {
 	struct netplan_ctx c = { .in = in, .out = out };
@@ -351,10 +374,10 @@ int netplan_decide(const struct netplan_in *in, struct netplan_out *out)
 		return -1;
 	}
 	netplan_collect_wants(&c);
+	netplan_fold(&c);
 	netplan_attached(&c);
 	netplan_attach(&c);
 	netplan_detached(&c);
-	netplan_fold(&c);
 	out->labels_change = !netplan_same_set(out->managed, out->nmanaged, in->managed, in->nmanaged) ||
 			     !netplan_same_set(out->detached, out->ndetached, in->detached, in->ndetached);
 	free(c.wants);

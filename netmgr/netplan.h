@@ -75,10 +75,14 @@ struct netplan_in {
 	 * then. */
 	int64_t start_ms;
 	unsigned grace_ms;
-	/* Detachments whose grace ends within <fold_ms> of the first one are
-	 * made together, in one service update. */
+	/* Detachments are folded into one service update: once the first
+	 * grace ends, each grace ending within <fold_ms> of the last one
+	 * folded is waited for too, up to NETPLAN_FOLD_MAX times <fold_ms>
+	 * after the first; all of them end with the last one. */
 	unsigned fold_ms;
 };
+
+#define NETPLAN_FOLD_MAX 4   /* a chain of folds waits at most this many <fold_ms> */
 
 enum netplan_state {
 	NETPLAN_OPERATOR = 0,       /* attached by the operator: never touched */

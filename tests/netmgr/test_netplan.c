@@ -448,6 +448,60 @@ static void test_fold(void **state)
 	netplan_release(&out);
 }
 
+/* Folding chains: each grace ending within the fold of the last one folded
+ * is waited for, and all end together; the chain stops at
+ * NETPLAN_FOLD_MAX folds after the first.
+ */
+static void test_fold_chain(void **state)
+{
+	struct netplan_in in = base_in();
+	const char *managed[] = { nets[APP].id, nets[SHOP].id, nets[TWIN1].id,
+				  nets[TWIN2].id, nets[CONTROL].id, nets[SHARED].id };
+	struct netplan_use uses[] = {
+		{ "app_net", 0, NOW }, { "shop_default", 0, NOW + 900 },
+		{ "tw10000000000000000000007", 0, NOW + 1800 },
+		{ "tw20000000000000000000008", 0, NOW + 2700 },
+		{ "swarm-spoa_control", 0, NOW + 3600 }, { "swarm-spoa", 0, NOW + 4500 },
+	};
+	struct netplan_out out;
+
+	(void)state;
+	in.attached = managed;
+	in.nattached = 3;
+	in.managed = managed;
+	in.nmanaged = 3;
+	in.uses = uses;
+	in.nuses = 3;
+	/* three graces 900 ms apart: one detach, when the last one ends */
+	assert_int_equal(netplan_decide(&in, &out), 0);
+	assert_int_equal(out.next_ms, NOW + 1800 + GRACE);
+	netplan_release(&out);
+	in.now_ms = NOW + GRACE + 100;   /* the first grace is over, the chain is not */
+	assert_int_equal(netplan_decide(&in, &out), 0);
+	assert_int_equal(out.ndetach, 0);
+	assert_int_equal(row_of(&out, "app_net")->state, NETPLAN_GRACE);
+	assert_int_equal(row_of(&out, "app_net")->due_ms, NOW + 1800 + GRACE);
+	assert_int_equal(out.next_ms, NOW + 1800 + GRACE);
+	netplan_release(&out);
+	in.now_ms = NOW + 1800 + GRACE;
+	assert_int_equal(netplan_decide(&in, &out), 0);
+	assert_int_equal(out.ndetach, 3);
+	netplan_release(&out);
+
+	/* six: the chain stops 4 folds after the first */
+	in.now_ms = NOW;
+	in.nattached = in.nmanaged = in.nuses = 6;
+	assert_int_equal(netplan_decide(&in, &out), 0);
+	assert_int_equal(out.next_ms, NOW + 3600 + GRACE);
+	netplan_release(&out);
+	in.now_ms = NOW + 3600 + GRACE;
+	assert_int_equal(netplan_decide(&in, &out), 0);
+	assert_int_equal(out.ndetach, 5);
+	assert_int_equal(row_of(&out, "swarm-spoa")->state, NETPLAN_GRACE);
+	assert_int_equal(out.next_ms, NOW + 4500 + GRACE);
+	netplan_release(&out);
+}
+
 /* Attachments and detachments due at once: one update does both. */
 static void test_attach_and_detach_together(void **state)
 {
@@ -487,6 +541,7 @@ int main(void)
 		cmocka_unit_test(test_removal),
 		cmocka_unit_test(test_redeploy_before_removal),
 		cmocka_unit_test(test_fold),
+		cmocka_unit_test(test_fold_chain),
 		cmocka_unit_test(test_attach_and_detach_together),
 	};
 

@@ -44,6 +44,14 @@ updates() {
 	echo "$total"
 }
 
+# one_update <before> <after> <what>: the agents made one proxy update for
+# <what>; else their logs are kept in the work directory and the test fails.
+one_update() {
+	[ $(( $2 - $1 )) = 1 ] && return 0
+	"$DOCKER" service logs --raw --timestamps "${NM_PAIR}_agent" >"$TEST_WORK/agents.log" 2>&1 || true
+	fail "$3 took $(( $2 - $1 )) proxy updates, expected 1 (agents' logs: $TEST_WORK/agents.log)"
+}
+
 # check_disruption <phase> <load json>: failures at the connection only, in
 # one window of at most $window_bound_s s; records the figures.
 check_disruption() {
@@ -88,7 +96,7 @@ nm_load_stop attach
 msg=$(check_disruption attach "$NM_LOAD")
 log "$msg"
 u1=$(updates)
-[ $(( u1 - u0 )) = 1 ] || fail "attaching ${b}_net took $(( u1 - u0 )) proxy updates, expected 1"
+one_update "$u0" "$u1" "attaching ${b}_net"
 nm_routed "$a" a.ssp5t.test || fail "$a no longer routed after the attach"
 
 # --- 2. detach, B under load ------------------------------------------------------
@@ -103,7 +111,7 @@ nm_load_stop detach
 msg=$(check_disruption detach "$NM_LOAD")
 log "$msg"
 u2=$(updates)
-[ $(( u2 - u1 )) = 1 ] || fail "detaching ${a}_net took $(( u2 - u1 )) proxy updates, expected 1"
+one_update "$u1" "$u2" "detaching ${a}_net"
 nm_routed "$b" b.ssp5t.test || fail "$b no longer routed after the detach"
 proxy_nets=$(service_network_names "${NM_PAIR}_haproxy")
 case "$proxy_nets" in *"${a}_net"*) fail "HAProxy still on ${a}_net: $proxy_nets" ;; esac
@@ -123,7 +131,7 @@ nm_load_stop fold_in
 msg=$(check_disruption fold_in "$NM_LOAD")
 log "$msg"
 u3=$(updates)
-[ $(( u3 - u2 )) = 1 ] || fail "two apps deployed at once took $(( u3 - u2 )) proxy updates, expected 1"
+one_update "$u2" "$u3" "two apps deployed at once"
 
 nm_load_start fold_out --host b.ssp5t.test --expect "name=${b}_web." --rate 100 --duration 600
 t0=$(now_ms)
@@ -136,7 +144,7 @@ nm_load_stop fold_out
 msg=$(check_disruption fold_out "$NM_LOAD")
 log "$msg"
 u4=$(updates)
-[ $(( u4 - u3 )) = 1 ] || fail "two apps removed at once took $(( u4 - u3 )) proxy updates, expected 1"
+one_update "$u3" "$u4" "two apps removed at once"
 nm_routed "$b" b.ssp5t.test || fail "$b no longer routed after the folding"
 
 log "disruption figures: $(tr -d ' \n' <"$TEST_WORK/disruption.json")"
