@@ -150,6 +150,28 @@ int exclude_failure(struct exclude *x, const char *service, const char *task_id,
 	return 1;
 }
 
+int exclude_force(struct exclude *x, const char *service, const char *task_id,
+		  const struct exclude_policy *p, int64_t now_ms, int64_t until_ms,
+		  const char *reason)
+{
+	struct exclude_task *t = exclude_get(x, service, task_id);
+	int was;
+
+	if (!t)
+		return -1;
+	t->fail_timeout_ms = p->fail_timeout_ms;
+	was = t->until_ms > now_ms;
+	if (was && t->until_ms >= until_ms)
+		return 0;
+	if (!was) {
+		t->nfails = 0;
+		t->exclusions++;
+	}
+	t->until_ms = until_ms;
+	snprintf(t->reason, sizeof(t->reason), "%s", reason);
+	return !was;
+}
+
 size_t exclude_expire(struct exclude *x, int64_t now_ms)
 {
 	size_t ended = 0, k = 0;

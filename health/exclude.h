@@ -49,6 +49,16 @@ void exclude_free(struct exclude *x);
 int exclude_failure(struct exclude *x, const char *service, const char *task_id,
 		    const struct exclude_policy *p, int64_t now_ms, const char *what);
 
+/* Excludes task <task_id> of <service> until <until_ms> for <reason>,
+ * whatever its failure count (its node stopped answering: suspect.h),
+ * under policy <p>. A running exclusion is extended, never shortened.
+ * Returns 1 when the task was not excluded before, 0 when it was, -1 when
+ * memory is exhausted.
+ */
+int exclude_force(struct exclude *x, const char *service, const char *task_id,
+		  const struct exclude_policy *p, int64_t now_ms, int64_t until_ms,
+		  const char *reason);
+
 /* Ends the exclusions due by <now_ms> and forgets failures older than
  * their fail_timeout. Returns the number of exclusions ended.
  */

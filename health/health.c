@@ -4,6 +4,9 @@
  * - each line goes through failline_parse(); a failure is matched to its
  *   task by (service, destination address) in an index rebuilt from each
  *   new table, and counted by the exclusion rules (exclude.c);
+ * - connect timeouts to every task of a node make the node suspect
+ *   (suspect.c): all its tasks are excluded at once, until Swarm says it
+ *   is down;
  * - when the set of excluded tasks changes (a task excluded, an exclusion
  *   ended), a new overlay goes to the table build.
  */
@@ -25,6 +28,7 @@
 #include "health/exclude.h"
 #include "health/failline.h"
 #include "health/health.h"
+#include "health/suspect.h"
 #include "routing/labels-t.h"
 #include "routing/model.h"
 #include "routing/overlay.h"
@@ -39,6 +43,7 @@
 struct health_dst {
 	const char *service;
 	const char *task_id;
+	const char *node_id;         /* NULL outside a swarm */
 	struct netaddr addr;
 	uint16_t port;
 	const struct exclude_policy *policy;
@@ -56,6 +61,7 @@ struct health {
 	struct health_stream *streams;
 	size_t nstreams;
 	struct exclude *x;
+	struct suspect *sus;
 	ev_timer tick;               /* resolution of tasks: targets */
 	ev_timer expiry;             /* the next end of an exclusion */
 
@@ -63,7 +69,7 @@ struct health {
 	struct health_dst *ix;
 	size_t nix;
 
-	uint64_t lines, malformed, failures, unmatched, exclusions, publishes;
+	uint64_t lines, malformed, failures, unmatched, exclusions, publishes, suspicions;
 };
 
 /************************************************************************/
@@ -139,14 +145,16 @@ void health_on_table(void *arg, const struct rtable *t)
 		for (size_t j = 0; j < v.model->ntasks; j++) {
 			const struct model_task *mt = &v.model->tasks[j];
 			uint16_t port = mt->port ? mt->port : v.spec->port;
-			const char *id = NULL;
+			const char *id = NULL, *node = NULL;
 
 			for (size_t l = 0; l < mt->nnets; l++) {
 				if (!mt->nets[l].addr.family)
 					continue;
 				if (!id && !(id = arena_strdup(a, mt->id)))
 					goto out_oom;
-				ix[k++] = (struct health_dst){ name, id, mt->nets[l].addr, port, p };
+				if (mt->node_id && !node && !(node = arena_strdup(a, mt->node_id)))
+					goto out_oom;
+				ix[k++] = (struct health_dst){ name, id, node, mt->nets[l].addr, port, p };
 			}
 		}
 	}
@@ -186,6 +194,65 @@ static void health_publish(struct health *h)
 	}
 }
 
+/* After a connect timeout to a task of node <node>: when every routed
+ * task of the node timed out lately, the node is suspect and all its tasks
+ * are excluded. Returns 1 when some task was newly excluded.
+ */
+static int health_node_check(struct health *h, const char *node, int64_t now_ms)
+{
+	const char **ids = NULL;
+	size_t n = 0, cap = 0, newly = 0, total = 0;
+	int64_t until;
+	char reason[160];
+
+	if (suspect_until(h->sus, node, now_ms))
+		return 0;
+	/* the node's tasks, each once (a task is in the index once per
+	 * address) */
+	for (size_t i = 0; i < h->nix; i++) {
+		const struct health_dst *d = &h->ix[i];
+		size_t j;
+
+		if (!d->node_id || strcmp(d->node_id, node) != 0)
+			continue;
+		for (j = 0; j < n && strcmp(ids[j], d->task_id) != 0; j++)
+			;
+		if (j < n)
+			continue;
+		if (n == cap) {
+			const char **v = realloc(ids, (cap = cap ? 2 * cap : 16) * sizeof(*v));
+
+			if (!v) {
+				free(ids);
+				return 0;
+			}
+			ids = v;
+		}
+		ids[n++] = d->task_id;
+	}
+	until = suspect_node(h->sus, node, ids, n, now_ms);
+	free(ids);
+	if (until <= 0)
+		return 0;
+	h->suspicions++;
+	snprintf(reason, sizeof(reason), "node %.32s stopped answering: connect timeouts to all "
+		 "its %zu tasks", node, n);
+	for (size_t i = 0; i < h->nix; i++) {
+		const struct health_dst *d = &h->ix[i];
+		int rc;
+
+		if (!d->node_id || strcmp(d->node_id, node) != 0)
+			continue;
+		rc = exclude_force(h->x, d->service, d->task_id, d->policy, now_ms, until, reason);
+		total += rc >= 0;
+		newly += rc > 0;
+	}
+	h->exclusions += newly;
+	LOG(LL_WARN, "health", "node suspect: its tasks are excluded", KVS("node", node),
+	    KVI("tasks", n), KVI("newly_excluded", newly), KVI("for_ms", until - now_ms));
+	return total > 0;
+}
+
 /* Reads one line of a ring of failed requests received at <now_ms> (wall
  * clock).
  */
@@ -214,12 +281,19 @@ static void health_line(struct health *h, const char *line, size_t len, int64_t 
 		LOG(LL_ERROR, "health", "out of memory for a failure", KVS("task", d->task_id));
 		return;
 	}
-	if (!rc)
-		return;
-	h->exclusions++;
-	LOG(LL_WARN, "health", "task excluded", KVS("service", d->service), KVS("task", d->task_id),
-	    KVS("failure", what), KVI("for_ms", d->policy->fail_timeout_ms));
-	health_publish(h);
+	if (rc) {
+		h->exclusions++;
+		LOG(LL_WARN, "health", "task excluded", KVS("service", d->service),
+		    KVS("task", d->task_id), KVS("failure", what),
+		    KVI("for_ms", d->policy->fail_timeout_ms));
+	}
+	/* "sC": the connection timed out, nothing answered at that address */
+	if (d->policy->max_fails && strcmp(fl.ts, "sC") == 0 && d->node_id &&
+	    suspect_timeout(h->sus, d->task_id, now_ms) == 0 &&
+	    health_node_check(h, d->node_id, now_ms))
+		rc = 1;
+	if (rc)
+		health_publish(h);
 }
 
 static void health_on_line(void *arg, const char *line, size_t len)
@@ -233,6 +307,7 @@ static void health_on_expiry(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)loop;
 	(void)revents;
+	suspect_expire(h->sus, clock_wall_ms());
 	if (exclude_expire(h->x, clock_wall_ms())) {
 		LOG(LL_INFO, "health", "exclusions ended", KVI("still_excluded", exclude_count(h->x)));
 		health_publish(h);
@@ -315,7 +390,9 @@ struct health *health_new(struct ev_loop *loop, const struct health_opts *o,
 		.hooks = &health_hooks,
 	};
 
-	if (!h || !(h->x = exclude_new())) {
+	if (!h || !(h->x = exclude_new()) || !(h->sus = suspect_new())) {
+		if (h)
+			exclude_free(h->x);
 		free(h);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -345,6 +422,7 @@ void health_free(struct health *h)
 		health_drop(h, h->nstreams - 1);
 	free(h->streams);
 	exclude_free(h->x);
+	suspect_free(h->sus);
 	arena_free(h->ix_arena);
 	free(h);
 }
@@ -372,6 +450,7 @@ void health_info(const struct health *h, struct kvout *kv)
 	kvout_u64(kv, "HealthStreamsConnected", health_connected(h));
 	kvout_u64(kv, "HealthFailures", h->failures);
 	kvout_u64(kv, "HealthExcludedTasks", exclude_count(h->x));
+	kvout_u64(kv, "HealthSuspectNodes", suspect_count(h->sus, clock_wall_ms()));
 }
 
 struct health_prom_ctx {
@@ -406,6 +485,13 @@ void health_metrics(const struct health *h, struct sbuf *out)
 	prom_family(out, "swarm_spoa_health_exclusions", PROM_COUNTER,
 		    "Times a task was excluded by passive health.");
 	prom_sample_u64(out, "swarm_spoa_health_exclusions", "_total", NULL, 0, h->exclusions);
+	prom_family(out, "swarm_spoa_health_node_suspicions", PROM_COUNTER,
+		    "Times every task of a node timed out and the node's tasks were excluded.");
+	prom_sample_u64(out, "swarm_spoa_health_node_suspicions", "_total", NULL, 0, h->suspicions);
+	prom_family(out, "swarm_spoa_health_suspect_nodes", PROM_GAUGE,
+		    "Nodes whose tasks are all excluded now because none of them answers.");
+	prom_sample_u64(out, "swarm_spoa_health_suspect_nodes", NULL, NULL, 0,
+			suspect_count(h->sus, c.now_ms));
 	prom_family(out, "swarm_spoa_task_excluded_until_seconds", PROM_GAUGE,
 		    "Tasks passive health excludes now, with why, and when that ends (Unix time).");
 	exclude_each(h->x, health_prom_excluded, &c);

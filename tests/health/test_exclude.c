@@ -74,6 +74,35 @@ static void test_one_failure(void **state)
 	exclude_free(x);
 }
 
+/* A task excluded because its node stopped answering: extended to the
+ * node's end, never shortened; a task not excluded yet counts as newly
+ * excluded.
+ */
+static void test_force(void **state)
+{
+	struct exclude_policy p = { 1, 10000 };
+	struct exclude *x = exclude_new();
+	struct overlay *ov;
+
+	(void)state;
+	assert_int_equal(exclude_failure(x, "web", "t1", &p, 1000, "sC to 10.0.0.1:80"), 1);
+	assert_int_equal(exclude_force(x, "web", "t1", &p, 1200, 61200, "node n1 stopped"), 0);
+	assert_int_equal(exclude_force(x, "web", "t2", &p, 1200, 61200, "node n1 stopped"), 1);
+	assert_int_equal(exclude_count(x), 2);
+	assert_int_equal(exclude_next_end(x), 61200);
+	/* never shortened */
+	assert_int_equal(exclude_force(x, "web", "t2", &p, 1300, 5000, "shorter"), 0);
+	ov = exclude_overlay(x);
+	assert_int_equal(overlay_find(ov, "t1")->until_ms, 61200);
+	assert_string_equal(overlay_find(ov, "t2")->reason, "node n1 stopped");
+	overlay_free(ov);
+	/* the per-task fail_timeout no longer ends it */
+	assert_int_equal(exclude_expire(x, 11000), 0);
+	assert_int_equal(exclude_expire(x, 61200), 2);
+	assert_int_equal(exclude_count(x), 0);
+	exclude_free(x);
+}
+
 static void test_max_fails_window(void **state)
 {
 	struct exclude_policy p = { 3, 10000 };
@@ -118,6 +147,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_one_failure),
+		cmocka_unit_test(test_force),
 		cmocka_unit_test(test_max_fails_window),
 		cmocka_unit_test(test_disabled),
 	};
