@@ -599,6 +599,55 @@ static void test_idle_timeout(void **state)
 	assert_int_equal(fx->w.stats.idle_timeouts, 1);
 }
 
+/* Every complete frame moves the idle deadline: a NOTIFY 0.3 s into a 1 s
+ * idle timeout puts the disconnect at least 1 s after that NOTIFY.
+ */
+static void test_idle_timeout_moves(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t buf[256], ack[256];
+	struct spop_frame f;
+	int64_t t0, t1;
+
+	conn_idle_timeout = 1.0;
+	do_hello(fx, 16380, AGENT_MAX_FRAME);
+	t0 = clock_mono_ms();
+	/* Let time pass with the agent's loop running: nothing may come. */
+	while (clock_mono_ms() - t0 < 300) {
+		struct pollfd p = { .fd = fx->peer, .events = POLLIN };
+
+		fx_pump(fx);
+		assert_int_equal(poll(&p, 1, 10), 0);
+	}
+	t1 = clock_mono_ms();
+	fx_send(fx, buf, notify_frame(buf, sizeof(buf), 3, 3, "route", 5, SPOP_FL_FIN,
+				      SPOP_FRM_NOTIFY));
+	expect_frame(fx, ack, sizeof(ack), SPOP_FRM_ACK, &f);
+	expect_disconnect(fx, SPOP_ERR_TOUT);
+	assert_true(clock_mono_ms() - t1 >= 950);
+}
+
+/* A NOTIFY whose message announces arguments it does not carry: status 4,
+ * and no ACK for it.
+ */
+static void test_notify_bad_payload(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t buf[256], nargs = 2;
+	struct spop_writer wr;
+	long n;
+
+	do_hello(fx, 16380, AGENT_MAX_FRAME);
+	spop_frame_begin(&wr, buf, sizeof(buf), SPOP_FRM_NOTIFY, 1, 1);
+	spop_put_string(&wr, "route", 5);
+	put_raw(&wr, &nargs, 1);
+	n = spop_frame_end(&wr, sizeof(buf));
+	assert_true(n > 0);
+	fx_send(fx, buf, (size_t)n);
+	expect_disconnect(fx, SPOP_ERR_INVALID);
+	assert_int_equal(fx->w.stats.ack, 0);
+}
+
 /* ------------------------------------------------------------------------
  * NOTIFY and ACK: pipelining, backpressure, a peer that goes away
  * ------------------------------------------------------------------------ */
@@ -754,6 +803,8 @@ int main(void)
 		T(test_haproxy_disconnect),
 		T(test_unknown_frame_skipped),
 		T(test_idle_timeout),
+		T(test_idle_timeout_moves),
+		T(test_notify_bad_payload),
 		T(test_pipelined_notify),
 		T(test_backpressure),
 		T(test_peer_gone_with_output_queued),
