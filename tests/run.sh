@@ -88,9 +88,9 @@ echo "== $phase_name"
 phase "the tests that use threads under ThreadSanitizer ($TSAN_BUILD)"
 echo "== $phase_name"
 cmake -S "$SRC" -B "$TSAN_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWARM_SPOA_SANITIZE=thread >/dev/null
-cmake --build "$TSAN_BUILD" -j"$JOBS" --target swarm-spoa test_spop test_spopstats test_snapshot
+cmake --build "$TSAN_BUILD" -j"$JOBS" --target swarm-spoa test_spop test_spopstats test_conn test_worker test_snapshot
 (cd "$TSAN_BUILD" && TSAN_OPTIONS=halt_on_error=1 ctest_run --output-on-failure \
-	-R '^(test_spop|test_spopstats|test_snapshot|integration_spop_protocol)$')
+	-R '^(test_spop|test_spopstats|test_conn|test_worker|test_snapshot|integration_spop_protocol)$')
 
 phase "unit tests of the release build"
 echo "== $phase_name"
