@@ -521,12 +521,22 @@ MN_LOAD_PIDS=()
 mn_load_start() {
 	local node=$1 tag=$2
 	# exec: $! is the generator itself, which mn_load_end signals.
+	rm -f "$TEST_WORK/load-$tag.jsonl.started"
 	( exec nsenter --net="/var/run/netns/$(mn_ns "$node")" -- \
 		python3 "$SWARM_SPOA_SRC/tests/multinode/mn_load.py" run --host "$3" \
 		--rate "$4" --duration "$5" --timeout "${MN_LOAD_TIMEOUT:-10}" \
 		--out "$TEST_WORK/load-$tag.jsonl" >"$TEST_WORK/load-$tag.json" 2>"$TEST_WORK/load-$tag.err" ) &
 	[ ${#MN_LOAD_PIDS[@]} -gt 0 ] || on_exit mn_load_stop
 	MN_LOAD_PIDS+=($!)
+}
+
+# mn_load_started <tag...>: each of these loads has had its first answer
+# (a bounded wait: wait_until mn_load_started ...).
+mn_load_started() {
+	local t
+	for t in "$@"; do
+		[ -e "$TEST_WORK/load-$t.jsonl.started" ] || { echo "load $t not under way yet"; return 1; }
+	done
 }
 
 # mn_load_stop: stops the load generators still running (at exit).

@@ -140,6 +140,9 @@ async def run(args):
                 conn.close()
         rec["dt"] = round(time.time() - t, 4)
         records.append(rec)
+        if len(records) == 1:
+            # the load is under way: <out>.started tells the test
+            open(args.out + ".started", "w").close()
 
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -46,6 +46,7 @@ for n in "${others[@]}"; do wait_until 30 mn_routes_all "$n" "$host" "${names[@]
 log "node $victim (agent, ${#victim_tasks[@]} tasks of $svc) will be drained; load through nodes ${others[*]}"
 
 for n in "${others[@]}"; do mn_load_start "$n" "n$n" "$host" "$rate" "$duration"; done
+wait_until 30 mn_load_started "n${others[0]}" "n${others[1]}"
 # Scenario timing, not readiness: the load runs for 4 s before the drain.
 sleep 4
 t_drain=$(date +%s.%N)

@@ -104,6 +104,7 @@ task=$(mn_docker "$crashed" ps -q --filter "label=com.docker.swarm.service.name=
 [ -n "$task" ] || fail "no agent container on node $crashed"
 log "phase 1: the agent on node $crashed crashes (SIGKILL); load through nodes ${others[*]} for 20 s"
 for n in "${others[@]}"; do mn_load_start "$n" "crash-n$n" "$host" "$rate" 20; done
+wait_until 30 mn_load_started "crash-n${others[0]}" "crash-n${others[1]}"
 # Scenario timing, not readiness: the load runs for 4 s before the crash.
 sleep 4
 t_crash=$(date +%s.%N)
@@ -123,6 +124,8 @@ duration=$(( 4 + down_wait + 15 ))
 log "phase 2: node $victim (agent $agent_task, leader: node $leader) vanishes; load through nodes ${others[*]} for $duration s"
 t0=$(date +%s.%N)
 for n in "${others[@]}"; do mn_load_start "$n" "loss-n$n" "$host" "$rate" "$duration"; done
+wait_until 30 mn_load_started "loss-n${others[0]}" "loss-n${others[1]}"
+# Scenario timing, not readiness: the load runs for 4 s before the loss.
 sleep 4
 t_kill=$(date +%s.%N)
 mn_node_crash "$victim" || fail "node $victim could not be killed"

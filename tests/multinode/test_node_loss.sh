@@ -5,8 +5,12 @@
 # requests/s each. The node runs no agent, so this is about the tasks.
 #   - Swarm declares the node down (its dispatcher heartbeat, 5 s by default,
 #     decides how soon) and reschedules its tasks on the other nodes;
-#   - requests sent to the lost tasks before that fail (HAProxy cannot reach
-#     them): they are counted and reported, not asserted;
+#   - requests sent to the lost tasks in the first moments fail (HAProxy
+#     cannot reach them): they are counted and reported; their connect
+#     timeouts make the agents exclude the lost tasks (passive health), and
+#     since every task of the node times out, the node as a whole
+#     (health/suspect.h) until Swarm declares it down: no request that
+#     starts later than 2 s after the loss fails;
 #   - no request that starts later than 1 s (the convergence bound) after the
 #     node is declared down fails: none is sent to a task of the lost node;
 #   - every task running at the end answers in the last 5 s of the load;
@@ -29,6 +33,7 @@ svc=mn-loss-web
 host=loss.mn.test
 rate=${MN_LOSS_RATE:-100}
 bound=1.0
+loss_bound=2.0
 
 via=$(mn_via)
 mn_service "$svc" "$host" 6
@@ -59,6 +64,7 @@ log "node $victim (no agent, ${#victim_tasks[@]} tasks of $svc; leader: node $le
 
 t0=$(date +%s.%N)
 for n in "${others[@]}"; do mn_load_start "$n" "n$n" "$host" "$rate" "$duration"; done
+wait_until 30 mn_load_started "n${others[0]}" "n${others[1]}"
 # Scenario timing, not readiness: the load runs for 4 s before the loss.
 sleep 4
 t_kill=$(date +%s.%N)
@@ -78,13 +84,26 @@ mn_load_end
 all=$(mn_summary "n${others[0]}" "n${others[1]}")
 t_safe=$(python3 -c "import sys; print(float(sys.argv[1]) + $bound)" "$t_down")
 after_down=$(mn_summary --from "$t_safe" "n${others[0]}" "n${others[1]}")
+# The loss, as the clients saw it: the last request a task of the node
+# answered started then (killing every process of a node takes a moment
+# after t_kill on a busy machine).
+t_loss=$(mn_json "$all" 'max([d["last_seen"].get(n, 0) for n in sys.argv[3:]])' "${victim_tasks[@]}")
+python3 -c "import sys; sys.exit(not float(sys.argv[1]) > 0)" "$t_loss" ||
+	fail "no task of node $victim answered before the loss: $all"
+t_settled=$(python3 -c "import sys; print(float(sys.argv[1]) + $loss_bound)" "$t_loss")
+after_loss=$(mn_summary --from "$t_settled" "n${others[0]}" "n${others[1]}")
+first_s=$(mn_summary --from "$t_loss" --to "$t_settled" "n${others[0]}" "n${others[1]}")
 window=$(mn_summary --from "$t_kill" --to "$t_down" "n${others[0]}" "n${others[1]}")
 late=$(mn_summary --from "$(mn_json "$all" 'd["last"] - 5')" "n${others[0]}" "n${others[1]}")
 log "requests: $(mn_json "$all" 'd["requests"]'), failed: $(mn_json "$all" 'd["failed"]') $(mn_json "$all" 'd["kinds"]')"
 log "between the kill and the node declared down: $(mn_json "$window" 'd["requests"]') requests, $(mn_json "$window" 'd["failed"]') failed"
 log "failed requests started from $(mn_json "$all" 'round((d["first_failure"] or 0) - float(sys.argv[3]), 2)' "$t_kill") s to $(mn_json "$all" 'round((d["last_failure"] or 0) - float(sys.argv[3]), 2)' "$t_kill") s after the kill; the longest request took $(mn_json "$all" 'd["max_dt"]') s"
+log "node $victim's tasks last answered a request started $(python3 -c "import sys; print(round(float(sys.argv[1]) - float(sys.argv[2]), 2))" "$t_loss" "$t_kill") s after the kill began"
+log "in the first ${loss_bound} s after the loss: $(mn_json "$first_s" 'd["requests"]') requests, $(mn_json "$first_s" 'd["failed"]') failed; later: $(mn_json "$after_loss" 'd["requests"]') requests, $(mn_json "$after_loss" 'd["failed"]') failed"
 echo "$all" >"$TEST_WORK/summary.json"
 
+[ "$(mn_json "$after_loss" 'd["failed"]')" = 0 ] ||
+	fail "requests started later than ${loss_bound}s after the loss failed: $(mn_json "$after_loss" 'd["failed"]') $(mn_json "$after_loss" 'd["kinds"]'), from $(mn_json "$after_loss" 'round((d["first_failure"] or 0) - float(sys.argv[3]), 2)' "$t_loss") s to $(mn_json "$after_loss" 'round((d["last_failure"] or 0) - float(sys.argv[3]), 2)' "$t_loss") s after the loss"
 [ "$(mn_json "$after_down" 'd["failed"]')" = 0 ] ||
 	fail "requests started later than ${bound}s after the node was declared down failed: $after_down"
 [ "$(mn_json "$all" 'd["kinds"].get("agent", 0)')" = 0 ] ||

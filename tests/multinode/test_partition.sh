@@ -59,6 +59,7 @@ log "node $victim (agent; leader: node $leader) will be cut off; load through ev
 # --- partition ------------------------------------------------------------------
 t0=$(date +%s.%N)
 for (( n = 1; n <= MN_NODES; n++ )); do mn_load_start "$n" "part-n$n" "$host" "$rate" 120; done
+wait_until 30 mn_load_started part-n1 part-n2 part-n3
 # Scenario timing, not readiness: the load runs for 4 s before the cut.
 sleep 4
 t_cut=$(date +%s.%N)
