@@ -1,9 +1,14 @@
 /* The blob store: names to material, from files or from Docker.
  *
- * A blob is read from its file first (a mounted secret, or a file in
- * --certs-dir); without one, Docker is asked whether a config of that
- * name exists (its data is read), then whether a secret does (its data
- * cannot be read: the agent can only have it mounted).
+ * Where a blob is looked for depends on its kind only, never on what
+ * else exists under its name: otherwise a config created first under the
+ * name of another team's secret would be read in its place, and the
+ * secret never mounted.
+ * - a secret is read from its mount (--certs-dir/<name>); without one,
+ *   Docker is asked whether it exists (its data cannot be read: the agent
+ *   can only have it mounted);
+ * - a config is read through the Engine API, never from a file;
+ * - a file is read from --certs-dir, and Docker is never asked.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +23,7 @@
 #include "common/clock.h"
 #include "common/strmap.h"
 #include "dockerapi/dockerapi.h"
+#include "routing/certref.h"
 
 struct certblob_store {
 	struct certblob_opts o;
@@ -40,16 +46,29 @@ static void certblob_free(struct certblob *b)
 	if (b->state == CERTBLOB_LOOKING)
 		b->owner->lookups--;
 	sbuf_free(&b->data);
-	free(b->name);
+	free(b->key);
 	free(b);
 }
 
-/* Looks at the file first: a mounted secret, or a file in --certs-dir. */
+/* Starts looking for <b> where its kind says. */
 static void certblob_load(struct certblob_store *s, struct certblob *b)
 {
 	char err[CERTBLOB_REASON_MAX];
-	int rc = certsrc_read(s->o.certs_dir, b->name, &b->data, &b->stamp, err, sizeof(err));
+	int rc;
 
+	if (b->kind == CERTREF_CONFIG) {
+		if (!s->o.api) {
+			snprintf(err, sizeof(err), "config:%s needs the Docker Engine API (--docker)",
+				 b->name);
+			certblob_set(b, CERTBLOB_MISSING, err);
+			b->looked_ms = clock_mono_ms();
+			return;
+		}
+		certblob_set(b, CERTBLOB_QUEUED, NULL);
+		certblob_lookup_start(s, b);
+		return;
+	}
+	rc = certsrc_read(s->o.certs_dir, b->name, &b->data, &b->stamp, err, sizeof(err));
 	if (rc > 0) {
 		b->version++;
 		certblob_set(b, CERTBLOB_FILE, NULL);
@@ -59,13 +78,12 @@ static void certblob_load(struct certblob_store *s, struct certblob *b)
 		certblob_set(b, CERTBLOB_ERROR, err);
 		return;
 	}
-	if (!s->o.api) {
+	if (!s->o.api || b->kind == CERTREF_FILE) {
 		snprintf(err, sizeof(err), "no file %s/%s", s->o.certs_dir, b->name);
 		certblob_set(b, CERTBLOB_MISSING, err);
 		b->looked_ms = clock_mono_ms();
 		return;
 	}
-	b->step = 0;
 	certblob_set(b, CERTBLOB_QUEUED, NULL);
 	certblob_lookup_start(s, b);
 }
@@ -105,8 +123,9 @@ static void certblob_on_secret(struct certblob_store *s, struct certblob *b,
 	} else if (rc < 0) {
 		certblob_set(b, CERTBLOB_ERROR, err);
 	} else {
-		snprintf(err, sizeof(err), "no secret or config named %s (and no file %s/%s)",
-			 b->name, s->o.certs_dir, b->name);
+		/* a config of that name is not looked at: it is named config:NAME */
+		snprintf(err, sizeof(err), "no secret named %s (and no file %s/%s); a Docker "
+			 "config is named config:%s", b->name, s->o.certs_dir, b->name, b->name);
 		certblob_set(b, CERTBLOB_MISSING, err);
 	}
 }
@@ -122,7 +141,7 @@ static void certblob_on_lookup(void *arg, const struct dockerapi_resp *r)
 		dockerapi_describe(r, why, sizeof(why));
 		snprintf(err, sizeof(err), "cannot look for %s in Docker: %s", b->name, why);
 		certblob_set(b, CERTBLOB_ERROR, err);
-	} else if (b->step == 1) {
+	} else if (b->kind == CERTREF_SECRET) {
 		certblob_on_secret(s, b, r);
 	} else {
 		rc = swarmobj_config_data(r->body, r->len, b->name, &b->data, err, sizeof(err));
@@ -132,13 +151,8 @@ static void certblob_on_lookup(void *arg, const struct dockerapi_resp *r)
 		} else if (rc < 0) {
 			certblob_set(b, CERTBLOB_ERROR, err);
 		} else {
-			/* not a config: a secret? the next lookup says */
-			b->step = 1;
-			s->lookups--;
-			b->req = NULL;
-			certblob_set(b, CERTBLOB_QUEUED, NULL);
-			certblob_lookup_start(s, b);
-			return;
+			snprintf(err, sizeof(err), "no config named %s", b->name);
+			certblob_set(b, CERTBLOB_MISSING, err);
 		}
 	}
 	certblob_lookup_done(s, b);
@@ -154,7 +168,7 @@ static void certblob_lookup_start(struct certblob_store *s, struct certblob *b)
 	 * "name" filter also matches other names (Docker 20.10 has no "names"
 	 * for configs): the answer is searched for the exact one. */
 	snprintf(filter, sizeof(filter), "{\"name\":[\"%s\"]}", b->name);
-	b->req = certapi_get(s->o.api, b->step == 0 ? "/configs" : "/secrets", filter,
+	b->req = certapi_get(s->o.api, b->kind == CERTREF_CONFIG ? "/configs" : "/secrets", filter,
 			     certblob_on_lookup, b, err, sizeof(err));
 	if (!b->req) {
 		certblob_set(b, CERTBLOB_ERROR, err);
@@ -212,20 +226,31 @@ void certblob_store_free(struct certblob_store *s)
 	free(s);
 }
 
-struct certblob *certblob_use(struct certblob_store *s, const char *name)
+struct certblob *certblob_use(struct certblob_store *s, enum certref_kind kind, const char *name)
 {
-	struct certblob *b = strmap_get(s->blobs, name);
+	const char *kname = certref_kind_name(kind);
+	size_t klen = strlen(kname), nlen = strlen(name);
+	char *key = malloc(klen + 1 + nlen + 1);
+	struct certblob *b;
 
-	if (!b) {
+	if (!key)
+		return NULL;
+	memcpy(key, kname, klen);
+	key[klen] = ':';
+	memcpy(key + klen + 1, name, nlen + 1);
+	b = strmap_get(s->blobs, key);
+	if (b) {
+		free(key);
+	} else {
 		b = calloc(1, sizeof(*b));
-		if (!b)
-			return NULL;
-		b->name = strdup(name);
-		if (!b->name || strmap_put(s->blobs, b->name, b) < 0) {
-			free(b->name);
+		if (!b || strmap_put(s->blobs, key, b) < 0) {
+			free(key);
 			free(b);
 			return NULL;
 		}
+		b->key = key;
+		b->name = key + klen + 1;
+		b->kind = kind;
 		b->owner = s;
 	}
 	b->used = 1;
@@ -263,7 +288,10 @@ void certblob_recheck(struct certblob_store *s, int64_t now_ms)
 		case CERTBLOB_SECRET:
 		case CERTBLOB_MISSING:
 		case CERTBLOB_ERROR:
-			rc = certsrc_stat(s->o.certs_dir, b->name, &st, err, sizeof(err));
+			/* a file appearing is news for a secret (its mount) or a
+			 * file, never for a config */
+			rc = b->kind == CERTREF_CONFIG ? 0 :
+			     certsrc_stat(s->o.certs_dir, b->name, &st, err, sizeof(err));
 			if (rc > 0 || now_ms - b->looked_ms >= CERTBLOB_RETRY_MS)
 				certblob_set(b, CERTBLOB_NEW, NULL);
 			break;
@@ -285,6 +313,10 @@ void certblob_want_secrets(const struct certblob_store *s, struct secretmount *m
 	while (strmap_next(s->blobs, &pos, &key, &val)) {
 		struct certblob *b = val;
 
+		/* only a secret is mounted: a file of kind file is the
+		 * operator's, a config is read through the API */
+		if (b->kind != CERTREF_SECRET)
+			continue;
 		if (b->state == CERTBLOB_SECRET && b->secret_id[0]) {
 			want[n].name = b->name;
 			want[n++].id = b->secret_id;

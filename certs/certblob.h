@@ -1,8 +1,9 @@
 /* The blob store: every name certificates use, with its material, found
- * in a file under --certs-dir (a Docker secret mounted into the agent) or,
- * through the Docker Engine API, in a config (read) or a secret (which the
- * agent can only have mounted). Lookups run on the main loop, at most
- * CERTBLOB_MAX_LOOKUPS at a time. Main loop only.
+ * where its kind (routing/certref.h) says and nowhere else: a secret in
+ * its mount under --certs-dir, or through the Docker Engine API whether it
+ * exists (the agent can only have it mounted); a config through the
+ * Engine API (read); a file under --certs-dir. Lookups run on the main
+ * loop, at most CERTBLOB_MAX_LOOKUPS at a time. Main loop only.
  */
 #ifndef CERTS_CERTBLOB_H
 #define CERTS_CERTBLOB_H
@@ -10,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "certs/certblob-t.h"
+#include "routing/certref-t.h"
 
 struct dockerapi;
 struct secretmount;
@@ -36,11 +38,11 @@ struct certblob_store *certblob_store_new(const struct certblob_opts *o);
 /* Cancels the lookups and frees <s>. NULL is accepted. */
 void certblob_store_free(struct certblob_store *s);
 
-/* Returns the blob of <name>, made if unknown, and marks it used until the
- * next certblob_recheck(). A new one is read or looked for at once. NULL
- * when memory is exhausted.
+/* Returns the blob of <name> of kind <kind>, made if unknown, and marks it
+ * used until the next certblob_recheck(). A new one is read or looked for
+ * at once. NULL when memory is exhausted.
  */
-struct certblob *certblob_use(struct certblob_store *s, const char *name);
+struct certblob *certblob_use(struct certblob_store *s, enum certref_kind kind, const char *name);
 
 /* Starts the lookups that wait for a free slot. */
 void certblob_start_queued(struct certblob_store *s);

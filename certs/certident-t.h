@@ -13,16 +13,22 @@ enum certident_state {
 	CERTIDENT_LOADING = 0,   /* its material is being looked for */
 	CERTIDENT_READY,         /* usable material in <pem> */
 	CERTIDENT_MISSING,       /* a name found nowhere, or not a Docker name */
-	CERTIDENT_REFUSED,       /* unusable material: not PEM, key not matching, expired */
+	CERTIDENT_REFUSED,       /* unusable material: not PEM, key not matching, expired,
+				    covering none of its hosts */
 };
 
 struct certident {
 	char *name;              /* cert, or cert+key */
-	char *cert;
+	char *cert;              /* a reference (routing/certref.h): NAME (a secret),
+				    config:NAME or file:NAME */
 	char *key;               /* NULL: in the certificate's text */
 	char *filters;           /* hosts, normalised, sorted, separated by ' ' */
 	char *services;          /* service names, ", " */
-	char *bad_name;          /* a name that is not a Docker name: never looked for */
+	char *bad_reason;        /* a label that names no usable object: never looked for */
+	char *served;            /* READY: the hosts of <filters> the certificate covers,
+				    its SNI filters in HAProxy (certs/certcover.h) */
+	int cover_refused;       /* REFUSED because it covers none of its hosts: the material
+				    is kept, hosts may change */
 	enum certident_state state;
 	char reason[CERTIDENT_REASON_MAX];
 	const char *source;      /* "file", "secret", "config", ... */

@@ -7,6 +7,7 @@
 
 #include "certs/pem.h"
 #include "certs/certblob.h"
+#include "certs/certcover.h"
 #include "certs/certident.h"
 #include "certs/certset.h"
 #include "certs/x509.h"
@@ -15,6 +16,7 @@
 #include "common/errlog.h"
 #include "common/log.h"
 #include "common/sbuf.h"
+#include "routing/certref.h"
 
 void certident_clear(struct certident *id)
 {
@@ -23,7 +25,8 @@ void certident_clear(struct certident *id)
 	free(id->key);
 	free(id->filters);
 	free(id->services);
-	free(id->bad_name);
+	free(id->bad_reason);
+	free(id->served);
 	pem_bundle_free(&id->pem);
 	memset(id, 0, sizeof(*id));
 }
@@ -40,10 +43,16 @@ static void certident_report(struct certident *id)
 	if (id->state == CERTIDENT_READY) {
 		char when[32];
 
-		LOG(LL_INFO, "certs", "certificate ready", KVS("certificate", id->name),
-		    KVS("source", id->source), KVS("subject", id->pem.leaf.cn),
+		LOG(id->reason[0] ? LL_WARN : LL_INFO, "certs", id->reason[0] ?
+		    "certificate ready, not for every host" : "certificate ready",
+		    KVS("certificate", id->name), KVS("source", id->source),
+		    KVS("subject", id->pem.leaf.cn),
 		    KVS("not_after", x509_time_str(id->pem.leaf.not_after, when, sizeof(when))),
-		    KVS("hosts", id->filters));
+		    KVS("hosts", id->served ? id->served : id->filters),
+		    KVS("reason", id->reason[0] ? id->reason : NULL));
+		/* hosts left out are a refusal too: listed and counted */
+		if (id->reason[0])
+			errlog_record(ERRLOG_CERT, id->name, id->reason);
 		return;
 	}
 	LOG(LL_WARN, "certs", id->state == CERTIDENT_REFUSED ? "certificate refused" :
@@ -71,6 +80,51 @@ static int certident_expired(struct certident *id, int64_t not_after)
 	return certident_set(id, CERTIDENT_REFUSED, err);
 }
 
+/* Usable material is served for the hosts of <id> it covers, and refused
+ * when it covers none: sets the state and <served>. The default
+ * certificate (no hosts: no filters) is served as it is.
+ */
+static int certident_cover(struct certident *id)
+{
+	struct sbuf cov = SBUF_INIT, unc = SBUF_INIT;
+	char why[CERTIDENT_REASON_MAX], names[160];
+	size_t n;
+	int changed;
+
+	free(id->served);
+	id->served = NULL;
+	id->cover_refused = 0;
+	if (!id->filters)
+		return certident_set(id, CERTIDENT_READY, NULL);
+	n = certcover_split(&id->pem.leaf, id->filters, &cov, &unc);
+	certcover_names(&id->pem.leaf, names, sizeof(names));
+	if (cov.oom || unc.oom) {
+		changed = certident_set(id, CERTIDENT_MISSING, "out of memory");
+	} else if (!n) {
+		if (id->filters[0])
+			snprintf(why, sizeof(why), "covers none of its hosts (%.80s): its names are %.100s",
+				 id->filters, names);
+		else
+			snprintf(why, sizeof(why), "its services name no host: it is served only for "
+				 "hosts it covers");
+		id->cover_refused = 1;
+		changed = certident_set(id, CERTIDENT_REFUSED, why);
+	} else {
+		id->served = strdup(cov.buf);
+		if (!id->served) {
+			changed = certident_set(id, CERTIDENT_MISSING, "out of memory");
+		} else {
+			if (unc.len)
+				snprintf(why, sizeof(why), "not served for %.80s: not covered by its "
+					 "names (%.100s)", unc.buf, names);
+			changed = certident_set(id, CERTIDENT_READY, unc.len ? why : NULL);
+		}
+	}
+	sbuf_free(&cov);
+	sbuf_free(&unc);
+	return changed;
+}
+
 int certident_build(struct certident *id, const struct sbuf *cert, const struct sbuf *key,
 		    unsigned cv, unsigned kv)
 {
@@ -81,10 +135,12 @@ int certident_build(struct certident *id, const struct sbuf *cert, const struct 
 	if ((id->state == CERTIDENT_READY || id->state == CERTIDENT_REFUSED) &&
 	    id->cert_version == cv && id->key_version == kv &&
 	    (id->pem.text || id->state == CERTIDENT_REFUSED)) {
-		/* same material: only time can change the verdict */
-		if (id->state == CERTIDENT_READY && id->pem.leaf.not_after < now)
+		/* same material: only time, and the hosts, can change the verdict */
+		if (id->state != CERTIDENT_READY)
+			return 0;
+		if (id->pem.leaf.not_after < now)
 			return certident_expired(id, id->pem.leaf.not_after);
-		return 0;
+		return certident_cover(id);
 	}
 	id->cert_version = cv;
 	id->key_version = kv;
@@ -104,22 +160,29 @@ int certident_build(struct certident *id, const struct sbuf *cert, const struct 
 		return certident_set(id, CERTIDENT_REFUSED, id->refused_reason);
 	}
 	id->pem = b;
-	return certident_set(id, CERTIDENT_READY, NULL);
+	return certident_cover(id);
 }
 
 int certident_evaluate(struct certident *id, struct certblob_store *s, int secrets_dir)
 {
-	struct certblob *bs[2], *cb, *kb;
+	struct certblob *bs[2], *cb, *kb = NULL;
+	struct certref cref, kref;
+	char err[CERTIDENT_REASON_MAX];
 
-	if (id->bad_name) {
-		char why[CERTIDENT_REASON_MAX];
-
-		snprintf(why, sizeof(why), "\"%s\" is not a Docker secret or config name "
-			 "(letters, digits, '_', '.', '-')", id->bad_name);
-		return certident_set(id, CERTIDENT_MISSING, why);
-	}
-	cb = certblob_use(s, id->cert);
-	kb = id->key ? certblob_use(s, id->key) : NULL;
+	if (id->bad_reason)
+		return certident_set(id, CERTIDENT_MISSING, id->bad_reason);
+	/* certwant made them: they parse */
+	if (certref_parse(id->cert, &cref, err, sizeof(err)) < 0 ||
+	    (id->key && certref_parse(id->key, &kref, err, sizeof(err)) < 0))
+		return certident_set(id, CERTIDENT_MISSING, err);
+	/* refused for its hosts: the material is judged again, hosts may
+	 * have changed */
+	if (id->cover_refused && id->state == CERTIDENT_REFUSED)
+		id->state = CERTIDENT_READY;
+	id->cover_refused = 0;
+	cb = certblob_use(s, cref.kind, cref.name);
+	if (id->key)
+		kb = certblob_use(s, kref.kind, kref.name);
 	if (!cb || (id->key && !kb))
 		return certident_set(id, CERTIDENT_MISSING, "out of memory");
 	bs[0] = cb;
@@ -165,6 +228,7 @@ void certident_take(struct certident *id, struct certident *old)
 	id->cert_version = old->cert_version;
 	id->key_version = old->key_version;
 	id->refused_hash = old->refused_hash;
+	id->cover_refused = old->cover_refused;
 	memcpy(id->refused_reason, old->refused_reason, sizeof(id->refused_reason));
 	id->reported_state = old->reported_state;
 	memcpy(id->reported, old->reported, sizeof(id->reported));
@@ -198,18 +262,25 @@ void certident_name(char *buf, size_t len, const char *cert, const char *key)
 
 int certident_fill_item(const struct certident *id, struct arena *a, struct certset_item *it)
 {
-	char path[512];
+	char path[512], dir[300];
 
+	/* ready: only the hosts it covers ("": the certificate's own names,
+	 * for the default only); not ready: the hosts whatever serves them
+	 * now keeps serving, unless it covers none of them: then what is
+	 * under its own name goes */
+	it->drop = id->state == CERTIDENT_REFUSED && id->cover_refused;
 	it->name = arena_strdup(a, id->name);
-	it->filters = arena_strdup(a, id->filters ? id->filters : "");
-	snprintf(path, sizeof(path), "%s%s/", CERTSET_PREFIX, id->name);
-	it->dir = arena_strdup(a, path);
+	if (id->state == CERTIDENT_READY)
+		it->filters = arena_strdup(a, id->served ? id->served : "");
+	else
+		it->filters = arena_strdup(a, it->drop || !id->filters ? "" : id->filters);
+	certident_dir(id->name, dir, sizeof(dir));
+	it->dir = arena_strdup(a, dir);
 	if (!it->name || !it->filters || !it->dir)
 		return -1;
 	if (id->state != CERTIDENT_READY)
 		return 0;
-	snprintf(path, sizeof(path), "%s%s/%016llx.pem", CERTSET_PREFIX, id->name,
-		 (unsigned long long)id->pem.hash);
+	snprintf(path, sizeof(path), "%s%016llx.pem", dir, (unsigned long long)id->pem.hash);
 	it->path = arena_strdup(a, path);
 	it->pem = arena_strndup(a, id->pem.text, id->pem.len);
 	it->pem_len = id->pem.len;
@@ -219,6 +290,16 @@ int certident_fill_item(const struct certident *id, struct arena *a, struct cert
 		return -1;
 	it->ready = 1;
 	return 0;
+}
+
+void certident_dir(const char *name, char *buf, size_t len)
+{
+	size_t plen = strlen(CERTSET_PREFIX);
+
+	snprintf(buf, len, "%s%s/", CERTSET_PREFIX, name);
+	for (char *p = buf + (plen < len ? plen : 0); *p; p++)
+		if (*p == ':')
+			*p = '=';
 }
 
 const char *certident_state_name(enum certident_state st)

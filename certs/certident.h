@@ -59,6 +59,12 @@ void certident_name(char *buf, size_t len, const char *cert, const char *key);
  */
 int certident_fill_item(const struct certident *id, struct arena *a, struct certset_item *it);
 
+/* The directory of the HAProxy paths of the certificate named <name>,
+ * CERTSET_PREFIX "<name>/" with each ':' made a '=' (HAProxy's "del ssl
+ * crt-list" reads what follows a ':' as a line number), into <buf>.
+ */
+void certident_dir(const char *name, char *buf, size_t len);
+
 const char *certident_state_name(enum certident_state st);
 
 #endif

@@ -123,7 +123,10 @@ static void certs_on_refused(void *arg, const char *path, const char *reason)
 
 	if (certset_path_name(path, strlen(path), &name, &len) == 0) {
 		for (size_t i = 0; i < c->nids; i++) {
-			if (strlen(c->ids[i].name) == len && memcmp(c->ids[i].name, name, len) == 0)
+			char dir[300];
+
+			certident_dir(c->ids[i].name, dir, sizeof(dir));
+			if (strncmp(dir, path, strlen(dir)) == 0)
 				id = &c->ids[i];
 		}
 	} else if (c->has_default) {

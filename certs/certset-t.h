@@ -17,7 +17,9 @@ struct arena;
 
 struct certset_item {
 	const char *name;        /* the ssl_cert name, "<ssl_cert>+<ssl_key>" when the key is apart */
-	const char *dir;         /* CERTSET_PREFIX "<name>/": every path of this name starts so */
+	const char *dir;         /* CERTSET_PREFIX "<name>/", each ':' of the name a '=' (HAProxy
+				    reads a ':' in a path as a line number): every path of this
+				    name starts so */
 	const char *path;        /* <dir><content hash>.pem; NULL when not ready */
 	const char *pem;         /* the material to push (normalised PEM); NULL when not ready */
 	size_t pem_len;
@@ -26,6 +28,8 @@ struct certset_item {
 	const char *filters;     /* SNI filters of its crt-list line, "" for the certificate's own names */
 	int ready;               /* 0: the agent cannot read usable material now: entries of this
 				    name are left as they are (another agent may have pushed them) */
+	int drop;                /* not ready because the material covers none of its hosts:
+				    entries of this name are removed all the same */
 };
 
 struct certset {

@@ -47,7 +47,7 @@ void certset_unref(struct certset *s)
 
 static int certset_item_same(const struct certset_item *a, const struct certset_item *b)
 {
-	return strcmp(a->name, b->name) == 0 && a->ready == b->ready &&
+	return strcmp(a->name, b->name) == 0 && a->ready == b->ready && a->drop == b->drop &&
 	       strcmp(a->filters, b->filters) == 0 &&
 	       (!a->ready || strcmp(a->path, b->path) == 0);
 }
@@ -65,18 +65,34 @@ int certset_same(const struct certset *a, const struct certset *b)
 	return 1;
 }
 
+/* Compares item name <m> with the <len> bytes of a path's name at <name>,
+ * where each ':' of a name is a '=' (certident_dir()). No character a
+ * name may hold sorts between the two, so the items' order holds.
+ */
+static int certset_name_cmp(const char *m, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && m[i]; i++) {
+		unsigned char a = m[i] == ':' ? '=' : (unsigned char)m[i];
+		unsigned char b = (unsigned char)name[i];
+
+		if (a != b)
+			return a < b ? -1 : 1;
+	}
+	if (i == len)
+		return m[i] ? 1 : 0;
+	return -1;
+}
+
 const struct certset_item *certset_find(const struct certset *s, const char *name, size_t len)
 {
 	size_t lo = 0, hi = s->n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const char *m = s->items[mid].name;
-		size_t mlen = strlen(m);
-		int c = memcmp(m, name, mlen < len ? mlen : len);
+		int c = certset_name_cmp(s->items[mid].name, name, len);
 
-		if (c == 0)
-			c = mlen < len ? -1 : mlen > len;
 		if (c == 0)
 			return &s->items[mid];
 		if (c < 0)

@@ -82,6 +82,22 @@ static void certshow_targets_of(const struct certtargets *ts, size_t i, struct s
 		sbuf_puts(out, "-");
 }
 
+/* The space-separated hosts <hosts> as a JSON array. */
+static void certshow_json_hosts(struct sbuf *out, const char *hosts)
+{
+	sbuf_putc(out, '[');
+	for (const char *h = hosts; h && *h;) {
+		size_t len = strcspn(h, " ");
+
+		sbuf_puts(out, h == hosts ? "" : ",");
+		sbuf_json_str(out, h, len);
+		h += len;
+		while (*h == ' ')
+			h++;
+	}
+	sbuf_putc(out, ']');
+}
+
 static void certshow_json_cert(const struct certshow_in *in, const struct certshow_row *row,
 			       struct sbuf *out)
 {
@@ -98,17 +114,12 @@ static void certshow_json_cert(const struct certshow_in *in, const struct certsh
 		sbuf_printf(out, "%s\"%s\":", i ? "," : "{", strings[i][0]);
 		sbuf_json_cstr(out, strings[i][1]);
 	}
-	sbuf_puts(out, ",\"hosts\":[");
-	for (const char *h = id->filters; h && *h;) {
-		size_t len = strcspn(h, " ");
-
-		sbuf_puts(out, h == id->filters ? "" : ",");
-		sbuf_json_str(out, h, len);
-		h += len;
-		while (*h == ' ')
-			h++;
-	}
-	sbuf_printf(out, "],\"state\":\"%s\",\"status\":\"%s\",\"reason\":",
+	sbuf_puts(out, ",\"hosts\":");
+	certshow_json_hosts(out, id->filters);
+	/* the hosts it is served for: those it covers */
+	sbuf_puts(out, ",\"served_hosts\":");
+	certshow_json_hosts(out, ready ? id->served : NULL);
+	sbuf_printf(out, ",\"state\":\"%s\",\"status\":\"%s\",\"reason\":",
 		    certident_state_name(id->state), overall);
 	sbuf_json_cstr(out, reason && reason[0] ? reason : NULL);
 	sbuf_puts(out, ",\"subject\":");
@@ -119,9 +130,15 @@ static void certshow_json_cert(const struct certshow_in *in, const struct certsh
 	sbuf_json_cstr(out, ready ? id->pem.leaf.serial : NULL);
 	sbuf_puts(out, ",\"not_after\":");
 	sbuf_json_cstr(out, ready ? x509_time_str(id->pem.leaf.not_after, when, sizeof(when)) : NULL);
-	if (ready)
-		sbuf_printf(out, ",\"path\":\"%s%s/%016llx.pem\"", CERTSET_PREFIX, id->name,
-			    (unsigned long long)id->pem.hash);
+	if (ready) {
+		char dir[300];
+
+		certident_dir(id->name, dir, sizeof(dir));
+		sbuf_puts(out, ",\"path\":");
+		snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "%016llx.pem",
+			 (unsigned long long)id->pem.hash);
+		sbuf_json_cstr(out, dir);
+	}
 	sbuf_puts(out, ",\"targets\":[");
 	certshow_targets_of(in->targets, row->item, out, 1);
 	sbuf_puts(out, "]}");

@@ -9,17 +9,20 @@
 #include "common/arena.h"
 #include "common/hash.h"
 #include "common/sbuf.h"
+#include "routing/certref.h"
 #include "routing/rtable.h"
+
+#define CERTWANT_REF_MAX (CERTSRC_NAME_MAX + 8)   /* "config:" and a name */
 
 /* One service asking for a certificate, while a table is read. */
 struct certwant {
 	const char *name;        /* in the arena */
-	const char *cert;        /* in the table */
+	const char *cert;        /* a reference, in one form (certwant_ref()), in the arena */
 	const char *key;         /* NULL: the same as <cert>, or none */
 	const char *service;
 	const char *const *hosts;
 	size_t nhosts;
-	const char *bad_name;    /* a name is not a valid secret or config name */
+	const char *bad_reason;  /* a label names no usable object, in the arena */
 };
 
 /* The labels of service <v> ask for a certificate this agent serves. */
@@ -59,6 +62,28 @@ static int certwant_str_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Reads label value <value> into <buf> in its one form: a secret by its
+ * bare name, a config or a file with its kind ("secret:x" and "x" are one
+ * certificate). Returns 0, or -1 with the reason in <why>.
+ */
+static int certwant_ref(const char *value, char *buf, size_t len, char *why, size_t whylen)
+{
+	struct certref ref;
+
+	if (certref_parse(value, &ref, why, whylen) < 0)
+		return -1;
+	if (!certsrc_valid_name(ref.name)) {
+		snprintf(why, whylen, "\"%.80s\" is not a Docker secret or config name "
+			 "(letters, digits, '_', '.', '-')", ref.name);
+		return -1;
+	}
+	if (ref.kind == CERTREF_SECRET)
+		snprintf(buf, len, "%s", ref.name);
+	else
+		snprintf(buf, len, "%s:%s", certref_kind_name(ref.kind), ref.name);
+	return 0;
+}
+
 /* Reads the wants of <t> into <*out> (allocated in <a>), sorted by name.
  * Returns how many, or -1.
  */
@@ -73,29 +98,35 @@ static long certwant_read(const struct rtable *t, struct arena *a, struct certwa
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		struct rtable_service_view v;
-		const char *cert, *key;
-		char name[2 * CERTSRC_NAME_MAX + 2];
+		const char *cert, *key = NULL;
+		char name[2 * CERTWANT_REF_MAX + 2], cref[CERTWANT_REF_MAX], kref[CERTWANT_REF_MAX];
+		char why[CERTIDENT_REASON_MAX];
 
 		rtable_service_at(t, i, &v);
 		if (!certwant_wanted(&v))
 			continue;
 		cert = v.spec->ssl_cert;
-		key = v.spec->ssl_key && strcmp(v.spec->ssl_key, cert) != 0 ? v.spec->ssl_key : NULL;
-		if (!certsrc_valid_name(cert) || (key && !certsrc_valid_name(key))) {
-			w[k].bad_name = !certsrc_valid_name(cert) ? cert : key;
+		if (certwant_ref(cert, cref, sizeof(cref), why, sizeof(why)) < 0 ||
+		    (v.spec->ssl_key &&
+		     certwant_ref(v.spec->ssl_key, kref, sizeof(kref), why, sizeof(why)) < 0)) {
+			w[k].bad_reason = arena_strdup(a, why);
+			if (!w[k].bad_reason)
+				return -1;
 			/* shown, never used as a path: made printable and flat */
-			snprintf(name, sizeof(name), "%.64s", w[k].bad_name);
+			snprintf(name, sizeof(name), "%.64s", cert);
 			for (char *q = name; *q; q++)
 				if (!strchr(name_chars, *q))
 					*q = '_';
 		} else {
-			certident_name(name, sizeof(name), cert, key);
+			key = v.spec->ssl_key && strcmp(kref, cref) != 0 ? kref : NULL;
+			certident_name(name, sizeof(name), cref, key);
+			cert = cref;
 		}
 		w[k].name = arena_strdup(a, name);
-		if (!w[k].name)
+		w[k].cert = arena_strdup(a, cert);
+		w[k].key = key ? arena_strdup(a, key) : NULL;
+		if (!w[k].name || !w[k].cert || (key && !w[k].key))
 			return -1;
-		w[k].cert = cert;
-		w[k].key = key;
 		w[k].service = v.name;
 		w[k].hosts = v.spec->hosts;
 		w[k].nhosts = v.spec->nhosts;
@@ -145,9 +176,9 @@ static int certwant_ident(const struct certwant *w, size_t n, struct certident *
 	id->name = strdup(w->name);
 	id->cert = strdup(w->cert);
 	id->key = w->key ? strdup(w->key) : NULL;
-	id->bad_name = w->bad_name ? strdup(w->bad_name) : NULL;
+	id->bad_reason = w->bad_reason ? strdup(w->bad_reason) : NULL;
 	id->source = "-";
-	if (!id->name || !id->cert || (w->key && !id->key) || (w->bad_name && !id->bad_name))
+	if (!id->name || !id->cert || (w->key && !id->key) || (w->bad_reason && !id->bad_reason))
 		return -1;
 	return certwant_merge(w, n, id);
 }

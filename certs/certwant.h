@@ -20,8 +20,9 @@ uint64_t certwant_hash(const struct rtable *t);
 
 /* Makes the identities <t> asks for, sorted by name, into <*ids> (<*n> of
  * them, malloc'd; release each with certident_clear()): names, hosts and
- * services, no material yet. An identity with a name that is not a Docker
- * name has <bad_name> set. Returns 0, or -1 when memory is exhausted.
+ * services, no material yet. An identity whose label names no usable
+ * object (an unknown kind, a name that is not a Docker name) has
+ * <bad_reason> set. Returns 0, or -1 when memory is exhausted.
  */
 int certwant_idents(const struct rtable *t, struct certident **ids, size_t *n);
 

@@ -256,7 +256,7 @@ static int pushplan_may_remove(const struct certset *s, const char *path)
 		return 0;
 	it = certset_find(s, name, len);
 	if (it)
-		return it->ready;
+		return it->ready || it->drop;
 	return s->authoritative;
 }
 

@@ -6,7 +6,7 @@
 
 #define X509_SERIAL_MAX 64          /* hex digits kept: 32 bytes, RFC 5280 allows 20 */
 #define X509_CN_MAX     128
-#define X509_DNS_MAX    512         /* DNS names, comma-separated, cut at a name boundary */
+#define X509_DNS_MAX    8192        /* DNS names, comma-separated, cut at a name boundary */
 
 struct x509_info {
 	char serial[X509_SERIAL_MAX + 1]; /* uppercase hex, no sign byte, as HAProxy prints it */

@@ -19,6 +19,7 @@
 
 #include "common/arena.h"
 #include "common/strmap.h"
+#include "routing/certref.h"
 #include "routing/ledger.h"
 #include "routing/policy.h"
 #include "routing/rtable-int.h"
@@ -185,10 +186,17 @@ int rtable_own_check(const struct rt_own *o, const char *owner, const char *key,
 	return 0;
 }
 
-/* Whether <name> (a secret or config name) may be used by <s>. */
+/* Whether the certificate label <value> of <s> may be used by it: the
+ * name it holds, whatever its kind (a stack's config is as much its own
+ * as its secret), is checked; a value that is no reference at all is the
+ * certificate manager's to refuse, and is checked whole.
+ */
 static int rtable_own_secret(const struct rt_own *o, const struct rt_service *s,
-			     const char *label, const char *name, char *err, size_t errlen)
+			     const char *label, const char *value, char *err, size_t errlen)
 {
+	struct certref ref;
+	char why[160];
+	const char *name = certref_parse(value, &ref, why, sizeof(why)) == 0 ? ref.name : value;
 	const struct policy_secret *rule = policy_secret_rule(o->policy, name);
 	const char *stack = s->model->stack && *s->model->stack ? s->model->stack : NULL;
 	size_t slen = stack ? strlen(stack) : 0;

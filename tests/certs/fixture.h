@@ -47,6 +47,28 @@
 
 #define FX_CERT_LONG_NOT_AFTER 2659668688LL
 
+/* openssl req -x509 -newkey ec -days 10000 -set_serial 0x0C0FE2
+ *   -subj "/CN=cn-only-ignored.example"
+ *   -addext "subjectAltName=DNS:Shop.Example,DNS:*.b.example,
+ *            DNS:xn--bcher-kva.example,IP:10.0.0.1"
+ * notAfter 2054-04-19: names in mixed case, a wildcard, an IDN's A-label,
+ * and a common name that the DNS names make irrelevant.
+ */
+#define FX_CERT_SAN \
+	"-----BEGIN CERTIFICATE-----\n" \
+	"MIIBzzCCAXWgAwIBAgIDDA/iMAoGCCqGSM49BAMCMCIxIDAeBgNVBAMMF2NuLW9u\n" \
+	"bHktaWdub3JlZC5leGFtcGxlMCAXDTI2MTIwMjA2MDU0OVoYDzIwNTQwNDE5MDYw\n" \
+	"NTQ5WjAiMSAwHgYDVQQDDBdjbi1vbmx5LWlnbm9yZWQuZXhhbXBsZTBZMBMGByqG\n" \
+	"SM49AgEGCCqGSM49AwEHA0IABIiMnvsjbaB4h4e1bYjST/tBLpXeO65PsvGeAsOs\n" \
+	"I2KwYyxZ0KC0LDjVC6qhYkPE08+43nwNwr+E1YTx8gMc83OjgZcwgZQwHQYDVR0O\n" \
+	"BBYEFKGVjtYSc9r5qfSaS7OcQ7BGLcA7MB8GA1UdIwQYMBaAFKGVjtYSc9r5qfSa\n" \
+	"S7OcQ7BGLcA7MA8GA1UdEwEB/wQFMAMBAf8wQQYDVR0RBDowOIIMU2hvcC5FeGFt\n" \
+	"cGxlggsqLmIuZXhhbXBsZYIVeG4tLWJjaGVyLWt2YS5leGFtcGxlhwQKAAABMAoG\n" \
+	"CCqGSM49BAMCA0gAMEUCIE9toqa/qi0NVsRj/IUvdXguAWvrYR7/suAJdlSBDw6F\n" \
+	"AiEAuTgLkSxeAAEhavPuGNMM3Lsa9pPu7lpkSVvQ/WSsGyA=\n" \
+	"-----END CERTIFICATE-----\n" \
+	""
+
 /* A private key block whose DER is "30 03 02 01 00": framing only. */
 #define FX_KEY \
 	"-----BEGIN PRIVATE KEY-----\n" \

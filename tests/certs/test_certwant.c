@@ -71,7 +71,7 @@ static void test_idents(void **state)
 	assert_string_equal(ids[1].key, "shop_key");
 	assert_string_equal(ids[1].filters, "api.shop.test shop.test www.shop.test");
 	assert_string_equal(ids[1].services, "shop, shop-api");
-	assert_null(ids[1].bad_name);
+	assert_null(ids[1].bad_reason);
 	assert_int_equal(ids[1].state, CERTIDENT_LOADING);
 	free_idents(ids, n);
 	rtable_free(t);
@@ -90,8 +90,43 @@ static void test_bad_name(void **state)
 	t = table(m, "t1");
 	assert_int_equal(certwant_idents(t, &ids, &n), 0);
 	assert_int_equal(n, 1);
-	assert_string_equal(ids[0].bad_name, "../x");
+	assert_non_null(strstr(ids[0].bad_reason, "\"../x\" is not a Docker secret or config name"));
 	assert_string_equal(ids[0].name, ".._x");
+	free_idents(ids, n);
+	rtable_free(t);
+}
+
+/* A label names one kind of object: "secret:x" and "x" are the same
+ * certificate, "config:x" another one; an unknown kind is refused with
+ * its reason, never looked for.
+ */
+static void test_kinds(void **state)
+{
+	struct model *m = fx_model();
+	struct rtable *t;
+	struct certident *ids;
+	size_t n;
+
+	(void)state;
+	fx_service(m, "a", 0, "lb.hosts=a.test", "lb.port=80", "lb.ssl_cert=shop_cert",
+		   "lb.ssl_key=secret:shop_cert", NULL);
+	fx_service(m, "b", 0, "lb.hosts=b.test", "lb.port=80", "lb.ssl_cert=secret:shop_cert", NULL);
+	fx_service(m, "c", 0, "lb.hosts=c.test", "lb.port=80", "lb.ssl_cert=config:shop_cert",
+		   "lb.ssl_key=shop_key", NULL);
+	fx_service(m, "d", 0, "lb.hosts=d.test", "lb.port=80", "lb.ssl_cert=volume:shop_cert", NULL);
+	fx_service(m, "e", 0, "lb.hosts=e.test", "lb.port=80", "lb.ssl_cert=file:e.pem", NULL);
+	t = table(m, "t1");
+	assert_int_equal(certwant_idents(t, &ids, &n), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(ids[0].name, "config:shop_cert+shop_key");
+	assert_string_equal(ids[0].cert, "config:shop_cert");
+	assert_string_equal(ids[0].key, "shop_key");
+	assert_string_equal(ids[1].name, "file:e.pem");
+	assert_string_equal(ids[2].name, "shop_cert");
+	assert_null(ids[2].key);
+	assert_string_equal(ids[2].filters, "a.test b.test");
+	assert_string_equal(ids[3].name, "volume_shop_cert");
+	assert_non_null(strstr(ids[3].bad_reason, "\"volume\" is not a kind of certificate source"));
 	free_idents(ids, n);
 	rtable_free(t);
 }
@@ -130,6 +165,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_idents),
 		cmocka_unit_test(test_bad_name),
+		cmocka_unit_test(test_kinds),
 		cmocka_unit_test(test_hash),
 	};
 

@@ -404,6 +404,10 @@ static void test_secrets(void **state)
 	own_service(m, "evil", "evil_key", 3, "evil2.example.net", "ssl_key=bank_web_key");
 	own_service(m, "evil", "evil_own", 4, "evil3.example.net", "ssl_cert=evil_cert");
 	own_service(m, "evil", "evil_ext", 5, "evil4.example.net", "ssl_cert=wildcard.pem");
+	/* a kind in front of the name changes nothing of whose it is */
+	own_service(m, "evil", "evil_cfg", 6, "evil5.example.net", "ssl_cert=config:bank_cert");
+	own_service(m, "evil", "evil_file", 7, "evil6.example.net", "ssl_key=file:bank_key");
+	own_service(m, "evil", "evil_ocfg", 8, "evil7.example.net", "ssl_cert=config:evil_pem");
 	t = own_build(m, NULL, NULL, T0);
 	assert_int_equal(fx_status(t, "bank_web", NULL), RTABLE_SVC_ROUTED);
 	assert_refused(t, "evil_web", "com.docker.lb.ssl_cert: \"bank_cert\" is a secret of stack "
@@ -411,6 +415,11 @@ static void test_secrets(void **state)
 	assert_refused(t, "evil_key", "com.docker.lb.ssl_key: \"bank_web_key\" is a secret of "
 		       "stack bank");
 	assert_int_equal(fx_status(t, "evil_own", NULL), RTABLE_SVC_ROUTED);
+	assert_refused(t, "evil_cfg", "com.docker.lb.ssl_cert: \"bank_cert\" is a secret of stack "
+		       "bank, not of stack evil");
+	assert_refused(t, "evil_file", "com.docker.lb.ssl_key: \"bank_key\" is a secret of stack "
+		       "bank");
+	assert_int_equal(fx_status(t, "evil_ocfg", NULL), RTABLE_SVC_ROUTED);
 	/* a secret made outside any stack: allowed unless the policy says */
 	assert_int_equal(fx_status(t, "evil_ext", NULL), RTABLE_SVC_ROUTED);
 	rtable_free(t);

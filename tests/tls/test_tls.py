@@ -97,6 +97,12 @@ class TLSTest(unittest.TestCase):
         c.bundle("b")                      # certificate and key in one secret
         c.make("w", "w.test", sans=("*.w.test",))
         c.make("ex", "ex.test", expired=True)
+        c.make("mm", "mm.test")
+        c.make("hk", "hk.test")
+        c.make("sh", "sh.test")            # named by a service with another host too
+        c.make("nc", "elsewhere.test")     # covers none of its service's hosts
+        c.make("fk", "fk.test")
+        c.bundle("fk")                     # named file:fk.pem
         c.make("pt", "pt.test")            # the passthrough backend's own
         with open(c.path("garbage.pem"), "w") as f:
             f.write("this is not a certificate\n")
@@ -119,10 +125,15 @@ class TLSTest(unittest.TestCase):
                 ssl_key=a_cert + ".key", hsts="600"),
             svc("b", e["b"].port, hosts="b.test", ssl_cert="b.pem", ssl_only="true"),
             svc("w", e["w"].port, hosts="*.w.test", ssl_cert="w.crt", ssl_key="w.key"),
-            svc("mm", e["mm"].port, hosts="mm.test", ssl_cert="a.crt", ssl_key="b.key"),
+            svc("mm", e["mm"].port, hosts="mm.test", ssl_cert="mm.crt", ssl_key="b.key"),
             svc("ex", e["mm"].port, hosts="ex.test", ssl_cert="ex.crt", ssl_key="ex.key"),
             svc("gb", e["mm"].port, hosts="gb.test", ssl_cert="garbage.pem"),
-            svc("hk", e["mm"].port, hosts="hk.test", ssl_cert="a.crt", ssl_key="bad.key"),
+            svc("hk", e["mm"].port, hosts="hk.test", ssl_cert="hk.crt", ssl_key="bad.key"),
+            svc("sh", e["mm"].port, hosts="sh.test,pc.test", ssl_cert="sh.crt", ssl_key="sh.key"),
+            svc("cv", e["mm"].port, hosts="cv.test", ssl_cert="nc.crt", ssl_key="nc.key"),
+            svc("cf", e["mm"].port, hosts="cf.test", ssl_cert="config:cf_pem"),
+            svc("vk", e["mm"].port, hosts="vk.test", ssl_cert="volume:vk_pem"),
+            svc("fk", e["mm"].port, hosts="fk.test", ssl_cert="file:fk.pem"),
             svc("nf", e["mm"].port, hosts="nf.test", ssl_cert="nothere"),
             svc("up", e["mm"].port, hosts="up.test", ssl_cert="../etc/passwd"),
             svc("pt", cls.tls_server.port, hosts="pt.test", ssl_passthrough="true"),
@@ -230,10 +241,14 @@ class TLSTest(unittest.TestCase):
     def test_07_bad_material_refused_with_reasons(self):
         st = {c["name"]: c for c in self.certs_json(self.agent)["certificates"]}
         expect = {
-            "a.crt+b.key": ("refused", "the private key does not match the certificate"),
+            "mm.crt+b.key": ("refused", "the private key does not match the certificate"),
             "ex.crt+ex.key": ("refused", "expired on"),
             "garbage.pem": ("refused", "not PEM"),
-            "a.crt+bad.key": ("refused", "HAProxy cannot load the private key"),
+            "hk.crt+bad.key": ("refused", "HAProxy cannot load the private key"),
+            "nc.crt+nc.key": ("refused", "covers none of its hosts (cv.test): its names are "
+                              "elsewhere.test"),
+            "config:cf_pem": ("missing", "config:cf_pem needs the Docker Engine API"),
+            "volume_vk_pem": ("missing", "\"volume\" is not a kind of certificate source"),
             "nothere": ("missing", "no file"),
             ".._etc_passwd": ("missing", "is not a Docker secret or config name"),
         }
@@ -255,7 +270,8 @@ class TLSTest(unittest.TestCase):
         # HAProxy serves every other certificate; the refused hosts get the
         # default certificate and their routes still work
         self.assertEqual(self.served("a.test"), self.certs.der("a"))
-        for host in ("mm.test", "ex.test", "gb.test", "hk.test", "nf.test", "up.test"):
+        for host in ("mm.test", "ex.test", "gb.test", "hk.test", "nf.test", "up.test", "cv.test",
+                     "cf.test", "vk.test"):
             self.assertEqual(self.served(host), self.certs.der("default"), host)
             st_, _, body, _ = t.https_request(self.https_port, host)
             self.assertEqual((st_, h.parse_echo(body)["name"]), (200, "mm"), host)
@@ -265,6 +281,40 @@ class TLSTest(unittest.TestCase):
         for name in expect:
             self.assertNotIn("/%s/" % name, listing)
             self.assertNotIn("/%s/" % name, stores)
+        # the certificate of elsewhere.test is not served for cv.test
+        self.assertNotIn("cv.test", listing)
+        self.assertNotIn("nc.crt", listing)
+
+    def test_07b_certificate_served_only_for_the_hosts_it_covers(self):
+        """A service with two hosts names a certificate of one of them: it
+        is served for that one, the other gets the default certificate and
+        keeps routing, and the reason says so."""
+        st = self.wait_pushed(self.agent, ["sh.crt+sh.key"])["sh.crt+sh.key"]
+        self.assertEqual(st["hosts"], ["pc.test", "sh.test"])
+        self.assertEqual(st["served_hosts"], ["sh.test"])
+        self.assertIn("not served for pc.test: not covered by its names (sh.test)", st["reason"])
+        self.assertEqual(self.served("sh.test"), self.certs.der("sh"))
+        self.assertEqual(self.served("pc.test"), self.certs.der("default"))
+        for host in ("sh.test", "pc.test"):
+            st_, _, body, _ = t.https_request(self.https_port, host)
+            self.assertEqual((st_, h.parse_echo(body)["name"]), (200, "mm"), host)
+        lines = [line for line in self.haproxy.runtime("show ssl crt-list %s" %
+                                                       self.crt_list).splitlines()
+                 if "/sh.crt+sh.key/" in line]
+        self.assertEqual(len(lines), 1, lines)
+        self.assertTrue(lines[0].endswith(" sh.test"), lines)
+        errors = json.loads(self.agent.stats("show errors json"))["errors"]
+        self.assertTrue(any(e["kind"] == "cert" and e["subject"] == "sh.crt+sh.key" and
+                            "pc.test" in e["message"] for e in errors), errors)
+        self.assertIn("not served for pc.test", self.agent.stats("show certs"))
+
+    def test_07c_file_kind(self):
+        """file:NAME is the file in --certs-dir; its HAProxy path holds no
+        ':' (HAProxy reads one as a line number)."""
+        st = self.wait_pushed(self.agent, ["file:fk.pem"])["file:fk.pem"]
+        self.assertEqual(st["source"], "file")
+        self.assertTrue(st["path"].startswith("/swarm-spoa/file=fk.pem/"), st)
+        self.assertEqual(self.served("fk.test"), self.certs.der("fk"))
 
     def test_08_passthrough_and_termination_on_one_port(self):
         port = self.pt_port
@@ -334,7 +384,8 @@ class TLSTest(unittest.TestCase):
         agent2 = h.Agent(self.wd, routes=self.routes(), threads=1, name="agent2",
                          extra=self.agent_args((self.haproxy,))).start()
         try:
-            self.wait_pushed(agent2, ["a.crt+a.key", "b.pem", "w.crt+w.key", "default"])
+            self.wait_pushed(agent2, ["a.crt+a.key", "b.pem", "w.crt+w.key", "sh.crt+sh.key",
+                                      "file:fk.pem", "default"])
             ours = [line for line in self.haproxy.runtime("show ssl crt-list -n %s" %
                                                            self.crt_list).splitlines()
                     if line.startswith("/swarm-spoa/")]
@@ -348,7 +399,7 @@ class TLSTest(unittest.TestCase):
                 time.sleep(0.25)
             paths = [line.split(":")[0] for line in ours]
             self.assertEqual(len(paths), len(set(paths)), ours)
-            self.assertEqual(len(paths), 3, ours)
+            self.assertEqual(len(paths), 5, ours)
             self.assertEqual(self.served("a.test"), self.certs.der("a"))
         finally:
             agent2.kill(signal.SIGTERM)

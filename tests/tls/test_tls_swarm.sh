@@ -10,8 +10,11 @@
 #      a bounded load on another route counts failed requests: none.
 #   2. rotation: the labels name a new secret pair; the new certificate is
 #      served, with HTTPS load on that host and no failed request.
-#   3. a certificate held in a Docker config: read through the Engine API,
-#      served without any agent restart.
+#      A config of the same name as the secret, made first by someone
+#      else, is never read: a bare name is a secret, as in Interlock.
+#   3. a certificate held in a Docker config (config:NAME): read through
+#      the Engine API, served without any agent restart; the bare name of
+#      a config names nothing.
 # Everything created carries the test label and is removed at the end.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -50,8 +53,10 @@ served_fingerprint() {   # <sni>
 mkcert v1 tls.test
 mkcert v2 tls.test
 mkcert cfg cfg.test
+mkcert decoy tls.test
 cat "$work/v1.crt" "$work/v2.crt" >"$work/both.crt"
 cat "$work/cfg.crt" "$work/cfg.key" >"$work/cfg.pem"
+cat "$work/decoy.crt" "$work/decoy.key" >"$work/decoy.pem"
 # The apps are services outside any stack: their secrets must not be named
 # STACK_... after a stack that runs (the pair's, sptls), or the agents
 # refuse them as that stack's (docs/security.md).
@@ -60,6 +65,8 @@ for s in v1 v2; do
 	"$DOCKER" secret create "${label[@]}" "sptlsapp_${s}_key" "$work/$s.key" >/dev/null
 done
 "$DOCKER" config create "${label[@]}" sptlsapp_cfg_pem "$work/cfg.pem" >/dev/null
+# another team's config under the name of the app's secret, made first
+"$DOCKER" config create "${label[@]}" sptlsapp_v1_crt "$work/decoy.pem" >/dev/null
 log "secrets and config created; control subnet $subnet, HTTP $http_port, HTTPS $https_port"
 
 # --- the pair ------------------------------------------------------------------
@@ -199,11 +206,16 @@ log "during the rotation: $LOAD_RESULT"
 # --- 3. a Docker config: no restart -------------------------------------------
 version1=$(agent_version)
 t0=$(now_ms)
-app cfg --label com.docker.lb.ssl_cert=sptlsapp_cfg_pem
+app cfg --label com.docker.lb.ssl_cert=config:sptlsapp_cfg_pem
 cfgfp=$(fingerprint "$work/cfg.crt")
 wait_until 60 sh -c "[ \"\$(openssl s_client -connect 127.0.0.1:$https_port -servername cfg.test </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2)\" = '$cfgfp' ]"
 log "certificate from a config served $(( $(now_ms) - t0 )) ms after the service was created"
 [ "$(agent_version)" = "$version1" ] || fail "a config must not restart the agents"
-wait_until 30 cert_is sptlsapp_cfg_pem config ok
+wait_until 30 cert_is config:sptlsapp_cfg_pem config ok
+# the config's bare name is a secret's, and there is none
+app cfgbare --label com.docker.lb.ssl_cert=sptlsapp_cfg_pem
+wait_until 30 cert_is sptlsapp_cfg_pem - missing
+show_certs json | grep -q 'a Docker config is named config:sptlsapp_cfg_pem' ||
+	fail "the reason of a bare config name does not say how to name a config"
 
 test_pass
