@@ -328,6 +328,11 @@ static void agent_health_info(void *arg, struct kvout *kv)
 	health_info(arg, kv);
 }
 
+static int agent_health_service(void *arg, const char *service, struct sbuf *out, int json)
+{
+	return health_service(arg, service, out, json);
+}
+
 static void agent_health_metrics(void *arg, struct sbuf *out)
 {
 	health_metrics(arg, out);
@@ -352,7 +357,7 @@ static struct stats_source source_certs = { .name = "certs", .show = agent_show_
 static struct stats_source source_networks = { .name = "networks", .show = agent_show_networks };
 static struct stats_source source_health = {
 	.name = "health", .show = agent_show_health, .info = agent_health_info,
-	.metrics = agent_health_metrics,
+	.metrics = agent_health_metrics, .service = agent_health_service,
 };
 
 static int agent_start_stats(const struct options *o, char *err, size_t errlen)

@@ -29,12 +29,17 @@
 #include "health/failline.h"
 #include "health/health.h"
 #include "health/suspect.h"
+#include "health/traffic.h"
 #include "routing/labels-t.h"
 #include "routing/model.h"
 #include "routing/overlay.h"
 #include "routing/rtable.h"
 
 #define HEALTH_TICK_S 1.0
+/* How often each HAProxy's table of per-service traffic is read, and how
+ * long an answer may take: a table of 4096 entries is about 1 MB. */
+#define HEALTH_TRAFFIC_MS         5000
+#define HEALTH_TRAFFIC_TIMEOUT_MS 3000
 
 /* A task address of a routed service, and the service's policy. The
  * port is part of the key: tasks may share an address (host mode, tests
@@ -50,16 +55,21 @@ struct health_dst {
 };
 
 struct health_stream {
+	struct health *h;
 	char *key;                   /* hatargets' key */
 	struct evstream *s;
+	struct haproxy_cli_addr addr;
+	struct haproxy_cli_req *poll; /* "show table" in flight, or NULL */
+	int64_t next_poll_ms;        /* monotonic */
 };
 
 struct health {
 	struct ev_loop *loop;
 	struct health_opts o;
 	struct hatargets *targets;
-	struct health_stream *streams;
+	struct health_stream **streams;
 	size_t nstreams;
+	struct traffic *tr;
 	struct exclude *x;
 	struct suspect *sus;
 	ev_timer tick;               /* resolution of tasks: targets */
@@ -269,6 +279,8 @@ static void health_line(struct health *h, const char *line, size_t len, int64_t 
 	if (rc <= 0)
 		return;
 	h->failures++;
+	if (fl.service[0])
+		traffic_conn_failure(h->tr, fl.service);
 	d = health_find(h, fl.service, &fl.dst, fl.port);
 	if (!d) {
 		/* a task gone since, a VIP, or a service without routes */
@@ -320,13 +332,53 @@ static void health_on_expiry(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 }
 
+/************************************************************************/
+/*                      per-service traffic polls                       */
+/************************************************************************/
+
+static void health_on_poll(void *arg, const char *error, const char *answer, size_t len)
+{
+	struct health_stream *s = arg;
+	char err[160];
+
+	s->poll = NULL;
+	if (error) {
+		traffic_target_failed(s->h->tr, s->key, error);
+		return;
+	}
+	if (traffic_target_answer(s->h->tr, s->key, answer, len, err, sizeof(err)) < 0)
+		LOG(LL_DEBUG, "health", "cannot read the table of per-service traffic",
+		    KVS("target", s->key), KVS("reason", err));
+}
+
+/* Asks <s>'s HAProxy for its table when due at <now> (monotonic): one
+ * request in flight per HAProxy at most.
+ */
+static void health_poll(struct health_stream *s, int64_t now)
+{
+	static const char cmd[] = "show table " TRAFFIC_TABLE "\n";
+	char err[160];
+
+	if (s->poll || now < s->next_poll_ms)
+		return;
+	s->next_poll_ms = now + HEALTH_TRAFFIC_MS;
+	s->poll = haproxy_cli_send(s->h->loop, &s->addr, cmd, sizeof(cmd) - 1,
+				   HEALTH_TRAFFIC_TIMEOUT_MS, health_on_poll, s, err, sizeof(err));
+	if (!s->poll)
+		traffic_target_failed(s->h->tr, s->key, err);
+}
+
 static void health_on_tick(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct health *h = (struct health *)((char *)t - offsetof(struct health, tick));
 
+	int64_t now = clock_mono_ms();
+
 	(void)loop;
 	(void)revents;
-	hatargets_tick(h->targets, clock_mono_ms());
+	hatargets_tick(h->targets, now);
+	for (size_t i = 0; i < h->nstreams; i++)
+		health_poll(h->streams[i], now);
 }
 
 /************************************************************************/
@@ -336,27 +388,40 @@ static void health_on_tick(struct ev_loop *loop, ev_timer *t, int revents)
 static int health_found(void *arg, const char *key, const struct haproxy_cli_addr *addr)
 {
 	struct health *h = arg;
-	struct health_stream *sv, *s;
+	struct health_stream **sv, *s;
 
 	sv = realloc(h->streams, (h->nstreams + 1) * sizeof(*sv));
 	if (!sv)
 		return -1;
 	h->streams = sv;
-	s = &h->streams[h->nstreams];
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -1;
+	s->h = h;
+	s->addr = *addr;
 	s->key = strdup(key);
 	s->s = s->key ? evstream_new(h->loop, addr, HEALTH_RING, health_on_line, h) : NULL;
 	if (!s->s) {
 		free(s->key);
+		free(s);
 		return -1;
 	}
-	h->nstreams++;
+	/* the first poll at the next tick */
+	s->next_poll_ms = clock_mono_ms();
+	h->streams[h->nstreams++] = s;
 	return 0;
 }
 
 static void health_drop(struct health *h, size_t i)
 {
-	evstream_free(h->streams[i].s);
-	free(h->streams[i].key);
+	struct health_stream *s = h->streams[i];
+
+	if (s->poll)
+		haproxy_cli_cancel(s->poll);
+	traffic_target_drop(h->tr, s->key);
+	evstream_free(s->s);
+	free(s->key);
+	free(s);
 	memmove(&h->streams[i], &h->streams[i + 1], (h->nstreams - i - 1) * sizeof(*h->streams));
 	h->nstreams--;
 }
@@ -366,7 +431,7 @@ static void health_gone(void *arg, const char *key)
 	struct health *h = arg;
 
 	for (size_t i = 0; i < h->nstreams; i++) {
-		if (strcmp(h->streams[i].key, key) == 0) {
+		if (strcmp(h->streams[i]->key, key) == 0) {
 			health_drop(h, i);
 			return;
 		}
@@ -390,9 +455,12 @@ struct health *health_new(struct ev_loop *loop, const struct health_opts *o,
 		.hooks = &health_hooks,
 	};
 
-	if (!h || !(h->x = exclude_new()) || !(h->sus = suspect_new())) {
-		if (h)
+	if (!h || !(h->x = exclude_new()) || !(h->sus = suspect_new()) ||
+	    !(h->tr = traffic_new())) {
+		if (h) {
 			exclude_free(h->x);
+			suspect_free(h->sus);
+		}
 		free(h);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -423,6 +491,7 @@ void health_free(struct health *h)
 	free(h->streams);
 	exclude_free(h->x);
 	suspect_free(h->sus);
+	traffic_free(h->tr);
 	arena_free(h->ix_arena);
 	free(h);
 }
@@ -438,7 +507,7 @@ static size_t health_connected(const struct health *h)
 	for (size_t i = 0; i < h->nstreams; i++) {
 		struct evstream_status st;
 
-		evstream_status(h->streams[i].s, &st);
+		evstream_status(h->streams[i]->s, &st);
 		n += st.connected != 0;
 	}
 	return n;
@@ -456,6 +525,7 @@ void health_info(const struct health *h, struct kvout *kv)
 struct health_prom_ctx {
 	struct sbuf *out;
 	int64_t now_ms;
+	int family;
 };
 
 static void health_prom_excluded(void *arg, const struct exclude_view *v)
@@ -469,9 +539,11 @@ static void health_prom_excluded(void *arg, const struct exclude_view *v)
 			(double)v->until_ms / 1000.0);
 }
 
+static void health_metrics_traffic(const struct health *h, struct sbuf *out);
+
 void health_metrics(const struct health *h, struct sbuf *out)
 {
-	struct health_prom_ctx c = { out, clock_wall_ms() };
+	struct health_prom_ctx c = { out, clock_wall_ms(), 0 };
 
 	prom_family(out, "swarm_spoa_health_streams_connected", PROM_GAUGE,
 		    "HAProxy rings of failed requests this agent streams now.");
@@ -495,6 +567,95 @@ void health_metrics(const struct health *h, struct sbuf *out)
 	prom_family(out, "swarm_spoa_task_excluded_until_seconds", PROM_GAUGE,
 		    "Tasks passive health excludes now, with why, and when that ends (Unix time).");
 	exclude_each(h->x, health_prom_excluded, &c);
+	health_metrics_traffic(h, out);
+}
+
+static void health_prom_traffic(void *arg, const struct traffic_figures *f)
+{
+	static const char *const classes[TRAFFIC_NCLASSES] = { "2xx", "3xx", "4xx", "5xx" };
+	struct health_prom_ctx *c = arg;
+	struct prom_label l[2] = { { "service", f->service }, { NULL, NULL } };
+	uint64_t cum = 0;
+
+	switch (c->family) {
+	case 0:
+		prom_sample_u64(c->out, "swarm_spoa_service_http_requests", "_total", l, 1,
+				f->requests);
+		break;
+	case 1:
+		l[1].name = "code";
+		for (int k = 0; k < TRAFFIC_NCLASSES; k++) {
+			l[1].value = classes[k];
+			prom_sample_u64(c->out, "swarm_spoa_service_http_responses", "_total", l, 2,
+					f->status[k]);
+		}
+		break;
+	case 2:
+		prom_sample_u64(c->out, "swarm_spoa_service_connection_failures", "_total", l, 1,
+				f->conn_failures);
+		break;
+	default:
+		l[1].name = "le";
+		for (int b = 0; b < TRAFFIC_NBUCKETS; b++) {
+			char le[PROM_F64_LEN];
+
+			cum += f->buckets[b];
+			l[1].value = b < TRAFFIC_NBUCKETS - 1 ?
+				prom_f64(traffic_bucket_ms[b] / 1000.0, le) : "+Inf";
+			prom_sample_u64(c->out, "swarm_spoa_service_response_time_seconds", "_bucket",
+					l, 2, cum);
+		}
+		prom_sample_u64(c->out, "swarm_spoa_service_response_time_seconds", "_count", l, 1,
+				cum);
+		break;
+	}
+}
+
+/* The per-service figures of the HAProxies' tables and rings, summed over
+ * the HAProxies this agent talks to.
+ */
+static void health_metrics_traffic(const struct health *h, struct sbuf *out)
+{
+	static const struct {
+		const char *name;
+		enum prom_type type;
+		const char *help;
+	} fam[] = {
+		{ "swarm_spoa_service_http_requests", PROM_COUNTER,
+		  "Requests HAProxy forwarded to the service's tasks (its table, summed over the HAProxies read)." },
+		{ "swarm_spoa_service_http_responses", PROM_COUNTER,
+		  "Responses of the service's tasks, by status class." },
+		{ "swarm_spoa_service_connection_failures", PROM_COUNTER,
+		  "Requests that got no response: connection refused, connect timeout, reset (SC, sC, SH)." },
+		{ "swarm_spoa_service_response_time_seconds", PROM_HISTOGRAM,
+		  "Time from the choice of a task to its response headers (no _sum)." },
+	};
+	struct health_prom_ctx c = { out, clock_wall_ms(), 0 };
+	struct traffic_status st;
+
+	traffic_status(h->tr, &st);
+	prom_family(out, "swarm_spoa_service_traffic_polls", PROM_COUNTER,
+		    "Reads of the HAProxies' per-service traffic tables; failed ones.");
+	prom_sample_u64(out, "swarm_spoa_service_traffic_polls", "_total", NULL, 0, st.polls);
+	prom_family(out, "swarm_spoa_service_traffic_poll_failures", PROM_COUNTER,
+		    "Reads of the per-service traffic tables that failed (no answer, not a table).");
+	prom_sample_u64(out, "swarm_spoa_service_traffic_poll_failures", "_total", NULL, 0,
+			st.poll_failures);
+	for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
+		prom_family(out, fam[i].name, fam[i].type, fam[i].help);
+		c.family = (int)i;
+		traffic_each(h->tr, health_prom_traffic, &c);
+	}
+}
+
+int health_service(const struct health *h, const char *service, struct sbuf *out, int json)
+{
+	struct traffic_figures f;
+
+	if (traffic_get(h->tr, service, &f) < 0)
+		return -1;
+	traffic_format(&f, out, json);
+	return 0;
 }
 
 struct health_show_ctx {
@@ -529,13 +690,14 @@ static void health_show_excluded(void *arg, const struct exclude_view *v)
 void health_show(const struct health *h, struct sbuf *out, int json)
 {
 	struct health_show_ctx c = { out, json, 1 };
+	struct traffic_status ts;
 
 	if (json)
 		sbuf_puts(out, "{\"streams\":[");
 	for (size_t i = 0; i < h->nstreams; i++) {
 		struct evstream_status st;
 
-		evstream_status(h->streams[i].s, &st);
+		evstream_status(h->streams[i]->s, &st);
 		if (!json) {
 			sbuf_printf(out, "stream %s %s connects=%llu lines=%llu%s%s\n", st.target,
 				    st.connected ? "connected" : "down",
@@ -563,6 +725,18 @@ void health_show(const struct health *h, struct sbuf *out, int json)
 			    (unsigned long long)h->malformed, (unsigned long long)h->failures,
 			    (unsigned long long)h->unmatched, (unsigned long long)h->exclusions);
 	exclude_each(h->x, health_show_excluded, &c);
-	if (json)
-		sbuf_puts(out, "]}\n");
+	traffic_status(h->tr, &ts);
+	if (!json) {
+		sbuf_printf(out, "traffic polls=%llu failures=%llu malformed=%llu services=%zu%s%s\n",
+			    (unsigned long long)ts.polls, (unsigned long long)ts.poll_failures,
+			    (unsigned long long)ts.malformed, ts.services,
+			    ts.last_error[0] ? " last_error=" : "", ts.last_error);
+		return;
+	}
+	sbuf_printf(out, "],\"traffic\":{\"polls\":%llu,\"failures\":%llu,\"malformed\":%llu,"
+		    "\"services\":%zu,\"last_error\":", (unsigned long long)ts.polls,
+		    (unsigned long long)ts.poll_failures, (unsigned long long)ts.malformed,
+		    ts.services);
+	sbuf_json_cstr(out, ts.last_error[0] ? ts.last_error : NULL);
+	sbuf_puts(out, "}}\n");
 }

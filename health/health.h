@@ -52,4 +52,10 @@ void health_info(const struct health *h, struct kvout *kv);
 void health_metrics(const struct health *h, struct sbuf *out);
 void health_show(const struct health *h, struct sbuf *out, int json);
 
+/* "show services": appends the traffic HAProxy saw for <service> to <out>
+ * (one line of text, or a JSON object), summed over the HAProxies of the
+ * agent. Returns 0, or -1 (nothing appended) when none of them knows it.
+ */
+int health_service(const struct health *h, const char *service, struct sbuf *out, int json);
+
 #endif

@@ -211,6 +211,11 @@ struct rtable_show_cursor {
 	size_t sub;                   /* "show routes" text: next service of the route */
 	long service;                 /* "show tasks": the service listed */
 	struct texttab tab;           /* text: column widths, from a first pass */
+	/* "show services": what other parts know of a service (the traffic
+	 * HAProxy saw), appended to <out> as one line of text or a JSON
+	 * value; returns -1 when there is nothing. NULL: nothing to add. */
+	int (*service_extra)(void *arg, const char *service, struct sbuf *out, int json);
+	void *service_extra_arg;
 };
 
 /* The same listings in parts, for a caller that must not hold its thread

@@ -454,7 +454,7 @@ void rtable_show_routes(const struct rtable *t, struct sbuf *out, int json)
 
 static const char *const services_head[] = {
 	"NAME", "ID", "SOURCE", "STATUS", "MODE", "TASKS", "FORWARDED", "REDIRECTED",
-	"NO_TASK", "HOSTS", "REASON",
+	"NO_TASK", "HOSTS", "TRAFFIC", "REASON",
 };
 
 static int services_settle(const struct rtable *t, struct rtable_show_cursor *cur, int json)
@@ -488,7 +488,12 @@ static void services_cells(const struct rtable *t, const struct rtable_show_curs
 	c->cell[7] = c->num[2];
 	c->cell[8] = c->num[3];
 	c->cell[9] = v.hosts;
-	c->cell[10] = v.reason;
+	c->cell[10] = NULL;
+	c->cell[11] = v.reason;
+	sbuf_reset(&c->tasks);
+	if (cur->service_extra &&
+	    cur->service_extra(cur->service_extra_arg, v.name, &c->tasks, 0) == 0)
+		c->cell[10] = c->tasks.buf;
 }
 
 static void services_json_open(const struct rtable *t, const struct rtable_show_cursor *cur,
@@ -517,15 +522,21 @@ static void services_json_row(const struct rtable *t, const struct rtable_show_c
 	sbuf_printf(out, ",\"mode\":\"%s\",\"network\":", v.mode);
 	sbuf_json_cstr(out, s->network);
 	sbuf_printf(out, ",\"weight\":%u,\"tasks\":%zu,\"ready\":%zu,"
-		    "\"forwarded\":%llu,\"redirected\":%llu,\"no_task\":%llu}",
+		    "\"forwarded\":%llu,\"redirected\":%llu,\"no_task\":%llu",
 		    s->spec.weight, v.ntasks, v.nready,
 		    (unsigned long long)v.counters.forwarded,
 		    (unsigned long long)v.counters.redirected,
 		    (unsigned long long)v.counters.no_task);
+	if (cur->service_extra) {
+		sbuf_puts(out, ",\"traffic\":");
+		if (cur->service_extra(cur->service_extra_arg, v.name, out, 1) < 0)
+			sbuf_puts(out, "null");
+	}
+	sbuf_putc(out, '}');
 }
 
 static const struct show_listing services_listing = {
-	.ncols = 11,
+	.ncols = 12,
 	.head = services_head,
 	.settle = services_settle,
 	.next = services_next,

@@ -203,6 +203,28 @@ int show_errors_step(struct commands_run *run, struct sbuf *out)
 	return 0;
 }
 
+struct show_extra_ctx {
+	const struct stats_source *src;
+};
+
+static void show_find_extra(void *ctx, const struct stats_source *src)
+{
+	struct show_extra_ctx *c = ctx;
+
+	if (!c->src && src->service)
+		c->src = src;
+}
+
+/* The "show services" column of the first source that has one. */
+static void show_service_extra(struct rtable_show_cursor *cur)
+{
+	struct show_extra_ctx c = { NULL };
+
+	stats_source_each(show_find_extra, &c);
+	cur->service_extra = c.src ? c.src->service : NULL;
+	cur->service_extra_arg = c.src ? c.src->arg : NULL;
+}
+
 /* The table is held rather than copied: a listing of 10,000 services would
  * otherwise copy tens of megabytes, and a held table costs nothing until
  * a newer one replaces it.
@@ -217,6 +239,7 @@ static int show_table_part(struct commands_run *run, struct sbuf *out)
 		return rtable_show_routes_part(run->table, &run->cursor, out, cmd->json,
 					       TABLE_ROWS_PER_PART);
 	case CMD_SHOW_SERVICES:
+		show_service_extra(&run->cursor);
 		return rtable_show_services_part(run->table, &run->cursor, out, cmd->json,
 						 TABLE_ROWS_PER_PART);
 	default:

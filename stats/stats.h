@@ -39,6 +39,12 @@ struct stats_source {
 
 	/* Releases the state of an answer abandoned before its end. */
 	void (*show_abort)(void *arg, void *state);
+
+	/* "show services": appends what the source knows of <service> (one
+	 * line of text, or a JSON value) to <out> and returns 0, or returns
+	 * -1 with nothing appended. The first source that has one is used.
+	 */
+	int (*service)(void *arg, const char *service, struct sbuf *out, int json);
 };
 
 #define STATS_MAX_SOURCES 8
