@@ -527,11 +527,10 @@ static void services_json_row(const struct rtable *t, const struct rtable_show_c
 		    (unsigned long long)v.counters.forwarded,
 		    (unsigned long long)v.counters.redirected,
 		    (unsigned long long)v.counters.no_task);
-	if (cur->service_extra) {
-		sbuf_puts(out, ",\"traffic\":");
-		if (cur->service_extra(cur->service_extra_arg, v.name, out, 1) < 0)
-			sbuf_puts(out, "null");
-	}
+	sbuf_puts(out, ",\"traffic\":");
+	if (!cur->service_extra ||
+	    cur->service_extra(cur->service_extra_arg, v.name, out, 1) < 0)
+		sbuf_puts(out, "null");
 	sbuf_putc(out, '}');
 }
 

@@ -355,6 +355,9 @@ class StatsSocketTest(unittest.TestCase):
         self.assertEqual(svcs["bad"]["status"], "skipped")
         self.assertIn("bad host", svcs["bad"]["reason"])
         self.assertEqual(svcs["idle"]["ready"], 0)
+        # no --haproxy-runtime: no HAProxy table to read
+        self.assertIsNone(svcs["web"]["traffic"])
+        self.assertIn("TRAFFIC", out.splitlines()[0])
 
     def test_show_tasks(self):
         out = self.stats("show tasks web")
