@@ -23,6 +23,10 @@
 #   no-xfp        no X-Forwarded-Proto rule, ssl=ssl_fc
 #   gate-domain   swarm_host naming a domain (the paste-in form) instead of always_true
 #   no-resp-rules swarm-tasks without its two http-response rules and set-path
+#   no-traffic    swarm-tasks without the per-service traffic rules (track-sc2,
+#                 the time variables, the gpc increments)
+#   traffic-counts the per-service traffic rules without the response time
+#                 (requests and response classes only)
 #   fixed-ack2    the smallest agent answering with ip and port only (spop-fixed --vars 2)
 #   fixed-ack4    the smallest agent answering the 4 variables of a forward
 # Requests go to bench.local over 10 keep-alive connections, no Cookie.
@@ -31,7 +35,7 @@ set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$SRC/build
 VERSIONS=$("$SRC/tests/lib/haproxy-versions.sh" branches)
-VARIANTS="static shipped spoe-log no-retry args-2 no-cookie pathq ssl-fc no-xfp gate-domain no-resp-rules fixed-ack2 fixed-ack4"
+VARIANTS="static shipped spoe-log no-retry args-2 no-cookie pathq ssl-fc no-xfp gate-domain no-resp-rules no-traffic fixed-ack2 fixed-ack4"
 N1=500
 N2=2500
 while (($#)); do
@@ -120,7 +124,13 @@ elif v == "fixed-ack2":
          .replace("route if !{ var(txn.route.action) -m found } swarm_host",
                   "route if !{ var(txn.route.action) -m found } !{ var(txn.route.ip) -m found } swarm_host"))
 elif v == "no-resp-rules":
-    edit("swarm-backends.cfg", lambda s: re.sub(r"\n    http-(response|request set-path) [^\n]*", "", s))
+    edit("swarm-backends.cfg", lambda s: re.sub(r"\n    http-(response (add|set)-header|request set-path) [^\n]*", "", s))
+elif v == "no-traffic":
+    edit("swarm-backends.cfg", lambda s: re.sub(
+        r"\n    http-(request|response) (track-sc2|set-var\(txn\.swarm_|sc-inc-gpc)[^\n]*", "", s))
+elif v == "traffic-counts":
+    edit("swarm-backends.cfg", lambda s: re.sub(
+        r"\n    http-(request|response) (set-var\(txn\.swarm_|sc-inc-gpc\([4-9],)[^\n]*", "", s))
 PY
 	echo "$d"
 }
