@@ -1196,8 +1196,9 @@ struct discovery *discovery_new(struct ev_loop *loop, const struct discovery_opt
 	ev_timer_init(&d->events_wait, disc_on_events_wait, 0.0, 0.0);
 	d->events_wait.data = d;
 	if (d->host.tls && !d->host.tls_verify)
-		LOG(LL_WARN, "discovery", "TLS to the Docker daemon without verifying its certificate "
-		    "(set DOCKER_TLS_VERIFY=1 to verify)", KVS("endpoint", d->host.endpoint));
+		LOG(LL_WARN, "discovery", "TLS to the Docker daemon without verifying its certificate, "
+		    "as SWARM_SPOA_DOCKER_TLS_INSECURE asks: anyone on the path can pose as the daemon",
+		    KVS("endpoint", d->host.endpoint));
 	LOG(LL_INFO, "discovery", "starting", KVS("endpoint", d->host.endpoint),
 	    KVS("mode", o->mode ? o->mode : "auto"), KVI("poll_fast_ms", d->poll_fast_ms),
 	    KVI("poll_slow_ms", d->poll_slow_ms));

@@ -1,14 +1,17 @@
 /* Docker endpoint parsing, following the docker CLI:
  *   - TLS is on with DOCKER_TLS or DOCKER_TLS_VERIFY set (non-empty), or an
- *     https:// URL; the daemon's certificate is checked only with
- *     DOCKER_TLS_VERIFY, against ca.pem, which must then exist.
+ *     https:// URL.
  *   - cert.pem and key.pem are the client certificate when they exist.
  *   - DOCKER_CERT_PATH defaults to ~/.docker.
- * Unlike the CLI, "tcp://host" without a port means 2376 under TLS.
+ * Unlike the CLI, the daemon's certificate is checked unless the operator
+ * opts out with SWARM_SPOA_DOCKER_TLS_INSECURE, and never without it when a
+ * client certificate is sent (dockerhost_tls_decide()); and "tcp://host"
+ * without a port means 2376 under TLS.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "dockerapi/dockerhost.h"
@@ -20,6 +23,7 @@ void dockerhost_env_get(struct dockerhost_env *env)
 	env->tls_verify = getenv("DOCKER_TLS_VERIFY");
 	env->tls = getenv("DOCKER_TLS");
 	env->home = getenv("HOME");
+	env->tls_insecure = getenv("SWARM_SPOA_DOCKER_TLS_INSECURE");
 }
 
 static int set_(const char *v)
@@ -27,17 +31,54 @@ static int set_(const char *v)
 	return v && *v;
 }
 
+/* The opt-out's value: 1 (true, yes, 1), 0 (unset, false, no, 0, empty),
+ * -1 anything else: a typo must not silently keep (or drop) verification.
+ */
+static int dockerhost_bool(const char *v)
+{
+	if (!v || !*v || !strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no"))
+		return 0;
+	if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes"))
+		return 1;
+	return -1;
+}
+
+int dockerhost_tls_decide(const struct dockerhost_tls_in *in, int *verify,
+			  char *err, size_t errlen)
+{
+	*verify = 1;
+	if (in->insecure && in->have_cert) {
+		snprintf(err, errlen, "SWARM_SPOA_DOCKER_TLS_INSECURE is set but a client certificate "
+			 "(cert.pem, key.pem) would be sent: it is sent only to a verified daemon");
+		return -1;
+	}
+	if (in->insecure && in->verify_env) {
+		snprintf(err, errlen, "SWARM_SPOA_DOCKER_TLS_INSECURE and DOCKER_TLS_VERIFY are both set");
+		return -1;
+	}
+	if (in->verify_env && !in->have_ca) {
+		snprintf(err, errlen, "DOCKER_TLS_VERIFY is set but ca.pem cannot be read");
+		return -1;
+	}
+	if (in->insecure)
+		*verify = 0;
+	return 0;
+}
+
 static int has_prefix(const char *s, const char *p)
 {
 	return strncmp(s, p, strlen(p)) == 0;
 }
 
-/* Fills the certificate file names from <env>. Returns 0 or -1. */
+/* Fills the certificate file names from <env>, and decides whether the
+ * daemon's certificate is verified. Returns 0 or -1.
+ */
 static int dockerhost_certs(struct dockerhost *h, const struct dockerhost_env *env,
 			    char *err, size_t errlen)
 {
-	char dir[DOCKERHOST_PATH_MAX];
-	int have_cert, have_key;
+	struct dockerhost_tls_in in = { .verify_env = set_(env->tls_verify) };
+	char dir[DOCKERHOST_PATH_MAX], why[256];
+	int have_key;
 
 	if (set_(env->cert_path))
 		snprintf(dir, sizeof(dir), "%s", env->cert_path);
@@ -52,21 +93,31 @@ static int dockerhost_certs(struct dockerhost *h, const struct dockerhost_env *e
 		snprintf(err, errlen, "certificate path too long: %s", dir);
 		return -1;
 	}
-	if (access(h->ca_file, R_OK) != 0) {
-		if (h->tls_verify) {
-			snprintf(err, errlen, "DOCKER_TLS_VERIFY is set but %s cannot be read", h->ca_file);
-			return -1;
-		}
-		h->ca_file[0] = '\0';
-	}
-	have_cert = access(h->cert_file, R_OK) == 0;
-	have_key = access(h->key_file, R_OK) == 0;
-	if (have_cert != have_key) {
-		snprintf(err, errlen, "%s without %s", have_cert ? h->cert_file : h->key_file,
-			 have_cert ? h->key_file : h->cert_file);
+	in.insecure = dockerhost_bool(env->tls_insecure);
+	if (in.insecure < 0) {
+		snprintf(err, errlen, "SWARM_SPOA_DOCKER_TLS_INSECURE=%s is not a boolean (true or false)",
+			 env->tls_insecure);
 		return -1;
 	}
-	if (!have_cert) {
+	in.have_ca = access(h->ca_file, R_OK) == 0;
+	in.have_cert = access(h->cert_file, R_OK) == 0;
+	have_key = access(h->key_file, R_OK) == 0;
+	if (in.have_cert != have_key) {
+		snprintf(err, errlen, "%s without %s", in.have_cert ? h->cert_file : h->key_file,
+			 in.have_cert ? h->key_file : h->cert_file);
+		return -1;
+	}
+	if (in.verify_env && !in.have_ca) {
+		snprintf(err, errlen, "DOCKER_TLS_VERIFY is set but %s cannot be read", h->ca_file);
+		return -1;
+	}
+	if (dockerhost_tls_decide(&in, &h->tls_verify, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s (certificates from %s)", why, dir);
+		return -1;
+	}
+	if (!in.have_ca)
+		h->ca_file[0] = '\0';
+	if (!in.have_cert) {
 		h->cert_file[0] = '\0';
 		h->key_file[0] = '\0';
 	}
@@ -192,7 +243,6 @@ int dockerhost_parse(struct dockerhost *h, const char *url, const struct dockerh
 				 url);
 		return -1;
 	}
-	h->tls_verify = h->tls && set_(env->tls_verify);
 	if (h->tls && dockerhost_certs(h, env, err, errlen) < 0)
 		return -1;
 	return dockerhost_tcp(h, url, err, errlen);

@@ -1,6 +1,8 @@
 /* Where the Docker Engine is and how to talk to it: the --docker URL or,
  * for "auto", DOCKER_HOST, read with DOCKER_CERT_PATH, DOCKER_TLS_VERIFY and
- * DOCKER_TLS the way the docker CLI reads them.
+ * DOCKER_TLS the way the docker CLI reads them, except that the daemon's
+ * certificate is always verified unless the operator opts out explicitly
+ * (dockerhost_tls_decide()).
  */
 #ifndef DOCKERAPI_DOCKERHOST_H
 #define DOCKERAPI_DOCKERHOST_H
@@ -19,6 +21,15 @@ struct dockerhost_env {
 	const char *tls_verify;
 	const char *tls;
 	const char *home;
+	const char *tls_insecure;   /* SWARM_SPOA_DOCKER_TLS_INSECURE */
+};
+
+/* What decides how TLS to the daemon is checked. */
+struct dockerhost_tls_in {
+	int verify_env;             /* DOCKER_TLS_VERIFY is set */
+	int insecure;               /* the operator's opt-out of verification */
+	int have_ca;                /* ca.pem can be read */
+	int have_cert;              /* a client certificate (cert.pem and key.pem) is sent */
 };
 
 struct dockerhost {
@@ -32,6 +43,18 @@ struct dockerhost {
 	char cert_file[DOCKERHOST_PATH_MAX]; /* client certificate, "" when absent */
 	char key_file[DOCKERHOST_PATH_MAX];
 };
+
+/* Whether the daemon's certificate is verified, from <in>, into *<verify>.
+ * A client certificate is the key to the whole swarm: it is sent only to a
+ * daemon whose certificate was verified, so verification is on whenever
+ * one is sent, and the opt-out is refused then. Without a client
+ * certificate, verification is on unless the operator opted out (and
+ * DOCKER_TLS_VERIFY, which asks for it, is not set). DOCKER_TLS_VERIFY
+ * needs ca.pem, as for the docker CLI; otherwise the CA is ca.pem when it
+ * exists, else the system's. Returns 0, or -1 with the reason in <err>.
+ */
+int dockerhost_tls_decide(const struct dockerhost_tls_in *in, int *verify,
+			  char *err, size_t errlen);
 
 /* Fills <env> from the process environment. */
 void dockerhost_env_get(struct dockerhost_env *env);

@@ -170,21 +170,26 @@ static void test_tls(void **state)
 	assert_int_equal(parse(&h, "tcp://docker.example.org", &env, err), 0);
 	assert_string_equal(h.base_url, "https://docker.example.org:2376");
 
-	/* DOCKER_TLS without VERIFY: encrypted, not verified (as the CLI) */
+	/* DOCKER_TLS without VERIFY: the CLI would not verify; a client
+	 * certificate is sent, so the agent does (against ca.pem) */
 	env.tls_verify = NULL;
 	env.tls = "1";
 	assert_int_equal(parse(&h, "tcp://h:2376", &env, err), 0);
 	assert_true(h.tls);
-	assert_false(h.tls_verify);
+	assert_true(h.tls_verify);
+	snprintf(want, sizeof(want), "%s/ca.pem", certdir);
+	assert_string_equal(h.ca_file, want);
 	/* an empty variable counts as unset, like the CLI's != "" */
 	env.tls = "";
 	assert_int_equal(parse(&h, "tcp://h:2376", &env, err), 0);
 	assert_false(h.tls);
 
-	/* https:// is TLS; verification still follows DOCKER_TLS_VERIFY */
+	/* https:// is TLS, and verified with a client certificate, with or
+	 * without DOCKER_TLS_VERIFY */
 	assert_int_equal(parse(&h, "https://h:2376", &env, err), 0);
 	assert_true(h.tls);
-	assert_false(h.tls_verify);
+	assert_true(h.tls_verify);
+	assert_string_not_equal(h.cert_file, "");
 	env.tls_verify = "1";
 	assert_int_equal(parse(&h, "https://h:2376", &env, err), 0);
 	assert_true(h.tls_verify);
@@ -192,7 +197,8 @@ static void test_tls(void **state)
 	assert_int_equal(parse(&h, "http://h:2375", &env, err), 0);
 	assert_false(h.tls);
 
-	/* DOCKER_CERT_PATH defaults to ~/.docker */
+	/* DOCKER_CERT_PATH defaults to ~/.docker; no files there: verified
+	 * against the system's CAs */
 	env.cert_path = NULL;
 	env.home = "/nonexistent-home";
 	env.tls_verify = NULL;
@@ -200,10 +206,89 @@ static void test_tls(void **state)
 	assert_int_equal(parse(&h, "tcp://h:2376", &env, err), 0);
 	assert_string_equal(h.ca_file, "");
 	assert_string_equal(h.cert_file, "");
-	/* verifying needs the CA */
+	assert_true(h.tls_verify);
+	/* DOCKER_TLS_VERIFY needs the CA, as for the CLI */
 	env.tls_verify = "1";
 	assert_int_equal(parse(&h, "tcp://h:2376", &env, err), -1);
 	assert_non_null(strstr(err, "/nonexistent-home/.docker/ca.pem"));
+}
+
+/* Guards against the client certificate going to a daemon nobody
+ * verified: https:// without DOCKER_TLS_VERIFY used to turn verification
+ * off while still sending cert.pem. */
+static void test_tls_verify_with_client_cert(void **state)
+{
+	struct dockerhost_env env = { .cert_path = certdir };
+	struct dockerhost h;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&h, "https://docker.example.org:2376", &env, err), 0);
+	assert_true(h.tls_verify);
+	assert_string_not_equal(h.cert_file, "");
+	/* the opt-out cannot apply while a certificate is sent */
+	env.tls_insecure = "true";
+	assert_int_equal(parse(&h, "https://docker.example.org:2376", &env, err), -1);
+	assert_non_null(strstr(err, "client certificate"));
+	env.tls = "1";
+	assert_int_equal(parse(&h, "tcp://docker.example.org:2376", &env, err), -1);
+}
+
+/* Unverified TLS only with no client certificate and the opt-out. */
+static void test_tls_insecure_opt_in(void **state)
+{
+	struct dockerhost_env env = { .home = "/nonexistent-home" };
+	struct dockerhost h;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&h, "https://h:2376", &env, err), 0);
+	assert_true(h.tls_verify);
+	env.tls_insecure = "false";
+	assert_int_equal(parse(&h, "https://h:2376", &env, err), 0);
+	assert_true(h.tls_verify);
+	env.tls_insecure = "";
+	assert_int_equal(parse(&h, "https://h:2376", &env, err), 0);
+	assert_true(h.tls_verify);
+	env.tls_insecure = "1";
+	assert_int_equal(parse(&h, "https://h:2376", &env, err), 0);
+	assert_false(h.tls_verify);
+	assert_string_equal(h.cert_file, "");
+	/* a plain endpoint ignores it */
+	assert_int_equal(parse(&h, "tcp://h:2375", &env, err), 0);
+	assert_false(h.tls);
+	/* a typo keeps nobody guessing */
+	env.tls_insecure = "ture";
+	assert_int_equal(parse(&h, "https://h:2376", &env, err), -1);
+	assert_non_null(strstr(err, "not a boolean"));
+	/* asking for verification and for none at once */
+	env.tls_insecure = "yes";
+	env.tls_verify = "1";
+	env.cert_path = "/nonexistent-certs";
+	assert_int_equal(parse(&h, "https://h:2376", &env, err), -1);
+}
+
+/* The decision alone, every combination. */
+static void test_tls_decide(void **state)
+{
+	char err[256];
+
+	(void)state;
+	for (int bits = 0; bits < 16; bits++) {
+		struct dockerhost_tls_in in = {
+			.verify_env = bits & 1, .insecure = !!(bits & 2),
+			.have_ca = !!(bits & 4), .have_cert = !!(bits & 8),
+		};
+		int verify = -1, rc = dockerhost_tls_decide(&in, &verify, err, sizeof(err));
+		int refused = (in.insecure && (in.have_cert || in.verify_env)) ||
+			      (in.verify_env && !in.have_ca);
+
+		assert_int_equal(rc, refused ? -1 : 0);
+		if (rc == 0 && in.have_cert)
+			assert_int_equal(verify, 1);
+		if (rc == 0)
+			assert_int_equal(verify, !in.insecure);
+	}
 }
 
 static void test_tls_half_pair(void **state)
@@ -232,6 +317,9 @@ int main(void)
 		cmocka_unit_test(test_tcp_plain),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_tls_half_pair),
+		cmocka_unit_test(test_tls_verify_with_client_cert),
+		cmocka_unit_test(test_tls_insecure_opt_in),
+		cmocka_unit_test(test_tls_decide),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
