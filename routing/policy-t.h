@@ -1,6 +1,6 @@
 /* The operator's ownership policy: which stacks may claim which hosts,
- * who may use wildcard hosts and the default backend, and who may name
- * which secrets. Written by the operator, read by the table build
+ * who may use wildcard hosts and the default backend, who may name
+ * which secrets, and which networks the proxy may be attached to for whom. Written by the operator, read by the table build
  * (docs/security.md has the format).
  */
 #ifndef ROUTING_POLICY_T_H
@@ -39,6 +39,18 @@ struct policy_secret {
 	struct policy_owners owners;
 };
 
+/* "network NAME OWNER...": NAME is a network name, or a prefix ending
+ * with '*'; the listed owners' services may have --manage-networks attach
+ * the proxy to it.
+ */
+struct policy_network {
+	const char *name;        /* without the '*' */
+	size_t len;
+	int prefix;
+	unsigned line;
+	struct policy_owners owners;
+};
+
 struct policy {
 	struct arena *arena;     /* owns everything below */
 	size_t nhosts;
@@ -50,6 +62,8 @@ struct policy {
 	size_t nsecrets;
 	struct policy_secret *secrets;   /* in file order: the first match applies */
 	int secrets_own_stack;           /* "secrets own-stack": only granted or own names */
+	size_t nnetworks;
+	struct policy_network *networks; /* in file order: the first match applies */
 };
 
 #endif

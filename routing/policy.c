@@ -6,6 +6,7 @@
  *   default_backend OWNER...     who may be the default backend
  *   secret NAME[*] OWNER...      who may name this secret or config (or prefix)
  *   secrets own-stack|any        whether names outside the grants are allowed
+ *   network NAME[*] OWNER...     for whom the proxy may join this network (or prefix)
  *
  * An OWNER is a stack name, "service:NAME" for a service outside any
  * stack, "file:routes" for the routes file's services, or "*". Errors name the line: the operator reads them at start or
@@ -111,8 +112,54 @@ static int policy_split(const char *s, size_t len, struct policy_word *w, size_t
 
 struct policy_build {
 	struct policy *p;
-	size_t hcap, scap;
+	size_t hcap, scap, ncap;
 };
+
+/* "network NAME[*] OWNER..." in the <n> words <w>. Returns 0 or -1. */
+static int policy_network_line(struct policy_build *b, const struct policy_word *w, int n,
+			       unsigned line, char *why, size_t whylen)
+{
+	struct policy *p = b->p;
+	struct policy_network *r;
+	size_t nl = w[1].len;
+	int prefix;
+
+	if (n < 3) {
+		snprintf(why, whylen, "network needs a name and at least one owner");
+		return -1;
+	}
+	prefix = nl > 1 && w[1].s[nl - 1] == '*';
+	if (!policy_is_name(w[1].s, nl - (size_t)prefix)) {
+		snprintf(why, whylen, "\"%.*s\" is not a network name (or prefix ending with *)",
+			 nl > 64 ? 64 : (int)nl, w[1].s);
+		return -1;
+	}
+	if (p->nnetworks == b->ncap) {
+		size_t cap = b->ncap ? b->ncap * 2 : 16;
+		struct policy_network *nn = arena_alloc(p->arena, cap * sizeof(*nn));
+
+		if (!nn)
+			goto oom;
+		if (p->nnetworks)
+			memcpy(nn, p->networks, p->nnetworks * sizeof(*nn));
+		p->networks = nn;
+		b->ncap = cap;
+	}
+	r = &p->networks[p->nnetworks];
+	r->line = line;
+	r->prefix = prefix;
+	r->len = nl - (size_t)prefix;
+	r->name = arena_strndup(p->arena, w[1].s, r->len);
+	if (!r->name)
+		goto oom;
+	if (policy_owners(p->arena, &w[2], (size_t)n - 2, &r->owners, why, whylen) < 0)
+		return -1;
+	p->nnetworks++;
+	return 0;
+oom:
+	snprintf(why, whylen, "out of memory");
+	return -1;
+}
 
 static int policy_line(struct policy_build *b, const char *s, size_t len, unsigned line,
 		       char *why, size_t whylen)
@@ -231,8 +278,10 @@ static int policy_line(struct policy_build *b, const char *s, size_t len, unsign
 		p->secrets_own_stack = policy_word_is(&w[1], "own-stack");
 		return 0;
 	}
+	if (policy_word_is(&w[0], "network"))
+		return policy_network_line(b, w, n, line, why, whylen);
 	snprintf(why, whylen, "unknown rule \"%.*s\" (host, wildcard, default_backend, secret, "
-		 "secrets)", w[0].len > 32 ? 32 : (int)w[0].len, w[0].s);
+		 "secrets, network)", w[0].len > 32 ? 32 : (int)w[0].len, w[0].s);
 	return -1;
 oom:
 	snprintf(why, whylen, "out of memory");
@@ -384,6 +433,20 @@ const struct policy_secret *policy_secret_rule(const struct policy *p, const cha
 
 	for (size_t i = 0; p && i < p->nsecrets; i++) {
 		const struct policy_secret *r = &p->secrets[i];
+
+		if (r->prefix ? len >= r->len && memcmp(name, r->name, r->len) == 0 :
+				len == r->len && memcmp(name, r->name, len) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+const struct policy_network *policy_network_rule(const struct policy *p, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; p && i < p->nnetworks; i++) {
+		const struct policy_network *r = &p->networks[i];
 
 		if (r->prefix ? len >= r->len && memcmp(name, r->name, r->len) == 0 :
 				len == r->len && memcmp(name, r->name, len) == 0)

@@ -35,4 +35,9 @@ int policy_owner_in(const struct policy_owners *o, const char *owner);
  */
 const struct policy_secret *policy_secret_rule(const struct policy *p, const char *name);
 
+/* Returns the first network rule whose name or prefix matches network
+ * <name>, or NULL.
+ */
+const struct policy_network *policy_network_rule(const struct policy *p, const char *name);
+
 #endif

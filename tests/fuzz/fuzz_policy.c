@@ -1,6 +1,6 @@
 /* libFuzzer target: the operator's policy file (policy_parse) and the
  * host ledger file (ledger_parse), both read from disk. Whatever the
- * policy parser accepts is asked about a few hosts and secrets; whatever
+ * policy parser accepts is asked about a few hosts, secrets and networks; whatever
  * the ledger parser accepts must be written back to the same entries.
  */
 #include <stddef.h>
@@ -34,6 +34,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				(void)policy_owner_in(&r->owners, "shop");
 		}
 		(void)policy_secret_rule(p, "shop_cert");
+		for (const char *const *n = (const char *const[]){ "shop_net", "shop", "", NULL }; *n; n++) {
+			const struct policy_network *r = policy_network_rule(p, *n);
+
+			if (r && r->owners.n == 0)
+				abort();     /* a network rule always names an owner */
+			if (r)
+				(void)policy_owner_in(&r->owners, "shop");
+		}
 		policy_free(p);
 	}
 

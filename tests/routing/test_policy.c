@@ -75,8 +75,43 @@ static void test_rules(void **state)
 
 	p = pol("");
 	assert_int_equal(p->nhosts, 0);
+	assert_int_equal(p->nnetworks, 0);
+	assert_null(policy_network_rule(p, "shop_net"));
 	assert_false(p->wildcard_set);
 	assert_null(policy_host_rule(p, "a.example.com"));
+	policy_free(p);
+}
+
+/* "network" rules: who the proxy may join a network for. */
+static void test_network_rules(void **state)
+{
+	struct policy *p = pol("# shared networks\n"
+			       "network shared-apps *\n"
+			       "network bank_* bank bank-canary\n"
+			       "network bank_public shop\n"
+			       "network\tedge_net  service:edge   # one service\n");
+	const struct policy_network *r;
+
+	(void)state;
+	assert_int_equal(p->nnetworks, 4);
+	r = policy_network_rule(p, "shared-apps");
+	assert_non_null(r);
+	assert_int_equal(r->line, 2);
+	assert_true(policy_owner_in(&r->owners, "anyone"));
+	assert_null(policy_network_rule(p, "shared-apps2"));
+	assert_null(policy_network_rule(p, "shared"));
+	/* in file order: the prefix of line 3 shadows line 4 */
+	r = policy_network_rule(p, "bank_public");
+	assert_int_equal(r->line, 3);
+	assert_true(policy_owner_in(&r->owners, "bank-canary"));
+	assert_false(policy_owner_in(&r->owners, "shop"));
+	assert_int_equal(policy_network_rule(p, "bank_")->line, 3);
+	assert_null(policy_network_rule(p, "bank"));
+	r = policy_network_rule(p, "edge_net");
+	assert_int_equal(r->line, 5);
+	assert_true(policy_owner_in(&r->owners, "service:edge"));
+	assert_false(policy_owner_in(&r->owners, "edge"));
+	assert_null(policy_network_rule(NULL, "edge_net"));
 	policy_free(p);
 }
 
@@ -99,6 +134,11 @@ static void test_refused(void **state)
 		{ "secret bad/name x\n", "line 1: \"bad/name\" is not a secret name" },
 		{ "secret * x\n", "line 1: \"*\" is not a secret name" },
 		{ "secrets none\n", "line 1: secrets takes own-stack or any" },
+		{ "\n\nnetwork shop_net\n", "line 3: network needs a name and at least one owner" },
+		{ "network bad/net x\n", "line 1: \"bad/net\" is not a network name" },
+		{ "network * x\n", "line 1: \"*\" is not a network name" },
+		{ "network a b c\nnetwork x y;z\n", "line 2: \"y;z\" is not an owner" },
+		{ "networks a\n", "line 1: unknown rule \"networks\"" },
 		{ "host a.example.com x\x1b[2J\n", "line 1: control byte 0x1b" },
 	};
 	char err[256];
@@ -144,6 +184,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rules),
+		cmocka_unit_test(test_network_rules),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_limits),
 	};
