@@ -165,6 +165,9 @@ static int agent_start_netmgr(const struct options *o)
 		.grace_s = o->network_grace_s,
 		.table_complete = agent_table_complete,
 		.current_table = tables_current,
+		.policy = tables_policy,
+		.max_updates = o->network_updates,
+		.window_s = o->network_window_s,
 	};
 	char err[256];
 
@@ -354,7 +357,14 @@ static struct stats_source source_conns = {
 	.name = "conns", .show = agent_show_conns, .show_abort = agent_conns_abort,
 };
 static struct stats_source source_certs = { .name = "certs", .show = agent_show_certs };
-static struct stats_source source_networks = { .name = "networks", .show = agent_show_networks };
+static void agent_networks_metrics(void *arg, struct sbuf *out)
+{
+	netmgr_metrics(arg, out);
+}
+
+static struct stats_source source_networks = {
+	.name = "networks", .show = agent_show_networks, .metrics = agent_networks_metrics,
+};
 static struct stats_source source_health = {
 	.name = "health", .show = agent_show_health, .info = agent_health_info,
 	.metrics = agent_health_metrics, .service = agent_health_service,

@@ -104,6 +104,11 @@ static const struct opt_def defs[] = {
 	  "the HAProxy service (for --manage-networks and certificates)" },
 	{ "network-grace", "SWARM_SPOA_NETWORK_GRACE", "SECONDS", OPT_UINT, OFF(network_grace_s),
 	  0, 3600, "wait before detaching or removing an unused network (default 5)" },
+	{ "network-updates", "SWARM_SPOA_NETWORK_UPDATES", "N", OPT_UINT, OFF(network_updates),
+	  0, 1000, "update (restart) the proxy service for network changes at most N\n"
+	  "times per --network-window, both agents together; 0: no limit (default 6)" },
+	{ "network-window", "SWARM_SPOA_NETWORK_WINDOW", "SECONDS", OPT_UINT, OFF(network_window_s),
+	  0, 86400, "the window of --network-updates (default 600)" },
 	{ "haproxy-runtime", "SWARM_SPOA_HAPROXY_RUNTIME", "ADDR", OPT_STR_LIST, OFF(haproxy_runtime),
 	  OFF(nhaproxy_runtime), 0,
 	  "HAProxy runtime API to push certificates to and to read failed requests\n"
@@ -261,6 +266,8 @@ void options_parse(struct options *o, int argc, char **argv)
 	o->poll_slow_ms = 1000;
 	o->stats_socket_mode = 0600;
 	o->network_grace_s = 5;
+	o->network_updates = 6;
+	o->network_window_s = 600;
 	o->claim_grace_s = 86400;
 	o->certs_dir = "/run/secrets";
 
@@ -318,4 +325,6 @@ void options_parse(struct options *o, int argc, char **argv)
 		o->listen[o->nlisten++] = "127.0.0.1:12345";
 	if (o->max_frame_size < SPOP_MIN_FRAME_SIZE)
 		die(prog, "--max-frame-size must be at least 256%s%s", "", "");
+	if (!o->network_window_s)
+		die(prog, "--network-window must be at least 1 second%s%s", "", "");
 }

@@ -37,6 +37,8 @@ struct options {
 	int manage_networks;            /* attach/detach the proxy service to networks */
 	const char *proxy_service;      /* HAProxy service name (network and certificate management) */
 	unsigned network_grace_s;       /* wait before detaching/removing a network */
+	unsigned network_updates;       /* proxy updates per window at most (0: no limit) */
+	unsigned network_window_s;      /* the window of network_updates */
 	const char *policy_file;        /* the operator's ownership policy, or NULL */
 	const char *ledger_file;        /* where host claims are kept, or NULL */
 	unsigned claim_grace_s;         /* a host claim outlives its owner this long */

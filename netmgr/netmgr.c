@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "common/errlog.h"
 #include "common/log.h"
+#include "common/prom.h"
 #include "common/sbuf.h"
 #include "dockerapi/dockerapi.h"
 #include "netmgr/netmgr.h"
@@ -54,6 +55,9 @@ struct netmgr_row {
 	const char *name;
 	int64_t due_ms;
 	const char *reason;
+	const char *owner;          /* REFUSED for whose the network is */
+	const char *net_stack;
+	unsigned policy_line;
 };
 
 struct netmgr {
@@ -63,6 +67,10 @@ struct netmgr {
 	unsigned grace_ms;
 	int (*table_complete)(void);
 	const struct rtable *(*current_table)(void);
+	const struct policy *(*policy)(void);
+	const struct policy *last_policy;  /* compared only: the last one seen */
+	unsigned max_updates;
+	unsigned window_ms;
 	int64_t start_ms;           /* first complete table, 0 before */
 
 	struct netuse *uses;        /* the networks routed services name */
@@ -99,6 +107,10 @@ struct netmgr {
 	int64_t next_look_ms;       /* monotonic */
 	int64_t held_since_ms;      /* detached networks waiting since, 0: none */
 	int updated;                /* this look updated the proxy service */
+	size_t nrefused;            /* networks refused to their users (last decision) */
+	int held;                   /* an update waits for the rate limit */
+	int64_t held_until_ms;      /* monotonic */
+	size_t updates_in_window;   /* updates of the agents within the window */
 	char last_error[256];
 	int64_t last_error_ms;
 	unsigned failures_in_row;
@@ -110,6 +122,8 @@ struct netmgr {
 	uint64_t removed;
 	uint64_t conflicts;
 	uint64_t failures;
+	uint64_t refusals;          /* (network, owner) refusals newly seen */
+	uint64_t holds;             /* updates held by the rate limit */
 };
 
 /************************************************************************/
@@ -262,6 +276,12 @@ void netmgr_on_table(void *arg, const struct rtable *t)
 		m->start_ms = now;
 		changed = 1;
 	}
+	/* a new policy (SIGHUP) may grant or take networks: look soon (a
+	 * policy at the freed one's address waits for the guard) */
+	if (m->policy && m->policy() != m->last_policy) {
+		m->last_policy = m->policy();
+		changed = 1;
+	}
 	if (changed)
 		netmgr_look_at(m, now + NETMGR_FOLD_MS);
 }
@@ -269,6 +289,44 @@ void netmgr_on_table(void *arg, const struct rtable *t)
 /************************************************************************/
 /*                             the decision                             */
 /************************************************************************/
+
+/* Whether the last decision shown refused <id> to <owner> already. */
+static int netmgr_was_refused(const struct netmgr *m, const char *id, const char *owner)
+{
+	for (size_t i = 0; i < m->nrows; i++) {
+		const struct netmgr_row *r = &m->rows[i];
+
+		if (r->state == NETPLAN_REFUSED && r->owner && r->id && strcmp(r->id, id) == 0 &&
+		    strcmp(r->owner, owner) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static const char *netmgr_row_services(const struct netmgr *m, const struct netplan_row *row);
+
+/* Logs the refusals that the last decision did not show yet (once each,
+ * not at every look), in the log and "show errors".
+ */
+static void netmgr_log_refusals(struct netmgr *m)
+{
+	for (size_t i = 0; i < m->plan.nrows; i++) {
+		const struct netplan_row *r = &m->plan.rows[i];
+		char msg[512];
+
+		if (r->state != NETPLAN_REFUSED || !r->owner || netmgr_was_refused(m, r->id, r->owner))
+			continue;
+		m->refusals++;
+		LOG(LL_WARN, "netmgr", "network refused: the proxy service is not attached to it",
+		    KVS("network", r->name), KVS("id", r->id), KVS("network_stack", r->net_stack),
+		    KVS("owner", r->owner), KVS("named_by", netmgr_row_services(m, r)),
+		    KVS("reason", r->reason), KVI("policy_line", r->policy_line));
+		snprintf(msg, sizeof(msg), "com.docker.lb.network: network %s%s%s%s not attached for %s: %s",
+			 r->name, r->net_stack ? " (stack " : "", r->net_stack ? r->net_stack : "",
+			 r->net_stack ? ")" : "", r->owner, r->reason);
+		errlog_record(ERRLOG_LABELS, r->owner, msg);
+	}
+}
 
 static void netmgr_keep_rows(struct netmgr *m)
 {
@@ -279,6 +337,7 @@ static void netmgr_keep_rows(struct netmgr *m)
 		arena_free(a);
 		return;
 	}
+	netmgr_log_refusals(m);
 	for (size_t i = 0; i < m->plan.nrows; i++) {
 		const struct netplan_row *r = &m->plan.rows[i];
 
@@ -287,7 +346,11 @@ static void netmgr_keep_rows(struct netmgr *m)
 		rows[i].name = arena_strdup(a, r->name ? r->name : "-");
 		rows[i].due_ms = r->due_ms;
 		rows[i].reason = r->reason;
-		if (!rows[i].name || (r->id && !rows[i].id)) {
+		rows[i].owner = r->owner ? arena_strdup(a, r->owner) : NULL;
+		rows[i].net_stack = r->net_stack ? arena_strdup(a, r->net_stack) : NULL;
+		rows[i].policy_line = r->policy_line;
+		if (!rows[i].name || (r->id && !rows[i].id) || (r->owner && !rows[i].owner) ||
+		    (r->net_stack && !rows[i].net_stack)) {
 			arena_free(a);   /* the last rows stay shown */
 			return;
 		}
@@ -301,7 +364,7 @@ static void netmgr_keep_rows(struct netmgr *m)
 /* The services naming <row>'s network, for the log. */
 static const char *netmgr_row_services(const struct netmgr *m, const struct netplan_row *row)
 {
-	const struct netuse *u = netuse_find(m->uses, m->nuses, row->name, row->id);
+	const struct netuse *u = netuse_find(m->uses, m->nuses, row->name, row->id, row->owner);
 
 	return u ? u->services : NULL;
 }
@@ -341,6 +404,12 @@ static void netmgr_decide(struct netmgr *m)
 		.start_ms = m->start_ms,
 		.grace_ms = m->grace_ms,
 		.fold_ms = NETMGR_DETACH_FOLD_MS,
+		.policy = m->policy ? m->policy() : NULL,
+		.updates_ms = m->px.updates_ms,
+		.nupdates = m->px.nupdates,
+		.wall_ms = clock_wall_ms(),
+		.max_updates = m->max_updates,
+		.window_ms = m->window_ms,
 	};
 	int rc;
 
@@ -350,6 +419,8 @@ static void netmgr_decide(struct netmgr *m)
 	}
 	for (size_t i = 0; i < m->nuses; i++) {
 		uses[i].network = m->uses[i].network;
+		uses[i].owner = m->uses[i].owner;
+		uses[i].stack = m->uses[i].stack;
 		uses[i].users = m->uses[i].users;
 		uses[i].idle_since_ms = m->uses[i].idle_since_ms;
 	}
@@ -363,6 +434,19 @@ static void netmgr_decide(struct netmgr *m)
 		return;
 	}
 	netmgr_keep_rows(m);
+	m->nrefused = m->plan.nrefused;
+	m->updates_in_window = m->plan.nrecent;
+	if (m->plan.held && !m->held) {
+		m->holds++;
+		LOG(LL_WARN, "netmgr", "network changes held by the rate limit: the proxy service is "
+		    "updated when the window allows", KVS("service", m->proxy),
+		    KVI("updates", m->plan.nrecent), KVI("max_updates", m->max_updates),
+		    KVI("window_s", m->window_ms / 1000),
+		    KVI("held_ms", m->plan.held_until_ms - in.now_ms),
+		    KVI("attach", m->plan.nattach), KVI("detach", m->plan.ndetach));
+	}
+	m->held = m->plan.held;
+	m->held_until_ms = m->plan.held_until_ms;
 	if (m->plan.need_refs) {
 		netmgr_check_users(m);
 		return;
@@ -711,6 +795,7 @@ static void netmgr_update(struct netmgr *m)
 			      m->plan.attached, m->plan.nattached,
 			      m->plan.managed, m->plan.nmanaged,
 			      m->plan.detached, m->plan.ndetached,
+			      m->plan.updates, m->plan.nupdates,
 			      &m->body, why, sizeof(why)) < 0) {
 		netmgr_fail(m, "writing the proxy service's spec", why);
 		return;
@@ -804,10 +889,14 @@ struct netmgr *netmgr_new(struct ev_loop *loop, struct dockerapi *api,
 	m->grace_ms = o->grace_s * 1000;
 	m->table_complete = o->table_complete;
 	m->current_table = o->current_table;
+	m->policy = o->policy;
+	m->max_updates = o->max_updates;
+	m->window_ms = o->window_s * 1000;
 	ev_timer_init(&m->timer, netmgr_on_timer, 0.0, 0.0);
 	dockerapi_allow_writes(api, 1);
 	LOG(LL_INFO, "netmgr", "managing the proxy service's networks", KVS("service", m->proxy),
-	    KVI("grace_s", o->grace_s), KVS("label", NETPLAN_MANAGED_LABEL));
+	    KVI("grace_s", o->grace_s), KVS("label", NETPLAN_MANAGED_LABEL),
+	    KVI("max_updates", o->max_updates), KVI("window_s", o->window_s));
 	/* a first look once the table is complete, even if no table comes */
 	netmgr_look_at(m, clock_mono_ms() + NETMGR_WAIT_COMPLETE_MS);
 	return m;
@@ -876,6 +965,13 @@ void netmgr_show(const struct netmgr *m, struct sbuf *out, int json)
 		.last_error_ms = m->last_error_ms,
 		.last_look_ms = m->last_look_ms,
 		.last_update_ms = m->last_update_ms,
+		.max_updates = m->max_updates,
+		.window_s = m->window_ms / 1000,
+		.updates_in_window = m->updates_in_window,
+		.held_until_ms = m->held ? m->held_until_ms : 0,
+		.refused = m->nrefused,
+		.refusals = m->refusals,
+		.holds = m->holds,
 		.rows = rows,
 		.nrows = m->nrows,
 		.now_ms = clock_mono_ms(),
@@ -887,16 +983,43 @@ void netmgr_show(const struct netmgr *m, struct sbuf *out, int json)
 	}
 	for (size_t i = 0; i < m->nrows; i++) {
 		const struct netmgr_row *r = &m->rows[i];
-		const struct netuse *u = netuse_find(m->uses, m->nuses, r->name, r->id);
+		const struct netuse *u = netuse_find(m->uses, m->nuses, r->name, r->id, r->owner);
 
 		rows[i].state = r->state;
 		rows[i].id = r->id;
 		rows[i].name = r->name;
 		rows[i].due_ms = r->due_ms;
 		rows[i].reason = r->reason;
+		rows[i].owner = r->owner;
+		rows[i].net_stack = r->net_stack;
+		rows[i].policy_line = r->policy_line;
 		rows[i].users = u ? u->users : 0;
 		rows[i].services = u ? u->services : NULL;
 	}
 	netshow_render(&in, out, json);
 	free(rows);
+}
+
+void netmgr_metrics(const struct netmgr *m, struct sbuf *out)
+{
+	prom_family(out, "swarm_spoa_netmgr_networks_refused", PROM_GAUGE,
+		    "Networks named by routed services that the proxy is not attached to: "
+		    "another stack's, or not granted by the policy (one per network and owner)");
+	prom_sample_u64(out, "swarm_spoa_netmgr_networks_refused", NULL, NULL, 0, m->nrefused);
+	prom_family(out, "swarm_spoa_netmgr_network_refusals", PROM_COUNTER,
+		    "Refusals of a network to an owner, counted when first seen");
+	prom_sample_u64(out, "swarm_spoa_netmgr_network_refusals", "_total", NULL, 0, m->refusals);
+	prom_family(out, "swarm_spoa_netmgr_proxy_updates", PROM_COUNTER,
+		    "Updates of the proxy service made by this agent (each restarts its tasks)");
+	prom_sample_u64(out, "swarm_spoa_netmgr_proxy_updates", "_total", NULL, 0, m->updates);
+	prom_family(out, "swarm_spoa_netmgr_proxy_updates_in_window", PROM_GAUGE,
+		    "Updates of the proxy service by the agents within the rate limit's window");
+	prom_sample_u64(out, "swarm_spoa_netmgr_proxy_updates_in_window", NULL, NULL, 0,
+			m->updates_in_window);
+	prom_family(out, "swarm_spoa_netmgr_update_held", PROM_GAUGE,
+		    "1 while network changes wait for the rate limit");
+	prom_sample_u64(out, "swarm_spoa_netmgr_update_held", NULL, NULL, 0, m->held ? 1 : 0);
+	prom_family(out, "swarm_spoa_netmgr_update_holds", PROM_COUNTER,
+		    "Times network changes were held by the rate limit");
+	prom_sample_u64(out, "swarm_spoa_netmgr_update_holds", "_total", NULL, 0, m->holds);
 }

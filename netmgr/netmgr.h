@@ -22,7 +22,8 @@
  * replaces the proxy's tasks, following the service's update_config. Hence
  * the folding: changes seen within NETMGR_FOLD_MS are made by one update,
  * and detachments whose grace periods end within NETMGR_DETACH_FOLD_MS of
- * each other too (netplan.h).
+ * each other too (netplan.h); and the rate limit, which no label can get
+ * round: at most <max_updates> updates in any <window_s> (netplan.h).
  */
 #ifndef NETMGR_NETMGR_H
 #define NETMGR_NETMGR_H
@@ -32,6 +33,7 @@
 
 struct ev_loop;
 struct dockerapi;
+struct policy;
 struct rtable;
 struct sbuf;
 struct netmgr;
@@ -42,6 +44,8 @@ struct netmgr;
 #define NETMGR_REMOVE_RETRY_MS  500     /* a detached network still held by old tasks */
 #define NETMGR_REMOVE_SLOW_MS   15000   /* ... once it has been held for a minute */
 #define NETMGR_ROLLBACK_WAIT_MS 60000   /* after Swarm rolled an update of the proxy back */
+#define NETMGR_UPDATES_DEFAULT  6       /* --network-updates: updates per window ... */
+#define NETMGR_WINDOW_DEFAULT_S 600     /* ... --network-window: of this many seconds */
 
 struct netmgr_opts {
 	const char *proxy_service;  /* name or ID of the HAProxy service */
@@ -52,6 +56,12 @@ struct netmgr_opts {
 	int (*table_complete)(void);
 	/* The current table, read once it is complete when none came since. */
 	const struct rtable *(*current_table)(void);
+	/* The operator's policy, asked at each decision (NULL: none). */
+	const struct policy *(*policy)(void);
+	/* The rate limit: at most <max_updates> updates of the proxy service
+	 * in any <window_s> seconds, both agents together (0: no limit). */
+	unsigned max_updates;
+	unsigned window_s;
 };
 
 /* Returns a network manager that talks through <api> (it allows writes on
@@ -71,5 +81,8 @@ void netmgr_on_table(void *arg, const struct rtable *t);
  * services name, with its state, users, grace timer and reason.
  */
 void netmgr_show(const struct netmgr *m, struct sbuf *out, int json);
+
+/* Its metric families: networks refused, updates held by the rate limit. */
+void netmgr_metrics(const struct netmgr *m, struct sbuf *out);
 
 #endif

@@ -121,6 +121,32 @@ static int netobj_split(struct arena *a, const char *s, const char ***out, size_
 	return 0;
 }
 
+/* Reads the comma list of wall-clock times <s> into <out>'s updates: at
+ * most NETPLAN_UPDATES_MAX, anything but a positive decimal left out (the
+ * label is the agents', but anyone updating the service may have touched
+ * it). Returns 0 or -1.
+ */
+static int netobj_updates(struct arena *a, const char *s, struct netobj_proxy *out)
+{
+	out->updates_ms = arena_calloc(a, NETPLAN_UPDATES_MAX, sizeof(*out->updates_ms));
+	if (!out->updates_ms)
+		return -1;
+	while (s && *s && out->nupdates < NETPLAN_UPDATES_MAX) {
+		size_t l = strcspn(s, ",");
+		int64_t v = 0;
+		size_t i;
+
+		for (i = 0; i < l && i < 18 && s[i] >= '0' && s[i] <= '9'; i++)
+			v = v * 10 + (s[i] - '0');
+		if (i == l && v > 0)
+			out->updates_ms[out->nupdates++] = v;
+		s += l;
+		if (*s == ',')
+			s++;
+	}
+	return 0;
+}
+
 int netobj_proxy(const char *json, size_t len, struct netobj_proxy *out, char *err, size_t errlen)
 {
 	json_t *root = dockerjson_load(json, len, err, errlen), *spec, *labels, *nets, *n, *status;
@@ -174,7 +200,8 @@ int netobj_proxy(const char *json, size_t len, struct netobj_proxy *out, char *e
 	if (netobj_split(out->arena, dockerjson_str(labels, NETPLAN_MANAGED_LABEL),
 			 &out->managed, &out->nmanaged) < 0 ||
 	    netobj_split(out->arena, dockerjson_str(labels, NETPLAN_DETACHED_LABEL),
-			 &out->detached, &out->ndetached) < 0)
+			 &out->detached, &out->ndetached) < 0 ||
+	    netobj_updates(out->arena, dockerjson_str(labels, NETPLAN_UPDATES_LABEL), out) < 0)
 		goto out_oom;
 	json_decref(root);
 	return 0;
@@ -214,8 +241,11 @@ int netobj_proxy_spec(const char *json, size_t len,
 		      const char *const *attached, size_t nattached,
 		      const char *const *managed, size_t nmanaged,
 		      const char *const *detached, size_t ndetached,
+		      const int64_t *updates, size_t nupdates,
 		      struct sbuf *spec, char *err, size_t errlen)
 {
+	char times[NETPLAN_UPDATES_MAX][24];
+	const char *tlist[NETPLAN_UPDATES_MAX];
 	json_t *root = dockerjson_load(json, len, err, errlen);
 	json_t *jspec, *tmpl, *old, *nets = NULL, *labels, *n;
 	size_t i;
@@ -223,6 +253,12 @@ int netobj_proxy_spec(const char *json, size_t len,
 
 	if (!root)
 		return -1;
+	if (nupdates > NETPLAN_UPDATES_MAX)
+		nupdates = NETPLAN_UPDATES_MAX;
+	for (size_t k = 0; k < nupdates; k++) {
+		snprintf(times[k], sizeof(times[k]), "%lld", (long long)updates[k]);
+		tlist[k] = times[k];
+	}
 	jspec = json_object_get(root, "Spec");
 	tmpl = json_object_get(jspec, "TaskTemplate");
 	if (!json_is_object(tmpl)) {
@@ -257,6 +293,7 @@ int netobj_proxy_spec(const char *json, size_t len,
 	if (!labels ||
 	    netobj_set_list(labels, NETPLAN_MANAGED_LABEL, managed, nmanaged) < 0 ||
 	    netobj_set_list(labels, NETPLAN_DETACHED_LABEL, detached, ndetached) < 0 ||
+	    netobj_set_list(labels, NETPLAN_UPDATES_LABEL, tlist, nupdates) < 0 ||
 	    dockerjson_dump(jspec, spec) < 0)
 		goto out_oom;
 	ret = 0;

@@ -43,6 +43,9 @@ struct netobj_proxy {
 	size_t nmanaged;
 	const char **detached;      /* NETPLAN_DETACHED_LABEL, split */
 	size_t ndetached;
+	int64_t *updates_ms;        /* NETPLAN_UPDATES_LABEL: wall-clock times, at most
+				     * NETPLAN_UPDATES_MAX, entries that are not one left out */
+	size_t nupdates;
 	const char *update_state;   /* UpdateStatus.State, "" when none */
 	int64_t update_ms;          /* its CompletedAt, else StartedAt (wall clock), 0 if none */
 };
@@ -53,13 +56,16 @@ void netobj_proxy_free(struct netobj_proxy *p);
 /* Writes into <spec> the proxy service's spec (from its GET
  * /services/{id} answer <json>) with the networks <attached> (targets: an
  * entry the spec has for a target is kept as it is, aliases included; the
- * others are added as {"Target": id}) and the two labels set to <managed>
- * and <detached> (removed when empty). Everything else is left as it is.
+ * others are added as {"Target": id}), the two labels set to <managed>
+ * and <detached> (removed when empty), and NETPLAN_UPDATES_LABEL to the
+ * <nupdates> times at <updates> (removed when none). Everything else is
+ * left as it is.
  */
 int netobj_proxy_spec(const char *json, size_t len,
 		      const char *const *attached, size_t nattached,
 		      const char *const *managed, size_t nmanaged,
 		      const char *const *detached, size_t ndetached,
+		      const int64_t *updates, size_t nupdates,
 		      struct sbuf *spec, char *err, size_t errlen);
 
 /* GET /services: for each of the <n> networks <nets> points to, counts

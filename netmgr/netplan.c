@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "netmgr/netplan.h"
+#include "routing/policy.h"
 
 const char *netplan_state_name(enum netplan_state st)
 {
@@ -50,6 +51,28 @@ const struct netplan_net *netplan_resolve(const struct netplan_net *nets, size_t
 		return local;
 	*why = "no such network";
 	return NULL;
+}
+
+int netplan_may_attach(const struct policy *policy, const struct netplan_net *n,
+		       const char *owner, const char *stack, const char **why, unsigned *line)
+{
+	const struct policy_network *r = policy_network_rule(policy, n->name);
+
+	*why = NULL;
+	*line = 0;
+	if (r) {
+		/* the operator's word decides alone, own stack or not */
+		if (owner && policy_owner_in(&r->owners, owner))
+			return 1;
+		*line = r->line;
+		*why = "the operator's policy grants this network to other owners";
+		return 0;
+	}
+	if (stack && n->stack && strcmp(stack, n->stack) == 0)
+		return 1;
+	*why = n->stack ? "a network of another stack: only the operator's policy can grant it" :
+			  "a network of no stack: only the operator's policy can grant it";
+	return 0;
 }
 
 /* Whether <id> is in the <n> strings of <list>. */
@@ -106,6 +129,21 @@ static struct netplan_row *netplan_row(struct netplan_ctx *c, enum netplan_state
 	r->name = name;
 	r->reason = reason;
 	return r;
+}
+
+static const struct netplan_net *netplan_find(const struct netplan_in *in, const char *target);
+
+/* Whether the proxy is on <n> and the agents did not attach it: the
+ * operator's, never refused nor touched.
+ */
+static int netplan_operator_net(const struct netplan_in *in, const struct netplan_net *n)
+{
+	if (netplan_in_list(in->managed, in->nmanaged, n->id))
+		return 0;
+	for (size_t i = 0; i < in->nattached; i++)
+		if (netplan_find(in, in->attached[i]) == n)
+			return 1;
+	return 0;
 }
 
 static struct netplan_want *netplan_want_of(struct netplan_ctx *c, const struct netplan_net *n)
@@ -186,6 +224,23 @@ static void netplan_collect_wants(struct netplan_ctx *c)
 				netplan_row(c, n ? NETPLAN_REFUSED : NETPLAN_MISSING, n ? n->id : NULL,
 					    u->network, why)->users = u->users;
 			continue;
+		}
+		if (!netplan_operator_net(in, n)) {
+			unsigned line;
+
+			if (!netplan_may_attach(in->policy, n, u->owner, u->stack, &why, &line)) {
+				struct netplan_row *r;
+
+				if (!u->users)
+					continue;
+				r = netplan_row(c, NETPLAN_REFUSED, n->id, n->name, why);
+				r->users = u->users;
+				r->owner = u->owner;
+				r->net_stack = n->stack;
+				r->policy_line = line;
+				c->out->nrefused++;
+				continue;
+			}
 		}
 		w = netplan_want_of(c, n);
 		if (!w) {
@@ -352,6 +407,65 @@ static void netplan_detached(struct netplan_ctx *c)
 	}
 }
 
+static int netplan_cmp_ms(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The rate limit: keeps the update times within the window (a time ahead
+ * of this clock counts as within, another manager's clock may be ahead,
+ * but not one more than a window ahead: that one is garbage)
+ * and, when <max_updates> are, holds the update until the oldest of those
+ * that must go leaves the window. The rows of the held changes say so.
+ */
+static void netplan_limit(struct netplan_ctx *c)
+{
+	const struct netplan_in *in = c->in;
+	struct netplan_out *out = c->out;
+	int64_t release;
+	size_t keep;
+
+	for (size_t i = 0; i < in->nupdates; i++)
+		if (in->updates_ms[i] > in->wall_ms - (int64_t)in->window_ms &&
+		    in->updates_ms[i] <= in->wall_ms + (int64_t)in->window_ms)
+			out->updates[out->nupdates++] = in->updates_ms[i];
+	qsort(out->updates, out->nupdates, sizeof(*out->updates), netplan_cmp_ms);
+	/* bounded whatever the label says: only the newest count */
+	keep = NETPLAN_UPDATES_MAX - 1;
+	if (in->max_updates && in->max_updates < keep)
+		keep = in->max_updates;
+	if (out->nupdates > keep) {
+		memmove(out->updates, out->updates + (out->nupdates - keep),
+			keep * sizeof(*out->updates));
+		out->nupdates = keep;
+	}
+	out->nrecent = out->nupdates;
+	if (!(out->nattach || out->ndetach))
+		return;
+	if (in->max_updates && out->nrecent >= in->max_updates) {
+		/* the update that makes room: the max_updates-th newest leaves */
+		release = out->updates[out->nrecent - in->max_updates] + in->window_ms;
+		out->held = 1;
+		out->held_until_ms = in->now_ms + (release > in->wall_ms ? release - in->wall_ms : 0);
+		netplan_wake(c, out->held_until_ms);
+		for (size_t i = 0; i < out->nrows; i++) {
+			struct netplan_row *r = &out->rows[i];
+
+			if (r->state == NETPLAN_ATTACH)
+				r->reason = "named by a routed service: attached when the rate limit allows";
+			else if (r->state == NETPLAN_DETACH)
+				r->reason = "no routed service names it: detached when the rate limit allows";
+			else
+				continue;
+			r->due_ms = out->held_until_ms;
+		}
+		return;
+	}
+	out->updates[out->nupdates++] = in->wall_ms;
+}
+
 int netplan_decide(const struct netplan_in *in, struct netplan_out *out)
 {
 	struct netplan_ctx c = { .in = in, .out = out };
@@ -366,8 +480,9 @@ int netplan_decide(const struct netplan_in *in, struct netplan_out *out)
 	out->detached = calloc(in->ndetached + in->nattached + 1, sizeof(*out->detached));
 	c.wants = calloc(in->nuses + 1, sizeof(*c.wants));
 	c.attached_nets = calloc(most + 1, sizeof(*c.attached_nets));
+	out->updates = calloc(in->nupdates + 1, sizeof(*out->updates));
 	if (!out->rows || !out->attached || !out->managed || !out->detached || !c.wants ||
-	    !c.attached_nets) {
+	    !c.attached_nets || !out->updates) {
 		free(c.wants);
 		free(c.attached_nets);
 		netplan_release(out);
@@ -378,6 +493,7 @@ int netplan_decide(const struct netplan_in *in, struct netplan_out *out)
 	netplan_attached(&c);
 	netplan_attach(&c);
 	netplan_detached(&c);
+	netplan_limit(&c);
 	out->labels_change = !netplan_same_set(out->managed, out->nmanaged, in->managed, in->nmanaged) ||
 			     !netplan_same_set(out->detached, out->ndetached, in->detached, in->ndetached);
 	free(c.wants);
@@ -395,5 +511,8 @@ void netplan_release(struct netplan_out *out)
 	out->managed = NULL;
 	free(out->detached);
 	out->detached = NULL;
+	free(out->updates);
+	out->updates = NULL;
+	out->nupdates = 0;
 	out->nrows = out->nattached = out->nmanaged = out->ndetached = 0;
 }

@@ -8,10 +8,23 @@
  * The rules:
  *   - The proxy keeps every network it has that the agents did not attach
  *     (the operator's: the stack's control network, the shared network).
- *   - A network that a routed service names is attached when it is not.
+ *   - A network that a routed service names is attached when it is not,
+ *     and only when its stack (com.docker.stack.namespace) is the service's
+ *     own, or the operator's policy grants it to the service's owner (a
+ *     "network" rule, which decides alone when one matches the network's
+ *     name). Labels are untrusted: one stack's label must not put the proxy
+ *     on another stack's internal network. A refused service does not
+ *     count as a user; a network the operator attached is not the agents'
+ *     to refuse (the proxy stays on it, whoever names it).
  *   - A network the agents attached is detached once no routed service has
  *     named it for <grace_ms>; a service that names it again in time keeps
  *     it (a redeploy in flight is never hurt).
+ *   - The proxy service is updated (its tasks restarted) at most
+ *     <max_updates> times in any <window_ms>: a label flipped every few
+ *     seconds cannot keep HAProxy restarting. The update times live in a
+ *     label of the proxy service, shared by the agents like the others; a
+ *     change held by the limit is made, with whatever else is pending then,
+ *     once the oldest update of the window leaves it.
  *   - A network the agents detached that belongs to a stack
  *     (com.docker.stack.namespace) is removed once that stack has no
  *     service left and nothing uses it: no service names it, no container
@@ -35,6 +48,12 @@
 #define NETPLAN_MANAGED_LABEL   "swarm-spoa.managed-networks"
 #define NETPLAN_DETACHED_LABEL  "swarm-spoa.detached-networks"
 #define NETPLAN_STACK_LABEL     "com.docker.stack.namespace"
+/* Wall-clock milliseconds of the agents' updates of the proxy service
+ * within the rate limit's window, comma-separated. */
+#define NETPLAN_UPDATES_LABEL   "swarm-spoa.network-updates"
+#define NETPLAN_UPDATES_MAX     64      /* times kept in the label at most */
+
+struct policy;
 
 /* A network of the swarm (GET /networks). */
 struct netplan_net {
@@ -54,7 +73,9 @@ struct netplan_net {
 /* A network named in com.docker.lb.network, now or lately. */
 struct netplan_use {
 	const char *network;        /* as labelled: a name or an ID */
-	unsigned users;             /* routed services naming it now */
+	const char *owner;          /* of the services naming it: a stack, "service:NAME", ... */
+	const char *stack;          /* their stack, NULL outside any */
+	unsigned users;             /* routed services of <owner> naming it now */
 	int64_t idle_since_ms;      /* when <users> dropped to 0 */
 };
 
@@ -80,6 +101,15 @@ struct netplan_in {
 	 * folded is waited for too, up to NETPLAN_FOLD_MAX times <fold_ms>
 	 * after the first; all of them end with the last one. */
 	unsigned fold_ms;
+	const struct policy *policy;   /* its "network" rules; NULL: none */
+	/* The rate limit: the wall-clock times of the agents' updates
+	 * (NETPLAN_UPDATES_LABEL), at most <max_updates> in any <window_ms>
+	 * (0: no limit). */
+	const int64_t *updates_ms;
+	size_t nupdates;
+	int64_t wall_ms;
+	unsigned max_updates;
+	unsigned window_ms;
 };
 
 #define NETPLAN_FOLD_MAX 4   /* a chain of folds waits at most this many <fold_ms> */
@@ -93,7 +123,7 @@ enum netplan_state {
 	NETPLAN_DETACHED,           /* detached by the agents, to remove once unused */
 	NETPLAN_REMOVE,             /* to remove now: its stack is gone, nothing uses it */
 	NETPLAN_MISSING,            /* named by a routed service, no such network */
-	NETPLAN_REFUSED,            /* named, but a service cannot join it */
+	NETPLAN_REFUSED,            /* named, but a service cannot join it, or may not */
 };
 
 /* One line of "show networks", and the reason behind each action. */
@@ -102,8 +132,15 @@ struct netplan_row {
 	const char *id;             /* NULL when MISSING */
 	const char *name;           /* the network's name, or the label's value */
 	unsigned users;             /* routed services naming it now */
-	int64_t due_ms;             /* GRACE: when it gets detached */
+	int64_t due_ms;             /* GRACE: when it gets detached; ATTACH, DETACH held
+				     * by the rate limit: when they are made */
 	const char *reason;         /* static text */
+	/* REFUSED because of whose it is: the owner refused (borrowed from
+	 * the use), the network's stack, the policy line that decided (0:
+	 * none) */
+	const char *owner;
+	const char *net_stack;
+	unsigned policy_line;
 };
 
 struct netplan_out {
@@ -125,6 +162,16 @@ struct netplan_out {
 	 * <refs_known> and the counts, then decide again. */
 	int need_refs;
 	int64_t next_ms;            /* when to decide again (a grace ending), 0: no need */
+	size_t nrefused;            /* REFUSED rows for whose the network is */
+	/* The rate limit: an update is needed but <max_updates> were made
+	 * within the window; it is made at <held_until_ms> (monotonic). */
+	int held;
+	int64_t held_until_ms;
+	size_t nrecent;             /* updates within the window, before this one */
+	/* NETPLAN_UPDATES_LABEL after an update made now: the times within
+	 * the window, then <wall_ms> */
+	int64_t *updates;
+	size_t nupdates;
 };
 
 /* Decides, from <in>, what the proxy service's networks and labels become
@@ -134,12 +181,13 @@ struct netplan_out {
 int netplan_decide(const struct netplan_in *in, struct netplan_out *out);
 void netplan_release(struct netplan_out *out);
 
-/* Whether the spec of the proxy service must be updated: a network to
- * attach or detach (label-only changes wait for the next one).
+/* Whether the spec of the proxy service must be updated now: a network to
+ * attach or detach that the rate limit does not hold (label-only changes
+ * wait for the next one).
  */
 static inline int netplan_update_needed(const struct netplan_out *out)
 {
-	return out->nattach || out->ndetach;
+	return (out->nattach || out->ndetach) && !out->held;
 }
 
 /* "attached", "grace", ... as "show networks" prints them. */
@@ -152,5 +200,13 @@ const char *netplan_state_name(enum netplan_state st);
  */
 const struct netplan_net *netplan_resolve(const struct netplan_net *nets, size_t n,
 					  const char *label, const char **why);
+
+/* Whether a service of <owner> (of <stack>, NULL outside any) may have the
+ * proxy attached to network <n> under <policy> (NULL: none). Returns 1, or
+ * 0 with *<why> saying why (static text) and *<line> the policy line that
+ * decided (0: none).
+ */
+int netplan_may_attach(const struct policy *policy, const struct netplan_net *n,
+		       const char *owner, const char *stack, const char **why, unsigned *line);
 
 #endif

@@ -30,6 +30,13 @@ static void netshow_json_row(const struct netshow_row *r, int64_t now, struct sb
 		sbuf_puts(out, ",\"grace_left_ms\":null");
 	sbuf_puts(out, ",\"reason\":");
 	sbuf_json_cstr(out, r->reason);
+	if (r->owner) {
+		sbuf_puts(out, ",\"owner\":");
+		sbuf_json_cstr(out, r->owner);
+		sbuf_puts(out, ",\"network_stack\":");
+		sbuf_json_cstr(out, r->net_stack);
+		sbuf_printf(out, ",\"policy_line\":%u", r->policy_line);
+	}
 	sbuf_putc(out, '}');
 }
 
@@ -61,6 +68,15 @@ static void netshow_json(const struct netshow_in *in, struct sbuf *out)
 	sbuf_json_cstr(out, netshow_time(in->last_look_ms, when));
 	sbuf_puts(out, ",\"last_update\":");
 	sbuf_json_cstr(out, netshow_time(in->last_update_ms, when));
+	sbuf_printf(out, ",\"max_updates\":%u,\"window_s\":%u,\"updates_in_window\":%zu,"
+		    "\"held_ms\":", in->max_updates, in->window_s, in->updates_in_window);
+	if (in->held_until_ms)
+		sbuf_printf(out, "%lld", (long long)(in->held_until_ms > in->now_ms ?
+						     in->held_until_ms - in->now_ms : 0));
+	else
+		sbuf_puts(out, "null");
+	sbuf_printf(out, ",\"refused\":%zu,\"refusals\":%llu,\"holds\":%llu",
+		    in->refused, (unsigned long long)in->refusals, (unsigned long long)in->holds);
 	sbuf_puts(out, ",\"networks\":[");
 	for (size_t i = 0; i < in->nrows; i++) {
 		if (i)
@@ -84,7 +100,7 @@ static void netshow_rows(const struct netshow_in *in, struct sbuf *out)
 			texttab_row(&tab, out, netshow_head);
 		for (size_t i = 0; i < in->nrows; i++) {
 			const struct netshow_row *r = &in->rows[i];
-			char users[256], grace[32] = "-";
+			char users[256], grace[32] = "-", reason[512];
 			const char *cells[6];
 
 			if (r->due_ms)
@@ -98,6 +114,17 @@ static void netshow_rows(const struct netshow_in *in, struct sbuf *out)
 			cells[3] = users;
 			cells[4] = grace;
 			cells[5] = r->reason;
+			if (r->owner) {
+				/* whose the network is, and for whom it was refused */
+				char line[32] = "";
+
+				if (r->policy_line)
+					snprintf(line, sizeof(line), ", policy line %u", r->policy_line);
+				snprintf(reason, sizeof(reason), "%s (for %s; network of %s%s%s)",
+					 r->reason, r->owner, r->net_stack ? "stack " : "no stack",
+					 r->net_stack ? r->net_stack : "", line);
+				cells[5] = reason;
+			}
 			if (print)
 				texttab_row(&tab, out, cells);
 			else
@@ -128,6 +155,19 @@ static void netshow_text(const struct netshow_in *in, struct sbuf *out)
 		    (unsigned long long)in->attached, (unsigned long long)in->detached,
 		    (unsigned long long)in->removed, (unsigned long long)in->conflicts,
 		    (unsigned long long)in->failures);
+	if (in->max_updates) {
+		sbuf_printf(out, "rate limit: %u updates per %us, %zu in the window", in->max_updates,
+			    in->window_s, in->updates_in_window);
+		if (in->held_until_ms)
+			sbuf_printf(out, ", changes held for %.1fs", in->held_until_ms > in->now_ms ?
+				    (double)(in->held_until_ms - in->now_ms) / 1000.0 : 0.0);
+		sbuf_printf(out, " (%llu held so far)\n", (unsigned long long)in->holds);
+	} else {
+		sbuf_puts(out, "rate limit: none\n");
+	}
+	if (in->refused || in->refusals)
+		sbuf_printf(out, "refused: %zu networks now, %llu refusals so far\n", in->refused,
+			    (unsigned long long)in->refusals);
 	sbuf_printf(out, "last look: %s, ", clock_iso8601(in->last_look_ms, when));
 	sbuf_printf(out, "last update by this agent: %s\n", clock_iso8601(in->last_update_ms, when));
 	if (in->last_error[0]) {

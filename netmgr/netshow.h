@@ -21,6 +21,9 @@ struct netshow_row {
 	const char *reason;
 	unsigned users;             /* routed services naming it now */
 	const char *services;       /* the first few of them, NULL: none */
+	const char *owner;          /* REFUSED for whose it is: the owner refused, */
+	const char *net_stack;      /* the network's stack, */
+	unsigned policy_line;       /* the policy line that decided (0: none) */
 };
 
 struct netshow_in {
@@ -36,6 +39,12 @@ struct netshow_in {
 	int64_t last_error_ms;      /* wall clock */
 	int64_t last_look_ms;       /* wall clock, 0: never */
 	int64_t last_update_ms;     /* wall clock, 0: never */
+	unsigned max_updates;       /* the rate limit (0: none) */
+	unsigned window_s;
+	size_t updates_in_window;
+	int64_t held_until_ms;      /* monotonic, 0: no update held */
+	size_t refused;             /* networks refused for whose they are */
+	uint64_t refusals, holds;
 	const struct netshow_row *rows;
 	size_t nrows;
 	int64_t now_ms;             /* monotonic */

@@ -8,10 +8,36 @@
 
 static void netuse_clear(struct netuse *u)
 {
+	free(u->key);
+	u->key = NULL;
 	free(u->network);
 	u->network = NULL;
+	free(u->owner);
+	u->owner = NULL;
+	free(u->stack);
+	u->stack = NULL;
 	free(u->services);
 	u->services = NULL;
+}
+
+/* Gives <u> the network <network> named by <owner> (of <stack>, NULL
+ * outside any), and the index's key, "<owner>\n<network>" (no owner has a
+ * '\n'). Returns 0 or -1.
+ */
+static int netuse_set(struct netuse *u, const char *owner, const char *stack, const char *network)
+{
+	size_t lo = strlen(owner), ln = strlen(network);
+
+	u->key = malloc(lo + ln + 2);
+	u->network = strdup(network);
+	u->owner = strdup(owner);
+	u->stack = stack ? strdup(stack) : NULL;
+	if (!u->key || !u->network || !u->owner || (stack && !u->stack))
+		return -1;
+	memcpy(u->key, owner, lo);
+	u->key[lo] = '\n';
+	memcpy(u->key + lo + 1, network, ln + 1);
+	return 0;
 }
 
 void netuse_free(struct netuse *uses, size_t n)
@@ -54,18 +80,28 @@ static struct netuse *netuse_count(const struct rtable *t, struct strmap *index,
 		return NULL;
 	for (size_t i = 0; i < count; i++) {
 		struct rtable_service_view v;
-		struct netuse *u;
+		struct netuse *u, probe = { 0 };
+		const char *stack;
 
 		rtable_service_at(t, i, &v);
 		/* only a network the labels name: the one a service's tasks
 		 * happen to be on is the operator's business */
-		if (v.status != RTABLE_SVC_ROUTED || !v.spec->network || !v.network)
+		if (v.status != RTABLE_SVC_ROUTED || !v.spec->network || !v.network || !v.owner)
 			continue;
-		u = strmap_get(index, v.network);
-		if (!u) {
+		/* the table's owner: the stack, else one of its own */
+		stack = v.model && v.model->stack && strcmp(v.model->stack, v.owner) == 0 ?
+			v.owner : NULL;
+		if (netuse_set(&probe, v.owner, stack, v.network) < 0) {
+			netuse_clear(&probe);
+			goto out_oom;
+		}
+		u = strmap_get(index, probe.key);
+		if (u) {
+			netuse_clear(&probe);
+		} else {
 			u = &fresh[k++];
-			u->network = strdup(v.network);
-			if (!u->network || strmap_put(index, u->network, u) < 0)
+			*u = probe;
+			if (strmap_put(index, u->key, u) < 0)
 				goto out_oom;
 		}
 		if (netuse_add_user(u, v.name) < 0)
@@ -99,13 +135,13 @@ int netuse_follow(struct netuse **uses, size_t *n, const struct rtable *t, int64
 	/* named before: still named, or idle from now on (and forgotten once
 	 * idle long enough: the decision then is the same) */
 	for (size_t i = 0; i < *n; i++) {
-		struct netuse *cur = strmap_del(index, old[i].network);
+		struct netuse *cur = strmap_del(index, old[i].key);
 
 		if (cur) {
 			changed |= !old[i].users;
 			out[k] = *cur;
 			out[k++].idle_since_ms = 0;
-			cur->network = NULL;   /* moved */
+			cur->key = cur->network = cur->owner = cur->stack = NULL;   /* moved */
 			cur->services = NULL;
 			netuse_clear(&old[i]);
 			continue;
@@ -123,7 +159,7 @@ int netuse_follow(struct netuse **uses, size_t *n, const struct rtable *t, int64
 	}
 	/* named for the first time */
 	for (size_t j = 0; j < nfresh; j++) {
-		if (!fresh[j].network)
+		if (!fresh[j].key)
 			continue;
 		changed = 1;
 		out[k++] = fresh[j];
@@ -137,11 +173,13 @@ int netuse_follow(struct netuse **uses, size_t *n, const struct rtable *t, int64
 }
 
 const struct netuse *netuse_find(const struct netuse *uses, size_t n, const char *name,
-				 const char *id)
+				 const char *id, const char *owner)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct netuse *u = &uses[i];
 
+		if (owner && strcmp(u->owner, owner) != 0)
+			continue;
 		if (u->users && ((name && strcmp(u->network, name) == 0) ||
 				 (id && strcmp(u->network, id) == 0)))
 			return u;

@@ -13,10 +13,15 @@ struct rtable;
 
 #define NETUSE_SERVICES 3           /* services named per network, for "show networks" */
 
-/* A network named by routed services, now or lately. */
+/* A network named by routed services of one owner, now or lately: the
+ * network manager decides for each owner whether it may have the proxy
+ * join the network. */
 struct netuse {
+	char *key;                  /* "<owner>\n<network>": the index's key */
 	char *network;              /* as labelled (a name or an ID) */
-	unsigned users;             /* routed services naming it */
+	char *owner;                /* a stack, "service:NAME", "file:routes" */
+	char *stack;                /* the owner's stack, NULL outside any */
+	unsigned users;             /* routed services of <owner> naming it */
 	int64_t idle_since_ms;      /* monotonic, when <users> dropped to 0 */
 	char *services;             /* the first NETUSE_SERVICES of them, ',' between */
 };
@@ -33,10 +38,10 @@ int netuse_follow(struct netuse **uses, size_t *n, const struct rtable *t, int64
 /* Frees the <n> uses at <uses>. */
 void netuse_free(struct netuse *uses, size_t n);
 
-/* Returns the use that routed services name now by network <name> or by
- * its <id> (NULL: none), or NULL.
+/* Returns the first use that routed services (of <owner>; NULL: any) name
+ * now by network <name> or by its <id> (NULL: none), or NULL.
  */
 const struct netuse *netuse_find(const struct netuse *uses, size_t n, const char *name,
-				 const char *id);
+				 const char *id, const char *owner);
 
 #endif

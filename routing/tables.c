@@ -483,6 +483,11 @@ int tables_set_policy(struct policy *p)
 	return 0;
 }
 
+const struct policy *tables_policy(void)
+{
+	return policy;
+}
+
 void tables_reclaim(void)
 {
 	int64_t mono = clock_mono_ms();

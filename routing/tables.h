@@ -38,6 +38,11 @@ int tables_ownership(const char *ledger_file, int64_t claim_grace_ms, char *err,
  */
 int tables_set_policy(struct policy *p);
 
+/* The operator's policy in force (NULL: none), valid until the next
+ * tables_set_policy(); main thread only.
+ */
+const struct policy *tables_policy(void);
+
 /* Replaces the model of provider <source> (a static string such as "file"
  * or "swarm") with <m>, which it takes over (NULL removes the provider's
  * services), then builds and publishes a new table. Returns 0, or -1 when

@@ -63,6 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uses[i].network = p.attached[i];
 			uses[i].users = (unsigned)(i % 3);
 			uses[i].idle_since_ms = (int64_t)(i * 1000);
+			uses[i].owner = i % 2 ? "ssp5m" : "service:x";
+			uses[i].stack = i % 2 ? "ssp5m" : NULL;
 		}
 		in.nets = fixed.nets;
 		in.nnets = fixed.n;
@@ -77,11 +79,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		in.now_ms = 5000;
 		in.grace_ms = 3000;
 		in.fold_ms = 1000;
+		in.updates_ms = p.updates_ms;
+		in.nupdates = p.nupdates;
+		in.wall_ms = 1764640000000;
+		in.max_updates = 2;
+		in.window_ms = 600000;
 		if (netplan_decide(&in, &out) == 0) {
 			for (size_t i = 0; i < out.nrows; i++)
 				sink += strlen(out.rows[i].name) + out.rows[i].state;
 			netobj_proxy_spec(json, size, out.attached, out.nattached, out.managed,
-					  out.nmanaged, out.detached, out.ndetached, &spec,
+					  out.nmanaged, out.detached, out.ndetached,
+					  out.updates, out.nupdates, &spec,
 					  err, sizeof(err));
 			netplan_release(&out);
 		}

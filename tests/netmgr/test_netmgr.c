@@ -53,6 +53,7 @@ struct world {
 	int64_t update_ms;      /* UpdateStatus.CompletedAt, wall clock */
 	int bad_version;        /* an update came with another version than the current one */
 	int posts_ok;
+	const char *updates;    /* the rate limit's label, NULL: none */
 };
 
 static struct world world;
@@ -83,6 +84,8 @@ static void proxy_json(struct sbuf *b)
 		sbuf_puts(b, ",\"swarm-spoa.managed-networks\":\"" APP "\"");
 	if (world.detached)
 		sbuf_puts(b, ",\"swarm-spoa.detached-networks\":\"" APP "\"");
+	if (world.updates)
+		sbuf_printf(b, ",\"swarm-spoa.network-updates\":\"%s\"", world.updates);
 	sbuf_puts(b, "},\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"haproxy\"},\"Networks\":["
 		  "{\"Target\":\"" CTL "\",\"Aliases\":[\"haproxy\"]}");
 	if (world.attached)
@@ -177,10 +180,10 @@ static const struct rtable *current_table(void)
 	return current;
 }
 
-/* A table of one routed service whose network label is <network>, or of
- * none when it is NULL.
+/* A table of one routed service of stack <stack> whose network label is
+ * <network>, or of none when it is NULL.
  */
-static struct rtable *table(const char *network)
+static struct rtable *table_of(const char *network, const char *stack)
 {
 	struct rtable_build_opts bo = { .nworkers = 1 };
 	struct sbuf json = SBUF_INIT;
@@ -190,10 +193,11 @@ static struct rtable *table(const char *network)
 	struct rtable *t;
 
 	if (network)
-		sbuf_printf(&json, "{\"services\":[{\"name\":\"app_web\",\"labels\":{"
+		sbuf_printf(&json, "{\"services\":[{\"name\":\"%s_web\",\"stack\":\"%s\",\"labels\":{"
 			    "\"com.docker.lb.hosts\":\"a.test\",\"com.docker.lb.port\":\"80\","
 			    "\"com.docker.lb.network\":\"%s\"},"
-			    "\"tasks\":[{\"id\":\"t1\",\"address\":\"10.0.0.5\"}]}]}", network);
+			    "\"tasks\":[{\"id\":\"t1\",\"address\":\"10.0.0.5\"}]}]}",
+			    stack, stack, network);
 	else
 		sbuf_puts(&json, "{\"services\":[]}");
 	m = routesfile_parse(json.buf, json.len, err, sizeof(err));
@@ -204,6 +208,11 @@ static struct rtable *table(const char *network)
 	model_free(m);
 	assert_non_null(t);
 	return t;
+}
+
+static struct rtable *table(const char *network)
+{
+	return table_of(network, "app");
 }
 
 struct fixture {
@@ -267,24 +276,42 @@ static void publish_label(const char *network)
 		netmgr_on_table(fx.m, current);
 }
 
+/* Publishes a table with a service of stack <stack> naming app_net. */
+static void publish_stack(const char *stack)
+{
+	assert_true(fx.ntables < 4);
+	fx.tables[fx.ntables] = table_of("app_net", stack);
+	current = fx.tables[fx.ntables++];
+	if (fx.m)
+		netmgr_on_table(fx.m, current);
+}
+
 /* Publishes a table with or without a service naming app_net. */
 static void publish(int with_user)
 {
 	publish_label(with_user ? "app_net" : NULL);
 }
 
-static void start(unsigned grace_s)
+/* Starts the manager with a rate limit of <max_updates> in <window_s>. */
+static void start_limited(unsigned grace_s, unsigned max_updates, unsigned window_s)
 {
 	struct netmgr_opts o = {
 		.proxy_service = "p_haproxy",
 		.grace_s = grace_s,
 		.table_complete = complete,
 		.current_table = current_table,
+		.max_updates = max_updates,
+		.window_s = window_s,
 	};
 	char err[256];
 
 	fx.m = netmgr_new(fx.loop, fx.api, &o, err, sizeof(err));
 	assert_non_null(fx.m);
+}
+
+static void start(unsigned grace_s)
+{
+	start_limited(grace_s, 0, 1);
 }
 
 /* Runs the loop for <ms>, or until <cond> holds when it is given. */
@@ -356,6 +383,25 @@ static int removed_one(void)
 	return shown_int("removed") == 1;
 }
 
+static int looked(void)
+{
+	return shown_int("looks") >= 1 && strcmp(app_state(), "") != 0;
+}
+
+/* The app_net row of "show networks json" (a new reference). */
+static json_t *app_row(void)
+{
+	json_t *j = shown(), *n, *found = NULL;
+	size_t i;
+
+	json_array_foreach(json_object_get(j, "networks"), i, n)
+		if (strcmp(json_string_value(json_object_get(n, "name")), "app_net") == 0)
+			found = json_incref(n);
+	json_decref(j);
+	assert_non_null(found);
+	return found;
+}
+
 /************************************************************************/
 /*                                tests                                 */
 /************************************************************************/
@@ -393,6 +439,80 @@ static void test_label_as_routing_reads_it(void **state)
 	assert_true(world.attached);
 	run(2000, NULL);
 	assert_string_equal(app_state(), "attached");
+}
+
+/* Guards against a label of one stack putting the proxy on another
+ * stack's network: no update; the refusal shows in "show networks" (for
+ * whom, whose the network is) and in the metrics.
+ */
+static void test_other_stack_refused(void **state)
+{
+	struct sbuf b = SBUF_INIT;
+	json_t *r;
+
+	(void)state;
+	publish_stack("evil");
+	start(1);
+	run(5000, looked);
+	run(1500, NULL);
+	assert_int_equal(posts(), 0);
+	assert_false(world.attached);
+	assert_string_equal(app_state(), "refused");
+	r = app_row();
+	assert_string_equal(json_string_value(json_object_get(r, "owner")), "evil");
+	assert_string_equal(json_string_value(json_object_get(r, "network_stack")), "app");
+	assert_int_equal(json_integer_value(json_object_get(r, "users")), 1);
+	json_decref(r);
+	assert_int_equal(shown_int("refused"), 1);
+	assert_int_equal(shown_int("refusals"), 1);
+	netmgr_metrics(fx.m, &b);
+	assert_non_null(strstr(b.buf, "\nswarm_spoa_netmgr_networks_refused 1\n"));
+	assert_non_null(strstr(b.buf, "\nswarm_spoa_netmgr_network_refusals_total 1\n"));
+	sbuf_reset(&b);
+	netmgr_show(fx.m, &b, 0);
+	assert_non_null(strstr(b.buf, "(for evil; network of stack app)"));
+	sbuf_free(&b);
+
+	/* the stack's own service: attached */
+	publish_stack("app");
+	run(5000, posted);
+	assert_int_equal(posts(), 1);
+	assert_true(world.attached);
+}
+
+/* The rate limit: an update made a second ago fills a limit of one in
+ * ten minutes; the attach waits, and "show networks" says for how long.
+ */
+static void test_rate_limit_shown(void **state)
+{
+	char recent[32];
+	struct sbuf b = SBUF_INIT;
+	json_t *r;
+
+	(void)state;
+	snprintf(recent, sizeof(recent), "%lld", (long long)(clock_wall_ms() - 1000));
+	world.updates = recent;
+	publish(1);
+	start_limited(1, 1, 600);
+	run(5000, looked);
+	run(1500, NULL);
+	assert_int_equal(posts(), 0);
+	assert_string_equal(app_state(), "attach");
+	r = app_row();
+	assert_non_null(strstr(json_string_value(json_object_get(r, "reason")), "rate limit"));
+	assert_true(json_integer_value(json_object_get(r, "grace_left_ms")) > 590000);
+	json_decref(r);
+	assert_int_equal(shown_int("max_updates"), 1);
+	assert_int_equal(shown_int("window_s"), 600);
+	assert_int_equal(shown_int("updates_in_window"), 1);
+	assert_true(shown_int("held_ms") > 590000);
+	assert_int_equal(shown_int("holds"), 1);
+	netmgr_show(fx.m, &b, 0);
+	assert_non_null(strstr(b.buf, "rate limit: 1 updates per 600s, 1 in the window, changes held for 59"));
+	sbuf_reset(&b);
+	netmgr_metrics(fx.m, &b);
+	assert_non_null(strstr(b.buf, "\nswarm_spoa_netmgr_update_held 1\n"));
+	sbuf_free(&b);
 }
 
 /* "show networks" as text: the manager, then one aligned row a network. */
@@ -565,6 +685,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_attach_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_label_as_routing_reads_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_show_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_stack_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_limit_shown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_show_text_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conflict_not_repeated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detach_then_remove, setup, teardown),

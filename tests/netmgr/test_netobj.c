@@ -101,9 +101,14 @@ static void test_proxy(void **state)
 	 * with empty entries */
 	json = "{\"ID\":\"s1\",\"Version\":{\"Index\":7},\"Spec\":{\"Name\":\"p\","
 	       "\"Labels\":{\"swarm-spoa.managed-networks\":\"a,,b,\","
-	       "\"swarm-spoa.detached-networks\":\"c\"},"
+	       "\"swarm-spoa.detached-networks\":\"c\","
+	       "\"swarm-spoa.network-updates\":\"1764640000000,,x,-5,0,99999999999999999999,17\"},"
 	       "\"TaskTemplate\":{},\"Networks\":[{\"Target\":\"n1\"},{\"Aliases\":[]}]}}";
 	assert_int_equal(netobj_proxy(json, strlen(json), &p, err, sizeof(err)), 0);
+	/* the update times: what is not a positive number is left out */
+	assert_int_equal(p.nupdates, 2);
+	assert_int_equal(p.updates_ms[0], 1764640000000LL);
+	assert_int_equal(p.updates_ms[1], 17);
 	assert_int_equal(p.version, 7);
 	assert_int_equal(p.nattached, 1);
 	assert_string_equal(p.attached[0], "n1");
@@ -139,8 +144,10 @@ static void test_proxy_spec(void **state)
 	json_error_t je;
 
 	(void)state;
+	const int64_t updates[] = { 1764640000000, 1764640060000 };
+
 	assert_int_equal(netobj_proxy_spec(json, len, attached, 4, managed, 2, detached, 1,
-					   &spec, err, sizeof(err)), 0);
+					   updates, 2, &spec, err, sizeof(err)), 0);
 	got = json_loads(spec.buf, 0, &je);
 	assert_non_null(got);
 	root = json_loads(json, 0, &je);
@@ -163,6 +170,8 @@ static void test_proxy_spec(void **state)
 			    NET_B ",newnet00000000000000000001");
 	assert_string_equal(json_string_value(json_object_get(labels, "swarm-spoa.detached-networks")),
 			    NET_A);
+	assert_string_equal(json_string_value(json_object_get(labels, "swarm-spoa.network-updates")),
+			    "1764640000000,1764640060000");
 	assert_string_equal(json_string_value(json_object_get(labels, "com.docker.stack.namespace")),
 			    "ssp5m");
 
@@ -175,10 +184,11 @@ static void test_proxy_spec(void **state)
 	json_decref(got);
 
 	/* nothing managed any more: the labels go */
-	assert_int_equal(netobj_proxy_spec(json, len, attached, 2, NULL, 0, NULL, 0,
+	assert_int_equal(netobj_proxy_spec(json, len, attached, 2, NULL, 0, NULL, 0, NULL, 0,
 					   &spec, err, sizeof(err)), 0);
 	got = json_loads(spec.buf, 0, &je);
 	labels = json_object_get(got, "Labels");
+	assert_null(json_object_get(labels, "swarm-spoa.network-updates"));
 	assert_null(json_object_get(labels, "swarm-spoa.managed-networks"));
 	assert_null(json_object_get(labels, "swarm-spoa.detached-networks"));
 	assert_int_equal(json_array_size(json_object_get(json_object_get(got, "TaskTemplate"),
@@ -193,11 +203,11 @@ static void test_proxy_spec(void **state)
 	attached[0] = "n1";
 	attached[1] = "n2";
 	assert_int_equal(netobj_proxy_spec(json, strlen(json), attached, 2, attached + 1, 1, NULL, 0,
-					   &spec, err, sizeof(err)), 0);
+					   NULL, 0, &spec, err, sizeof(err)), 0);
 	assert_string_equal(spec.buf, "{\"Name\":\"p\",\"TaskTemplate\":{\"Networks\":"
 			    "[{\"Target\":\"n1\",\"Aliases\":[\"x\"]},{\"Target\":\"n2\"}]},"
 			    "\"Labels\":{\"swarm-spoa.managed-networks\":\"n2\"}}");
-	assert_int_equal(netobj_proxy_spec("{}", 2, attached, 2, NULL, 0, NULL, 0,
+	assert_int_equal(netobj_proxy_spec("{}", 2, attached, 2, NULL, 0, NULL, 0, NULL, 0,
 					   &spec, err, sizeof(err)), -1);
 	sbuf_free(&spec);
 }

@@ -14,10 +14,16 @@
 #include <cmocka.h>
 
 #include "netmgr/netplan.h"
+#include "routing/policy.h"
 
 #define NOW     1000000
 #define GRACE   5000
 #define FOLD    1000
+
+/* <users> routed services of stack <stk> name network <net>; idle since
+ * <idle> when none. */
+#define USE(net, stk, n, idle) \
+	{ .network = (net), .owner = (stk), .stack = (stk), .users = (n), .idle_since_ms = (idle) }
 
 /* The swarm of the tests: the pair's control network and the shared
  * network (the operator's), two stacks' networks, a local bridge, the
@@ -40,8 +46,10 @@ static void reset_nets(void)
 		[BRIDGE] = { .id = "brg0000000000000000000005", .name = "bridge" },
 		[INGRESS] = { .id = "ing0000000000000000000006", .name = "ingress", .swarm = 1,
 			      .ingress = 1 },
-		[TWIN1] = { .id = "tw10000000000000000000007", .name = "twin", .swarm = 1 },
-		[TWIN2] = { .id = "tw20000000000000000000008", .name = "twin", .swarm = 1 },
+		[TWIN1] = { .id = "tw10000000000000000000007", .name = "twin", .stack = "twins",
+			    .swarm = 1 },
+		[TWIN2] = { .id = "tw20000000000000000000008", .name = "twin", .stack = "twins",
+			    .swarm = 1 },
 	};
 
 	memcpy(nets, init, sizeof(nets));
@@ -91,7 +99,7 @@ static int has(const char **list, size_t n, const char *id)
 static void test_attach(void **state)
 {
 	struct netplan_in in = base_in();
-	struct netplan_use uses[] = { { "app_net", 2, 0 } };
+	struct netplan_use uses[] = { USE("app_net", "app", 2, 0) };
 	struct netplan_out out;
 
 	(void)state;
@@ -125,7 +133,7 @@ static void test_steady(void **state)
 	struct netplan_in in = base_in();
 	const char *attached[] = { operator_nets[0], operator_nets[1], nets[APP].id };
 	const char *managed[] = { nets[APP].id };
-	struct netplan_use uses[] = { { "app_net", 1, 0 }, { "swarm-spoa", 3, 0 } };
+	struct netplan_use uses[] = { USE("app_net", "app", 1, 0), USE("swarm-spoa", "swarm-spoa", 3, 0) };
 	struct netplan_out out;
 
 	(void)state;
@@ -165,7 +173,7 @@ static void test_grace_then_detach(void **state)
 	struct netplan_in in = base_in();
 	const char *attached[] = { operator_nets[0], operator_nets[1], nets[APP].id };
 	const char *managed[] = { nets[APP].id };
-	struct netplan_use uses[] = { { "app_net", 0, NOW - 2000 } };
+	struct netplan_use uses[] = { USE("app_net", "app", 0, NOW - 2000) };
 	struct netplan_out out;
 
 	(void)state;
@@ -213,7 +221,7 @@ static void test_grace_then_detach(void **state)
 static void test_idle_never_attaches(void **state)
 {
 	struct netplan_in in = base_in();
-	struct netplan_use uses[] = { { "app_net", 0, NOW - 1000 } };
+	struct netplan_use uses[] = { USE("app_net", "app", 0, NOW - 1000) };
 	struct netplan_out out;
 
 	(void)state;
@@ -267,8 +275,8 @@ static void test_missing_and_refused(void **state)
 {
 	struct netplan_in in = base_in();
 	struct netplan_use uses[] = {
-		{ "nosuch_net", 1, 0 }, { "bridge", 1, 0 }, { "ingress", 1, 0 }, { "twin", 1, 0 },
-		{ "tw20000000000000000000008", 2, 0 }, { "idle_unknown", 0, NOW },
+		USE("nosuch_net", "app", 1, 0), USE("bridge", "app", 1, 0), USE("ingress", "app", 1, 0), USE("twin", "twins", 1, 0),
+		USE("tw20000000000000000000008", "twins", 2, 0), USE("idle_unknown", "app", 0, NOW),
 	};
 	struct netplan_out out;
 	const char *why;
@@ -300,7 +308,7 @@ static void test_missing_and_refused(void **state)
 static void test_name_and_id(void **state)
 {
 	struct netplan_in in = base_in();
-	struct netplan_use uses[] = { { "app_net", 1, 0 }, { "app0000000000000000000003", 2, 0 } };
+	struct netplan_use uses[] = { USE("app_net", "app", 1, 0), USE("app0000000000000000000003", "app", 2, 0) };
 	struct netplan_out out;
 
 	(void)state;
@@ -383,7 +391,7 @@ static void test_redeploy_before_removal(void **state)
 {
 	struct netplan_in in = base_in();
 	const char *detached[] = { nets[APP].id };
-	struct netplan_use uses[] = { { "app_net", 1, 0 } };
+	struct netplan_use uses[] = { USE("app_net", "app", 1, 0) };
 	struct netplan_out out;
 
 	(void)state;
@@ -420,8 +428,8 @@ static void test_fold(void **state)
 				   nets[SHOP].id, nets[TWIN1].id };
 	const char *managed[] = { nets[APP].id, nets[SHOP].id, nets[TWIN1].id };
 	struct netplan_use uses[] = {
-		{ "app_net", 0, NOW }, { "shop_default", 0, NOW + 600 },
-		{ "tw10000000000000000000007", 0, NOW + 3000 },
+		USE("app_net", "app", 0, NOW), USE("shop_default", "shop", 0, NOW + 600),
+		USE("tw10000000000000000000007", "twins", 0, NOW + 3000),
 	};
 	struct netplan_out out;
 
@@ -458,14 +466,20 @@ static void test_fold_chain(void **state)
 	const char *managed[] = { nets[APP].id, nets[SHOP].id, nets[TWIN1].id,
 				  nets[TWIN2].id, nets[CONTROL].id, nets[SHARED].id };
 	struct netplan_use uses[] = {
-		{ "app_net", 0, NOW }, { "shop_default", 0, NOW + 900 },
-		{ "tw10000000000000000000007", 0, NOW + 1800 },
-		{ "tw20000000000000000000008", 0, NOW + 2700 },
-		{ "swarm-spoa_control", 0, NOW + 3600 }, { "swarm-spoa", 0, NOW + 4500 },
+		USE("app_net", "app", 0, NOW), USE("shop_default", "shop", 0, NOW + 900),
+		USE("tw10000000000000000000007", "twins", 0, NOW + 1800),
+		USE("tw20000000000000000000008", "twins", 0, NOW + 2700),
+		USE("swarm-spoa_control", "swarm-spoa", 0, NOW + 3600), USE("swarm-spoa", "swarm-spoa", 0, NOW + 4500),
 	};
 	struct netplan_out out;
+	char err[128];
+	/* the shared network is of no stack: the agents attached it for the
+	 * services of stack swarm-spoa by the policy's grant */
+	struct policy *pol = policy_parse("network swarm-spoa swarm-spoa\n", 30, err, sizeof(err));
 
 	(void)state;
+	assert_non_null(pol);
+	in.policy = pol;
 	in.attached = managed;
 	in.nattached = 3;
 	in.managed = managed;
@@ -500,6 +514,7 @@ static void test_fold_chain(void **state)
 	assert_int_equal(row_of(&out, "swarm-spoa")->state, NETPLAN_GRACE);
 	assert_int_equal(out.next_ms, NOW + 4500 + GRACE);
 	netplan_release(&out);
+	policy_free(pol);
 }
 
 /* Attachments and detachments due at once: one update does both. */
@@ -508,7 +523,7 @@ static void test_attach_and_detach_together(void **state)
 	struct netplan_in in = base_in();
 	const char *attached[] = { operator_nets[0], operator_nets[1], nets[APP].id };
 	const char *managed[] = { nets[APP].id };
-	struct netplan_use uses[] = { { "app_net", 0, NOW - GRACE }, { "shop_default", 1, 0 } };
+	struct netplan_use uses[] = { USE("app_net", "app", 0, NOW - GRACE), USE("shop_default", "shop", 1, 0) };
 	struct netplan_out out;
 
 	(void)state;
@@ -528,6 +543,307 @@ static void test_attach_and_detach_together(void **state)
 	netplan_release(&out);
 }
 
+/* The policy of <text>, asserted to parse. */
+static struct policy *pol_of(const char *text)
+{
+	char err[128];
+	struct policy *p = policy_parse(text, strlen(text), err, sizeof(err));
+
+	if (!p)
+		fail_msg("policy: %s", err);
+	return p;
+}
+
+/* Guards against one stack's label putting the proxy on another stack's
+ * network: refused, with a row saying for whom and whose the network is,
+ * and no update. A service outside any stack is refused a stack network.
+ */
+static void test_other_stack_refused(void **state)
+{
+	struct netplan_in in = base_in();
+	struct netplan_use uses[] = {
+		USE("shop_default", "evil", 2, 0),
+		{ .network = "app_net", .owner = "service:loner", .users = 1 },
+		USE("tw10000000000000000000007", "app", 1, 0),
+	};
+	struct netplan_out out;
+	const struct netplan_row *r;
+
+	(void)state;
+	in.uses = uses;
+	in.nuses = 3;
+	assert_int_equal(netplan_decide(&in, &out), 0);
+	assert_int_equal(out.nattach, 0);
+	assert_false(netplan_update_needed(&out));
+	assert_int_equal(out.nrefused, 3);
+	assert_int_equal(out.nattached, 2);
+	r = row_of(&out, "shop_default");
+	assert_int_equal(r->state, NETPLAN_REFUSED);
+	assert_string_equal(r->owner, "evil");
+	assert_string_equal(r->net_stack, "shop");
+	assert_int_equal(r->users, 2);
+	assert_int_equal(r->policy_line, 0);
+	assert_non_null(strstr(r->reason, "another stack"));
+	r = row_of(&out, "app_net");
+	assert_string_equal(r->owner, "service:loner");
+	assert_int_equal(r->state, NETPLAN_REFUSED);
+	assert_int_equal(row_of(&out, "twin")->state, NETPLAN_REFUSED);
+	netplan_release(&out);
+
+	/* its own stack's network is attached, the others still refused */
+	uses[0].owner = uses[0].stack = "shop";
+	assert_int_equal(netplan_decide(&in, &out), 0);
+	assert_int_equal(out.nattach, 1);
+	assert_int_equal(out.nrefused, 2);
+	assert_int_equal(row_of(&out, "shop_default")->state, NETPLAN_ATTACH);
+	assert_true(has(out.managed, out.nmanaged, nets[SHOP].id));
+	netplan_release(&out);
+}
+
+/* A network of no stack only by the policy's grant; a network rule decides
+ * alone, own stack or not.
+ */
+static void test_policy_grants(void **state)
+{
+	struct netplan_in in = base_in();
+	struct netplan_use uses[] = {
+		USE("swarm-spoa", "app", 1, 0), USE("app_net", "app", 1, 0),
+		USE("app_net", "shop", 1, 0),
+	};
+	struct netplan_out out;
+	struct policy *pol;
+
+	(void)state;
+	in.nattached = 1;   /* the proxy is on its control network only */
+	in.uses = uses;
+	in.nuses = 1;
+	assert_int_equal(netplan_decide(&in, &out), 0);
+	assert_int_equal(out.nattach, 0);
+	assert_non_null(strstr(row_of(&out, "swarm-spoa")->reason, "no stack"));
+	assert_null(row_of(&out, "swarm-spoa")->net_stack);
+	netplan_release(&out);
+
+	pol = pol_of("network swarm-spoa app\n");
+	in.policy = pol;
+	assert_int_equal(netplan_decide(&in, &out), 0);
+	assert_int_equal(out.nattach, 1);
+	assert_int_equal(row_of(&out, "swarm-spoa")->state, NETPLAN_ATTACH);
+	netplan_release(&out);
+	policy_free(pol);
+
+	/* granted to others by a prefix rule: refused, the line given */
+	pol = pol_of("# ops only\nnetwork swarm* ops\nnetwork app_net shop\n");
+	in.policy = pol;
+	in.nuses = 3;
+	assert_int_equal(netplan_decide(&in, &out), 0);
+	assert_int_equal(row_of(&out, "swarm-spoa")->state, NETPLAN_REFUSED);
+	assert_int_equal(row_of(&out, "swarm-spoa")->policy_line, 2);
+	/* app_net: the rule gives it to shop, and takes it from app */
+	assert_int_equal(out.nattach, 1);
+	assert_int_equal(out.nrefused, 2);
+	for (size_t i = 0; i < out.nrows; i++) {
+		const struct netplan_row *r = &out.rows[i];
+
+		if (strcmp(r->name, "app_net") != 0)
+			continue;
+		if (r->state == NETPLAN_REFUSED) {
+			assert_string_equal(r->owner, "app");
+			assert_int_equal(r->policy_line, 3);
+		} else {
+			assert_int_equal(r->state, NETPLAN_ATTACH);
+			assert_int_equal(r->users, 1);
+		}
+	}
+	netplan_release(&out);
+	policy_free(pol);
+}
+
+/* The operator's networks are not the agents' to refuse: whoever names
+ * them, the proxy stays on them, and no refusal shows.
+ */
+static void test_operator_network_not_refused(void **state)
+{
+	struct netplan_in in = base_in();
+	struct netplan_use uses[] = { USE("swarm-spoa", "evil", 2, 0) };
+	struct netplan_out out;
+
+	(void)state;
+	in.uses = uses;
+	in.nuses = 1;
+	assert_int_equal(netplan_decide(&in, &out), 0);
+	assert_int_equal(out.nrefused, 0);
+	assert_int_equal(row_of(&out, "swarm-spoa")->state, NETPLAN_OPERATOR);
+	assert_int_equal(row_of(&out, "swarm-spoa")->users, 2);
+	assert_false(netplan_update_needed(&out));
+	netplan_release(&out);
+}
+
+/* A refused owner does not keep a network the agents attached for
+ * another: once its own users are gone for the grace, it is detached.
+ */
+static void test_refused_do_not_keep(void **state)
+{
+	struct netplan_in in = base_in();
+	const char *attached[] = { operator_nets[0], operator_nets[1], nets[APP].id };
+	const char *managed[] = { nets[APP].id };
+	struct netplan_use uses[] = {
+		USE("app_net", "app", 0, NOW - GRACE - 1), USE("app_net", "evil", 3, 0),
+	};
+	struct netplan_out out;
+
+	(void)state;
+	in.attached = attached;
+	in.nattached = 3;
+	in.managed = managed;
+	in.nmanaged = 1;
+	in.uses = uses;
+	in.nuses = 2;
+	assert_int_equal(netplan_decide(&in, &out), 0);
+	assert_int_equal(out.ndetach, 1);
+	assert_int_equal(out.nrefused, 1);
+	netplan_release(&out);
+}
+
+#define WALL    1764640000000LL
+#define WINDOW  600000
+
+/* Guards against a label flipped every few seconds keeping HAProxy
+ * restarting: at most max_updates in any window; the change waits for
+ * the oldest update to leave it, and the rows say so.
+ */
+static void test_rate_limit(void **state)
+{
+	struct netplan_in in = base_in();
+	struct netplan_use uses[] = { USE("app_net", "app", 1, 0) };
+	int64_t updates[] = { WALL - 500000, WALL - 100000, WALL - 700000,
+			      WALL + 10LL * WINDOW };
+	struct netplan_out out;
+	const struct netplan_row *r;
+
+	(void)state;
+	in.uses = uses;
+	in.nuses = 1;
+	in.updates_ms = updates;
+	in.nupdates = 4;   /* one too old, one garbage from the future */
+	in.wall_ms = WALL;
+	in.max_updates = 2;
+	in.window_ms = WINDOW;
+	assert_int_equal(netplan_decide(&in, &out), 0);
+	assert_int_equal(out.nattach, 1);
+	assert_true(out.held);
+	assert_false(netplan_update_needed(&out));
+	assert_int_equal(out.nrecent, 2);
+	/* the older of the two leaves the window in 100 s */
+	assert_int_equal(out.held_until_ms, NOW + 100000);
+	assert_int_equal(out.next_ms, NOW + 100000);
+	r = row_of(&out, "app_net");
+	assert_int_equal(r->state, NETPLAN_ATTACH);
+	assert_int_equal(r->due_ms, NOW + 100000);
+	assert_non_null(strstr(r->reason, "rate limit"));
+	netplan_release(&out);
+
+	/* 100 s later: made, and recorded with the one still in the window */
+	in.now_ms = NOW + 100000;
+	in.wall_ms = WALL + 100000;
+	assert_int_equal(netplan_decide(&in, &out), 0);
+	assert_false(out.held);
+	assert_true(netplan_update_needed(&out));
+	assert_int_equal(out.nrecent, 1);
+	assert_int_equal(out.nupdates, 2);
+	assert_int_equal(out.updates[0], WALL - 100000);
+	assert_int_equal(out.updates[1], WALL + 100000);
+	netplan_release(&out);
+
+	/* no limit */
+	in.now_ms = NOW;
+	in.wall_ms = WALL;
+	in.max_updates = 0;
+	assert_int_equal(netplan_decide(&in, &out), 0);
+	assert_true(netplan_update_needed(&out));
+	netplan_release(&out);
+
+	/* nothing to change: nothing held, whatever the window holds */
+	in.max_updates = 1;
+	in.nuses = 0;
+	assert_int_equal(netplan_decide(&in, &out), 0);
+	assert_false(out.held);
+	assert_int_equal(out.next_ms, 0);
+	netplan_release(&out);
+}
+
+/* A label flipped every 3 s for an hour: the proxy is updated at most
+ * max_updates times in any window.
+ */
+static void test_rate_limit_flapping(void **state)
+{
+	struct netplan_in in = base_in();
+	struct netplan_use uses[] = { USE("app_net", "app", 1, 0) };
+	const char *attached[] = { operator_nets[0], operator_nets[1], nets[APP].id };
+	const char *managed[] = { nets[APP].id };
+	int64_t updates[NETPLAN_UPDATES_MAX];
+	size_t nupdates = 0, made = 0, most = 0;
+	int on = 0;
+
+	(void)state;
+	in.uses = uses;
+	in.nuses = 1;
+	in.grace_ms = 0;
+	in.max_updates = 6;
+	in.window_ms = WINDOW;
+	for (int64_t t = 0; t < 3600000; t += 3000) {
+		struct netplan_out out;
+		size_t inwin = 0;
+
+		/* the label flips: named, then not */
+		uses[0].users = (t / 3000) % 2 == 0;
+		uses[0].idle_since_ms = uses[0].users ? 0 : NOW + t;
+		in.now_ms = NOW + t;
+		in.wall_ms = WALL + t;
+		in.attached = attached;
+		in.nattached = on ? 3 : 2;
+		in.managed = managed;
+		in.nmanaged = on ? 1 : 0;
+		in.updates_ms = updates;
+		in.nupdates = nupdates;
+		assert_int_equal(netplan_decide(&in, &out), 0);
+		if (netplan_update_needed(&out)) {
+			made++;
+			on = out.nmanaged == 1;
+			memcpy(updates, out.updates, out.nupdates * sizeof(*updates));
+			nupdates = out.nupdates;
+		}
+		for (size_t i = 0; i < nupdates; i++)
+			inwin += updates[i] > WALL + t - WINDOW;
+		if (inwin > most)
+			most = inwin;
+		netplan_release(&out);
+	}
+	assert_true(most <= 6);
+	/* an hour is six windows: at most 6 updates each */
+	assert_true(made <= 6 * 6 + 6);
+	assert_true(made >= 6);
+}
+
+/* The attach rule alone. */
+static void test_may_attach(void **state)
+{
+	struct policy *pol = pol_of("network shop_default shop infra\n");
+	const char *why;
+	unsigned line;
+
+	(void)state;
+	reset_nets();
+	assert_true(netplan_may_attach(NULL, &nets[APP], "app", "app", &why, &line));
+	assert_null(why);
+	assert_false(netplan_may_attach(NULL, &nets[APP], "service:x", NULL, &why, &line));
+	assert_false(netplan_may_attach(NULL, &nets[SHARED], "app", "app", &why, &line));
+	assert_true(netplan_may_attach(pol, &nets[SHOP], "infra", "infra", &why, &line));
+	assert_true(netplan_may_attach(pol, &nets[SHOP], "shop", "shop", &why, &line));
+	assert_false(netplan_may_attach(pol, &nets[SHOP], "app", "app", &why, &line));
+	assert_int_equal(line, 1);
+	policy_free(pol);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -543,6 +859,13 @@ int main(void)
 		cmocka_unit_test(test_fold),
 		cmocka_unit_test(test_fold_chain),
 		cmocka_unit_test(test_attach_and_detach_together),
+		cmocka_unit_test(test_other_stack_refused),
+		cmocka_unit_test(test_policy_grants),
+		cmocka_unit_test(test_operator_network_not_refused),
+		cmocka_unit_test(test_refused_do_not_keep),
+		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_rate_limit_flapping),
+		cmocka_unit_test(test_may_attach),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,6 +29,10 @@ app=ssp5ra
 host=a.ssp5r.test
 rounds=5
 removal_bound_s=15
+# Eleven updates of HAProxy in a few minutes (the attach, then a detach and
+# an attach a round): over the default rate limit (6 in 10 minutes), which
+# this test does not measure (test_netplan's test_rate_limit* do).
+NM_UPDATES=30
 
 nm_pair_deploy
 t0=$(now_ms)
