@@ -58,6 +58,7 @@ struct netmgr_row {
 	const char *owner;          /* REFUSED for whose the network is */
 	const char *net_stack;
 	unsigned policy_line;
+	unsigned users;             /* routed services naming it, refused ones apart */
 };
 
 struct netmgr {
@@ -349,6 +350,7 @@ static void netmgr_keep_rows(struct netmgr *m)
 		rows[i].owner = r->owner ? arena_strdup(a, r->owner) : NULL;
 		rows[i].net_stack = r->net_stack ? arena_strdup(a, r->net_stack) : NULL;
 		rows[i].policy_line = r->policy_line;
+		rows[i].users = r->users;
 		if (!rows[i].name || (r->id && !rows[i].id) || (r->owner && !rows[i].owner) ||
 		    (r->net_stack && !rows[i].net_stack)) {
 			arena_free(a);   /* the last rows stay shown */
@@ -361,10 +363,29 @@ static void netmgr_keep_rows(struct netmgr *m)
 	m->nrows = m->plan.nrows;
 }
 
+/* The use behind a row: of the row's owner when it is a refusal, else the
+ * first of an owner the network is not refused to (a refused owner is no
+ * user of it). NULL when none.
+ */
+static const struct netuse *netmgr_row_use(const struct netmgr *m, const char *name,
+					   const char *id, const char *owner)
+{
+	for (size_t i = 0; i < m->nuses; i++) {
+		const struct netuse *u = &m->uses[i];
+
+		if (!u->users || !((name && strcmp(u->network, name) == 0) ||
+				   (id && strcmp(u->network, id) == 0)))
+			continue;
+		if (owner ? strcmp(u->owner, owner) == 0 : !id || !netmgr_was_refused(m, id, u->owner))
+			return u;
+	}
+	return NULL;
+}
+
 /* The services naming <row>'s network, for the log. */
 static const char *netmgr_row_services(const struct netmgr *m, const struct netplan_row *row)
 {
-	const struct netuse *u = netuse_find(m->uses, m->nuses, row->name, row->id, row->owner);
+	const struct netuse *u = netmgr_row_use(m, row->name, row->id, row->owner);
 
 	return u ? u->services : NULL;
 }
@@ -983,7 +1004,7 @@ void netmgr_show(const struct netmgr *m, struct sbuf *out, int json)
 	}
 	for (size_t i = 0; i < m->nrows; i++) {
 		const struct netmgr_row *r = &m->rows[i];
-		const struct netuse *u = netuse_find(m->uses, m->nuses, r->name, r->id, r->owner);
+		const struct netuse *u = netmgr_row_use(m, r->name, r->id, r->owner);
 
 		rows[i].state = r->state;
 		rows[i].id = r->id;
@@ -993,7 +1014,7 @@ void netmgr_show(const struct netmgr *m, struct sbuf *out, int json)
 		rows[i].owner = r->owner;
 		rows[i].net_stack = r->net_stack;
 		rows[i].policy_line = r->policy_line;
-		rows[i].users = u ? u->users : 0;
+		rows[i].users = r->users;
 		rows[i].services = u ? u->services : NULL;
 	}
 	netshow_render(&in, out, json);
