@@ -29,7 +29,7 @@ JOBS=$(nproc)
 . "$SRC/tests/lib/ctest-run.sh"
 
 PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev
-          libev-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev
+          libev-dev libjansson-dev libcurl4-openssl-dev libssl-dev libcmocka-dev
           haproxy docker.io socat curl openssl python3 debootstrap iproute2 ca-certificates
           debhelper systemd-container prometheus python3-yaml)
 

@@ -7,9 +7,18 @@
  *
  *   name=<name> host=<Host> path=<target> xfp=<X-Forwarded-Proto> xff=<X-Forwarded-For>
  *
+ * followed by " metadata=<$METADATA>" when that variable is set (what
+ * Interlock's documentation examples tell their versions apart by).
+ *
  *   GET /health          "ok"
  *   /status/<code>       that status code (200..599), with the usual line
  *   Upgrade: websocket   RFC 6455 handshake, then every data frame is echoed
+ *
+ * Two modes stand in for the applications of Interlock's examples:
+ * --set-cookie NAME gives every request without that cookie a fresh
+ * session value (an application with its own session cookie, what
+ * com.docker.lb.sticky_session_cookie hashes), and --tls-cert/--tls-key
+ * make it speak TLS only (an application behind ssl_passthrough).
  *
  * On SIGTERM/SIGINT it keeps serving for --grace seconds, new connections
  * included, answering with "Connection: close", then exits 0: the graceful
@@ -32,9 +41,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <ev.h>
+#ifdef ECHO_HAVE_TLS
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#endif
 
 #define ECHO_HEAD_MAX      16384           /* request line + headers */
 #define ECHO_RBUF_INIT     ECHO_HEAD_MAX
@@ -45,6 +59,7 @@
 #define ECHO_IDLE_TIMEOUT  120.0
 #define ECHO_LINGER_TIMEOUT 2.0
 #define ECHO_XFF_MAX       1024
+#define ECHO_COOKIE_MAX    64
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -73,6 +88,10 @@ struct conn {
 	uint64_t body_left;
 	ev_tstamp last_activity;
 	ev_tstamp timeout;
+#ifdef ECHO_HAVE_TLS
+	SSL *ssl;                  /* NULL in plain HTTP mode */
+	int ssl_want_write;        /* OpenSSL waits for the socket to be writable */
+#endif
 };
 
 struct listener {
@@ -90,6 +109,7 @@ struct request {
 	int http11;
 	int conn_close, conn_keepalive;
 	int upgrade_websocket;
+	int has_app_cookie;        /* the --set-cookie cookie was sent */
 	int has_cl, chunked, has_te;
 	uint64_t content_length;
 };
@@ -102,6 +122,12 @@ static ev_timer grace_timer;
 static char name[ECHO_NAME_MAX + 1];
 static double grace;
 static int draining;
+static char metadata[ECHO_NAME_MAX + 1];
+static char cookie_name[ECHO_COOKIE_MAX + 1];
+static uint64_t cookie_state;      /* xorshift64 state for session values */
+#ifdef ECHO_HAVE_TLS
+static SSL_CTX *ssl_ctx;
+#endif
 
 /********************************************************************/
 /* SHA-1 (FIPS 180-4) and base64, for Sec-WebSocket-Accept          */
@@ -207,9 +233,91 @@ static void conn_free(struct conn *c)
 	ev_io_stop(loop, &c->io);
 	ev_timer_stop(loop, &c->timer);
 	close(c->fd);
+#ifdef ECHO_HAVE_TLS
+	SSL_free(c->ssl);
+#endif
 	free(c->rbuf);
 	free(c->wbuf);
 	free(c);
+}
+
+/* recv() or SSL_read(): returns the bytes read, 0 at the end of the
+ * stream, or -1 with errno (EAGAIN when TLS needs the socket again).
+ * A lingering connection discards its input: raw bytes will do.
+ */
+static ssize_t conn_recv(struct conn *c, void *buf, size_t len)
+{
+#ifdef ECHO_HAVE_TLS
+	int n;
+
+	if (c->ssl && !c->lingering) {
+		ERR_clear_error();
+		n = SSL_read(c->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
+		if (n > 0)
+			return n;
+		switch (SSL_get_error(c->ssl, n)) {
+		case SSL_ERROR_ZERO_RETURN:
+			return 0;
+		case SSL_ERROR_WANT_WRITE:
+			c->ssl_want_write = 1;
+			/* fall through */
+		case SSL_ERROR_WANT_READ:
+			errno = EAGAIN;
+			return -1;
+		default:
+			errno = EIO;
+			return -1;
+		}
+	}
+#endif
+	return recv(c->fd, buf, len, 0);
+}
+
+/* send() or SSL_write(), with recv()'s conventions. */
+static ssize_t conn_send(struct conn *c, const void *buf, size_t len)
+{
+#ifdef ECHO_HAVE_TLS
+	int n;
+
+	if (c->ssl) {
+		ERR_clear_error();
+		n = SSL_write(c->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
+		if (n > 0)
+			return n;
+		switch (SSL_get_error(c->ssl, n)) {
+		case SSL_ERROR_WANT_WRITE:
+			c->ssl_want_write = 1;
+			/* fall through */
+		case SSL_ERROR_WANT_READ:
+			errno = EAGAIN;
+			return -1;
+		default:
+			errno = EPIPE;
+			return -1;
+		}
+	}
+#endif
+	return send(c->fd, buf, len, MSG_NOSIGNAL);
+}
+
+/* Does the transport hold decrypted bytes that no read event announces? */
+static int conn_pending(struct conn *c)
+{
+#ifdef ECHO_HAVE_TLS
+	return c->ssl && !c->lingering && SSL_pending(c->ssl) > 0;
+#else
+	return 0;
+#endif
+}
+
+/* Does OpenSSL wait for the socket to become writable? */
+static int conn_tls_wants_write(const struct conn *c)
+{
+#ifdef ECHO_HAVE_TLS
+	return c->ssl_want_write;
+#else
+	return 0;
+#endif
 }
 
 /* Makes room for <n> more bytes of output. Returns a pointer to them, or
@@ -272,6 +380,10 @@ static void conn_set_events(struct conn *c, int events)
  */
 static void conn_start_linger(struct conn *c)
 {
+#ifdef ECHO_HAVE_TLS
+	if (c->ssl)
+		SSL_shutdown(c->ssl);   /* close_notify, best effort */
+#endif
 	shutdown(c->fd, SHUT_WR);
 	c->lingering = 1;
 	c->state = CS_CLOSING;
@@ -290,7 +402,7 @@ static int conn_flush(struct conn *c)
 	ssize_t n;
 
 	while (c->woff < c->wlen) {
-		n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
+		n = conn_send(c, c->wbuf + c->woff, c->wlen - c->woff);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -308,7 +420,7 @@ static int conn_flush(struct conn *c)
 				conn_start_linger(c);
 			return 0;
 		}
-		conn_set_events(c, EV_READ);
+		conn_set_events(c, conn_tls_wants_write(c) ? EV_READ | EV_WRITE : EV_READ);
 		return 0;
 	}
 	/* Backpressure: a peer that does not read its answers gets no more. */
@@ -360,9 +472,9 @@ static const char *http_reason(int code)
  * 0, or -1 when memory is exhausted.
  */
 static int http_respond(struct conn *c, int code, const char *body, size_t body_len,
-			int keepalive, int head_only)
+			int keepalive, int head_only, const char *extra)
 {
-	size_t room = 192 + strlen(name) + body_len;
+	size_t room = 192 + strlen(name) + strlen(extra) + body_len;
 	const char *conn_hdr;
 	char *p;
 	int n;
@@ -379,8 +491,8 @@ static int http_respond(struct conn *c, int code, const char *body, size_t body_
 		     "Content-Type: text/plain\r\n"
 		     "Content-Length: %zu\r\n"
 		     "X-Echo-Name: %s\r\n"
-		     "%s\r\n",
-		     code, http_reason(code), body_len, name, conn_hdr);
+		     "%s%s\r\n",
+		     code, http_reason(code), body_len, name, extra, conn_hdr);
 	if (n < 0 || (size_t)n >= room)
 		return -1;
 	if (!head_only && body_len)
@@ -395,7 +507,7 @@ static void http_reject(struct conn *c, int code)
 	char body[64];
 	int n = snprintf(body, sizeof(body), "%d %s\n", code, http_reason(code));
 
-	http_respond(c, code, body, (size_t)n, 0, 0);
+	http_respond(c, code, body, (size_t)n, 0, 0, "");
 	c->state = CS_CLOSING;
 }
 
@@ -434,6 +546,24 @@ static int http_last_token_chunked(const char *v, size_t len)
 		len--;
 	return len >= 7 && strncasecmp(v + len - 7, "chunked", 7) == 0 &&
 	       (len == 7 || v[len - 8] == ',' || v[len - 8] == ' ' || v[len - 8] == '\t');
+}
+
+/* Is there a cookie named <cookie_name> among the "a=b; c=d" pairs of the
+ * <len> bytes at <v>?
+ */
+static int http_has_cookie(const char *v, size_t len)
+{
+	size_t nlen = strlen(cookie_name), i = 0;
+
+	while (i < len) {
+		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ';'))
+			i++;
+		if (len - i > nlen && strncmp(v + i, cookie_name, nlen) == 0 && v[i + nlen] == '=')
+			return 1;
+		while (i < len && v[i] != ';')
+			i++;
+	}
+	return 0;
 }
 
 #define HDR_IS(lit) (nlen == sizeof(lit) - 1 && strncasecmp(line, lit, nlen) == 0)
@@ -536,6 +666,8 @@ static int http_parse_head(char *head, size_t len, struct request *rq)
 			rq->conn_keepalive |= http_has_token(v, vlen, "keep-alive");
 		} else if (HDR_IS("upgrade")) {
 			rq->upgrade_websocket |= http_has_token(v, vlen, "websocket");
+		} else if (HDR_IS("cookie")) {
+			rq->has_app_cookie |= cookie_name[0] && http_has_cookie(v, vlen);
 		} else if (HDR_IS("sec-websocket-key")) {
 			rq->wskey = v;
 			rq->wskey_len = vlen;
@@ -627,7 +759,8 @@ static void ws_accept(struct conn *c, const struct request *rq)
 /* Handles one parsed request head and sets the state that follows it. */
 static void http_handle(struct conn *c, char *head, size_t len)
 {
-	char body[ECHO_HEAD_MAX + ECHO_NAME_MAX + 64];
+	char body[ECHO_HEAD_MAX + 2 * ECHO_NAME_MAX + 96];
+	char extra[ECHO_COOKIE_MAX + 64] = "";
 	struct request rq;
 	size_t off = 0;
 	int code, keepalive, head_only;
@@ -672,9 +805,19 @@ static void http_handle(struct conn *c, char *head, size_t len)
 		echo_field(body, &off, "host", rq.host, rq.host_len, ' ');
 		echo_field(body, &off, "path", rq.target, rq.target_len, ' ');
 		echo_field(body, &off, "xfp", rq.xfp, rq.xfp_len, ' ');
-		echo_field(body, &off, "xff", rq.xff, rq.xff_len, '\n');
+		echo_field(body, &off, "xff", rq.xff, rq.xff_len, metadata[0] ? ' ' : '\n');
+		if (metadata[0])
+			echo_field(body, &off, "metadata", metadata, strlen(metadata), '\n');
 	}
-	if (http_respond(c, code, body, off, keepalive, head_only) < 0) {
+	if (cookie_name[0] && !rq.has_app_cookie) {
+		/* xorshift64: a new session value for every new client */
+		cookie_state ^= cookie_state << 13;
+		cookie_state ^= cookie_state >> 7;
+		cookie_state ^= cookie_state << 17;
+		snprintf(extra, sizeof(extra), "Set-Cookie: %s=%016llx; Path=/\r\n",
+			 cookie_name, (unsigned long long)cookie_state);
+	}
+	if (http_respond(c, code, body, off, keepalive, head_only, extra) < 0) {
 		c->state = CS_CLOSING;
 		return;
 	}
@@ -934,10 +1077,18 @@ static void conn_io_cb(struct ev_loop *l, ev_io *w, int revents)
 	ssize_t n;
 
 	c->last_activity = ev_now(l);
-	if (revents & EV_READ) {
+#ifdef ECHO_HAVE_TLS
+	/* TLS reads may need the socket writable, and writes readable: with
+	 * TLS, every event tries both.
+	 */
+	c->ssl_want_write = 0;
+	if (c->ssl)
+		revents |= EV_READ;
+#endif
+	while (revents & EV_READ) {
 		if (c->rlen == c->rcap)
 			c->rlen = 0;   /* only in CS_CLOSING: input is discarded */
-		n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+		n = conn_recv(c, c->rbuf + c->rlen, c->rcap - c->rlen);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
 			/* Peer gone (or half-closed): finish sending, then close. */
 			if (c->lingering || c->woff == c->wlen) {
@@ -956,6 +1107,9 @@ static void conn_io_cb(struct ev_loop *l, ev_io *w, int revents)
 			c->rlen += (size_t)n;
 			conn_process(c);
 		}
+		/* Decrypted bytes already read from the socket raise no event. */
+		if (n <= 0 || !conn_pending(c) || c->rlen == c->rcap)
+			break;
 	}
 	if (conn_flush(c) < 0)
 		return;
@@ -1028,6 +1182,19 @@ static void accept_cb(struct ev_loop *l, ev_io *w, int revents)
 		c->state = CS_HEAD;
 		c->timeout = ECHO_IDLE_TIMEOUT;
 		c->last_activity = ev_now(l);
+#ifdef ECHO_HAVE_TLS
+		if (ssl_ctx) {
+			c->ssl = SSL_new(ssl_ctx);
+			if (!c->ssl || !SSL_set_fd(c->ssl, fd)) {
+				SSL_free(c->ssl);
+				free(c->rbuf);
+				free(c);
+				close(fd);
+				continue;
+			}
+			SSL_set_accept_state(c->ssl);
+		}
+#endif
 		ev_init(&c->io, conn_io_cb);
 		conn_set_events(c, EV_READ);
 		ev_timer_init(&c->timer, conn_timer_cb, ECHO_IDLE_TIMEOUT, 0.);
@@ -1130,13 +1297,41 @@ bad:
 	return -1;
 }
 
+/* Makes every connection speak TLS with the PEM certificate chain in
+ * <cert> and the key in <key>. Returns 0, or -1 with a message on stderr.
+ */
+static int tls_setup(const char *cert, const char *key)
+{
+#ifdef ECHO_HAVE_TLS
+	ssl_ctx = SSL_CTX_new(TLS_server_method());
+	if (!ssl_ctx ||
+	    SSL_CTX_use_certificate_chain_file(ssl_ctx, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ssl_ctx, key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ssl_ctx) != 1) {
+		fprintf(stderr, "echo-backend: TLS with %s and %s: %s\n", cert, key,
+			ERR_error_string(ERR_get_error(), NULL));
+		return -1;
+	}
+	/* conn_flush() retries from a buffer that may have moved or grown. */
+	SSL_CTX_set_mode(ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	return 0;
+#else
+	fprintf(stderr, "echo-backend: built without OpenSSL, no --tls-cert %s\n", cert);
+	(void)key;
+	return -1;
+#endif
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: echo-backend [--listen HOST:PORT]... [--name NAME] [--grace SECONDS]\n"
+		"                    [--set-cookie NAME] [--tls-cert FILE [--tls-key FILE]]\n"
 		"\n"
 		"A small HTTP/1.1 server for tests: every answer is one line,\n"
 		"  name=<name> host=<Host> path=<target> xfp=<X-Forwarded-Proto> xff=<X-Forwarded-For>\n"
+		"and \" metadata=$METADATA\" when that variable is set.\n"
 		"GET /health answers \"ok\", /status/<code> answers <code>, and\n"
 		"\"Upgrade: websocket\" gets a WebSocket that echoes every frame.\n"
 		"\n"
@@ -1147,15 +1342,18 @@ static void usage(FILE *out)
 		"  --grace SECONDS     on SIGTERM/SIGINT keep serving that long, new\n"
 		"                      connections included, with Connection: close,\n"
 		"                      then exit 0 (default 0)\n"
-		"  --tls-not-needed    accepted for compatibility; plain HTTP only, TLS\n"
-		"                      is HAProxy's job\n"
+		"  --set-cookie NAME   answer a request without the cookie NAME with\n"
+		"                      Set-Cookie: NAME=<new random value>; Path=/\n"
+		"  --tls-cert FILE     speak TLS only, with this PEM certificate (chain)\n"
+		"  --tls-key FILE      and this PEM key (default: the --tls-cert file)\n"
+		"  --tls-not-needed    accepted for compatibility; plain HTTP only\n"
 		"  --help              this text\n");
 }
 
 int main(int argc, char **argv)
 {
 	static ev_signal sigterm, sigint;
-	const char *env;
+	const char *env, *tls_cert = NULL, *tls_key = NULL;
 	char *end;
 	int i, j;
 
@@ -1173,34 +1371,75 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "echo");
 
 	for (i = 1; i < argc; i++) {
-		const char *arg = argv[i];
+		const char *arg = argv[i], *val = NULL, *eq;
+		char opt[32];
 
+		/* "--opt=value" as well as "--opt value" */
+		eq = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
+		if (eq && (size_t)(eq - arg) < sizeof(opt)) {
+			memcpy(opt, arg, (size_t)(eq - arg));
+			opt[eq - arg] = 0;
+			val = eq + 1;
+			arg = opt;
+		}
 		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 			usage(stdout);
 			return 0;
 		} else if (!strcmp(arg, "--tls-not-needed")) {
 			continue;
-		} else if (i + 1 >= argc) {
-			fprintf(stderr, "echo-backend: unknown option or missing value: %s\n", arg);
-			usage(stderr);
-			return 2;
-		} else if (!strcmp(arg, "--listen")) {
-			if (listen_on(argv[++i]) < 0)
-				return 1;
-		} else if (!strcmp(arg, "--name")) {
-			snprintf(name, sizeof(name), "%s", argv[++i]);
-		} else if (!strcmp(arg, "--grace")) {
-			grace = strtod(argv[++i], &end);
-			if (*end || end == argv[i] || !(grace >= 0 && grace <= 86400)) {
-				fprintf(stderr, "echo-backend: --grace wants seconds, not '%s'\n", argv[i]);
+		}
+		if (!val) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "echo-backend: unknown option or missing value: %s\n", arg);
+				usage(stderr);
 				return 2;
 			}
+			val = argv[++i];
+		}
+		if (!strcmp(arg, "--listen")) {
+			if (listen_on(val) < 0)
+				return 1;
+		} else if (!strcmp(arg, "--name")) {
+			snprintf(name, sizeof(name), "%s", val);
+		} else if (!strcmp(arg, "--grace")) {
+			grace = strtod(val, &end);
+			if (*end || end == val || !(grace >= 0 && grace <= 86400)) {
+				fprintf(stderr, "echo-backend: --grace wants seconds, not '%s'\n", val);
+				return 2;
+			}
+		} else if (!strcmp(arg, "--set-cookie")) {
+			for (j = 0; val[j] && is_tchar((unsigned char)val[j]); j++)
+				;
+			if (!j || val[j] || j > ECHO_COOKIE_MAX) {
+				fprintf(stderr, "echo-backend: --set-cookie wants a cookie name, not '%s'\n", val);
+				return 2;
+			}
+			snprintf(cookie_name, sizeof(cookie_name), "%s", val);
+		} else if (!strcmp(arg, "--tls-cert")) {
+			tls_cert = val;
+		} else if (!strcmp(arg, "--tls-key")) {
+			tls_key = val;
 		} else {
 			fprintf(stderr, "echo-backend: unknown option: %s\n", arg);
 			usage(stderr);
 			return 2;
 		}
 	}
+	if (tls_key && !tls_cert) {
+		fprintf(stderr, "echo-backend: --tls-key without --tls-cert\n");
+		return 2;
+	}
+	if (tls_cert && tls_setup(tls_cert, tls_key ? tls_key : tls_cert) < 0)
+		return 1;
+	if (cookie_name[0] && (getrandom(&cookie_state, sizeof(cookie_state), 0) !=
+			       (ssize_t)sizeof(cookie_state) || !cookie_state))
+		cookie_state = (uint64_t)getpid() << 32 ^ (uint64_t)ev_time() ^ 0x9e3779b97f4a7c15ull;
+	env = getenv("METADATA");
+	if (env)
+		snprintf(metadata, sizeof(metadata), "%s", env);
+	for (j = 0; metadata[j]; j++)
+		if ((unsigned char)metadata[j] <= 0x20 || metadata[j] == 0x7f)
+			metadata[j] = '_';
 	/* The name goes into headers and bodies verbatim: keep it printable. */
 	for (j = 0; name[j]; j++)
 		if ((unsigned char)name[j] <= 0x20 || name[j] == 0x7f)
