@@ -129,8 +129,8 @@ static void test_malformed_lines(void **state)
 		": key=a http_req_cnt=1\n",
 		"0x1:\n",
 		"key=a http_req_cnt=1\n",
-		"0x1: key=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
-		"http_req_cnt=1\n",                                   /* 65 bytes */
+		/* a key of 65 bytes */
+		"0x1: key=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa http_req_cnt=1\n",
 		"0x1: key=a http_req_c",                              /* cut */
 	};
 	char buf[512];
