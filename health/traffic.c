@@ -152,7 +152,8 @@ int traffic_target_answer(struct traffic *tr, const char *target, const char *an
 	rows = arena_alloc(p.a, (p.n ? p.n : 1) * sizeof(*rows));
 	if (!rows)
 		goto out_oom;
-	memcpy(rows, p.rows, p.n * sizeof(*rows));
+	if (p.n)
+		memcpy(rows, p.rows, p.n * sizeof(*rows));   /* no rows: p.rows is NULL */
 	free(p.rows);
 	if (!t) {
 		struct traffic_target *v = realloc(tr->targets, (tr->ntargets + 1) * sizeof(*v));
