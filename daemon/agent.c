@@ -128,6 +128,7 @@ static int agent_start_health(const struct options *o)
 	struct health_opts ho = {
 		.targets = o->haproxy_runtime,
 		.ntargets = o->nhaproxy_runtime,
+		.traffic_interval_ms = o->traffic_interval_s * 1000u,
 		.publish = agent_health_publish,
 	};
 	char err[256];

@@ -114,6 +114,10 @@ static const struct opt_def defs[] = {
 	  "HAProxy runtime API to push certificates to and to read failed requests\n"
 	  "from (passive health): unix:PATH, HOST:PORT or tasks:SERVICE:PORT\n"
 	  "(every task of a swarm service; repeatable)" },
+	{ "traffic-interval", "SWARM_SPOA_TRAFFIC_INTERVAL", "SECONDS", OPT_UINT,
+	  OFF(traffic_interval_s), 0, 3600,
+	  "read each HAProxy's per-service traffic table (show table) this often\n"
+	  "(default 5; 0: never, no per-service traffic figures)" },
 	{ "certs-dir", "SWARM_SPOA_CERTS_DIR", "DIR", OPT_STR, OFF(certs_dir), 0, 0,
 	  "directory where certificate secrets are mounted (default /run/secrets)" },
 	{ "default-cert", "SWARM_SPOA_DEFAULT_CERT", "FILE", OPT_STR, OFF(default_cert), 0, 0,
@@ -269,6 +273,7 @@ void options_parse(struct options *o, int argc, char **argv)
 	o->network_updates = 6;
 	o->network_window_s = 600;
 	o->claim_grace_s = 86400;
+	o->traffic_interval_s = OPTIONS_TRAFFIC_INTERVAL;
 	o->certs_dir = "/run/secrets";
 
 	for (size_t i = 0; i < NDEFS; i++) {

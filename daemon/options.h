@@ -7,6 +7,7 @@
 #define OPTIONS_MAX_LISTEN 16
 #define OPTIONS_IDLE_TIMEOUT 600     /* --idle-timeout: see CONN_IDLE_TIMEOUT */
 #define OPTIONS_MAX_CONNS 10000      /* --max-conns */
+#define OPTIONS_TRAFFIC_INTERVAL 5   /* --traffic-interval, seconds */
 
 struct options {
 	const char *listen[OPTIONS_MAX_LISTEN];
@@ -45,6 +46,7 @@ struct options {
 
 	const char *haproxy_runtime[OPTIONS_MAX_LISTEN]; /* HAProxy runtime APIs: certificates, passive health */
 	size_t nhaproxy_runtime;
+	unsigned traffic_interval_s;    /* per-service traffic reads (0: none) */
 	const char *certs_dir;          /* where certificate secrets are mounted */
 	const char *default_cert;       /* PEM for unknown SNI */
 	const char *crt_list;           /* HAProxy crt-list the certificates go to (NULL: the only one) */

@@ -36,9 +36,8 @@
 #include "routing/rtable.h"
 
 #define HEALTH_TICK_S 1.0
-/* How often each HAProxy's table of per-service traffic is read, and how
- * long an answer may take: a table of 4096 entries is about 1 MB. */
-#define HEALTH_TRAFFIC_MS         5000
+/* How long an answer of an HAProxy's table of per-service traffic may
+ * take: a table of 4096 entries is about 1 MB. */
 #define HEALTH_TRAFFIC_TIMEOUT_MS 3000
 
 /* A task address of a routed service, and the service's policy. The
@@ -359,9 +358,11 @@ static void health_poll(struct health_stream *s, int64_t now)
 	static const char cmd[] = "show table " TRAFFIC_TABLE "\n";
 	char err[160];
 
-	if (s->poll || now < s->next_poll_ms)
+	unsigned every = s->h->o.traffic_interval_ms;
+
+	if (!every || s->poll || now < s->next_poll_ms)
 		return;
-	s->next_poll_ms = now + HEALTH_TRAFFIC_MS;
+	s->next_poll_ms = now + every;
 	s->poll = haproxy_cli_send(s->h->loop, &s->addr, cmd, sizeof(cmd) - 1,
 				   HEALTH_TRAFFIC_TIMEOUT_MS, health_on_poll, s, err, sizeof(err));
 	if (!s->poll)

@@ -28,6 +28,9 @@ struct health_opts {
 	const char *const *targets;   /* --haproxy-runtime */
 	size_t ntargets;
 	struct dockerapi *docker;     /* for tasks:SERVICE:PORT targets, or NULL */
+	/* How often each HAProxy's per-service traffic table is read (0:
+	 * never: no traffic figures, connection failures still counted). */
+	unsigned traffic_interval_ms;
 	/* Takes over <ov> (the tasks excluded now) for the next table; the
 	 * table that results comes back through health_on_table(). */
 	void (*publish)(void *arg, struct overlay *ov);

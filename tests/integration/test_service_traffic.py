@@ -112,10 +112,16 @@ class ServiceTrafficTest(unittest.TestCase):
             cls.mport = h.free_port()
             cls.agent = h.Agent(cls.wd, routes=routes, threads=1,
                                 extra=["--haproxy-runtime", "unix:" + admin,
+                                       "--traffic-interval", "1",
                                        "--metrics-listen", "127.0.0.1:%d" % cls.mport]).start()
+            # the same HAProxy, its traffic table never read
+            cls.quiet = h.Agent(cls.wd, routes=routes, threads=1, name="quiet",
+                                extra=["--haproxy-runtime", "unix:" + admin,
+                                       "--traffic-interval", "0"]).start()
             cls.haproxy = h.HAProxy(cls.wd, [cls.agent.port]).start()
-            h.wait_until(lambda: cls.health()["streams"][0]["connected"], 15,
-                         what="the agent streaming HAProxy's ring of failed requests")
+            for a in (cls.agent, cls.quiet):
+                h.wait_until(lambda: json.loads(a.stats("show health json"))["streams"][0]["connected"],
+                             15, what="%s streaming HAProxy's ring of failed requests" % a.name)
         except BaseException:
             cls.wd.stop_all()
             cls.slow.stop()
@@ -166,8 +172,8 @@ class ServiceTrafficTest(unittest.TestCase):
                        for name, w in (("web_app", want), ("slow", want_slow),
                                        ("dead", want_dead)))
 
-        # the agent reads HAProxy's table every 5 s
-        h.wait_until(seen, 15, interval=0.2, what="the figures in show services json")
+        # the agent reads HAProxy's table every second (--traffic-interval 1)
+        h.wait_until(seen, 10, interval=0.2, what="the figures in show services json")
         s = self.services()
         print("HAProxy %s: %s" % (h.haproxy_version(),
                                   {k: s[k]["traffic"] for k in ("web_app", "slow", "dead")}),
@@ -215,6 +221,15 @@ class ServiceTrafficTest(unittest.TestCase):
         self.assertEqual(tr["malformed"], 0)
         self.assertGreaterEqual(tr["services"], 3)
         self.assertIn("swarm_spoa_service_traffic_polls_total", self.metrics())
+        self.assertGreaterEqual(tr["polls"], 2)
+
+        # --traffic-interval 0: the table is never read, the ring still is
+        quiet = json.loads(self.quiet.stats("show health json"))
+        self.assertTrue(quiet["streams"][0]["connected"])
+        self.assertEqual(quiet["traffic"]["polls"], 0)
+        q = {x["name"]: x for x in json.loads(self.quiet.stats("show services json"))["services"]}
+        self.assertIsNone(q["web_app"]["traffic"])
+        self.assertEqual(q["dead"]["traffic"]["conn_failures"], 2)
 
 
 if __name__ == "__main__":
