@@ -223,8 +223,12 @@ class MonitoringTest(unittest.TestCase):
             sys.executable, os.path.join(h.SRC, "bench", "discovery_fakedocker.py"),
             "--socket", docker_sock, "--services", "3", "--tasks-per-service", "1"])
         h.wait_until(lambda: os.path.exists(docker_sock), 10, what="the Docker fixture's socket")
+        # The agent reads HAProxy's ring of failed requests and its
+        # per-service traffic through the runtime API (passive health).
         agent = h.Agent(wd, routes=routes, extra=[
             "--metrics-listen", "127.0.0.1:%d" % metrics_port,
+            "--haproxy-runtime", "unix:" + wd.file("haproxy-admin.sock"),
+            "--traffic-interval", "1",
             "--docker", "unix://" + docker_sock]).start()
         exporter_port = h.free_port()
         haproxy = h.HAProxy(wd, [agent.port],
@@ -256,6 +260,9 @@ class MonitoringTest(unittest.TestCase):
         h.wait_until(lambda: [r for r in prom.query(
             'swarm_spoa_requests_total{service="web",outcome="forwarded"} >= 21')], 15,
             what="the requests counted in Prometheus")
+        h.wait_until(lambda: [r for r in prom.query(
+            'swarm_spoa_service_http_requests_total{service="web"} >= 20')], 15,
+            what="HAProxy's per-service traffic read by the agent, in Prometheus")
 
         # Every series the rules and the dashboard name exists.
         names = set()
