@@ -61,6 +61,13 @@ void prom_family(struct sbuf *out, const char *name, enum prom_type type, const 
 	sbuf_printf(out, "\n# TYPE %s %s\n", name, type_names[type]);
 }
 
+void prom_single_u64(struct sbuf *out, const char *name, enum prom_type type,
+		     const char *help, uint64_t value)
+{
+	prom_family(out, name, type, help);
+	prom_sample_u64(out, name, type == PROM_COUNTER ? "_total" : NULL, NULL, 0, value);
+}
+
 static void prom_head(struct sbuf *out, const char *name, const char *suffix,
 		      const struct prom_label *labels, unsigned nlabels)
 {

@@ -35,6 +35,11 @@ void prom_family(struct sbuf *out, const char *name, enum prom_type type, const 
  */
 void prom_sample_u64(struct sbuf *out, const char *name, const char *suffix,
 		     const struct prom_label *labels, unsigned nlabels, uint64_t value);
+/* A family of one sample without labels: prom_family(), then the sample,
+ * named <name>_total for a counter.
+ */
+void prom_single_u64(struct sbuf *out, const char *name, enum prom_type type,
+		     const char *help, uint64_t value);
 void prom_sample_f64(struct sbuf *out, const char *name, const char *suffix,
 		     const struct prom_label *labels, unsigned nlabels, double value);
 

@@ -546,24 +546,23 @@ void health_metrics(const struct health *h, struct sbuf *out)
 {
 	struct health_prom_ctx c = { out, clock_wall_ms(), 0 };
 
-	prom_family(out, "swarm_spoa_health_streams_connected", PROM_GAUGE,
-		    "HAProxy rings of failed requests this agent streams now.");
-	prom_sample_u64(out, "swarm_spoa_health_streams_connected", NULL, NULL, 0, health_connected(h));
-	prom_family(out, "swarm_spoa_health_lines", PROM_COUNTER,
-		    "Lines read from the rings of failed requests.");
-	prom_sample_u64(out, "swarm_spoa_health_lines", "_total", NULL, 0, h->lines);
-	prom_family(out, "swarm_spoa_health_failures", PROM_COUNTER,
-		    "Failures of a destination (SC, sC, SH) read from the rings.");
-	prom_sample_u64(out, "swarm_spoa_health_failures", "_total", NULL, 0, h->failures);
-	prom_family(out, "swarm_spoa_health_exclusions", PROM_COUNTER,
-		    "Times a task was excluded by passive health.");
-	prom_sample_u64(out, "swarm_spoa_health_exclusions", "_total", NULL, 0, h->exclusions);
-	prom_family(out, "swarm_spoa_health_node_suspicions", PROM_COUNTER,
-		    "Times every task of a node timed out and the node's tasks were excluded.");
-	prom_sample_u64(out, "swarm_spoa_health_node_suspicions", "_total", NULL, 0, h->suspicions);
-	prom_family(out, "swarm_spoa_health_suspect_nodes", PROM_GAUGE,
-		    "Nodes whose tasks are all excluded now because none of them answers.");
-	prom_sample_u64(out, "swarm_spoa_health_suspect_nodes", NULL, NULL, 0,
+	prom_single_u64(out, "swarm_spoa_health_streams_connected", PROM_GAUGE,
+			"HAProxy rings of failed requests this agent streams now.",
+			health_connected(h));
+	prom_single_u64(out, "swarm_spoa_health_lines", PROM_COUNTER,
+			"Lines read from the rings of failed requests.",
+			h->lines);
+	prom_single_u64(out, "swarm_spoa_health_failures", PROM_COUNTER,
+			"Failures of a destination (SC, sC, SH) read from the rings.",
+			h->failures);
+	prom_single_u64(out, "swarm_spoa_health_exclusions", PROM_COUNTER,
+			"Times a task was excluded by passive health.",
+			h->exclusions);
+	prom_single_u64(out, "swarm_spoa_health_node_suspicions", PROM_COUNTER,
+			"Times every task of a node timed out and the node's tasks were excluded.",
+			h->suspicions);
+	prom_single_u64(out, "swarm_spoa_health_suspect_nodes", PROM_GAUGE,
+			"Nodes whose tasks are all excluded now because none of them answers.",
 			suspect_count(h->sus, c.now_ms));
 	prom_family(out, "swarm_spoa_task_excluded_until_seconds", PROM_GAUGE,
 		    "Tasks passive health excludes now, with why, and when that ends (Unix time).");
@@ -635,12 +634,11 @@ static void health_metrics_traffic(const struct health *h, struct sbuf *out)
 	struct traffic_status st;
 
 	traffic_status(h->tr, &st);
-	prom_family(out, "swarm_spoa_service_traffic_polls", PROM_COUNTER,
-		    "Reads of the HAProxies' per-service traffic tables; failed ones.");
-	prom_sample_u64(out, "swarm_spoa_service_traffic_polls", "_total", NULL, 0, st.polls);
-	prom_family(out, "swarm_spoa_service_traffic_poll_failures", PROM_COUNTER,
-		    "Reads of the per-service traffic tables that failed (no answer, not a table).");
-	prom_sample_u64(out, "swarm_spoa_service_traffic_poll_failures", "_total", NULL, 0,
+	prom_single_u64(out, "swarm_spoa_service_traffic_polls", PROM_COUNTER,
+			"Reads of the HAProxies' per-service traffic tables; failed ones.",
+			st.polls);
+	prom_single_u64(out, "swarm_spoa_service_traffic_poll_failures", PROM_COUNTER,
+			"Reads of the per-service traffic tables that failed (no answer, not a table).",
 			st.poll_failures);
 	for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
 		prom_family(out, fam[i].name, fam[i].type, fam[i].help);

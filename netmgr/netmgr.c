@@ -1023,24 +1023,23 @@ void netmgr_show(const struct netmgr *m, struct sbuf *out, int json)
 
 void netmgr_metrics(const struct netmgr *m, struct sbuf *out)
 {
-	prom_family(out, "swarm_spoa_netmgr_networks_refused", PROM_GAUGE,
-		    "Networks named by routed services that the proxy is not attached to: "
-		    "another stack's, or not granted by the policy (one per network and owner)");
-	prom_sample_u64(out, "swarm_spoa_netmgr_networks_refused", NULL, NULL, 0, m->nrefused);
-	prom_family(out, "swarm_spoa_netmgr_network_refusals", PROM_COUNTER,
-		    "Refusals of a network to an owner, counted when first seen");
-	prom_sample_u64(out, "swarm_spoa_netmgr_network_refusals", "_total", NULL, 0, m->refusals);
-	prom_family(out, "swarm_spoa_netmgr_proxy_updates", PROM_COUNTER,
-		    "Updates of the proxy service made by this agent (each restarts its tasks)");
-	prom_sample_u64(out, "swarm_spoa_netmgr_proxy_updates", "_total", NULL, 0, m->updates);
-	prom_family(out, "swarm_spoa_netmgr_proxy_updates_in_window", PROM_GAUGE,
-		    "Updates of the proxy service by the agents within the rate limit's window");
-	prom_sample_u64(out, "swarm_spoa_netmgr_proxy_updates_in_window", NULL, NULL, 0,
+	prom_single_u64(out, "swarm_spoa_netmgr_networks_refused", PROM_GAUGE,
+			"Networks named by routed services that the proxy is not attached to: "
+			"another stack's, or not granted by the policy (one per network and owner)",
+			m->nrefused);
+	prom_single_u64(out, "swarm_spoa_netmgr_network_refusals", PROM_COUNTER,
+			"Refusals of a network to an owner, counted when first seen",
+			m->refusals);
+	prom_single_u64(out, "swarm_spoa_netmgr_proxy_updates", PROM_COUNTER,
+			"Updates of the proxy service made by this agent (each restarts its tasks)",
+			m->updates);
+	prom_single_u64(out, "swarm_spoa_netmgr_proxy_updates_in_window", PROM_GAUGE,
+			"Updates of the proxy service by the agents within the rate limit's window",
 			m->updates_in_window);
-	prom_family(out, "swarm_spoa_netmgr_update_held", PROM_GAUGE,
-		    "1 while network changes wait for the rate limit");
-	prom_sample_u64(out, "swarm_spoa_netmgr_update_held", NULL, NULL, 0, m->held ? 1 : 0);
-	prom_family(out, "swarm_spoa_netmgr_update_holds", PROM_COUNTER,
-		    "Times network changes were held by the rate limit");
-	prom_sample_u64(out, "swarm_spoa_netmgr_update_holds", "_total", NULL, 0, m->holds);
+	prom_single_u64(out, "swarm_spoa_netmgr_update_held", PROM_GAUGE,
+			"1 while network changes wait for the rate limit",
+			m->held ? 1 : 0);
+	prom_single_u64(out, "swarm_spoa_netmgr_update_holds", PROM_COUNTER,
+			"Times network changes were held by the rate limit",
+			m->holds);
 }
