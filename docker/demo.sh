@@ -89,8 +89,6 @@ if ! "$DOCKER" network inspect "$network" >/dev/null 2>&1; then
 	"$DOCKER" network create -d overlay --attachable "$network" >/dev/null
 fi
 
-# The agent runs as its non-root user with the socket's group.
-export SWARM_SPOA_AGENT_USER=${SWARM_SPOA_AGENT_USER:-swarm-spoa:$(stat -c %g /var/run/docker.sock)}
 log "deploying the pair (stack swarm-spoa, HTTP on port $SWARM_SPOA_HTTP_PORT) and the demo apps (stack demo)"
 "$DOCKER" stack deploy --resolve-image never -c "$here/stack.yml" swarm-spoa >/dev/null
 "$DOCKER" stack deploy --resolve-image never -c "$here/demo-stack.yml" demo >/dev/null

@@ -1,8 +1,10 @@
 #!/bin/bash
 # The images build from the Dockerfiles in docker/ on this machine (base image
 # made locally when no registry is reachable) and each one starts:
-#   - agent: runs as the non-root user, its binary answers --version;
-#   - haproxy: haproxy-conf/ plus agents-swarm.cfg pass `haproxy -c`;
+#   - agent: its commands run as the non-root user (the entry point drops
+#     root), its binary answers --version;
+#   - haproxy: runs as the haproxy user, haproxy-conf/ plus
+#     agents-swarm.cfg pass `haproxy -c`;
 #   - echo: answers with its name from the host (loopback-published port) and
 #     from another container on a network this test creates, turns healthy,
 #     and on SIGTERM keeps serving with "Connection: close" for its grace
@@ -23,14 +25,17 @@ label=(--label "$TEST_LABEL_KEY=$TEST_NAME")
 tag=${SWARM_SPOA_TAG:-dev}
 
 # --- agent ------------------------------------------------------------------
-user=$("$DOCKER" image inspect -f '{{.Config.User}}' "swarm-spoa/agent:$tag")
-[ "$user" = swarm-spoa ] || fail "agent image runs as '$user', expected swarm-spoa"
+user=$("$DOCKER" run --rm "${label[@]}" "swarm-spoa/agent:$tag" id -un 2>/dev/null) ||
+	fail "id -un failed in the agent image"
+[ "$user" = swarm-spoa ] || fail "agent image runs commands as '$user', expected swarm-spoa"
 version=$("$DOCKER" run --rm "${label[@]}" "swarm-spoa/agent:$tag" --version 2>&1) ||
 	fail "swarm-spoa --version failed in the agent image: $version"
 assert_contains "$version" "swarm-spoa" "agent --version"
 log "agent image: $version"
 
 # --- haproxy ----------------------------------------------------------------
+user=$("$DOCKER" image inspect -f '{{.Config.User}}' "swarm-spoa/haproxy:$tag")
+[ "$user" = haproxy ] || fail "haproxy image runs as '$user', expected haproxy"
 check=$("$DOCKER" run --rm "${label[@]}" "swarm-spoa/haproxy:$tag" \
 	haproxy -c -f /etc/haproxy/swarm-spoa/haproxy.cfg \
 	-f /etc/haproxy/swarm-spoa/swarm-backends.cfg -f /etc/haproxy/swarm-spoa/agents-swarm.cfg 2>&1) ||
