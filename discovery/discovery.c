@@ -824,6 +824,14 @@ static int64_t disc_fast_ms(const struct discovery *d, int full)
 	return discovery_poll_period(d->poll_fast_ms, DISC_FAST_FACTOR, d->sub_poll_ms, d->sub_polls);
 }
 
+/* The least time between two polls: only what Docker's answer times ask. */
+static int64_t disc_asap_gap_ms(const struct discovery *d, int full)
+{
+	if (full)
+		return discovery_poll_period(0, DISC_FAST_FACTOR, d->full_poll_ms, d->full_polls);
+	return discovery_poll_period(0, DISC_FAST_FACTOR, d->sub_poll_ms, d->sub_polls);
+}
+
 int64_t discovery_poll_period(unsigned base_ms, unsigned factor, const unsigned *cost_ms, unsigned n)
 {
 	int64_t period = base_ms, cost = 0;
@@ -968,8 +976,13 @@ static int64_t disc_next_poll(struct discovery *d, int64_t now)
 		return d->last_poll_ms + slow;
 	if (d->mode != MODE_SWARM)
 		return -1;
-	if (d->poll_asap)
-		return now;
+	if (d->poll_asap) {
+		/* now, unless Docker answers slowly: a burst of events must
+		 * not take it past the load bound of the fast period */
+		nconv = swarm_converging(d->swarm, now, NULL, 0);
+		at = d->last_poll_ms + disc_asap_gap_ms(d, nconv > DISC_FILTER_MAX_IDS);
+		return at > now ? at : now;
+	}
 	if (!events_is_open(d->events))
 		return d->last_poll_ms + slow;
 	if (swarm_routed(d->swarm, NULL, 0) == 0)
