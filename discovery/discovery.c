@@ -54,6 +54,8 @@
 #define DISC_EVENTS_WAIT_MS     5000
 #define DISC_FILTER_MAX_IDS     20       /* above, fetch all tasks unfiltered: the daemon
 					    resolves each filtered service one by one */
+#define DISC_CONVERGE_MAX_IDS   100      /* converging services filtered by ID at most, when
+					    that costs Docker less than a full answer */
 #define DISC_SINGLE_MAX         8        /* above, refresh the whole service list */
 #define DISC_SLOW_FACTOR        10       /* a full poll at most 1/10 of the time */
 #define DISC_FAST_FACTOR        2        /* fast polls: Docker answers at most 1/2 of the time */
@@ -142,6 +144,7 @@ struct discovery {
 	unsigned full_poll_ms[DISC_POLL_COST_SAMPLES]; /* how long the last full polls took */
 	unsigned full_polls;        /* full polls answered (counts <full_poll_ms>) */
 	unsigned sub_poll_ms[DISC_POLL_COST_SAMPLES];  /* the same for polls of a few services */
+	unsigned sub_poll_ids[DISC_POLL_COST_SAMPLES]; /* how many services each asked for */
 	unsigned sub_polls;
 	int64_t rate_mark_ms[2];    /* [0] the window before, [1] the current one (monotonic) */
 	uint64_t rate_mark_n[2];    /* requests made at those times */
@@ -497,12 +500,14 @@ static void disc_on_tasks(struct discovery *d, struct disc_req *q, const struct 
 	}
 	if (!disc_ok(d, q, r))
 		return;
-	if (!subset)
+	if (!subset) {
 		d->full_poll_ms[d->full_polls++ % DISC_POLL_COST_SAMPLES] =
 			(unsigned)(r->duration_ns / 1000000);
-	else
+	} else {
+		d->sub_poll_ids[d->sub_polls % DISC_POLL_COST_SAMPLES] = (unsigned)q->nids;
 		d->sub_poll_ms[d->sub_polls++ % DISC_POLL_COST_SAMPLES] =
 			(unsigned)(r->duration_ns / 1000000);
+	}
 	body = hash_bytes(0, r->body, r->len);
 	if (d->cache_path[subset] == q->path_hash && d->cache_body[subset] == body) {
 		/* the same answer to the same question: nothing moved, but a
@@ -812,24 +817,60 @@ static int64_t disc_slow_ms(const struct discovery *d)
 	return discovery_poll_period(d->poll_slow_ms, DISC_SLOW_FACTOR, d->full_poll_ms, d->full_polls);
 }
 
+/* Whether the poll of <nconv> converging services asks for all tasks: past
+ * DISC_FILTER_MAX_IDS, when filtering by their IDs is not known to cost
+ * Docker less than a full answer (it resolves each ID); always past
+ * DISC_CONVERGE_MAX_IDS (the length of the request).
+ */
+static int disc_fast_full(const struct discovery *d, size_t nconv)
+{
+	int64_t filtered;
+
+	if (nconv <= DISC_FILTER_MAX_IDS)
+		return 0;
+	if (nconv > DISC_CONVERGE_MAX_IDS || !d->sub_polls || !d->full_polls)
+		return 1;
+	filtered = discovery_filtered_cost(d->sub_poll_ms, d->sub_poll_ids, d->sub_polls, nconv);
+	return filtered >= discovery_poll_period(0, 1, d->full_poll_ms, d->full_polls);
+}
+
 /* The effective fast interval, for a poll of all tasks when <full>, else
  * of the converging services only: Docker spends at most
  * 1/DISC_FAST_FACTOR of the time answering them. However many services
  * converge, one request per period covers them all.
  */
-static int64_t disc_fast_ms(const struct discovery *d, int full)
+static int64_t disc_fast_ms(const struct discovery *d, size_t nconv)
 {
-	if (full)
+	int64_t cost;
+
+	if (disc_fast_full(d, nconv))
 		return discovery_poll_period(d->poll_fast_ms, DISC_FAST_FACTOR, d->full_poll_ms, d->full_polls);
-	return discovery_poll_period(d->poll_fast_ms, DISC_FAST_FACTOR, d->sub_poll_ms, d->sub_polls);
+	cost = discovery_filtered_cost(d->sub_poll_ms, d->sub_poll_ids, d->sub_polls, nconv);
+	return cost * DISC_FAST_FACTOR > d->poll_fast_ms ? cost * DISC_FAST_FACTOR : d->poll_fast_ms;
 }
 
 /* The least time between two polls: only what Docker's answer times ask. */
-static int64_t disc_asap_gap_ms(const struct discovery *d, int full)
+static int64_t disc_asap_gap_ms(const struct discovery *d, size_t nconv)
 {
-	if (full)
+	if (disc_fast_full(d, nconv))
 		return discovery_poll_period(0, DISC_FAST_FACTOR, d->full_poll_ms, d->full_polls);
-	return discovery_poll_period(0, DISC_FAST_FACTOR, d->sub_poll_ms, d->sub_polls);
+	return DISC_FAST_FACTOR * discovery_filtered_cost(d->sub_poll_ms, d->sub_poll_ids, d->sub_polls, nconv);
+}
+
+int64_t discovery_filtered_cost(const unsigned *cost_ms, const unsigned *ids, unsigned n, size_t nids)
+{
+	int64_t best = 0;
+
+	if (n > DISC_POLL_COST_SAMPLES)
+		n = DISC_POLL_COST_SAMPLES;
+	for (unsigned i = 0; i < n; i++) {
+		size_t asked = ids[i] ? ids[i] : 1;
+		int64_t est = (int64_t)cost_ms[i] * (int64_t)(nids > asked ? nids : asked) / (int64_t)asked;
+
+		if (i == 0 || est < best)
+			best = est;
+	}
+	return best;
 }
 
 int64_t discovery_poll_period(unsigned base_ms, unsigned factor, const unsigned *cost_ms, unsigned n)
@@ -848,7 +889,7 @@ int64_t discovery_poll_period(unsigned base_ms, unsigned factor, const unsigned 
 
 static void disc_poll_start(struct discovery *d, int64_t now)
 {
-	const char *conv[DISC_FILTER_MAX_IDS];
+	const char *conv[DISC_CONVERGE_MAX_IDS];
 	size_t nconv;
 
 	disc_job_start(d, JOB_POLL);
@@ -859,8 +900,8 @@ static void disc_poll_start(struct discovery *d, int64_t now)
 		disc_send(d, RK_CONTAINERS, "/containers/json", 0, DISC_LIST_TIMEOUT_MS, NULL);
 		return;
 	}
-	nconv = swarm_converging(d->swarm, now, conv, DISC_FILTER_MAX_IDS);
-	d->job_full_poll = nconv == 0 || nconv > DISC_FILTER_MAX_IDS ||
+	nconv = swarm_converging(d->swarm, now, conv, DISC_CONVERGE_MAX_IDS);
+	d->job_full_poll = nconv == 0 || disc_fast_full(d, nconv) ||
 			   now - d->last_full_poll_ms >= disc_slow_ms(d);
 	if (d->job_full_poll) {
 		d->last_full_poll_ms = now;
@@ -980,7 +1021,7 @@ static int64_t disc_next_poll(struct discovery *d, int64_t now)
 		/* now, unless Docker answers slowly: a burst of events must
 		 * not take it past the load bound of the fast period */
 		nconv = swarm_converging(d->swarm, now, NULL, 0);
-		at = d->last_poll_ms + disc_asap_gap_ms(d, nconv > DISC_FILTER_MAX_IDS);
+		at = d->last_poll_ms + disc_asap_gap_ms(d, nconv);
 		return at > now ? at : now;
 	}
 	if (!events_is_open(d->events))
@@ -989,7 +1030,7 @@ static int64_t disc_next_poll(struct discovery *d, int64_t now)
 		return -1;
 	nconv = swarm_converging(d->swarm, now, NULL, 0);
 	if (nconv > 0)
-		return d->last_poll_ms + disc_fast_ms(d, nconv > DISC_FILTER_MAX_IDS);
+		return d->last_poll_ms + disc_fast_ms(d, nconv);
 	at = d->last_full_poll_ms + slow;
 	stuck = swarm_stuck_due(d->swarm, now);
 	return stuck >= 0 && stuck < at ? stuck : at;
@@ -1332,7 +1373,7 @@ void discovery_status(const struct discovery *d, struct discovery_status *st)
 			st->converging_services = cc.fast;
 			st->stuck_services = cc.stuck;
 			if (cc.fast)
-				st->poll_period_ms = (uint64_t)disc_fast_ms(d, cc.fast > DISC_FILTER_MAX_IDS);
+				st->poll_period_ms = (uint64_t)disc_fast_ms(d, cc.fast);
 		}
 	}
 	if (d->swarm) {

@@ -83,6 +83,14 @@ void discovery_status(const struct discovery *d, struct discovery_status *st);
  */
 int64_t discovery_poll_period(unsigned base_ms, unsigned factor, const unsigned *cost_ms, unsigned n);
 
+/* What a poll of <nids> services filtered by ID is expected to cost Docker,
+ * in ms, from the last <n> such polls (at most 4 read): poll i asked for
+ * <ids>[i] services and took <cost_ms>[i]. Each scales linearly to <nids>
+ * when that is more (dockerd resolves each ID) and stays as it is when
+ * less; the least of them. 0 without a poll.
+ */
+int64_t discovery_filtered_cost(const unsigned *cost_ms, const unsigned *ids, unsigned n, size_t nids);
+
 /* Stops every transfer and frees <d>. */
 void discovery_free(struct discovery *d);
 

@@ -541,6 +541,26 @@ static void test_poll_period(void **state)
 	assert_int_equal(discovery_poll_period(1000, 10, ring, 1), 50000);
 }
 
+/* What a poll filtered by ID is expected to cost: the recent polls scaled
+ * up to the number of IDs (never down), the least of them.
+ */
+static void test_filtered_cost(void **state)
+{
+	const unsigned ms[] = { 100, 300, 40, 1000, 1 }, ids[] = { 10, 20, 1, 100, 1 };
+
+	(void)state;
+	assert_int_equal(discovery_filtered_cost(ms, ids, 0, 50), 0);
+	/* 100 ms for 10 IDs: 500 ms for 50; 300 ms for 20: 750 */
+	assert_int_equal(discovery_filtered_cost(ms, ids, 2, 50), 500);
+	/* fewer IDs than asked before: not less than that answer took */
+	assert_int_equal(discovery_filtered_cost(ms, ids, 2, 5), 100);
+	/* 40 ms for one ID: 2 s for 50; 1 s for 100: 500 ms for 50 */
+	assert_int_equal(discovery_filtered_cost(ms, ids, 4, 50), 500);
+	assert_int_equal(discovery_filtered_cost(ms, ids, 4, 1), 40);
+	/* 4 samples at most */
+	assert_int_equal(discovery_filtered_cost(ms, ids, 5, 1), 40);
+}
+
 /* Synthetic services s0000.. of one replica, tasks in <state>. */
 static void many_services(size_t n, const char *state)
 {
@@ -640,6 +660,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restricted_proxy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
 		cmocka_unit_test(test_poll_period),
+		cmocka_unit_test(test_filtered_cost),
 		cmocka_unit_test_setup_teardown(test_many_converging, setup, teardown),
 	};
 
