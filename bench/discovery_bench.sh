@@ -167,7 +167,7 @@ sat_run() {
 	fpid=$!
 	on_exit stop_pid "$fpid"
 	wait_until 120 test -S "$sock"
-	"$agent" --listen 127.0.0.1:0 --threads 2 --log-level info --docker "unix://$sock" \
+	"$agent" --listen 127.0.0.1:0 --threads 2 --log-level "${BENCH_SAT_LOG:-info}" --docker "unix://$sock" \
 		--poll-fast 150 --poll-slow 1000 --stats-socket "$stats" \
 		>"$TEST_WORK/sat-$label-agent.log" 2>&1 </dev/null &
 	apid=$!

@@ -1366,6 +1366,11 @@ void discovery_status(const struct discovery *d, struct discovery_status *st)
 			st->requests_per_s = (double)(as.requests - d->rate_mark_n[i]) * 1000.0 /
 					     (double)(now - d->rate_mark_ms[i]);
 		st->poll_period_ms = (uint64_t)disc_slow_ms(d);
+		st->full_poll_ms = (uint64_t)discovery_poll_period(0, 1, d->full_poll_ms, d->full_polls);
+		if (d->sub_polls) {
+			st->filtered_poll_ms = d->sub_poll_ms[(d->sub_polls - 1) % DISC_POLL_COST_SAMPLES];
+			st->filtered_poll_ids = d->sub_poll_ids[(d->sub_polls - 1) % DISC_POLL_COST_SAMPLES];
+		}
 		if (d->swarm) {
 			struct swarm_converge_counts cc;
 

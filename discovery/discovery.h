@@ -59,6 +59,9 @@ struct discovery_status {
 	uint64_t poll_period_ms;    /* the task poll period now: fast while services converge */
 	size_t converging_services; /* routed services polled fast: tasks not settled yet */
 	size_t stuck_services;      /* not settled past the ceiling: polled every few seconds */
+	uint64_t full_poll_ms;      /* shortest of the last full /tasks answers */
+	uint64_t filtered_poll_ms;  /* the last /tasks answer filtered by service ID */
+	uint64_t filtered_poll_ids; /* how many IDs it asked for */
 };
 
 /* Starts discovery on <loop>. Each time the model changes, <on_model> is

@@ -43,6 +43,9 @@ void discstats_info(const struct discovery *d, struct kvout *k)
 	kvout_u64(k, "docker_poll_period_ms", ds.poll_period_ms);
 	kvout_u64(k, "docker_converging_services", ds.converging_services);
 	kvout_u64(k, "docker_stuck_services", ds.stuck_services);
+	kvout_u64(k, "docker_full_poll_ms", ds.full_poll_ms);
+	kvout_u64(k, "docker_filtered_poll_ms", ds.filtered_poll_ms);
+	kvout_u64(k, "docker_filtered_poll_ids", ds.filtered_poll_ids);
 	kvout_u64(k, "convergence_last_ms", ds.convergence_last_ms);
 	kvout_u64(k, "convergence_p50_ms", ds.convergence_p50_ms);
 	kvout_u64(k, "convergence_p99_ms", ds.convergence_p99_ms);
