@@ -818,20 +818,18 @@ static int64_t disc_slow_ms(const struct discovery *d)
 }
 
 /* Whether the poll of <nconv> converging services asks for all tasks: past
- * DISC_FILTER_MAX_IDS, when filtering by their IDs is not known to cost
+ * DISC_FILTER_MAX_IDS, when filtering by their IDs is not expected to cost
  * Docker less than a full answer (it resolves each ID); always past
  * DISC_CONVERGE_MAX_IDS (the length of the request).
  */
 static int disc_fast_full(const struct discovery *d, size_t nconv)
 {
-	int64_t filtered;
-
 	if (nconv <= DISC_FILTER_MAX_IDS)
 		return 0;
-	if (nconv > DISC_CONVERGE_MAX_IDS || !d->sub_polls || !d->full_polls)
+	if (nconv > DISC_CONVERGE_MAX_IDS || !d->full_polls)
 		return 1;
-	filtered = discovery_filtered_cost(d->sub_poll_ms, d->sub_poll_ids, d->sub_polls, nconv);
-	return filtered >= discovery_poll_period(0, 1, d->full_poll_ms, d->full_polls);
+	return discovery_filtered_cost(d->sub_poll_ms, d->sub_poll_ids, d->sub_polls, nconv) >=
+	       discovery_poll_period(0, 1, d->full_poll_ms, d->full_polls);
 }
 
 /* The effective fast interval, for a poll of all tasks when <full>, else
@@ -859,7 +857,8 @@ static int64_t disc_asap_gap_ms(const struct discovery *d, size_t nconv)
 
 int64_t discovery_filtered_cost(const unsigned *cost_ms, const unsigned *ids, unsigned n, size_t nids)
 {
-	int64_t best = 0;
+	int64_t best = -1, widest = 0;
+	size_t most = 0;
 
 	if (n > DISC_POLL_COST_SAMPLES)
 		n = DISC_POLL_COST_SAMPLES;
@@ -867,10 +866,14 @@ int64_t discovery_filtered_cost(const unsigned *cost_ms, const unsigned *ids, un
 		size_t asked = ids[i] ? ids[i] : 1;
 		int64_t est = (int64_t)cost_ms[i] * (int64_t)(nids > asked ? nids : asked) / (int64_t)asked;
 
-		if (i == 0 || est < best)
+		if (asked > most) {
+			most = asked;
+			widest = cost_ms[i];
+		}
+		if (asked * 2 >= nids && (best < 0 || est < best))
 			best = est;
 	}
-	return best;
+	return best >= 0 ? best : widest;
 }
 
 int64_t discovery_poll_period(unsigned base_ms, unsigned factor, const unsigned *cost_ms, unsigned n)

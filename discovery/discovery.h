@@ -88,9 +88,12 @@ int64_t discovery_poll_period(unsigned base_ms, unsigned factor, const unsigned 
 
 /* What a poll of <nids> services filtered by ID is expected to cost Docker,
  * in ms, from the last <n> such polls (at most 4 read): poll i asked for
- * <ids>[i] services and took <cost_ms>[i]. Each scales linearly to <nids>
- * when that is more (dockerd resolves each ID) and stays as it is when
- * less; the least of them. 0 without a poll.
+ * <ids>[i] services and took <cost_ms>[i]. The polls that asked for at
+ * least half as many IDs count, scaled linearly to <nids> when that is
+ * more (dockerd resolves each ID), unscaled when less; the least of them.
+ * When none asked for that many, the one that asked for the most,
+ * unscaled: a few IDs scaled up would count their fixed cost many times
+ * over, and the next poll measures it. 0 without a poll.
  */
 int64_t discovery_filtered_cost(const unsigned *cost_ms, const unsigned *ids, unsigned n, size_t nids);
 

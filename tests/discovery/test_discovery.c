@@ -39,6 +39,9 @@ struct daemon {
 	int garbage_tasks;
 	unsigned web_tasks_delay_ms; /* the next /tasks asking for web waits that long */
 	unsigned tasks_delay_ms;     /* every /tasks answer waits that long */
+	unsigned full_delay_ms;      /* every /tasks answer not filtered by service waits that long */
+	unsigned filtered_polls;     /* /tasks filtered by service, answered */
+	unsigned full_polls;
 	char *services;
 	char *tasks;
 	char *networks;
@@ -107,6 +110,12 @@ static void handler(void *arg, const char *method, const char *path, struct fake
 			r->delay_ms = __atomic_exchange_n(&dm.web_tasks_delay_ms, 0, __ATOMIC_SEQ_CST);
 		if (!r->delay_ms)
 			r->delay_ms = dm.tasks_delay_ms;
+		if (strstr(path, "%22service%22")) {
+			__atomic_add_fetch(&dm.filtered_polls, 1, __ATOMIC_SEQ_CST);
+		} else {
+			__atomic_add_fetch(&dm.full_polls, 1, __ATOMIC_SEQ_CST);
+			r->delay_ms += dm.full_delay_ms;
+		}
 	}
 	else if (strncmp(path, "/v1.41/networks", 15) == 0)
 		answer(r, 200, dm.networks);
@@ -541,8 +550,9 @@ static void test_poll_period(void **state)
 	assert_int_equal(discovery_poll_period(1000, 10, ring, 1), 50000);
 }
 
-/* What a poll filtered by ID is expected to cost: the recent polls scaled
- * up to the number of IDs (never down), the least of them.
+/* What a poll filtered by ID is expected to cost: the recent polls of at
+ * least half as many IDs scaled up to that number (never down), the least
+ * of them; the widest poll when none is that wide.
  */
 static void test_filtered_cost(void **state)
 {
@@ -550,12 +560,14 @@ static void test_filtered_cost(void **state)
 
 	(void)state;
 	assert_int_equal(discovery_filtered_cost(ms, ids, 0, 50), 0);
-	/* 100 ms for 10 IDs: 500 ms for 50; 300 ms for 20: 750 */
-	assert_int_equal(discovery_filtered_cost(ms, ids, 2, 50), 500);
+	/* 300 ms for 20 IDs: 450 ms for 30 (10 IDs are too few to scale) */
+	assert_int_equal(discovery_filtered_cost(ms, ids, 2, 30), 450);
+	/* none asked for 25 IDs or more: the widest one, unscaled */
+	assert_int_equal(discovery_filtered_cost(ms, ids, 2, 50), 300);
 	/* fewer IDs than asked before: not less than that answer took */
 	assert_int_equal(discovery_filtered_cost(ms, ids, 2, 5), 100);
-	/* 40 ms for one ID: 2 s for 50; 1 s for 100: 500 ms for 50 */
-	assert_int_equal(discovery_filtered_cost(ms, ids, 4, 50), 500);
+	/* 1 s for 100 IDs; 40 ms for one ID does not count for 50 */
+	assert_int_equal(discovery_filtered_cost(ms, ids, 4, 50), 1000);
 	assert_int_equal(discovery_filtered_cost(ms, ids, 4, 1), 40);
 	/* 4 samples at most */
 	assert_int_equal(discovery_filtered_cost(ms, ids, 5, 1), 40);
@@ -633,6 +645,30 @@ static void test_many_converging(void **state)
 	assert_int_equal(st.poll_period_ms, 200);
 }
 
+/* 50 services converging (a scale step), full answers slow (300 ms),
+ * filtered ones fast: once one filtered poll measured it, the polls stay
+ * filtered by ID rather than asking for every task.
+ */
+static void test_step_filtered(void **state)
+{
+	struct fixture *fx = *state;
+	unsigned filtered, full;
+
+	many_services(50, "preparing");
+	dm.full_delay_ms = 300;
+	start(fx, "swarm");
+	assert_true(run(fx, has_model, 5000));
+	run(fx, NULL, 500);
+	filtered = __atomic_load_n(&dm.filtered_polls, __ATOMIC_SEQ_CST);
+	full = __atomic_load_n(&dm.full_polls, __ATOMIC_SEQ_CST);
+	run(fx, NULL, 1500);
+	filtered = __atomic_load_n(&dm.filtered_polls, __ATOMIC_SEQ_CST) - filtered;
+	full = __atomic_load_n(&dm.full_polls, __ATOMIC_SEQ_CST) - full;
+	/* fast polls (50 ms), filtered; a full one when the slow period is due */
+	assert_true(filtered >= 8);
+	assert_true(full <= 3);
+}
+
 static void test_bad_options(void **state)
 {
 	struct fixture *fx = *state;
@@ -662,6 +698,7 @@ int main(void)
 		cmocka_unit_test(test_poll_period),
 		cmocka_unit_test(test_filtered_cost),
 		cmocka_unit_test_setup_teardown(test_many_converging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_step_filtered, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
