@@ -231,6 +231,25 @@ class ServiceTrafficTest(unittest.TestCase):
         self.assertIsNone(q["web_app"]["traffic"])
         self.assertEqual(q["dead"]["traffic"]["conn_failures"], 2)
 
+    def test_runtime_api_room(self):
+        # Idle clients on HAProxy's runtime API (up to HAProxy's default
+        # of 10 connections per socket, and beyond) leave the agents room
+        # to read the traffic table.
+        idle = []
+        try:
+            for _ in range(20):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(self.wd.file("haproxy-admin.sock"))
+                idle.append(s)
+            polls = self.health()["traffic"]["polls"]
+            h.wait_until(lambda: self.health()["traffic"]["polls"] >= polls + 2, 10,
+                         what="two more reads of the traffic table")
+            tr = self.health()["traffic"]
+            self.assertIsNone(tr["last_error"])
+        finally:
+            for s in idle:
+                s.close()
+
 
 if __name__ == "__main__":
     why = h.require_haproxy()
