@@ -1,5 +1,8 @@
-# A 3-node Docker Swarm on this one machine, for the multinode tests and the
-# scale benchmark. Source after common.sh and dockerd.sh:
+# A Docker Swarm of MN_NODES nodes (3 unless set) on this one machine, for
+# the multinode tests, the scale benchmark and the soak. Set MN_NODES,
+# MN_PREFIX and MN_ROOT before sourcing to run another swarm beside the
+# tests' (the soak: MN_NODES=1 MN_PREFIX=sspsoak
+# MN_ROOT=/var/lib/swarm-spoa-soak). Source after common.sh and dockerd.sh:
 #
 #   mn_setup              leftovers removed, namespaces, dockerds, swarm, images
 #   mn_pair_deploy        HAProxy (global) and the agents (managers), docker/stack.yml
@@ -35,9 +38,19 @@
 # Everything is named sspmn-*, lives under $MN_ROOT and runs in cgroups
 # /sspmn-nN, so that mn_teardown (also run first by mn_setup) finds and
 # removes what an aborted run left.
+#
+# Two swarms of different MN_PREFIX and MN_ROOT run side by side: every
+# name, cgroup and file of one starts with its "$MN_PREFIX-" or its
+# "$MN_ROOT/", which those of the other never do (a prefix has no '-'), so
+# that neither's mn_teardown touches the other. They share the address plan
+# above: every address lives in the swarm's own namespaces (the nodes', the
+# hub's, and the overlay sandboxes inside the nodes), never in the host's.
 
-MN_NODES=3
-MN_PREFIX=sspmn
+MN_NODES=${MN_NODES:-3}
+MN_PREFIX=${MN_PREFIX:-sspmn}
+[[ $MN_PREFIX =~ ^[a-z0-9]{1,10}$ ]] ||
+	fail "MN_PREFIX '$MN_PREFIX': 1 to 10 of [a-z0-9] (network interface names hold 15 characters)"
+[[ $MN_NODES =~ ^[1-9]$ ]] || fail "MN_NODES '$MN_NODES': 1 to 9"
 MN_HUB=$MN_PREFIX-hub
 MN_ROOT=${MN_ROOT:-/var/lib/swarm-spoa-multinode}
 MN_TAG=${SWARM_SPOA_TAG:-dev}
@@ -227,7 +240,7 @@ mn_teardown() {
 	done
 	# Nothing is mounted there from the host's mount namespace, unless a
 	# daemon of another kind of run did it: unmount before removing.
-	for m in $(awk -v r="$MN_ROOT" 'index($5, r) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
+	for m in $(awk -v r="$MN_ROOT" '$5 == r || index($5, r "/") == 1 {print $5}' /proc/self/mountinfo | sort -r); do
 		umount -l "$m" 2>/dev/null || true
 	done
 	rm -rf "$MN_ROOT"
@@ -304,16 +317,22 @@ mn_setup() {
 }
 
 # mn_images_load: the agent, HAProxy and echo images from the host's dockerd
-# into every node (built first when missing).
+# into every node (built first when missing). With MN_IMAGES_TAR, from that
+# file instead (`docker save` of MN_IMAGES, made by the caller): the host's
+# dockerd is not asked at all.
 mn_images_load() {
-	local n i pids=() t0
+	local n i pids=() t0 tar=$MN_ROOT/images.tar
 	t0=$(now_ms)
-	for i in "${MN_IMAGES[@]}"; do
-		"$DOCKER" image inspect "$i" >/dev/null 2>&1 || { images_build; break; }
-	done
-	"$DOCKER" save -o "$MN_ROOT/images.tar" "${MN_IMAGES[@]}" || fail "docker save failed"
+	if [ -n "${MN_IMAGES_TAR:-}" ]; then
+		tar=$MN_IMAGES_TAR
+	else
+		for i in "${MN_IMAGES[@]}"; do
+			"$DOCKER" image inspect "$i" >/dev/null 2>&1 || { images_build; break; }
+		done
+		"$DOCKER" save -o "$tar" "${MN_IMAGES[@]}" || fail "docker save failed"
+	fi
 	for (( n = 1; n <= MN_NODES; n++ )); do
-		mn_docker "$n" load -q -i "$MN_ROOT/images.tar" >/dev/null &
+		mn_docker "$n" load -q -i "$tar" >/dev/null &
 		pids+=($!)
 	done
 	for i in "${pids[@]}"; do
@@ -383,7 +402,7 @@ mn_pair_settled() {
 	done
 }
 
-# mn_require: at the start of every test: the 3 nodes are Ready managers and
+# mn_require: at the start of every test: the nodes are Ready managers and
 # the pair answers on each. Skips when the fixture could not set them up.
 mn_require() {
 	[ "$(id -u)" = 0 ] || skip "multinode tests need root"
@@ -514,17 +533,19 @@ mn_running_names() {
 	mn_tasks "$1" "$2" | awk '$3 == "Running" {print $1}'
 }
 
-# mn_load_start <node> <tag> <host> <rate> <duration>: bounded load through
-# the node's HAProxy in the background (tests/multinode/mn_load.py); the
-# records go to $TEST_WORK/load-<tag>.jsonl, the summary to .json.
+# mn_load_start <node> <tag> <host> <rate> <duration> [mn_load.py args...]:
+# bounded load through the node's HAProxy in the background
+# (tests/multinode/mn_load.py); the records go to
+# $TEST_WORK/load-<tag>.jsonl, the summary to .json.
 MN_LOAD_PIDS=()
 mn_load_start() {
-	local node=$1 tag=$2
+	local node=$1 tag=$2 host=$3 rate=$4 duration=$5
+	shift 5
 	# exec: $! is the generator itself, which mn_load_end signals.
 	rm -f "$TEST_WORK/load-$tag.jsonl.started"
 	( exec nsenter --net="/var/run/netns/$(mn_ns "$node")" -- \
-		python3 "$SWARM_SPOA_SRC/tests/multinode/mn_load.py" run --host "$3" \
-		--rate "$4" --duration "$5" --timeout "${MN_LOAD_TIMEOUT:-10}" \
+		python3 "$SWARM_SPOA_SRC/tests/multinode/mn_load.py" run --host "$host" \
+		--rate "$rate" --duration "$duration" --timeout "${MN_LOAD_TIMEOUT:-10}" "$@" \
 		--out "$TEST_WORK/load-$tag.jsonl" >"$TEST_WORK/load-$tag.json" 2>"$TEST_WORK/load-$tag.err" ) &
 	[ ${#MN_LOAD_PIDS[@]} -gt 0 ] || on_exit mn_load_stop
 	MN_LOAD_PIDS+=($!)

@@ -12,6 +12,13 @@
       {"t": start (epoch s), "dt": seconds, "status": 200, "name": task
       name from the echo backend, "kind": "ok" or the failure's kind}.
 
+      --tls: HTTPS (port 443 unless --port; SNI is --host; the certificate
+      is not verified). --new-conn F: that fraction of the requests, spread
+      evenly, goes on a fresh connection with "Connection: close" (a client
+      that does not keep connections alive). --stream: each record is
+      written as it completes and none is kept in memory (long runs); the
+      summary is then read back from --out.
+
   mn_load.py summary load-1.jsonl load-2.jsonl ... [--from T] [--to T]
       Counts per kind and per answering task (with the start of the first
       and the last request each task answered), as JSON, for the requests
@@ -31,6 +38,7 @@ import argparse
 import asyncio
 import json
 import signal
+import ssl
 import sys
 import time
 
@@ -94,16 +102,28 @@ async def read_response(reader):
 async def run(args):
     idle = []
     records = []
+    out = open(args.out, "w") if args.stream else None
     request = ("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: mn-load\r\n\r\n" % (args.path, args.host)).encode()
+    request_close = request[:-2] + b"Connection: close\r\n\r\n"
+    tls = None
+    if args.tls:
+        tls = ssl.create_default_context()
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
     total = int(args.rate * args.duration)
     start = time.time() + 0.05
-    tasks = []
+    pending = set()
+    started = 0
+    done = 0
 
     async def one(i):
+        nonlocal done
         t = time.time()
         rec = {"t": round(t, 4), "dt": 0.0, "status": 0, "name": "", "kind": ""}
         conn = None
-        while idle and conn is None:
+        # every 1/F-th request on a connection of its own, closed after it
+        fresh = args.new_conn > 0 and int((i + 1) * args.new_conn) != int(i * args.new_conn)
+        while idle and conn is None and not fresh:
             conn, since = idle.pop()
             # Never reuse a connection idle for longer than HAProxy keeps
             # it open (timeout http-keep-alive 30s), or already closed.
@@ -113,9 +133,10 @@ async def run(args):
         try:
             async def exchange(conn):
                 if conn is None:
-                    r, w = await asyncio.open_connection(args.addr, args.port)
+                    r, w = await asyncio.open_connection(args.addr, args.port, ssl=tls,
+                                                         server_hostname=args.host if tls else None)
                     conn = Conn(r, w)
-                conn.writer.write(request)
+                conn.writer.write(request_close if fresh else request)
                 await conn.writer.drain()
                 return conn, await read_response(conn.reader)
             conn, (status, _, body, keep) = await asyncio.wait_for(exchange(conn), args.timeout)
@@ -125,7 +146,7 @@ async def run(args):
                 rec["name"] = body.split(b" ", 1)[0][5:].decode(errors="replace")
             elif status != 200:
                 rec["body"] = body[:120].decode(errors="replace")
-            if keep:
+            if keep and not fresh:
                 idle.append((conn, time.time()))
             else:
                 conn.close()
@@ -133,14 +154,18 @@ async def run(args):
             rec["kind"] = "timeout"
             if conn:
                 conn.close()
-        except (OSError, ValueError, IndexError, asyncio.IncompleteReadError) as e:
+        except (OSError, ValueError, IndexError, asyncio.IncompleteReadError, ssl.SSLError) as e:
             rec["kind"] = "conn"
             rec["body"] = str(e)[:120]
             if conn:
                 conn.close()
         rec["dt"] = round(time.time() - t, 4)
-        records.append(rec)
-        if len(records) == 1:
+        done += 1
+        if out:
+            out.write(json.dumps(rec, separators=(",", ":")) + "\n")
+        else:
+            records.append(rec)
+        if done == 1:
             # the load is under way: <out>.started tells the test
             open(args.out + ".started", "w").close()
 
@@ -156,58 +181,73 @@ async def run(args):
                 pass
         if stop.is_set():
             break
-        tasks.append(asyncio.ensure_future(one(i)))
-    total = len(tasks)
-    if tasks:
-        await asyncio.wait(tasks, timeout=args.timeout + 5)
+        task = asyncio.ensure_future(one(i))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+        started += 1
+    if pending:
+        await asyncio.wait(pending, timeout=args.timeout + 5)
     for c, _ in idle:
         c.close()
-    records.sort(key=lambda r: r["t"])
-    with open(args.out, "w") as f:
-        for r in records:
-            f.write(json.dumps(r, separators=(",", ":")) + "\n")
-    s = summarize(records)
-    s["unfinished"] = total - len(records)
+    if out:
+        out.close()
+        s = summarize(read_records([args.out]))
+    else:
+        records.sort(key=lambda r: r["t"])
+        with open(args.out, "w") as f:
+            for r in records:
+                f.write(json.dumps(r, separators=(",", ":")) + "\n")
+        s = summarize(records)
+    s["unfinished"] = started - done
     print(json.dumps(s, sort_keys=True))
 
 
 def summarize(records):
+    """<records>: any iterable, read once."""
     kinds, names, first_seen, last_seen = {}, {}, {}, {}
+    n, failed, t_fail, dt, t_all = 0, 0, [], [], []
     for r in records:
+        n += 1
         kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
         if r["name"]:
             names[r["name"]] = names.get(r["name"], 0) + 1
             first_seen[r["name"]] = min(first_seen.get(r["name"], r["t"]), r["t"])
             last_seen[r["name"]] = max(last_seen.get(r["name"], r["t"]), r["t"])
-    failed = [r for r in records if r["kind"] != "ok"]
+        if r["kind"] != "ok":
+            failed += 1
+            t_fail = [min(t_fail[0], r["t"]), max(t_fail[1], r["t"])] if t_fail else [r["t"], r["t"]]
+        dt = [max(dt[0], r["dt"])] if dt else [r["dt"]]
+        t_all = [min(t_all[0], r["t"]), max(t_all[1], r["t"])] if t_all else [r["t"], r["t"]]
     return {
-        "requests": len(records),
+        "requests": n,
         "ok": kinds.get("ok", 0),
-        "failed": len(failed),
+        "failed": failed,
         "kinds": kinds,
         "names": names,
         "first_seen": first_seen,
         "last_seen": last_seen,
-        "first_failure": min((r["t"] for r in failed), default=None),
-        "last_failure": max((r["t"] for r in failed), default=None),
-        "max_dt": max((r["dt"] for r in records), default=None),
-        "first": min((r["t"] for r in records), default=None),
-        "last": max((r["t"] for r in records), default=None),
+        "first_failure": t_fail[0] if t_fail else None,
+        "last_failure": t_fail[1] if t_fail else None,
+        "max_dt": dt[0] if dt else None,
+        "first": t_all[0] if t_all else None,
+        "last": t_all[1] if t_all else None,
     }
 
 
-def summary(args):
-    records = []
-    for path in args.files:
+def read_records(paths, t_from=None, t_to=None):
+    for path in paths:
         with open(path) as f:
             for line in f:
                 r = json.loads(line)
-                if args.t_from is not None and r["t"] < args.t_from:
+                if t_from is not None and r["t"] < t_from:
                     continue
-                if args.t_to is not None and r["t"] >= args.t_to:
+                if t_to is not None and r["t"] >= t_to:
                     continue
-                records.append(r)
-    print(json.dumps(summarize(records), sort_keys=True))
+                yield r
+
+
+def summary(args):
+    print(json.dumps(summarize(read_records(args.files, args.t_from, args.t_to)), sort_keys=True))
 
 
 def main():
@@ -217,12 +257,17 @@ def main():
     r.add_argument("--host", required=True)
     r.add_argument("--path", default="/")
     r.add_argument("--addr", default="127.0.0.1")
-    r.add_argument("--port", type=int, default=80)
+    r.add_argument("--port", type=int)
     r.add_argument("--rate", type=float, default=100.0)
     r.add_argument("--duration", type=float, default=20.0)
     r.add_argument("--timeout", type=float, default=10.0)
     r.add_argument("--max-idle", type=float, default=20.0,
                    help="seconds an idle keep-alive connection may be reused after")
+    r.add_argument("--tls", action="store_true", help="HTTPS (port 443 unless --port)")
+    r.add_argument("--new-conn", type=float, default=0.0,
+                   help="fraction of the requests sent on a fresh connection, then closed")
+    r.add_argument("--stream", action="store_true",
+                   help="write each record as it completes, keep none in memory")
     r.add_argument("--out", required=True)
     s = sub.add_parser("summary")
     s.add_argument("files", nargs="+")
@@ -230,6 +275,10 @@ def main():
     s.add_argument("--to", dest="t_to", type=float)
     a = p.parse_args()
     if a.cmd == "run":
+        if a.port is None:
+            a.port = 443 if a.tls else 80
+        if not 0 <= a.new_conn <= 1:
+            sys.exit("--new-conn is a fraction, 0 to 1")
         if a.rate <= 0 or a.duration <= 0 or a.rate * a.duration > 1e6:
             sys.exit("rate and duration must be positive and bounded")
         asyncio.run(run(a))
