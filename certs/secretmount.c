@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <ev.h>
 
 #include "certs/secretmount.h"
@@ -21,6 +22,7 @@ struct secretmount {
 	char *service;
 	struct swarmobj_secret *want;    /* owned strings */
 	size_t nwant;
+	struct swarmobj_owner owner;      /* this process's user and group */
 	int dirty;                        /* <want> changed since the last look */
 	ev_timer timer;
 	struct dockerapi_req *req;
@@ -102,7 +104,8 @@ static void secretmount_on_service(void *arg, const struct dockerapi_resp *r)
 		secretmount_fail(m, why);
 		return;
 	}
-	rc = swarmobj_service_secrets(r->body, r->len, m->want, m->nwant, &m->spec, id, sizeof(id),
+	rc = swarmobj_service_secrets(r->body, r->len, m->want, m->nwant, &m->owner, &m->spec,
+				      id, sizeof(id),
 				      &version, &added, &removed, why, sizeof(why));
 	if (rc < 0) {
 		secretmount_fail(m, why);
@@ -187,6 +190,8 @@ struct secretmount *secretmount_new(struct ev_loop *loop, struct dockerapi *api,
 		return NULL;
 	}
 	m->loop = loop;
+	m->owner.uid = (unsigned)getuid();
+	m->owner.gid = (unsigned)getgid();
 	m->api = api;
 	m->state = "idle";
 	ev_timer_init(&m->timer, secretmount_on_timer, 0.0, 0.0);

@@ -132,10 +132,15 @@ static int swarmobj_in_list(const char *list, const char *name)
 	return 0;
 }
 
-static json_t *swarmobj_secret_ref(const struct swarmobj_secret *s)
+static json_t *swarmobj_secret_ref(const struct swarmobj_secret *s,
+				   const struct swarmobj_owner *owner)
 {
+	char uid[16], gid[16];
+
+	snprintf(uid, sizeof(uid), "%u", owner->uid);
+	snprintf(gid, sizeof(gid), "%u", owner->gid);
 	return json_pack("{s:{s:s,s:s,s:s,s:i},s:s,s:s}",
-			 "File", "Name", s->name, "UID", "0", "GID", "0", "Mode", 0444,
+			 "File", "Name", s->name, "UID", uid, "GID", gid, "Mode", 0400,
 			 "SecretID", s->id, "SecretName", s->name);
 }
 
@@ -154,7 +159,7 @@ static int swarmobj_mounted(json_t *secrets, const char *name)
 }
 
 int swarmobj_service_secrets(const char *json, size_t len, const struct swarmobj_secret *want,
-			     size_t n, struct sbuf *spec, char *id, size_t idlen,
+			     size_t n, const struct swarmobj_owner *owner, struct sbuf *spec, char *id, size_t idlen,
 			     uint64_t *version, unsigned *added, unsigned *removed,
 			     char *err, size_t errlen)
 {
@@ -209,7 +214,7 @@ int swarmobj_service_secrets(const char *json, size_t len, const struct swarmobj
 
 		if (!want[i].id || swarmobj_mounted(secrets, want[i].name))
 			continue;
-		ref = swarmobj_secret_ref(&want[i]);
+		ref = swarmobj_secret_ref(&want[i], owner);
 		if (!ref || json_array_append_new(kept, ref) < 0)
 			goto out_oom;
 		sbuf_printf(&list, "%s%s", list.len ? "," : "", want[i].name);

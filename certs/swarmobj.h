@@ -37,16 +37,22 @@ struct swarmobj_secret {
 	const char *id;          /* NULL: only keep it if it is mounted already */
 };
 
+/* Who the mounted files belong to: the agent's own user and group. */
+struct swarmobj_owner {
+	unsigned uid, gid;
+};
+
 /* GET /services/{id}: writes into <spec> the service's spec where the
  * secrets the agent manages (SWARMOBJ_MANAGED_LABEL) are those of the <n>
  * of <want> that are mounted already or have an ID, each mounted as a file
- * named after the secret, mode 0444; secrets the operator mounted are kept
+ * named after the secret, owned by <owner>, mode 0400 (only the agent
+ * reads it); secrets mounted already and those the operator mounted are kept
  * as they are. Sets <id> and <version> for the update call, and how many
  * secrets the new spec adds and removes.
  * Returns 1 when the spec changes, 0 when it already mounts exactly those.
  */
 int swarmobj_service_secrets(const char *json, size_t len, const struct swarmobj_secret *want,
-			     size_t n, struct sbuf *spec, char *id, size_t idlen,
+			     size_t n, const struct swarmobj_owner *owner, struct sbuf *spec, char *id, size_t idlen,
 			     uint64_t *version, unsigned *added, unsigned *removed,
 			     char *err, size_t errlen);
 

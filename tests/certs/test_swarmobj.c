@@ -95,13 +95,14 @@ static void test_service_secrets(void **state)
 		{ "new_cert", "s-new" },
 		{ "operator_secret", "op1" },   /* the operator mounts it: left alone */
 	};
+	const struct swarmobj_owner owner = { 999, 998 };
 	struct sbuf spec = SBUF_INIT;
 	char id[32], err[256], names[256], label[128];
 	unsigned added, removed;
 	uint64_t version;
 
 	(void)state;
-	assert_int_equal(swarmobj_service_secrets(service, strlen(service), want, 2, &spec, id,
+	assert_int_equal(swarmobj_service_secrets(service, strlen(service), want, 2, &owner, &spec, id,
 						  sizeof(id), &version, &added, &removed, err,
 						  sizeof(err)), 1);
 	assert_string_equal(id, "svc1");
@@ -111,13 +112,14 @@ static void test_service_secrets(void **state)
 	mounted(spec.buf, names, sizeof(names), label, sizeof(label));
 	assert_string_equal(names, "operator_secret new_cert ");
 	assert_string_equal(label, "new_cert");
-	assert_non_null(strstr(spec.buf, "\"Mode\":292"));
+	/* the new one is the agent's alone; the one mounted already is kept */
+	assert_non_null(strstr(spec.buf, "\"UID\":\"999\",\"GID\":\"998\",\"Mode\":256"));
 
 	/* already as wanted: no update */
 	{
 		struct swarmobj_secret keep[] = { { "old_cert", NULL } };
 
-		assert_int_equal(swarmobj_service_secrets(service, strlen(service), keep, 1, &spec, id,
+		assert_int_equal(swarmobj_service_secrets(service, strlen(service), keep, 1, &owner, &spec, id,
 							  sizeof(id), &version, &added, &removed,
 							  err, sizeof(err)), 0);
 	}
@@ -125,12 +127,12 @@ static void test_service_secrets(void **state)
 	{
 		struct swarmobj_secret none[] = { { "old_cert", NULL }, { "unknown", NULL } };
 
-		assert_int_equal(swarmobj_service_secrets(service, strlen(service), none, 2, &spec, id,
+		assert_int_equal(swarmobj_service_secrets(service, strlen(service), none, 2, &owner, &spec, id,
 							  sizeof(id), &version, &added, &removed,
 							  err, sizeof(err)), 0);
 	}
 	/* nothing wanted: only the agent's own secret goes */
-	assert_int_equal(swarmobj_service_secrets(service, strlen(service), NULL, 0, &spec, id,
+	assert_int_equal(swarmobj_service_secrets(service, strlen(service), NULL, 0, &owner, &spec, id,
 						  sizeof(id), &version, &added, &removed, err,
 						  sizeof(err)), 1);
 	assert_int_equal(added, 0);
@@ -139,7 +141,7 @@ static void test_service_secrets(void **state)
 	assert_string_equal(names, "operator_secret ");
 	assert_string_equal(label, "");
 
-	assert_int_equal(swarmobj_service_secrets("{\"ID\":\"x\"}", 10, want, 2, &spec, id,
+	assert_int_equal(swarmobj_service_secrets("{\"ID\":\"x\"}", 10, want, 2, &owner, &spec, id,
 						  sizeof(id), &version, &added, &removed, err,
 						  sizeof(err)), -1);
 	assert_non_null(strstr(err, "unexpected service answer"));

@@ -48,6 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *ans = (const char *)data + 1;
 	struct haproxy_ans_cert c;
+	const struct swarmobj_owner owner = { 999, 998 };
 	struct sbuf out = SBUF_INIT;
 	struct swarmobj_secret want[] = { { "a", "id-a" }, { "b", NULL } };
 	char msg[256], path[128], id[64], err[256];
@@ -85,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		hatargets_tasks(ans, len, on_addr, &n, err, sizeof(err));
 		break;
 	default:
-		swarmobj_service_secrets(ans, len, want, 2, &out, id, sizeof(id), &version, &added,
+		swarmobj_service_secrets(ans, len, want, 2, &owner, &out, id, sizeof(id), &version, &added,
 					 &removed, err, sizeof(err));
 		break;
 	}

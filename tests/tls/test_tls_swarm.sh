@@ -171,6 +171,17 @@ wait_until 300 agent_updated
 mounted=$("$DOCKER" service inspect -f '{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.SecretName}} {{end}}' "${stack}_agent")
 assert_contains "$mounted" "sptlsapp_v1_crt" "secrets mounted into the agents"
 assert_contains "$mounted" "sptlsapp_v1_key" "secrets mounted into the agents"
+# ... readable by the agent's user only (the agent runs as swarm-spoa, and
+# the certificate above was read by it)
+for cid in $("$DOCKER" ps -q --filter status=running \
+	--filter "label=com.docker.swarm.service.name=${stack}_agent"); do
+	own=$("$DOCKER" exec "$cid" sh -c 'stat -c "%u %a" /run/secrets/sptlsapp_v1_key; id -u swarm-spoa' |
+		tr '\n' ' ')
+	set -- $own
+	[ "$#" = 3 ] && [ "$1" = "$3" ] && [ "$2" = 400 ] ||
+		fail "the mounted key in agent $cid: owner, mode, agent's uid: '$own'"
+done
+log "secrets mounted mode 0400, the agent user's"
 if ! load_stop web; then
 	grep -q '^ *option continue-on-error' "$SWARM_SPOA_SRC/haproxy-conf/spoe-swarm.conf" ||
 		log "haproxy-conf/spoe-swarm.conf has no 'option continue-on-error': after an SPOE error (an agent closing its connections as it stops) HAProxy 2.6 skips haproxy.cfg's second send-spoe-group"
