@@ -393,7 +393,8 @@ while :; do
 		sample
 		next_sample=$(( next_sample + SAMPLE ))
 		[ $(( (now - T0) % 300 )) -ge "$SAMPLE" ] ||
-			log "$(( now - T0 ))s: $(awk -v t="$now" '$1 == t {printf "%s rss=%dKiB shm=%dKiB fds=%d th=%d; ", $2, $4, $7, $5, $6}' "$SAMPLES")"
+			log "$(( now - T0 ))s: $(awk -v t="$now" '$1 == t {printf "%s rss=%dKiB shm=%dKiB fds=%d th=%d; ", $2, $4, $7, $5, $6}' "$SAMPLES")" \
+				"haproxy $(haproxy_cli "show info" 2>/dev/null | awk -F': ' '/^Pool(Alloc|Used)_MB:/ {printf "%s=%sMiB ", $1, $2}')"
 	fi
 	if [ "$now" -ge "$next_churn" ]; then
 		churn_op
