@@ -187,7 +187,10 @@ class PassiveHealthTest(unittest.TestCase):
         res += self.burst("errors.test", 10, path="/status/503")
         self.assertTrue(all(st in (500, 503) for st, _ in res), res)
         # the ring has these lines (errors are logged); none is a failure
-        h.wait_until(lambda: self.health()["lines"] >= 30, 5, what="the 5xx lines read")
+        try:
+            h.wait_until(lambda: self.health()["lines"] >= 30, 5, what="the 5xx lines read")
+        except AssertionError as e:
+            raise AssertionError("%s; agent's health: %s" % (e, self.health())) from None
         self.assertEqual(self.health()["failures"], before)
         self.assertEqual(self.excluded("errors"), {})
 
