@@ -1,7 +1,8 @@
 #!/bin/bash
 # Discovery benchmark: the figures of docs/benchmarks.md, "Discovery".
 #
-#   bench/discovery_bench.sh [fixture] [swarm] [rolling]   (default: all three)
+#   bench/discovery_bench.sh [fixture] [swarm] [rolling] [saturated]
+#                                     (default: the first three)
 #
 # fixture  A RECORDED-RESPONSE FIXTURE (bench/discovery_fakedocker.py, not a
 #          daemon) serves 2,000 services / 10,000 tasks cloned from answers
@@ -18,10 +19,20 @@
 #          127.0.0.1 during a rolling update, a scale down and a scale up;
 #          fails on any failed request. Then the same without the
 #          graceful-stop settings, for comparison (failures expected).
+# saturated  The recorded-response fixture emulating one scale step of a
+#          saturated swarm (bench/discovery_fakedocker.py --late-services):
+#          BENCH_SAT_BASE services running, BENCH_SAT_STEP more created over
+#          5 s whose tasks run 1 to BENCH_SAT_SPREAD_S s later, slow /tasks
+#          answers meanwhile. For each agent binary (BENCH_BASE_AGENT, e.g.
+#          main's, then this tree's): convergence p50/p99/max of the step's
+#          tasks (the agent's own measure, from Status.Timestamp), Docker
+#          API requests/s during the step, agent CPU.
 #
 # Environment: SWARM_SPOA_BUILD (build dir, default build/), BENCH_RESYNCS (5),
 # BENCH_IDLE_S (60), BENCH_ROUNDS (3), BENCH_SERVICES (2000),
-# BENCH_TASKS_PER_SERVICE (5), BENCH_RATE (200), BENCH_LOAD_S (30). Results also go to $TEST_WORK/results.txt.
+# BENCH_TASKS_PER_SERVICE (5), BENCH_RATE (200), BENCH_LOAD_S (30), BENCH_BASE_AGENT (none),
+# BENCH_SAT_BASE (350), BENCH_SAT_STEP (50), BENCH_SAT_SPREAD_S (60), BENCH_SAT_FIXTURE_ARGS
+# (more fixture options: --busy-*). Results also go to $TEST_WORK/results.txt.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 SWARM_SPOA_SRC=$(cd "$here/.." && pwd)
@@ -134,6 +145,71 @@ print("steady state at %s: %.2f Docker API requests/s (%s), agent CPU %.1f%% of 
 	"$TEST_WORK/discovery_parse_bench" "$TEST_WORK/services.json" "$TEST_WORK/tasks.json" 5 |
 		sed 's/^/  /' | tee -a "$RESULTS"
 	kill "$apid" "$fpid" 2>/dev/null || true
+}
+
+# --------------------------------------------------------------------------
+_sat_running() {
+	[ "$(curl -s --unix-socket "$1" http://x/_bench/scale-status |
+		python3 -c 'import json,sys; s=json.load(sys.stdin); print(int(s["running"] == s["tasks"] and s["services"] == s["of"]))')" = 1 ]
+}
+
+_sat_samples() {
+	[ "$(info_value "$1" convergence_samples)" -ge "$2" ]
+}
+
+# sat_run <label> <agent binary>: one agent through one emulated step.
+sat_run() {
+	local label=$1 agent=$2 sock=$TEST_WORK/sat-$1.sock stats=$TEST_WORK/sat-$1-agent.sock
+	local fpid apid t0 t1 s0 s1 r0 r1 c0 c1 info hz ntasks=$(( SAT_STEP * PER ))
+	python3 "$here/discovery_fakedocker.py" --socket "$sock" --services "$SAT_BASE" \
+		--tasks-per-service "$PER" --late-services "$SAT_STEP" --late-spread-s "$SAT_SPREAD" \
+		${BENCH_SAT_FIXTURE_ARGS:-} >"$TEST_WORK/sat-$label-fixture.log" 2>&1 &
+	fpid=$!
+	on_exit stop_pid "$fpid"
+	wait_until 120 test -S "$sock"
+	"$agent" --listen 127.0.0.1:0 --threads 2 --log-level "${BENCH_SAT_LOG:-info}" --docker "unix://$sock" \
+		--poll-fast 150 --poll-slow 1000 --stats-socket "$stats" \
+		>"$TEST_WORK/sat-$label-agent.log" 2>&1 </dev/null &
+	apid=$!
+	on_exit stop_pid "$apid"
+	wait_until 30 grep -q 'msg="full sync done"' "$TEST_WORK/sat-$label-agent.log"
+	sleep 3
+	hz=$(getconf CLK_TCK)
+	s0=$(curl -s --unix-socket "$sock" http://x/_bench/stats)
+	c0=$(agent_cpu_ticks "$apid")
+	t0=$(now_ms)
+	curl -s --unix-socket "$sock" http://x/_bench/scale >/dev/null
+	wait_until $(( ${SAT_SPREAD%.*} + 60 )) _sat_running "$sock"
+	wait_until 120 _sat_samples "$stats" "$ntasks"
+	t1=$(now_ms)
+	c1=$(agent_cpu_ticks "$apid")
+	s1=$(curl -s --unix-socket "$sock" http://x/_bench/stats)
+	info=$(stats_cmd "$stats" "show info")
+	python3 -c '
+import json, sys
+label, a, b, secs, hz, c0, c1, info = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]), sys.argv[8]
+kv = dict(l.split(": ", 1) for l in info.splitlines() if ": " in l)
+per = {k: b[k] - a.get(k, 0) for k in b if b[k] - a.get(k, 0) and not k.startswith("/_bench")}
+n = sum(per.values())
+print("  %-8s convergence p50 / p99 / max %s / %s / %s ms (%s tasks); %.2f Docker API requests/s over %.0f s (%s); agent CPU %.1f%% of a core"
+      % (label, kv["convergence_p50_ms"], kv["convergence_p99_ms"], kv["convergence_max_ms"], kv["convergence_samples"],
+         n / secs, secs, ", ".join("%s %d" % x for x in sorted(per.items())), 100.0 * (c1 - c0) / hz / secs))
+' "$label" "$s0" "$s1" "$(( (t1 - t0) / 1000 ))" "$hz" "$c0" "$c1" "$info" | tee -a "$RESULTS"
+	kill "$apid" "$fpid" 2>/dev/null || true
+	wait "$apid" "$fpid" 2>/dev/null || true
+}
+
+bench_saturated() {
+	SAT_BASE=${BENCH_SAT_BASE:-350}
+	SAT_STEP=${BENCH_SAT_STEP:-50}
+	SAT_SPREAD=${BENCH_SAT_SPREAD_S:-60}
+	log "saturated: $SAT_BASE services running, $SAT_STEP created, tasks running over ${SAT_SPREAD}s (fixture)"
+	result "saturated swarm step (recorded-response fixture): $SAT_BASE + $SAT_STEP services x $PER tasks, tasks run 1-${SAT_SPREAD} s after their service; ${BENCH_SAT_FIXTURE_ARGS:-default busy answers}"
+	if [ -n "${BENCH_BASE_AGENT:-}" ]; then
+		[ -x "$BENCH_BASE_AGENT" ] || fail "BENCH_BASE_AGENT: $BENCH_BASE_AGENT is not executable"
+		sat_run base "$BENCH_BASE_AGENT"
+	fi
+	sat_run this "$AGENT"
 }
 
 # --------------------------------------------------------------------------
@@ -302,7 +378,8 @@ for part in "${parts[@]}"; do
 		fixture) bench_fixture ;;
 		swarm) bench_swarm ;;
 		rolling) bench_rolling ;;
-		*) fail "unknown part '$part' (fixture, swarm, rolling)" ;;
+		saturated) bench_saturated ;;
+		*) fail "unknown part '$part' (fixture, swarm, rolling, saturated)" ;;
 	esac
 done
 log "results in $RESULTS"

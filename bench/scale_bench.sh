@@ -15,8 +15,10 @@
 #          reports every task running and until both agents route them all,
 #          the agents' convergence lag
 #          (their own p50/p99/max, from each task's state change in Docker to
-#          the table), agent CPU and memory, Docker API requests, memory
-#          left. At the largest size: steady-state Docker API request rate
+#          the table), agent CPU and memory, Docker API requests per
+#          second, memory left, and the step's own tasks' convergence
+#          p50/p99/max, split between Swarm and the agent
+#          (bench/scale_bench_lag.py). At the largest size: steady-state Docker API request rate
 #          and agent CPU over BENCH_IDLE_S (60), full resyncs, the
 #          convergence of a scale up and down, requests through every
 #          node's HAProxy. The swarm is removed at the end (BENCH_KEEP=1
@@ -226,8 +228,12 @@ bench_swarm() {
 		s1=$(agents_sample)
 		result "  $created services / $tasks tasks: step of $step services created in $(( t1 - t0 )) ms; Docker reports all tasks running $(( T_API - t0 )) ms and both agents route them all $(( T_AGENTS - t0 )) ms after the first create; memory available $(mem_available_mb) MiB, $(threads) threads"
 		result "    containers per node: $(for (( n = 1; n <= MN_NODES; n++ )); do printf '%s ' "$(mn_docker "$n" ps -q | wc -l)"; done)"
-		agents_info_line convergence_p50_ms convergence_p99_ms convergence_max_ms convergence_samples table_build_us | sed 's/^/    /' | tee -a "$RESULTS"
+		agents_info_line convergence_p50_ms convergence_p99_ms convergence_max_ms convergence_samples table_build_us \
+			docker_full_poll_ms docker_filtered_poll_ms docker_filtered_poll_ids docker_stuck_services |
+			sed 's/^/    /' | tee -a "$RESULTS"
 		print_delta "$s0" "$s1" "$(( ($(now_ms) - t0) / 1000 + 1 ))" | tee -a "$RESULTS"
+		# this step's tasks alone: p50/p99/max from Docker's timestamps
+		lag_report "the step to $created services" "$(( t0 / 1000 ))"
 	done
 	result "  largest size that converged: $created services / $(( created * PER )) tasks${stop_reason:+ (stopped: $stop_reason)}"
 	[ "$created" -gt 0 ] || return 0

@@ -2,11 +2,14 @@
 """Where a task's convergence time goes, for bench/scale_bench.sh.
 
   scale_bench_lag.py --tasks tasks.json --agent-log agent.log [--since EPOCH]
-                     [--services services.json]
+                     [--services services.json] [--json]
+
+Also used by tests/multinode/test_convergence.sh (--json).
 
 tasks.json is Docker's GET /tasks from a manager; agent.log the agent's log
 (logfmt, level info: one "task ready" line per task that enters the
-table). For every running task that the agent logged as ready (and whose
+table, or "task added" with "ready" when it enters it ready). For every
+running task that the agent logged as ready (and whose
 state changed after --since), three delays:
 
   swarm  Status.Timestamp (the node's executor saw the task running) to
@@ -50,10 +53,13 @@ def main():
     p.add_argument("--agent-log", required=True)
     p.add_argument("--since", type=float, default=0.0)
     p.add_argument("--services")
+    p.add_argument("--json", action="store_true",
+                   help="print {swarm|agent|total: {tasks, p50, p99, max}} in seconds")
     a = p.parse_args()
 
     ready = {}
-    pat = re.compile(r'^ts=(\S+) .*msg="task ready".* detail="(\w+) ')
+    # "task ready", or "task added" already ready (first seen running)
+    pat = re.compile(r'^ts=(\S+) .*msg="task (?:ready|added)".* detail="(\w+) [^"]* ready"')
     with open(a.agent_log, errors="replace") as f:
         for line in f:
             m = pat.search(line)
@@ -75,6 +81,14 @@ def main():
         rows.append((up - st, ready[t["ID"]] - up, ready[t["ID"]] - st))
         if t["ServiceID"] in created:
             split[up - created[t["ServiceID"]] <= 30].append(ready[t["ID"]] - up)
+    if a.json:
+        print(json.dumps({name: {"tasks": len(v), "p50": quantile(v, 0.5) if v else None,
+                                 "p99": quantile(v, 0.99) if v else None,
+                                 "max": max(v) if v else None}
+                          for name, v in (("swarm", [r[0] for r in rows]),
+                                          ("agent", [r[1] for r in rows]),
+                                          ("total", [r[2] for r in rows]))}))
+        return
     if not rows:
         print("no task to measure")
         return

@@ -52,6 +52,13 @@ void kvout_i64(struct kvout *k, const char *key, int64_t v)
 	kvout_end_line(k);
 }
 
+void kvout_f64(struct kvout *k, const char *key, double v)
+{
+	kvout_key(k, key);
+	sbuf_printf(k->out, "%.2f", v);
+	kvout_end_line(k);
+}
+
 void kvout_time(struct kvout *k, const char *key, int64_t ms)
 {
 	char buf[CLOCK_ISO8601_LEN];

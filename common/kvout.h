@@ -23,6 +23,8 @@ void kvout_begin(struct kvout *k, struct sbuf *out, int json);
 void kvout_str(struct kvout *k, const char *key, const char *v);
 void kvout_u64(struct kvout *k, const char *key, uint64_t v);
 void kvout_i64(struct kvout *k, const char *key, int64_t v);
+/* A rate or a ratio, with two decimals. */
+void kvout_f64(struct kvout *k, const char *key, double v);
 void kvout_time(struct kvout *k, const char *key, int64_t ms);
 
 /* Closes the JSON object (text needs nothing). */

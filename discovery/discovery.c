@@ -9,9 +9,10 @@
  *            (with capped backoff), every DISC_RESYNC_MS, and on demand.
  *   refresh  what events said changed: single services, networks, nodes,
  *            or the container list.
- *   poll     GET /tasks of routed services: every poll_fast_ms for the
- *            services that are converging after a change, every
- *            poll_slow_ms (or slower when the answer is big) for all.
+ *   poll     GET /tasks of routed services: every poll_fast_ms (or slower
+ *            when Docker answers slowly) for the services that are
+ *            converging, all of them in one request; every poll_slow_ms
+ *            (or slower when the answer is big) for all.
  * Swarm sends no task events, so polling is how task changes on any node
  * are seen; events only say when to poll fast. An answer identical to the
  * previous one is not parsed again, and a model identical to the previous
@@ -53,9 +54,13 @@
 #define DISC_EVENTS_WAIT_MS     5000
 #define DISC_FILTER_MAX_IDS     20       /* above, fetch all tasks unfiltered: the daemon
 					    resolves each filtered service one by one */
+#define DISC_CONVERGE_MAX_IDS   100      /* converging services filtered by ID at most, when
+					    that costs Docker less than a full answer */
 #define DISC_SINGLE_MAX         8        /* above, refresh the whole service list */
 #define DISC_SLOW_FACTOR        10       /* a full poll at most 1/10 of the time */
-#define DISC_POLL_COST_SAMPLES  4        /* full polls whose duration sets the slow period */
+#define DISC_FAST_FACTOR        2        /* fast polls: Docker answers at most 1/2 of the time */
+#define DISC_POLL_COST_SAMPLES  4        /* polls whose duration sets the period */
+#define DISC_RATE_WINDOW_MS     10000    /* the request rate shown is over 10-20 s */
 #define DISC_MAX_REQS           8
 #define DISC_ERRLOG_REPEAT_MS   60000
 #define DISC_POLL_FAST_DEFAULT  150
@@ -138,6 +143,11 @@ struct discovery {
 	int64_t last_sync_mono_ms;
 	unsigned full_poll_ms[DISC_POLL_COST_SAMPLES]; /* how long the last full polls took */
 	unsigned full_polls;        /* full polls answered (counts <full_poll_ms>) */
+	unsigned sub_poll_ms[DISC_POLL_COST_SAMPLES];  /* the same for polls of a few services */
+	unsigned sub_poll_ids[DISC_POLL_COST_SAMPLES]; /* how many services each asked for */
+	unsigned sub_polls;
+	int64_t rate_mark_ms[2];    /* [0] the window before, [1] the current one (monotonic) */
+	uint64_t rate_mark_n[2];    /* requests made at those times */
 	uint64_t cache_path[2];     /* [0] full polls, [1] subset polls */
 	uint64_t cache_body[2];
 	char host_name[256];
@@ -490,9 +500,14 @@ static void disc_on_tasks(struct discovery *d, struct disc_req *q, const struct 
 	}
 	if (!disc_ok(d, q, r))
 		return;
-	if (!subset)
+	if (!subset) {
 		d->full_poll_ms[d->full_polls++ % DISC_POLL_COST_SAMPLES] =
 			(unsigned)(r->duration_ns / 1000000);
+	} else {
+		d->sub_poll_ids[d->sub_polls % DISC_POLL_COST_SAMPLES] = (unsigned)q->nids;
+		d->sub_poll_ms[d->sub_polls++ % DISC_POLL_COST_SAMPLES] =
+			(unsigned)(r->duration_ns / 1000000);
+	}
 	body = hash_bytes(0, r->body, r->len);
 	if (d->cache_path[subset] == q->path_hash && d->cache_body[subset] == body) {
 		/* the same answer to the same question: nothing moved, but a
@@ -799,20 +814,85 @@ static void disc_refresh_start(struct discovery *d)
  */
 static int64_t disc_slow_ms(const struct discovery *d)
 {
-	int64_t slow = d->poll_slow_ms, cost = 0;
-	size_t n = d->full_polls < DISC_POLL_COST_SAMPLES ? d->full_polls : DISC_POLL_COST_SAMPLES;
+	return discovery_poll_period(d->poll_slow_ms, DISC_SLOW_FACTOR, d->full_poll_ms, d->full_polls);
+}
 
-	for (size_t i = 0; i < n; i++)
-		if (i == 0 || d->full_poll_ms[i] < cost)
-			cost = d->full_poll_ms[i];
-	if (cost * DISC_SLOW_FACTOR > slow)
-		slow = cost * DISC_SLOW_FACTOR;
-	return slow;
+/* Whether the poll of <nconv> converging services asks for all tasks: past
+ * DISC_FILTER_MAX_IDS, when filtering by their IDs is not expected to cost
+ * Docker less than a full answer (it resolves each ID); always past
+ * DISC_CONVERGE_MAX_IDS (the length of the request).
+ */
+static int disc_fast_full(const struct discovery *d, size_t nconv)
+{
+	if (nconv <= DISC_FILTER_MAX_IDS)
+		return 0;
+	if (nconv > DISC_CONVERGE_MAX_IDS || !d->full_polls)
+		return 1;
+	return discovery_filtered_cost(d->sub_poll_ms, d->sub_poll_ids, d->sub_polls, nconv) >=
+	       discovery_poll_period(0, 1, d->full_poll_ms, d->full_polls);
+}
+
+/* The effective fast interval, for a poll of all tasks when <full>, else
+ * of the converging services only: Docker spends at most
+ * 1/DISC_FAST_FACTOR of the time answering them. However many services
+ * converge, one request per period covers them all.
+ */
+static int64_t disc_fast_ms(const struct discovery *d, size_t nconv)
+{
+	int64_t cost;
+
+	if (disc_fast_full(d, nconv))
+		return discovery_poll_period(d->poll_fast_ms, DISC_FAST_FACTOR, d->full_poll_ms, d->full_polls);
+	cost = discovery_filtered_cost(d->sub_poll_ms, d->sub_poll_ids, d->sub_polls, nconv);
+	return cost * DISC_FAST_FACTOR > d->poll_fast_ms ? cost * DISC_FAST_FACTOR : d->poll_fast_ms;
+}
+
+/* The least time between two polls: only what Docker's answer times ask. */
+static int64_t disc_asap_gap_ms(const struct discovery *d, size_t nconv)
+{
+	if (disc_fast_full(d, nconv))
+		return discovery_poll_period(0, DISC_FAST_FACTOR, d->full_poll_ms, d->full_polls);
+	return DISC_FAST_FACTOR * discovery_filtered_cost(d->sub_poll_ms, d->sub_poll_ids, d->sub_polls, nconv);
+}
+
+int64_t discovery_filtered_cost(const unsigned *cost_ms, const unsigned *ids, unsigned n, size_t nids)
+{
+	int64_t best = -1, widest = 0;
+	size_t most = 0;
+
+	if (n > DISC_POLL_COST_SAMPLES)
+		n = DISC_POLL_COST_SAMPLES;
+	for (unsigned i = 0; i < n; i++) {
+		size_t asked = ids[i] ? ids[i] : 1;
+		int64_t est = (int64_t)cost_ms[i] * (int64_t)(nids > asked ? nids : asked) / (int64_t)asked;
+
+		if (asked > most) {
+			most = asked;
+			widest = cost_ms[i];
+		}
+		if (asked * 2 >= nids && (best < 0 || est < best))
+			best = est;
+	}
+	return best >= 0 ? best : widest;
+}
+
+int64_t discovery_poll_period(unsigned base_ms, unsigned factor, const unsigned *cost_ms, unsigned n)
+{
+	int64_t period = base_ms, cost = 0;
+
+	if (n > DISC_POLL_COST_SAMPLES)
+		n = DISC_POLL_COST_SAMPLES;
+	for (unsigned i = 0; i < n; i++)
+		if (i == 0 || cost_ms[i] < cost)
+			cost = cost_ms[i];
+	if (cost * factor > period)
+		period = cost * factor;
+	return period;
 }
 
 static void disc_poll_start(struct discovery *d, int64_t now)
 {
-	const char *conv[DISC_FILTER_MAX_IDS];
+	const char *conv[DISC_CONVERGE_MAX_IDS];
 	size_t nconv;
 
 	disc_job_start(d, JOB_POLL);
@@ -823,8 +903,8 @@ static void disc_poll_start(struct discovery *d, int64_t now)
 		disc_send(d, RK_CONTAINERS, "/containers/json", 0, DISC_LIST_TIMEOUT_MS, NULL);
 		return;
 	}
-	nconv = swarm_converging(d->swarm, now, conv, DISC_FILTER_MAX_IDS);
-	d->job_full_poll = nconv == 0 || nconv > DISC_FILTER_MAX_IDS ||
+	nconv = swarm_converging(d->swarm, now, conv, DISC_CONVERGE_MAX_IDS);
+	d->job_full_poll = nconv == 0 || disc_fast_full(d, nconv) ||
 			   now - d->last_full_poll_ms >= disc_slow_ms(d);
 	if (d->job_full_poll) {
 		d->last_full_poll_ms = now;
@@ -832,6 +912,20 @@ static void disc_poll_start(struct discovery *d, int64_t now)
 	} else {
 		disc_send_tasks(d, conv, nconv);
 	}
+}
+
+/* Rolls the request-rate window over every DISC_RATE_WINDOW_MS. */
+static void disc_rate_mark(struct discovery *d, int64_t now)
+{
+	struct dockerapi_stats as;
+
+	if (d->rate_mark_ms[1] && now - d->rate_mark_ms[1] < DISC_RATE_WINDOW_MS)
+		return;
+	dockerapi_stats(d->api, &as);
+	d->rate_mark_ms[0] = d->rate_mark_ms[1];
+	d->rate_mark_n[0] = d->rate_mark_n[1];
+	d->rate_mark_ms[1] = now;
+	d->rate_mark_n[1] = as.requests;
 }
 
 static void disc_job_end(struct discovery *d)
@@ -842,6 +936,7 @@ static void disc_job_end(struct discovery *d)
 	d->job = JOB_NONE;
 	ev_timer_stop(d->loop, &d->events_wait);
 	d->waiting_events = 0;
+	disc_rate_mark(d, now);
 	if (d->job_failed) {
 		disc_degrade(d, d->job_err);
 		d->need_sync = 1;
@@ -918,22 +1013,30 @@ static int disc_dirty(const struct discovery *d)
  */
 static int64_t disc_next_poll(struct discovery *d, int64_t now)
 {
-	const char *one[1];
-	int64_t slow = disc_slow_ms(d);
+	int64_t slow = disc_slow_ms(d), at, stuck;
+	size_t nconv;
 
 	if (d->mode == MODE_CONTAINERS)
 		return d->last_poll_ms + slow;
 	if (d->mode != MODE_SWARM)
 		return -1;
-	if (d->poll_asap)
-		return now;
+	if (d->poll_asap) {
+		/* now, unless Docker answers slowly: a burst of events must
+		 * not take it past the load bound of the fast period */
+		nconv = swarm_converging(d->swarm, now, NULL, 0);
+		at = d->last_poll_ms + disc_asap_gap_ms(d, nconv);
+		return at > now ? at : now;
+	}
 	if (!events_is_open(d->events))
 		return d->last_poll_ms + slow;
 	if (swarm_routed(d->swarm, NULL, 0) == 0)
 		return -1;
-	if (swarm_converging(d->swarm, now, one, 1) > 0)
-		return d->last_poll_ms + d->poll_fast_ms;
-	return d->last_full_poll_ms + slow;
+	nconv = swarm_converging(d->swarm, now, NULL, 0);
+	if (nconv > 0)
+		return d->last_poll_ms + disc_fast_ms(d, nconv);
+	at = d->last_full_poll_ms + slow;
+	stuck = swarm_stuck_due(d->swarm, now);
+	return stuck >= 0 && stuck < at ? stuck : at;
 }
 
 static void disc_arm(struct discovery *d, int64_t at, int64_t now)
@@ -1258,6 +1361,29 @@ void discovery_status(const struct discovery *d, struct discovery_status *st)
 	st->services = d->nsvcs;
 	st->tasks = d->ntasks;
 	st->events_connected = events_is_open(d->events);
+	{
+		int64_t now = clock_mono_ms();
+		int i = d->rate_mark_ms[0] ? 0 : 1;
+
+		if (d->rate_mark_ms[i] && now > d->rate_mark_ms[i])
+			st->requests_per_s = (double)(as.requests - d->rate_mark_n[i]) * 1000.0 /
+					     (double)(now - d->rate_mark_ms[i]);
+		st->poll_period_ms = (uint64_t)disc_slow_ms(d);
+		st->full_poll_ms = (uint64_t)discovery_poll_period(0, 1, d->full_poll_ms, d->full_polls);
+		if (d->sub_polls) {
+			st->filtered_poll_ms = d->sub_poll_ms[(d->sub_polls - 1) % DISC_POLL_COST_SAMPLES];
+			st->filtered_poll_ids = d->sub_poll_ids[(d->sub_polls - 1) % DISC_POLL_COST_SAMPLES];
+		}
+		if (d->swarm) {
+			struct swarm_converge_counts cc;
+
+			swarm_converge_counts(d->swarm, now, &cc);
+			st->converging_services = cc.fast;
+			st->stuck_services = cc.stuck;
+			if (cc.fast)
+				st->poll_period_ms = (uint64_t)disc_fast_ms(d, cc.fast);
+		}
+	}
 	if (d->swarm) {
 		swarm_counts(d->swarm, &sc);
 		st->routed_services = sc.routed;

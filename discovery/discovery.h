@@ -55,6 +55,13 @@ struct discovery_status {
 	int events_connected;       /* the /events stream is open */
 	size_t routed_services;     /* services with com.docker.lb.* labels */
 	uint64_t skipped_entries;   /* malformed Docker entries skipped since start */
+	double requests_per_s;      /* Docker API requests per second over the last 10-20 s */
+	uint64_t poll_period_ms;    /* the task poll period now: fast while services converge */
+	size_t converging_services; /* routed services polled fast: tasks not settled yet */
+	size_t stuck_services;      /* not settled past the ceiling: polled every few seconds */
+	uint64_t full_poll_ms;      /* shortest of the last full /tasks answers */
+	uint64_t filtered_poll_ms;  /* the last /tasks answer filtered by service ID */
+	uint64_t filtered_poll_ids; /* how many IDs it asked for */
 };
 
 /* Starts discovery on <loop>. Each time the model changes, <on_model> is
@@ -70,6 +77,25 @@ struct discovery *discovery_new(struct ev_loop *loop, const struct discovery_opt
 void discovery_resync(struct discovery *d);
 
 void discovery_status(const struct discovery *d, struct discovery_status *st);
+
+/* The period of a poll whose answers took <cost_ms> (the last <n> of them,
+ * at most 4 are read): <base_ms>, stretched to <factor> times the shortest
+ * of those answers so that Docker spends at most 1/<factor> of the time
+ * answering. The shortest, since one answer that waited (a leader
+ * election) says nothing of the cost.
+ */
+int64_t discovery_poll_period(unsigned base_ms, unsigned factor, const unsigned *cost_ms, unsigned n);
+
+/* What a poll of <nids> services filtered by ID is expected to cost Docker,
+ * in ms, from the last <n> such polls (at most 4 read): poll i asked for
+ * <ids>[i] services and took <cost_ms>[i]. The polls that asked for at
+ * least half as many IDs count, scaled linearly to <nids> when that is
+ * more (dockerd resolves each ID), unscaled when less; the least of them.
+ * When none asked for that many, the one that asked for the most,
+ * unscaled: a few IDs scaled up would count their fixed cost many times
+ * over, and the next poll measures it. 0 without a poll.
+ */
+int64_t discovery_filtered_cost(const unsigned *cost_ms, const unsigned *ids, unsigned n, size_t nids);
 
 /* Stops every transfer and frees <d>. */
 void discovery_free(struct discovery *d);

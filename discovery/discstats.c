@@ -39,6 +39,13 @@ void discstats_info(const struct discovery *d, struct kvout *k)
 	kvout_u64(k, "docker_routed_services", ds.routed_services);
 	kvout_u64(k, "docker_tasks", ds.tasks);
 	kvout_u64(k, "docker_skipped_entries", ds.skipped_entries);
+	kvout_f64(k, "docker_requests_per_sec", ds.requests_per_s);
+	kvout_u64(k, "docker_poll_period_ms", ds.poll_period_ms);
+	kvout_u64(k, "docker_converging_services", ds.converging_services);
+	kvout_u64(k, "docker_stuck_services", ds.stuck_services);
+	kvout_u64(k, "docker_full_poll_ms", ds.full_poll_ms);
+	kvout_u64(k, "docker_filtered_poll_ms", ds.filtered_poll_ms);
+	kvout_u64(k, "docker_filtered_poll_ids", ds.filtered_poll_ids);
 	kvout_u64(k, "convergence_last_ms", ds.convergence_last_ms);
 	kvout_u64(k, "convergence_p50_ms", ds.convergence_p50_ms);
 	kvout_u64(k, "convergence_p99_ms", ds.convergence_p99_ms);
@@ -112,6 +119,17 @@ void discstats_metrics(const struct discovery *d, struct sbuf *out)
 		      (double)ds.routed_services);
 	discstats_gauge(out, "swarm_spoa_docker_tasks", "Tasks in the last Docker model.",
 		      (double)ds.tasks);
+	discstats_gauge(out, "swarm_spoa_docker_poll_period_seconds",
+		      "Period of the task polls now: fast while services converge, stretched so that "
+		      "Docker spends at most half of the time answering them.",
+		      (double)ds.poll_period_ms / 1000.0);
+	discstats_gauge(out, "swarm_spoa_docker_converging_services",
+		      "Routed services polled fast: Docker shows tasks desired running not running yet.",
+		      (double)ds.converging_services);
+	discstats_gauge(out, "swarm_spoa_docker_stuck_services",
+		      "Routed services still not settled past the fast-polling ceiling (a task pending "
+		      "for lack of resources, a crash loop): polled every few seconds.",
+		      (double)ds.stuck_services);
 	discstats_gauge(out, "swarm_spoa_convergence_lag_seconds",
 		      "Last seen delay from a task state change in Docker to the routing table.",
 		      (double)ds.convergence_last_ms / 1000.0);

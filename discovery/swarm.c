@@ -34,6 +34,8 @@ struct swarm_tasks {
 	struct dockerswarm_task **list; /* sorted by ID */
 	int converged;
 	int64_t until_ms;               /* fast polling allowed until then */
+	int64_t since_ms;               /* seen not settled since then (0: settled) */
+	int64_t polled_ms;              /* the last poll that brought its tasks */
 	int64_t hint_after_ms;          /* hints are ignored until then */
 };
 
@@ -359,6 +361,7 @@ int swarm_load_nodes(struct swarm *sw, const char *json, size_t len, char *err, 
 /* ------------------------------------------------------------------------ */
 
 static int service_hint(struct swarm_service *svc, int64_t now_ms);
+static void service_unsettled(struct swarm_service *svc, int64_t now_ms);
 
 static int task_cmp(const void *a, const void *b)
 {
@@ -423,12 +426,14 @@ void swarm_settle(struct swarm *sw, const char *const *ids, size_t nids, int64_t
 
 		if (!task_target(svc, ids, nids))
 			continue;
+		svc->tasks.polled_ms = now_ms;
 		service_check_converged(svc);
-		if (svc->tasks.converged)
+		if (svc->tasks.converged) {
 			svc->tasks.until_ms = 0;
-		else if (svc->tasks.until_ms <= now_ms)
-			/* moved without an event we saw (on another node) */
-			service_hint(svc, now_ms);
+			svc->tasks.since_ms = 0;
+		} else {
+			service_unsettled(svc, now_ms);
+		}
 	}
 }
 
@@ -537,6 +542,28 @@ out_free:
 /* Convergence                                                               */
 /* ------------------------------------------------------------------------ */
 
+/* Docker shows the tasks of <svc> not settled: poll it fast for as long
+ * as that lasts, up to the ceiling counted from when it was first seen so.
+ * Tasks that start late on a busy swarm (or on another node, raising no
+ * event here) are then seen within a fast period, not at the next slow
+ * full poll.
+ */
+static void service_unsettled(struct swarm_service *svc, int64_t now_ms)
+{
+	int64_t ceiling = svc->obj.updating ? SWARM_CONVERGE_UPDATE_MS : SWARM_CONVERGE_MAX_MS;
+
+	if (!svc->tasks.since_ms)
+		svc->tasks.since_ms = now_ms;
+	if (svc->tasks.until_ms < svc->tasks.since_ms + ceiling)
+		svc->tasks.until_ms = svc->tasks.since_ms + ceiling;
+}
+
+/* Not settled past its ceiling. */
+static int service_stuck(const struct swarm_service *svc, int64_t now_ms)
+{
+	return !svc->tasks.converged && svc->tasks.since_ms && svc->tasks.until_ms <= now_ms;
+}
+
 /* A task of <svc> moved without a change of the service: poll it fast
  * for a short while. At most one such window per SWARM_HINT_COOLDOWN_MS:
  * a task crash-looping must not keep the agent polling fast for good.
@@ -566,6 +593,7 @@ void swarm_converge(struct swarm *sw, const char *id, int64_t now_ms, int64_t ms
 	if (!svc)
 		return;
 	svc->tasks.converged = 0;
+	svc->tasks.since_ms = 0;   /* a change of the service: a new convergence */
 	if (svc->tasks.until_ms < now_ms + ms)
 		svc->tasks.until_ms = now_ms + ms;
 }
@@ -581,8 +609,9 @@ void swarm_converge_hint_all(struct swarm *sw, int64_t now_ms)
 			service_hint(val, now_ms);
 }
 
-/* Fills <ids> with up to <max> routed services (converging ones only when
- * <converging>) and returns how many there are in all.
+/* Fills <ids> with up to <max> routed services (only those due for a poll
+ * when <converging>: converging, or stuck and not polled for
+ * SWARM_STUCK_POLL_MS) and returns how many there are in all.
  */
 static size_t swarm_list(const struct swarm *sw, int converging, int64_t now_ms,
 			 const char **ids, size_t max)
@@ -596,7 +625,8 @@ static size_t swarm_list(const struct swarm *sw, int converging, int64_t now_ms,
 
 		if (!svc->routed)
 			continue;
-		if (converging && (svc->tasks.converged || svc->tasks.until_ms <= now_ms))
+		if (converging && (svc->tasks.converged || svc->tasks.until_ms <= now_ms) &&
+		    !(service_stuck(svc, now_ms) && svc->tasks.polled_ms + SWARM_STUCK_POLL_MS <= now_ms))
 			continue;
 		if (n < max)
 			ids[n] = svc->obj.id;
@@ -613,6 +643,42 @@ size_t swarm_converging(const struct swarm *sw, int64_t now_ms, const char **ids
 size_t swarm_routed(const struct swarm *sw, const char **ids, size_t max)
 {
 	return swarm_list(sw, 0, 0, ids, max);
+}
+
+int64_t swarm_stuck_due(const struct swarm *sw, int64_t now_ms)
+{
+	const char *key;
+	void *val;
+	size_t pos = 0;
+	int64_t due = -1;
+
+	while (strmap_next(sw->services, &pos, &key, &val)) {
+		const struct swarm_service *svc = val;
+		int64_t at = svc->tasks.polled_ms + SWARM_STUCK_POLL_MS;
+
+		if (svc->routed && service_stuck(svc, now_ms) && (due < 0 || at < due))
+			due = at;
+	}
+	return due;
+}
+
+void swarm_converge_counts(const struct swarm *sw, int64_t now_ms, struct swarm_converge_counts *c)
+{
+	const char *key;
+	void *val;
+	size_t pos = 0;
+
+	memset(c, 0, sizeof(*c));
+	while (strmap_next(sw->services, &pos, &key, &val)) {
+		const struct swarm_service *svc = val;
+
+		if (!svc->routed || svc->tasks.converged)
+			continue;
+		if (svc->tasks.until_ms > now_ms)
+			c->fast++;
+		else if (service_stuck(svc, now_ms))
+			c->stuck++;
+	}
 }
 
 /* ------------------------------------------------------------------------ */

@@ -22,11 +22,21 @@
 struct model;
 struct swarm;
 
-/* How long a service is polled fast after a change at most, and while
- * Docker says a rolling update is in progress.
+/* How long a service is polled fast after an event says it changed, when
+ * its tasks are not seen moving; and at most while Docker says a rolling
+ * update is in progress.
  */
 #define SWARM_CONVERGE_MS         30000
 #define SWARM_CONVERGE_UPDATE_MS  600000
+/* A service whose tasks Docker shows not settled (a task desired running
+ * that is not running yet, fewer running than replicas) is polled fast for
+ * as long as that lasts, up to this ceiling from the start of its
+ * convergence: a saturated swarm takes minutes to start hundreds of tasks.
+ * Past it the service is stuck (a task pending for lack of resources, a
+ * crash loop) and polled every SWARM_STUCK_POLL_MS until it settles.
+ */
+#define SWARM_CONVERGE_MAX_MS     300000
+#define SWARM_STUCK_POLL_MS       5000
 /* After a task moved on its own (a container event, or a poll that saw it):
  * a short fast window, at most once per cooldown per service.
  */
@@ -40,6 +50,12 @@ struct swarm_counts {
 	size_t networks;
 	size_t nodes;
 	uint64_t skipped;         /* malformed entries skipped since start */
+};
+
+/* Routed services by convergence, at a given time. */
+struct swarm_converge_counts {
+	size_t fast;              /* polled fast: converging */
+	size_t stuck;             /* not settled past the ceiling: polled slowly */
 };
 
 struct swarm *swarm_new(void);
@@ -77,7 +93,10 @@ int swarm_load_tasks(struct swarm *sw, const char *json, size_t len,
  */
 void swarm_settle(struct swarm *sw, const char *const *ids, size_t nids, int64_t now_ms);
 
-/* Polls service <id> fast until its tasks settle, for <ms> at most. */
+/* Service <id> changed: polls it fast until its tasks settle, for <ms> at
+ * most when the polls show them settled, else up to SWARM_CONVERGE_MAX_MS
+ * counted from now.
+ */
 void swarm_converge(struct swarm *sw, const char *id, int64_t now_ms, int64_t ms);
 
 /* A task of service <id> moved on its own (a container started, died or
@@ -89,11 +108,17 @@ int swarm_converge_hint(struct swarm *sw, const char *id, int64_t now_ms);
 /* Same for every routed service (a node changed: tasks may move). */
 void swarm_converge_hint_all(struct swarm *sw, int64_t now_ms);
 
-/* Fills <ids> with up to <max> routed services that are converging now and
- * returns how many there are in all (may exceed <max>). The strings stay
- * valid until the next load or removal.
+/* Fills <ids> with up to <max> routed services whose tasks are due for a
+ * poll now: the converging ones, and the stuck ones whose last poll is
+ * SWARM_STUCK_POLL_MS old. Returns how many there are in all (may exceed
+ * <max>). The strings stay valid until the next load or removal.
  */
 size_t swarm_converging(const struct swarm *sw, int64_t now_ms, const char **ids, size_t max);
+
+/* When the next stuck service is due for a poll, or -1 when none is stuck. */
+int64_t swarm_stuck_due(const struct swarm *sw, int64_t now_ms);
+
+void swarm_converge_counts(const struct swarm *sw, int64_t now_ms, struct swarm_converge_counts *c);
 
 /* Same for every routed service. */
 size_t swarm_routed(const struct swarm *sw, const char **ids, size_t max);

@@ -213,6 +213,7 @@ static int health_node_check(struct health *h, const char *node, int64_t now_ms)
 	size_t n = 0, cap = 0, newly = 0, total = 0;
 	int64_t until;
 	char reason[160];
+	int probation = suspect_on_probation(h->sus, node, now_ms);
 
 	if (suspect_until(h->sus, node, now_ms))
 		return 0;
@@ -244,8 +245,12 @@ static int health_node_check(struct health *h, const char *node, int64_t now_ms)
 	if (until <= 0)
 		return 0;
 	h->suspicions++;
-	snprintf(reason, sizeof(reason), "node %.32s stopped answering: connect timeouts to all "
-		 "its %zu tasks", node, n);
+	if (probation)
+		snprintf(reason, sizeof(reason), "node %.32s stopped answering again on probation: "
+			 "a connect timeout to one of its %zu tasks", node, n);
+	else
+		snprintf(reason, sizeof(reason), "node %.32s stopped answering: connect timeouts to all "
+			 "its %zu tasks", node, n);
 	for (size_t i = 0; i < h->nix; i++) {
 		const struct health_dst *d = &h->ix[i];
 		int rc;

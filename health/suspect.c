@@ -74,12 +74,33 @@ int64_t suspect_until(const struct suspect *s, const char *node_id, int64_t now_
 	return 0;
 }
 
+/* Whether one of the <n> tasks <tasks> timed out after <since_ms>. */
+static int suspect_failed_since(const struct suspect *s, const char *const *tasks, size_t n,
+				int64_t since_ms)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < s->ntasks; j++)
+			if (s->tasks[j].last_ms > since_ms && strcmp(s->tasks[j].id, tasks[i]) == 0)
+				return 1;
+	return 0;
+}
+
 int64_t suspect_node(struct suspect *s, const char *node_id, const char *const *tasks, size_t n,
 		     int64_t now_ms)
 {
 	struct suspect_node *sn = NULL;
 
-	if (n < 2 || strlen(node_id) >= SUSPECT_ID_MAX || suspect_until(s, node_id, now_ms))
+	if (strlen(node_id) >= SUSPECT_ID_MAX || suspect_until(s, node_id, now_ms))
+		return 0;
+	for (size_t i = 0; i < s->nnodes && !sn; i++)
+		if (strcmp(s->nodes[i].id, node_id) == 0)
+			sn = &s->nodes[i];
+	if (sn && now_ms < sn->until_ms + SUSPECT_PROBATION_MS && suspect_failed_since(s, tasks, n, sn->until_ms)) {
+		/* on probation: one task that does not answer is enough */
+		sn->until_ms = now_ms + SUSPECT_HOLD_MS;
+		return sn->until_ms;
+	}
+	if (n < 2)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct suspect_task *t = suspect_task_of(s, tasks[i]);
@@ -87,9 +108,6 @@ int64_t suspect_node(struct suspect *s, const char *node_id, const char *const *
 		if (!t || t->last_ms <= now_ms - SUSPECT_WINDOW_MS)
 			return 0;
 	}
-	for (size_t i = 0; i < s->nnodes && !sn; i++)
-		if (strcmp(s->nodes[i].id, node_id) == 0)
-			sn = &s->nodes[i];
 	if (!sn) {
 		if (s->nnodes == SUSPECT_NODES_MAX)
 			return -1;
@@ -98,6 +116,15 @@ int64_t suspect_node(struct suspect *s, const char *node_id, const char *const *
 	}
 	sn->until_ms = now_ms + SUSPECT_HOLD_MS;
 	return sn->until_ms;
+}
+
+int suspect_on_probation(const struct suspect *s, const char *node_id, int64_t now_ms)
+{
+	for (size_t i = 0; i < s->nnodes; i++)
+		if (strcmp(s->nodes[i].id, node_id) == 0)
+			return s->nodes[i].until_ms <= now_ms &&
+			       now_ms < s->nodes[i].until_ms + SUSPECT_PROBATION_MS;
+	return 0;
 }
 
 void suspect_expire(struct suspect *s, int64_t now_ms)
@@ -110,7 +137,7 @@ void suspect_expire(struct suspect *s, int64_t now_ms)
 	s->ntasks = k;
 	k = 0;
 	for (size_t i = 0; i < s->nnodes; i++)
-		if (s->nodes[i].until_ms > now_ms)
+		if (s->nodes[i].until_ms + SUSPECT_PROBATION_MS > now_ms)
 			s->nodes[k++] = s->nodes[i];
 	s->nnodes = k;
 }

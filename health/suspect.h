@@ -8,6 +8,12 @@
  * about 45 s (a lost raft leader, the worst case measured), after which
  * its state excludes its tasks; SUSPECT_HOLD_MS outlasts that.
  *
+ * When the suspicion ends, the node is on probation for
+ * SUSPECT_PROBATION_MS: its tasks are picked again, and one of them timing
+ * out is enough to make it suspect again (a node still dead that Swarm has
+ * not declared down yet, one that came back half-way); through the
+ * probation without a timeout, it is trusted again.
+ *
  * One task that times out alone (a hung process on a live node) is left
  * to the per-task rules (exclude.h). Pure state: the caller gives the
  * time (wall clock, ms). Main loop only.
@@ -20,6 +26,7 @@
 
 #define SUSPECT_WINDOW_MS 10000
 #define SUSPECT_HOLD_MS   60000
+#define SUSPECT_PROBATION_MS 30000
 #define SUSPECT_TASKS_MAX 4096   /* unreachable tasks remembered; the oldest go first */
 #define SUSPECT_NODES_MAX 256    /* suspect nodes at once */
 
@@ -36,7 +43,8 @@ int suspect_timeout(struct suspect *s, const char *task_id, int64_t now_ms);
 
 /* Decides whether the node holding the <n> routed tasks <tasks> (their
  * IDs, each once) becomes suspect at <now_ms>: every one of them timed
- * out within SUSPECT_WINDOW_MS, and n >= 2. Returns when its suspicion
+ * out within SUSPECT_WINDOW_MS, and n >= 2; or, on probation, one of them
+ * timed out since its last suspicion ended. Returns when its suspicion
  * ends (wall clock) when it became suspect now, 0 when not (or when it is
  * suspect already: see suspect_until()), -1 when the set is full.
  */
@@ -46,7 +54,14 @@ int64_t suspect_node(struct suspect *s, const char *node_id, const char *const *
 /* When the suspicion of <node_id> ends, or 0 when it is not suspect. */
 int64_t suspect_until(const struct suspect *s, const char *node_id, int64_t now_ms);
 
-/* Forgets suspicions that ended and timeouts older than the window. */
+/* Whether <node_id> is on probation: its suspicion ended less than
+ * SUSPECT_PROBATION_MS ago.
+ */
+int suspect_on_probation(const struct suspect *s, const char *node_id, int64_t now_ms);
+
+/* Forgets suspicions whose probation ended and timeouts older than the
+ * window.
+ */
 void suspect_expire(struct suspect *s, int64_t now_ms);
 
 /* Nodes suspect now. */

@@ -377,9 +377,12 @@ static int rb_task_host_mode(const struct model *m, const struct model_task *mt,
 }
 
 /* Why ready task <t> of <s> (model <m>: its nodes) must not be picked, or
- * NULL: its node is down or disconnected (until it is back), or passive
- * health excludes it (until the overlay's time). Services in VIP mode are
- * left alone: their tasks are never picked one by one.
+ * NULL: its node is down or disconnected (until it is back), or drained
+ * (Swarm is stopping its tasks: the node event says so before the task
+ * poll does), or passive health excludes it (until the overlay's time).
+ * Services in VIP mode are left alone: their tasks are never picked one by
+ * one. A service whose every ready task is excluded still picks among
+ * them, so a drained node's last tasks serve until their replacements run.
  */
 static const char *rb_excluded(struct rb_ctx *c, const struct rt_service *s,
 			       const struct model *m, struct rt_task *t)
@@ -395,6 +398,12 @@ static const char *rb_excluded(struct rb_ctx *c, const struct rt_service *s,
 		snprintf(c->err, sizeof(c->err), "node %s is %s",
 			 node->hostname ? node->hostname : node->id,
 			 node->state == MODEL_NODE_DOWN ? "down" : "disconnected");
+		t->excluded_until_ms = 0;
+		return rb_intern(c, c->err);
+	}
+	if (node && node->availability == MODEL_AVAIL_DRAIN) {
+		snprintf(c->err, sizeof(c->err), "node %s is drained",
+			 node->hostname ? node->hostname : node->id);
 		t->excluded_until_ms = 0;
 		return rb_intern(c, c->err);
 	}

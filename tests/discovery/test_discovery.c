@@ -3,8 +3,10 @@
  * within the fast poll, a node event followed by the node's new state, a
  * late answer that does not stretch the slow poll, the daemon going away
  * (last model kept, degraded, no empty model) and coming back (resync),
- * garbage answers, plain containers mode, and a socket proxy that refuses
- * /info and /events.
+ * garbage answers, plain containers mode, a socket proxy that refuses
+ * /info and /events, and the load of fast polling: one request per period
+ * for 500 converging services, a period that stretches with Docker's
+ * answer time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +20,7 @@
 #include <ev.h>
 
 #include "common/clock.h"
+#include "common/sbuf.h"
 #include "discovery/discovery.h"
 #include "dockerapi/dockerapi.h"
 #include "routing/model.h"
@@ -35,6 +38,10 @@ struct daemon {
 	int events_forbidden;   /* a proxy refusing /events */
 	int garbage_tasks;
 	unsigned web_tasks_delay_ms; /* the next /tasks asking for web waits that long */
+	unsigned tasks_delay_ms;     /* every /tasks answer waits that long */
+	unsigned full_delay_ms;      /* every /tasks answer not filtered by service waits that long */
+	unsigned filtered_polls;     /* /tasks filtered by service, answered */
+	unsigned full_polls;
 	char *services;
 	char *tasks;
 	char *networks;
@@ -101,6 +108,14 @@ static void handler(void *arg, const char *method, const char *path, struct fake
 		answer(r, 200, dm.garbage_tasks ? "<html>500 Internal Server Error</html>" : dm.tasks);
 		if (strstr(path, WEB))
 			r->delay_ms = __atomic_exchange_n(&dm.web_tasks_delay_ms, 0, __ATOMIC_SEQ_CST);
+		if (!r->delay_ms)
+			r->delay_ms = dm.tasks_delay_ms;
+		if (strstr(path, "%22service%22")) {
+			__atomic_add_fetch(&dm.filtered_polls, 1, __ATOMIC_SEQ_CST);
+		} else {
+			__atomic_add_fetch(&dm.full_polls, 1, __ATOMIC_SEQ_CST);
+			r->delay_ms += dm.full_delay_ms;
+		}
 	}
 	else if (strncmp(path, "/v1.41/networks", 15) == 0)
 		answer(r, 200, dm.networks);
@@ -519,6 +534,141 @@ static void test_restricted_proxy(void **state)
 	assert_true(fakedocker_count(fx->fake, "/v1.41/services") < lists + 15);
 }
 
+/* The period of the polls from Docker's answer times. */
+static void test_poll_period(void **state)
+{
+	const unsigned costs[] = { 400, 300, 500 }, small[] = { 10, 20 };
+	const unsigned ring[] = { 5000, 200, 300, 400, 100 };
+
+	(void)state;
+	assert_int_equal(discovery_poll_period(150, 2, NULL, 0), 150);
+	assert_int_equal(discovery_poll_period(150, 2, small, 2), 150);
+	/* the shortest answer, times the factor */
+	assert_int_equal(discovery_poll_period(150, 2, costs, 3), 600);
+	/* one answer that waited (5 s) does not stretch it; 4 samples at most */
+	assert_int_equal(discovery_poll_period(1000, 10, ring, 5), 2000);
+	assert_int_equal(discovery_poll_period(1000, 10, ring, 1), 50000);
+}
+
+/* What a poll filtered by ID is expected to cost: the recent polls of at
+ * least half as many IDs scaled up to that number (never down), the least
+ * of them; the widest poll when none is that wide.
+ */
+static void test_filtered_cost(void **state)
+{
+	const unsigned ms[] = { 100, 300, 40, 1000, 1 }, ids[] = { 10, 20, 1, 100, 1 };
+
+	(void)state;
+	assert_int_equal(discovery_filtered_cost(ms, ids, 0, 50), 0);
+	/* 300 ms for 20 IDs: 450 ms for 30 (10 IDs are too few to scale) */
+	assert_int_equal(discovery_filtered_cost(ms, ids, 2, 30), 450);
+	/* none asked for 25 IDs or more: the widest one, unscaled */
+	assert_int_equal(discovery_filtered_cost(ms, ids, 2, 50), 300);
+	/* fewer IDs than asked before: not less than that answer took */
+	assert_int_equal(discovery_filtered_cost(ms, ids, 2, 5), 100);
+	/* 1 s for 100 IDs; 40 ms for one ID does not count for 50 */
+	assert_int_equal(discovery_filtered_cost(ms, ids, 4, 50), 1000);
+	assert_int_equal(discovery_filtered_cost(ms, ids, 4, 1), 40);
+	/* 4 samples at most */
+	assert_int_equal(discovery_filtered_cost(ms, ids, 5, 1), 40);
+}
+
+/* Synthetic services s0000.. of one replica, tasks in <state>. */
+static void many_services(size_t n, const char *state)
+{
+	struct sbuf svcs = SBUF_INIT, tasks = SBUF_INIT;
+
+	sbuf_putc(&svcs, '[');
+	sbuf_putc(&tasks, '[');
+	for (size_t i = 0; i < n; i++) {
+		sbuf_printf(&svcs, "%s{\"ID\":\"s%04zu\",\"Spec\":{\"Name\":\"s%04zu\","
+			    "\"Labels\":{\"com.docker.lb.hosts\":\"s%04zu.test\",\"com.docker.lb.port\":\"80\"},"
+			    "\"Mode\":{\"Replicated\":{\"Replicas\":1}}}}", i ? "," : "", i, i, i);
+		sbuf_printf(&tasks, "%s{\"ID\":\"t%04zu\",\"ServiceID\":\"s%04zu\",\"DesiredState\":\"running\","
+			    "\"Status\":{\"State\":\"%s\",\"Timestamp\":\"2024-01-01T00:00:00Z\"}}",
+			    i ? "," : "", i, i, state);
+	}
+	sbuf_putc(&svcs, ']');
+	sbuf_putc(&tasks, ']');
+	assert_false(svcs.oom || tasks.oom);
+	free(dm.services);
+	free(dm.tasks);
+	dm.services = strdup(svcs.buf);
+	dm.tasks = strdup(tasks.buf);
+	sbuf_free(&svcs);
+	sbuf_free(&tasks);
+}
+
+/* 500 services whose tasks are starting: one request per fast period for
+ * all of them (unfiltered, past the filter's size), not 500; the count is
+ * shown. When Docker answers in 100 ms, the period stretches to 200 ms.
+ */
+static void test_many_converging(void **state)
+{
+	struct fixture *fx = *state;
+	struct discovery_status st;
+	unsigned polls;
+
+	many_services(500, "starting");
+	start(fx, "swarm");
+	assert_true(run(fx, has_model, 5000));
+	polls = fakedocker_count(fx->fake, "/v1.41/tasks");
+	run(fx, NULL, 1000);
+	polls = fakedocker_count(fx->fake, "/v1.41/tasks") - polls;
+	/* fast (50 ms; the slow period is 200 ms), one request each */
+	assert_true(polls >= 8);
+	assert_true(polls <= 1000 / 50 + 2);
+	assert_int_equal(fakedocker_count(fx->fake, "/v1.41/services/"), 0);
+	discovery_status(fx->d, &st);
+	assert_int_equal(st.converging_services, 500);
+	assert_int_equal(st.stuck_services, 0);
+	assert_true(st.poll_period_ms >= 50 && st.poll_period_ms < 1000);
+	assert_true(st.requests_per_s >= 0.0);
+
+	/* a slow Docker: 100 ms per answer, polls 200 ms apart at least */
+	__atomic_store_n(&dm.tasks_delay_ms, 100, __ATOMIC_SEQ_CST);
+	run(fx, NULL, 1000);   /* the answer times of the last polls are all slow now */
+	polls = fakedocker_count(fx->fake, "/v1.41/tasks");
+	run(fx, NULL, 2000);
+	polls = fakedocker_count(fx->fake, "/v1.41/tasks") - polls;
+	assert_true(polls >= 4);
+	assert_true(polls <= 2000 / 200 + 1);
+	discovery_status(fx->d, &st);
+	assert_true(st.poll_period_ms >= 200);
+
+	/* all running: settled, back to the slow period */
+	__atomic_store_n(&dm.tasks_delay_ms, 0, __ATOMIC_SEQ_CST);
+	many_services(500, "running");
+	run(fx, NULL, 1500);
+	discovery_status(fx->d, &st);
+	assert_int_equal(st.converging_services, 0);
+	assert_int_equal(st.poll_period_ms, 200);
+}
+
+/* 50 services converging (a scale step), full answers slow (300 ms),
+ * filtered ones fast: once one filtered poll measured it, the polls stay
+ * filtered by ID rather than asking for every task.
+ */
+static void test_step_filtered(void **state)
+{
+	struct fixture *fx = *state;
+	unsigned filtered, full;
+
+	many_services(50, "preparing");
+	dm.full_delay_ms = 300;
+	start(fx, "swarm");
+	assert_true(run(fx, has_model, 5000));
+	run(fx, NULL, 500);
+	filtered = __atomic_load_n(&dm.filtered_polls, __ATOMIC_SEQ_CST);
+	full = __atomic_load_n(&dm.full_polls, __ATOMIC_SEQ_CST);
+	run(fx, NULL, 1500);
+	filtered = __atomic_load_n(&dm.filtered_polls, __ATOMIC_SEQ_CST) - filtered;
+	full = __atomic_load_n(&dm.full_polls, __ATOMIC_SEQ_CST) - full;
+	/* fast polls (50 ms), filtered; a full one when the slow period is due */
+	assert_true(filtered >= 8);
+	assert_true(full <= 3);
+}
+
 static void test_bad_options(void **state)
 {
 	struct fixture *fx = *state;
@@ -545,6 +695,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_containers_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restricted_proxy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
+		cmocka_unit_test(test_poll_period),
+		cmocka_unit_test(test_filtered_cost),
+		cmocka_unit_test_setup_teardown(test_many_converging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_step_filtered, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

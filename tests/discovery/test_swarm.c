@@ -1,7 +1,8 @@
 /* Swarm JSON to service model, from answers recorded on a real dockerd
  * (tests/fixtures/docker/), then the ways a daemon's answer can be wrong: malformed
  * entries (skipped, the others kept), malformed documents (refused, the
- * last good state kept), huge values, partial task updates, convergence.
+ * last good state kept), huge values, partial task updates, convergence
+ * (fast while unsettled, stuck services fall back, many at once).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -239,13 +240,33 @@ static void test_convergence(void **state)
 		free(json);
 	}
 	assert_int_equal(swarm_converging(sw, 2100, ids, 8), 1);
-	/* the cap: a service that never settles is polled slowly after it */
-	assert_int_equal(swarm_converging(sw, 1000 + SWARM_CONVERGE_UPDATE_MS + 1, ids, 8), 0);
+	/* the cap: a service that never settles is stuck after it, polled
+	 * every SWARM_STUCK_POLL_MS (it was last polled at 1000) */
+	{
+		const char *only[] = { API };
+		int64_t t = 1000 + SWARM_CONVERGE_UPDATE_MS + 1;
+		struct swarm_converge_counts cc;
+
+		assert_int_equal(swarm_converging(sw, t, ids, 8), 1);
+		assert_string_equal(ids[0], API);
+		swarm_settle(sw, only, 1, t);
+		assert_int_equal(swarm_converging(sw, t + 1, ids, 8), 0);
+		assert_int_equal(swarm_stuck_due(sw, t + 1), t + SWARM_STUCK_POLL_MS);
+		swarm_converge_counts(sw, t + 1, &cc);
+		assert_int_equal(cc.fast, 0);
+		assert_int_equal(cc.stuck, 1);
+	}
 	/* global services are not routed here: never converging */
 	swarm_converge(sw, GLOBAL, 2000, 30000);
 	assert_int_equal(swarm_converging(sw, 2100, ids, 8), 1);
 	/* an event on a service whose tasks do not move: the next answer,
-	 * identical, settles it without being loaded again */
+	 * identical, settles it without being loaded again (api, stuck, was
+	 * polled just before: not due) */
+	{
+		const char *api[] = { API };
+
+		swarm_settle(sw, api, 1, 649000);
+	}
 	swarm_converge(sw, WEB, 650000, 30000);
 	assert_int_equal(swarm_converging(sw, 650000, ids, 8), 1);
 	{
@@ -257,6 +278,11 @@ static void test_convergence(void **state)
 
 	/* a container event: a short window, not renewed during the cooldown
 	 * (a crash-looping task must not keep polling fast) */
+	{
+		const char *api[] = { API };
+
+		swarm_settle(sw, api, 1, 699000);
+	}
 	assert_int_equal(swarm_converge_hint(sw, WEB, 700000), 1);
 	assert_int_equal(swarm_converging(sw, 700000 + SWARM_HINT_MS - 1, ids, 8), 1);
 	assert_int_equal(swarm_converging(sw, 700000 + SWARM_HINT_MS, ids, 8), 0);
@@ -503,12 +529,132 @@ static void test_service_updates(void **state)
 	swarm_free(sw);
 }
 
+/* A synthetic swarm of <n> routed services of one replica each, created
+ * at 1000, whose tasks Docker shows in <state>.
+ */
+static struct swarm *many_swarm(size_t n, const char *state)
+{
+	struct swarm *sw = swarm_new();
+	struct sbuf svcs = SBUF_INIT, tasks = SBUF_INIT;
+	char err[256];
+
+	assert_non_null(sw);
+	sbuf_putc(&svcs, '[');
+	sbuf_putc(&tasks, '[');
+	for (size_t i = 0; i < n; i++) {
+		sbuf_printf(&svcs, "%s{\"ID\":\"s%04zu\",\"Spec\":{\"Name\":\"s%04zu\","
+			    "\"Labels\":{\"com.docker.lb.hosts\":\"s%04zu.test\",\"com.docker.lb.port\":\"80\"},"
+			    "\"Mode\":{\"Replicated\":{\"Replicas\":1}}}}", i ? "," : "", i, i, i);
+		sbuf_printf(&tasks, "%s{\"ID\":\"t%04zu\",\"ServiceID\":\"s%04zu\",\"DesiredState\":\"running\","
+			    "\"Status\":{\"State\":\"%s\",\"Timestamp\":\"2024-01-01T00:00:00Z\"}}",
+			    i ? "," : "", i, i, state);
+	}
+	sbuf_putc(&svcs, ']');
+	sbuf_putc(&tasks, ']');
+	assert_false(svcs.oom || tasks.oom);
+	if (swarm_load_services(sw, svcs.buf, svcs.len, 1000, err, sizeof(err)) < 0 ||
+	    swarm_load_tasks(sw, tasks.buf, tasks.len, NULL, 0, 1100, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	sbuf_free(&svcs);
+	sbuf_free(&tasks);
+	return sw;
+}
+
+/* Issue 15: tasks that start late on a saturated swarm were found by the
+ * slow full poll, 25-34 s after they ran, since a service was polled fast
+ * for 30 s after its event only. A service whose tasks Docker shows not
+ * settled is polled fast for as long as that lasts, up to a ceiling.
+ */
+static void test_converge_while_unsettled(void **state)
+{
+	struct swarm *sw = many_swarm(1, "preparing");
+	struct swarm_converge_counts cc;
+	const char *ids[4], *only[] = { "s0000" };
+
+	(void)state;
+	/* 90 s after its creation, its task still preparing: still fast */
+	swarm_settle(sw, only, 1, 90000);
+	assert_int_equal(swarm_converging(sw, 91100, ids, 4), 1);
+	assert_string_equal(ids[0], "s0000");
+	swarm_converge_counts(sw, 91100, &cc);
+	assert_int_equal(cc.fast, 1);
+	assert_int_equal(cc.stuck, 0);
+	assert_int_equal(swarm_stuck_due(sw, 91100), -1);
+	/* the ceiling counts from the first poll that saw it unsettled (1100) */
+	swarm_settle(sw, only, 1, 1100 + SWARM_CONVERGE_MAX_MS - 1);
+	assert_int_equal(swarm_converging(sw, 1100 + SWARM_CONVERGE_MAX_MS - 1, ids, 4), 1);
+	swarm_converge_counts(sw, 1100 + SWARM_CONVERGE_MAX_MS, &cc);
+	assert_int_equal(cc.fast, 0);
+	assert_int_equal(cc.stuck, 1);
+	swarm_free(sw);
+}
+
+/* A task that never starts (pending for lack of resources) must not keep
+ * the agent polling fast for good: past the ceiling, one poll every
+ * SWARM_STUCK_POLL_MS; a new event on the service starts over.
+ */
+static void test_converge_stuck_falls_back(void **state)
+{
+	struct swarm *sw = many_swarm(1, "pending");
+	const char *ids[4], *only[] = { "s0000" };
+	int64_t t = 1100 + SWARM_CONVERGE_MAX_MS;
+
+	(void)state;
+	swarm_settle(sw, only, 1, t - 10);
+	/* not due until SWARM_STUCK_POLL_MS after its last poll */
+	assert_int_equal(swarm_converging(sw, t, ids, 4), 0);
+	assert_int_equal(swarm_stuck_due(sw, t), t - 10 + SWARM_STUCK_POLL_MS);
+	assert_int_equal(swarm_converging(sw, t - 10 + SWARM_STUCK_POLL_MS, ids, 4), 1);
+	swarm_settle(sw, only, 1, t + 5000);
+	assert_int_equal(swarm_converging(sw, t + 5001, ids, 4), 0);
+	assert_int_equal(swarm_converging(sw, t + 5000 + SWARM_STUCK_POLL_MS, ids, 4), 1);
+	/* a service event: fast again, and a new ceiling once seen unsettled */
+	swarm_converge(sw, "s0000", t + 6000, SWARM_CONVERGE_MS);
+	assert_int_equal(swarm_converging(sw, t + 6001, ids, 4), 1);
+	swarm_settle(sw, only, 1, t + 6100);
+	assert_int_equal(swarm_converging(sw, t + 6100 + SWARM_CONVERGE_MS + 60000, ids, 4), 1);
+	/* its task runs at last: settled, nothing due, nothing stuck */
+	{
+		const char *json = "[{\"ID\":\"t0000\",\"ServiceID\":\"s0000\",\"DesiredState\":\"running\","
+				   "\"Status\":{\"State\":\"running\",\"Timestamp\":\"2024-01-01T00:00:00Z\"}}]";
+		char err[256];
+
+		assert_int_equal(swarm_load_tasks(sw, json, strlen(json), only, 1, t + 70000, err, sizeof(err)), 0);
+	}
+	assert_int_equal(swarm_converging(sw, t + 70001, ids, 4), 0);
+	assert_int_equal(swarm_stuck_due(sw, t + 70001), -1);
+	swarm_free(sw);
+}
+
+/* 500 services converging at once are listed in one call (discovery then
+ * makes one request for all of them: unfiltered past DISC_FILTER_MAX_IDS),
+ * and all settle from one answer.
+ */
+static void test_converge_many(void **state)
+{
+	struct swarm *sw = many_swarm(500, "starting");
+	const char *ids[20];
+	struct swarm_converge_counts cc;
+
+	(void)state;
+	assert_int_equal(swarm_converging(sw, 60000, ids, 20), 500);
+	swarm_converge_counts(sw, 60000, &cc);
+	assert_int_equal(cc.fast, 500);
+	swarm_free(sw);
+	sw = many_swarm(500, "running");
+	assert_int_equal(swarm_converging(sw, 2000, ids, 20), 0);
+	swarm_free(sw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixture_model),
 		cmocka_unit_test(test_hostport_model),
 		cmocka_unit_test(test_convergence),
+		cmocka_unit_test(test_converge_while_unsettled),
+		cmocka_unit_test(test_converge_stuck_falls_back),
+		cmocka_unit_test(test_converge_many),
 		cmocka_unit_test(test_malformed_entries),
 		cmocka_unit_test(test_repeated_virtual_ips),
 		cmocka_unit_test(test_bad_documents_keep_state),

@@ -1,7 +1,7 @@
 /* Nodes that stop answering as a whole (health/suspect.c): suspect only
  * when every routed task of the node, two at least, timed out within the
- * window; for SUSPECT_HOLD_MS, once; one hung task alone never makes its
- * node suspect.
+ * window; for SUSPECT_HOLD_MS, once; then on probation, when one
+ * timeout is enough; one hung task alone never makes its node suspect.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -40,6 +40,40 @@ static void test_all_tasks_time_out(void **state)
 	suspect_expire(s, T0 + 300 + SUSPECT_HOLD_MS);
 	assert_int_equal(suspect_until(s, "n1", T0 + 300 + SUSPECT_HOLD_MS), 0);
 	assert_int_equal(suspect_count(s, T0 + 300 + SUSPECT_HOLD_MS), 0);
+	suspect_free(s);
+}
+
+static void test_probation(void **state)
+{
+	struct suspect *s = suspect_new();
+	const char *tasks[] = { "t1", "t2" };
+	int64_t end = T0 + SUSPECT_HOLD_MS, again;
+
+	(void)state;
+	assert_int_equal(suspect_timeout(s, "t1", T0), 0);
+	assert_int_equal(suspect_timeout(s, "t2", T0), 0);
+	assert_int_equal(suspect_node(s, "n1", tasks, 2, T0), end);
+	suspect_expire(s, end);
+	assert_int_equal(suspect_count(s, end), 0);
+	assert_true(suspect_on_probation(s, "n1", end));
+	assert_false(suspect_on_probation(s, "n1", end - 1));
+	/* on probation: one timeout of one task is enough */
+	assert_int_equal(suspect_timeout(s, "t2", end + 1000), 0);
+	again = suspect_node(s, "n1", tasks, 2, end + 1000);
+	assert_int_equal(again, end + 1000 + SUSPECT_HOLD_MS);
+	assert_int_equal(suspect_until(s, "n1", end + 1001), again);
+	/* through a probation without a timeout: trusted, the usual rule again */
+	suspect_expire(s, again + SUSPECT_PROBATION_MS);
+	assert_int_equal(suspect_timeout(s, "t1", again + SUSPECT_PROBATION_MS + 1), 0);
+	assert_int_equal(suspect_node(s, "n1", tasks, 2, again + SUSPECT_PROBATION_MS + 1), 0);
+	/* a probation passes by the clock even before expiry forgets it */
+	assert_int_equal(suspect_timeout(s, "a", T0), 0);
+	assert_int_equal(suspect_timeout(s, "b", T0), 0);
+	tasks[0] = "a";
+	tasks[1] = "b";
+	assert_int_equal(suspect_node(s, "n2", tasks, 2, T0), end);
+	assert_int_equal(suspect_timeout(s, "a", end + SUSPECT_PROBATION_MS), 0);
+	assert_int_equal(suspect_node(s, "n2", tasks, 2, end + SUSPECT_PROBATION_MS), 0);
 	suspect_free(s);
 }
 
@@ -98,6 +132,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_all_tasks_time_out),
+		cmocka_unit_test(test_probation),
 		cmocka_unit_test(test_one_task_or_old_timeouts),
 		cmocka_unit_test(test_bounds),
 	};

@@ -383,6 +383,16 @@ static int removed_one(void)
 	return shown_int("removed") == 1;
 }
 
+static int attached(void)
+{
+	return strcmp(app_state(), "attached") == 0;
+}
+
+static int in_grace(void)
+{
+	return strcmp(app_state(), "grace") == 0;
+}
+
 static int looked(void)
 {
 	return shown_int("looks") >= 1 && strcmp(app_state(), "") != 0;
@@ -616,9 +626,10 @@ static void test_redeploy_within_grace(void **state)
 	world.attached = world.managed = 1;
 	publish(1);
 	start(2);
-	run(2500, NULL);
+	run(5000, attached);
+	assert_string_equal(app_state(), "attached");
 	publish(0);
-	run(1500, NULL);
+	run(5000, in_grace);
 	assert_string_equal(app_state(), "grace");
 	publish(1);
 	run(3000, NULL);

@@ -1,5 +1,6 @@
 /* Tasks that are ready but not picked (routing/rtable_build.c with
  * routing/overlay.c): tasks on a node Swarm reports down or disconnected,
+ * or drained,
  * tasks the health overlay lists, and a route whose every ready task is
  * excluded, which picks among them all rather than answer 503. Guards
  * against a dead node's tasks being picked until Swarm reschedules them.
@@ -100,6 +101,42 @@ static void test_node_down(void **state)
 		rtable_free(t);
 		model_free(m);
 	}
+}
+
+static void test_node_drained(void **state)
+{
+	struct model *m = web_model(MODEL_NODE_READY);
+	struct sbuf out = SBUF_INIT;
+	unsigned counts[3];
+	struct rtable *t;
+
+	(void)state;
+	m->nodes[1].availability = MODEL_AVAIL_DRAIN;
+	t = build_with(m, NULL);
+	count_picks(t, 30, counts);
+	assert_int_equal(counts[0], 15);
+	assert_int_equal(counts[1], 0);
+	assert_int_equal(counts[2], 15);
+	assert_int_equal(rtable_show_tasks(t, "web", &out, 0), 0);
+	assert_non_null(strstr(out.buf, "while node node-2 is drained"));
+	sbuf_free(&out);
+	rtable_free(t);
+	/* paused: Swarm leaves its tasks running, so are they picked */
+	m->nodes[1].availability = MODEL_AVAIL_PAUSE;
+	t = build_with(m, NULL);
+	count_picks(t, 30, counts);
+	assert_int_equal(counts[1], 10);
+	rtable_free(t);
+	/* every node drained: the tasks serve until their replacements run */
+	for (size_t i = 0; i < 3; i++)
+		m->nodes[i].availability = MODEL_AVAIL_DRAIN;
+	t = build_with(m, NULL);
+	count_picks(t, 30, counts);
+	assert_int_equal(counts[0], 10);
+	assert_int_equal(counts[1], 10);
+	assert_int_equal(counts[2], 10);
+	rtable_free(t);
+	model_free(m);
 }
 
 static void test_overlay_excludes(void **state)
@@ -217,6 +254,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_node_down),
+		cmocka_unit_test(test_node_drained),
 		cmocka_unit_test(test_overlay_excludes),
 		cmocka_unit_test(test_all_excluded),
 		cmocka_unit_test(test_vip_ignores_overlay),
