@@ -578,18 +578,7 @@ static void many_services(size_t n, const char *state)
 {
 	struct sbuf svcs = SBUF_INIT, tasks = SBUF_INIT;
 
-	sbuf_putc(&svcs, '[');
-	sbuf_putc(&tasks, '[');
-	for (size_t i = 0; i < n; i++) {
-		sbuf_printf(&svcs, "%s{\"ID\":\"s%04zu\",\"Spec\":{\"Name\":\"s%04zu\","
-			    "\"Labels\":{\"com.docker.lb.hosts\":\"s%04zu.test\",\"com.docker.lb.port\":\"80\"},"
-			    "\"Mode\":{\"Replicated\":{\"Replicas\":1}}}}", i ? "," : "", i, i, i);
-		sbuf_printf(&tasks, "%s{\"ID\":\"t%04zu\",\"ServiceID\":\"s%04zu\",\"DesiredState\":\"running\","
-			    "\"Status\":{\"State\":\"%s\",\"Timestamp\":\"2024-01-01T00:00:00Z\"}}",
-			    i ? "," : "", i, i, state);
-	}
-	sbuf_putc(&svcs, ']');
-	sbuf_putc(&tasks, ']');
+	fixture_many_services(n, state, &svcs, &tasks);
 	assert_false(svcs.oom || tasks.oom);
 	free(dm.services);
 	free(dm.tasks);

@@ -539,18 +539,7 @@ static struct swarm *many_swarm(size_t n, const char *state)
 	char err[256];
 
 	assert_non_null(sw);
-	sbuf_putc(&svcs, '[');
-	sbuf_putc(&tasks, '[');
-	for (size_t i = 0; i < n; i++) {
-		sbuf_printf(&svcs, "%s{\"ID\":\"s%04zu\",\"Spec\":{\"Name\":\"s%04zu\","
-			    "\"Labels\":{\"com.docker.lb.hosts\":\"s%04zu.test\",\"com.docker.lb.port\":\"80\"},"
-			    "\"Mode\":{\"Replicated\":{\"Replicas\":1}}}}", i ? "," : "", i, i, i);
-		sbuf_printf(&tasks, "%s{\"ID\":\"t%04zu\",\"ServiceID\":\"s%04zu\",\"DesiredState\":\"running\","
-			    "\"Status\":{\"State\":\"%s\",\"Timestamp\":\"2024-01-01T00:00:00Z\"}}",
-			    i ? "," : "", i, i, state);
-	}
-	sbuf_putc(&svcs, ']');
-	sbuf_putc(&tasks, ']');
+	fixture_many_services(n, state, &svcs, &tasks);
 	assert_false(svcs.oom || tasks.oom);
 	if (swarm_load_services(sw, svcs.buf, svcs.len, 1000, err, sizeof(err)) < 0 ||
 	    swarm_load_tasks(sw, tasks.buf, tasks.len, NULL, 0, 1100, err, sizeof(err)) < 0)

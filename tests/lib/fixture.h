@@ -9,4 +9,12 @@
  */
 char *fixture_read(const char *name, size_t *len);
 
+struct sbuf;
+
+/* Appends to <svcs> and <tasks> Docker's /services and /tasks answers for
+ * <n> synthetic routed services s0000.. of one replica each (host
+ * sNNNN.test), with one task tNNNN each in state <state>.
+ */
+void fixture_many_services(size_t n, const char *state, struct sbuf *svcs, struct sbuf *tasks);
+
 #endif

@@ -69,6 +69,17 @@ static void count_picks(const struct rtable *t, unsigned n, unsigned counts[3])
 	}
 }
 
+/* Asserts that <n> requests pick w.1, w.2, w.3 <a>, <b>, <c> times. */
+static void assert_picks(const struct rtable *t, unsigned n, unsigned a, unsigned b, unsigned c)
+{
+	unsigned counts[3];
+
+	count_picks(t, n, counts);
+	assert_int_equal(counts[0], a);
+	assert_int_equal(counts[1], b);
+	assert_int_equal(counts[2], c);
+}
+
 static void test_node_down(void **state)
 {
 	static const enum model_node_state gone[] = { MODEL_NODE_DOWN, MODEL_NODE_DISCONNECTED };
@@ -80,10 +91,7 @@ static void test_node_down(void **state)
 		struct rtable *t = build_with(m, NULL);
 		struct sbuf out = SBUF_INIT;
 
-		count_picks(t, 30, counts);
-		assert_int_equal(counts[0], 15);
-		assert_int_equal(counts[1], 0);
-		assert_int_equal(counts[2], 15);
+		assert_picks(t, 30, 15, 0, 15);
 		assert_int_equal(rtable_show_tasks(t, "web", &out, 0), 0);
 		assert_non_null(strstr(out.buf, k ? "while node node-2 is disconnected" :
 					       "while node node-2 is down"));
@@ -113,10 +121,7 @@ static void test_node_drained(void **state)
 	(void)state;
 	m->nodes[1].availability = MODEL_AVAIL_DRAIN;
 	t = build_with(m, NULL);
-	count_picks(t, 30, counts);
-	assert_int_equal(counts[0], 15);
-	assert_int_equal(counts[1], 0);
-	assert_int_equal(counts[2], 15);
+	assert_picks(t, 30, 15, 0, 15);
 	assert_int_equal(rtable_show_tasks(t, "web", &out, 0), 0);
 	assert_non_null(strstr(out.buf, "while node node-2 is drained"));
 	sbuf_free(&out);
@@ -131,10 +136,7 @@ static void test_node_drained(void **state)
 	for (size_t i = 0; i < 3; i++)
 		m->nodes[i].availability = MODEL_AVAIL_DRAIN;
 	t = build_with(m, NULL);
-	count_picks(t, 30, counts);
-	assert_int_equal(counts[0], 10);
-	assert_int_equal(counts[1], 10);
-	assert_int_equal(counts[2], 10);
+	assert_picks(t, 30, 10, 10, 10);
 	rtable_free(t);
 	model_free(m);
 }
@@ -145,7 +147,6 @@ static void test_overlay_excludes(void **state)
 	struct overlay *ov = overlay_new();
 	struct sbuf out = SBUF_INIT;
 	struct route_req req;
-	unsigned counts[3];
 	struct rtable *t;
 
 	(void)state;
@@ -154,10 +155,7 @@ static void test_overlay_excludes(void **state)
 	assert_int_equal(overlay_add(ov, "other.9", "1 failure (SH) in 10s", 2000), 0);
 	overlay_seal(ov);
 	t = build_with(m, ov);
-	count_picks(t, 20, counts);
-	assert_int_equal(counts[0], 10);
-	assert_int_equal(counts[1], 10);
-	assert_int_equal(counts[2], 0);
+	assert_picks(t, 20, 10, 10, 0);
 
 	assert_int_equal(rtable_show_tasks(t, "web", &out, 1), 0);
 	assert_non_null(strstr(out.buf, "\"excluded\":{\"reason\":\"1 failure (SC) in 10s\","
@@ -180,7 +178,6 @@ static void test_all_excluded(void **state)
 	struct overlay *ov = overlay_new();
 	struct sbuf out = SBUF_INIT;
 	struct route_req req;
-	unsigned counts[3];
 	struct rtable *t;
 
 	(void)state;
@@ -189,10 +186,7 @@ static void test_all_excluded(void **state)
 	overlay_seal(ov);
 	t = build_with(m, ov);
 	/* no usable task left: every ready one is picked rather than a 503 */
-	count_picks(t, 30, counts);
-	assert_int_equal(counts[0], 10);
-	assert_int_equal(counts[1], 10);
-	assert_int_equal(counts[2], 10);
+	assert_picks(t, 30, 10, 10, 10);
 	fx_req(&req, "web.example", "/");
 	rtable_explain(t, &req, &out, 1);
 	assert_non_null(strstr(out.buf, "\"all_excluded\":true"));
