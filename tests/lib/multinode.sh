@@ -172,6 +172,12 @@ mn_node_start() {
 	dir=$(mn_dir "$n")
 	mkdir -p "$dir/run" "$dir/data"
 	[ -f "$dir/daemon.json" ] || echo '{}' >"$dir/daemon.json"
+	# A killed node leaves its pid files behind, and by now their pids may
+	# belong to other processes of this machine: dockerd then refuses to
+	# start ("pid file found"), and would take a live pid for its
+	# containerd. Nothing of the node runs here (mn_node_kill checked).
+	_mn_node_dead "$n" >&2 || fail "node $n: cannot start dockerd, its processes still run"
+	rm -f "$dir/run/docker.pid" "$dir/run/docker/containerd/containerd.pid"
 	# The node's own mount namespace: /run is the node's directory (socket,
 	# exec root, containerd, runc state); mounts made by the daemon die
 	# with its processes. Its own UTS namespace gives the node its name.
