@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "discovery/discstats.h"
 #include "dockerapi/dockerapi.h"
 #include "dockerapi/dockerhost.h"
+#include "haproxyapi/hachan.h"
 #include "health/health.h"
 #include "netmgr/netmgr.h"
 #include "routing/model.h"
@@ -118,6 +120,25 @@ static void agent_health_publish(void *arg, struct overlay *ov)
 	(void)arg;
 	if (tables_set_health(ov) < 0)
 		LOG(LL_ERROR, "agent", "cannot build the table with the health overlay");
+}
+
+/* TLS to the TCP runtime APIs, with the agent's client certificate: all
+ * three files or none.
+ */
+static int agent_start_runtime_tls(const struct options *o)
+{
+	char err[PATH_MAX + 128];
+
+	if (!o->haproxy_runtime_ca && !o->haproxy_runtime_cert && !o->haproxy_runtime_key)
+		return 0;
+	if (hachan_tls_set(o->haproxy_runtime_ca, o->haproxy_runtime_cert, o->haproxy_runtime_key,
+			   err, sizeof(err)) < 0) {
+		LOG(LL_ERROR, "agent", "cannot set up TLS to HAProxy's runtime API", KVS("reason", err));
+		return -1;
+	}
+	LOG(LL_INFO, "agent", "TLS to HAProxy's runtime API over TCP",
+	    KVS("ca", o->haproxy_runtime_ca), KVS("cert", o->haproxy_runtime_cert));
+	return 0;
 }
 
 /* Passive health runs wherever the agent talks to HAProxy's runtime API:
@@ -423,7 +444,8 @@ static int agent_start_services(const struct options *o)
 			return -1;
 		}
 	}
-	if (agent_start_certs(o) < 0 || agent_start_health(o) < 0 || agent_start_netmgr(o) < 0)
+	if (agent_start_runtime_tls(o) < 0 || agent_start_certs(o) < 0 ||
+	    agent_start_health(o) < 0 || agent_start_netmgr(o) < 0)
 		return -1;
 	if (agent_start_stats(o, err, sizeof(err)) < 0) {
 		LOG(LL_ERROR, "agent", "cannot start the stats socket", KVS("reason", err));

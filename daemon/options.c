@@ -114,6 +114,16 @@ static const struct opt_def defs[] = {
 	  "HAProxy runtime API to push certificates to and to read failed requests\n"
 	  "from (passive health): unix:PATH, HOST:PORT or tasks:SERVICE:PORT\n"
 	  "(every task of a swarm service; repeatable)" },
+	{ "haproxy-runtime-ca", "SWARM_SPOA_HAPROXY_RUNTIME_CA", "FILE", OPT_STR,
+	  OFF(haproxy_runtime_ca), 0, 0,
+	  "speak TLS to every TCP --haproxy-runtime: HAProxy's certificate must\n"
+	  "chain to this PEM CA (docs/security.md; needs --haproxy-runtime-cert)" },
+	{ "haproxy-runtime-cert", "SWARM_SPOA_HAPROXY_RUNTIME_CERT", "FILE", OPT_STR,
+	  OFF(haproxy_runtime_cert), 0, 0,
+	  "the agent's client certificate (PEM) for TLS to the runtime API" },
+	{ "haproxy-runtime-key", "SWARM_SPOA_HAPROXY_RUNTIME_KEY", "FILE", OPT_STR,
+	  OFF(haproxy_runtime_key), 0, 0,
+	  "its private key (PEM; default: in --haproxy-runtime-cert's file)" },
 	{ "traffic-interval", "SWARM_SPOA_TRAFFIC_INTERVAL", "SECONDS", OPT_UINT,
 	  OFF(traffic_interval_s), 0, 3600,
 	  "read each HAProxy's per-service traffic table (show table) this often\n"

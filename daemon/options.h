@@ -46,6 +46,9 @@ struct options {
 
 	const char *haproxy_runtime[OPTIONS_MAX_LISTEN]; /* HAProxy runtime APIs: certificates, passive health */
 	size_t nhaproxy_runtime;
+	const char *haproxy_runtime_ca;   /* TLS to TCP runtime APIs: HAProxy's CA, */
+	const char *haproxy_runtime_cert; /* the agent's certificate, */
+	const char *haproxy_runtime_key;  /* and its key (NULL: in the certificate's file) */
 	unsigned traffic_interval_s;    /* per-service traffic reads (0: none) */
 	const char *certs_dir;          /* where certificate secrets are mounted */
 	const char *default_cert;       /* PEM for unknown SNI */

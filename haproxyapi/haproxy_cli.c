@@ -10,14 +10,14 @@
 #include <sys/un.h>
 #include <ev.h>
 
+#include "haproxyapi/hachan.h"
 #include "haproxyapi/haproxy_cli.h"
 #include "common/sbuf.h"
 
 struct haproxy_cli_req {
 	struct ev_loop *loop;
-	ev_io io;
 	ev_timer timer;
-	int fd;
+	struct hachan *ch;
 	int connected;
 	struct sbuf out;          /* command still to send */
 	size_t sent;
@@ -103,9 +103,8 @@ bad:
 
 static void cli_free(struct haproxy_cli_req *r)
 {
-	ev_io_stop(r->loop, &r->io);
 	ev_timer_stop(r->loop, &r->timer);
-	close(r->fd);
+	hachan_close(r->ch);
 	sbuf_free(&r->out);
 	sbuf_free(&r->in);
 	free(r);
@@ -115,9 +114,9 @@ static void cli_finish(struct haproxy_cli_req *r, const char *error)
 {
 	haproxy_cli_done_fn done = r->done;
 	void *arg = r->arg;
-	char why[256];
+	char why[384];
 
-	ev_io_stop(r->loop, &r->io);
+	hachan_want(r->ch, 0);
 	ev_timer_stop(r->loop, &r->timer);
 	if (error) {
 		snprintf(why, sizeof(why), "%s: %s", r->name, error);
@@ -143,7 +142,7 @@ static void cli_read(struct haproxy_cli_req *r)
 	char buf[16384];
 
 	for (;;) {
-		ssize_t n = read(r->fd, buf, sizeof(buf));
+		ssize_t n = hachan_read(r->ch, buf, sizeof(buf));
 
 		if (n > 0) {
 			if (r->in.len + (size_t)n > HAPROXY_CLI_MAX_ANSWER) {
@@ -161,17 +160,15 @@ static void cli_read(struct haproxy_cli_req *r)
 			cli_finish(r, NULL);
 			return;
 		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
+		if (errno == EAGAIN)
 			return;
 		/* HAProxy resets a connection it closes with unread input: what
 		 * it wrote before is the answer. */
-		if (errno == ECONNRESET && r->in.len) {
+		if ((errno == ECONNRESET || errno == EIO) && r->in.len) {
 			cli_finish(r, NULL);
 			return;
 		}
-		cli_finish(r, strerror(errno));
+		cli_finish(r, hachan_error(r->ch));
 		return;
 	}
 }
@@ -179,51 +176,45 @@ static void cli_read(struct haproxy_cli_req *r)
 static void cli_write(struct haproxy_cli_req *r)
 {
 	while (r->sent < r->out.len) {
-		ssize_t n = write(r->fd, r->out.buf + r->sent, r->out.len - r->sent);
+		ssize_t n = hachan_write(r->ch, r->out.buf + r->sent, r->out.len - r->sent);
 
 		if (n > 0) {
 			r->sent += (size_t)n;
 			continue;
 		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n < 0 && errno == EAGAIN)
 			return;
-		cli_finish(r, n < 0 ? strerror(errno) : "short write");
+		cli_finish(r, n < 0 ? hachan_error(r->ch) : "short write");
 		return;
 	}
 	/* All sent: HAProxy answers, then closes. (A payload must end with
 	 * its empty line: at the end of input HAProxy drops an unfinished
 	 * one without a word.) */
-	shutdown(r->fd, SHUT_WR);
-	ev_io_stop(r->loop, &r->io);
-	ev_io_set(&r->io, r->fd, EV_READ);
-	ev_io_start(r->loop, &r->io);
+	hachan_end_write(r->ch);
+	hachan_want(r->ch, EV_READ);
+	/* TLS may hold answer bytes read with the handshake's last record */
+	cli_read(r);
 }
 
-static void cli_on_io(struct ev_loop *loop, ev_io *w, int revents)
+static void cli_on_io(void *arg, int events)
 {
-	struct haproxy_cli_req *r = (struct haproxy_cli_req *)((char *)w -
-				     offsetof(struct haproxy_cli_req, io));
+	struct haproxy_cli_req *r = arg;
 
-	(void)loop;
-	if (!r->connected && (revents & EV_WRITE)) {
-		int soerr = 0;
-		socklen_t sl = sizeof(soerr);
-
-		if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-			soerr = errno;
-		if (soerr) {
-			cli_finish(r, strerror(soerr));
-			return;
-		}
-		r->connected = 1;
+	if (events & HACHAN_ERROR) {
+		cli_finish(r, hachan_error(r->ch));
+		return;
 	}
-	if (revents & EV_WRITE) {
+	if (events & HACHAN_CONNECTED) {
+		r->connected = 1;
+		hachan_want(r->ch, EV_WRITE);
 		cli_write(r);
 		return;
 	}
-	if (revents & EV_READ)
+	if (events & EV_WRITE) {
+		cli_write(r);
+		return;
+	}
+	if (events & EV_READ)
 		cli_read(r);
 }
 
@@ -249,26 +240,13 @@ struct haproxy_cli_req *haproxy_cli_send(struct ev_loop *loop, const struct hapr
 		snprintf(err, errlen, "out of memory");
 		goto out_free;
 	}
-	r->fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (r->fd < 0) {
-		snprintf(err, errlen, "%s: socket: %s", a->name, strerror(errno));
+	r->ch = hachan_open(loop, a, cli_on_io, r, err, errlen);
+	if (!r->ch)
 		goto out_free;
-	}
-	/* A unix socket connects at once or fails at once; TCP says later. */
-	if (connect(r->fd, (const struct sockaddr *)&a->ss, a->len) == 0) {
-		r->connected = 1;
-	} else if (errno != EINPROGRESS) {
-		snprintf(err, errlen, "%s: %s", a->name, strerror(errno));
-		goto out_close;
-	}
-	ev_io_init(&r->io, cli_on_io, r->fd, EV_WRITE);
-	ev_io_start(loop, &r->io);
 	ev_timer_init(&r->timer, cli_on_timeout, timeout_ms / 1000.0, 0.0);
 	ev_timer_start(loop, &r->timer);
 	return r;
 
-out_close:
-	close(r->fd);
 out_free:
 	sbuf_free(&r->out);
 	free(r);

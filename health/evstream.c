@@ -4,14 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 #include <ev.h>
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "haproxyapi/hachan.h"
 #include "haproxyapi/haproxy_cli.h"
 #include "health/evstream.h"
 
@@ -19,9 +16,8 @@
 
 struct evstream {
 	struct ev_loop *loop;
-	ev_io io;
 	ev_timer retry;
-	int fd;                        /* -1 while waiting to reconnect */
+	struct hachan *ch;             /* NULL while waiting to reconnect */
 	int connected;
 	struct haproxy_cli_addr addr;
 	char cmd[128];
@@ -44,11 +40,8 @@ static void evstream_fail(struct evstream *s, const char *why)
 {
 	int64_t now = clock_mono_ms();
 
-	if (s->fd >= 0) {
-		ev_io_stop(s->loop, &s->io);
-		close(s->fd);
-		s->fd = -1;
-	}
+	hachan_close(s->ch);
+	s->ch = NULL;
 	/* a connection that streamed a while was not a failing one */
 	if (s->connected && now - s->connected_ms >= EVSTREAM_STABLE_MS)
 		s->backoff_ms = 0;
@@ -98,7 +91,7 @@ static void evstream_read(struct evstream *s)
 	char buf[16384];
 
 	for (;;) {
-		ssize_t n = read(s->fd, buf, sizeof(buf));
+		ssize_t n = hachan_read(s->ch, buf, sizeof(buf));
 
 		if (n > 0) {
 			evstream_lines(s, buf, (size_t)n);
@@ -108,88 +101,67 @@ static void evstream_read(struct evstream *s)
 			evstream_fail(s, "HAProxy closed the connection");
 			return;
 		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			evstream_fail(s, strerror(errno));
+		if (errno != EAGAIN)
+			evstream_fail(s, hachan_error(s->ch));
 		return;
 	}
 }
 
-static void evstream_on_io(struct ev_loop *loop, ev_io *w, int revents)
+static void evstream_write(struct evstream *s)
 {
-	struct evstream *s = (struct evstream *)((char *)w - offsetof(struct evstream, io));
+	while (s->sent < s->cmd_len) {
+		ssize_t n = hachan_write(s->ch, s->cmd + s->sent, s->cmd_len - s->sent);
 
-	(void)loop;
-	if (revents & EV_WRITE) {
-		if (!s->connected) {
-			int soerr = 0;
-			socklen_t sl = sizeof(soerr);
-
-			if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-				soerr = errno;
-			if (soerr) {
-				evstream_fail(s, strerror(soerr));
-				return;
-			}
+		if (n > 0) {
+			s->sent += (size_t)n;
+			continue;
 		}
-		while (s->sent < s->cmd_len) {
-			ssize_t n = write(s->fd, s->cmd + s->sent, s->cmd_len - s->sent);
-
-			if (n > 0) {
-				s->sent += (size_t)n;
-				continue;
-			}
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				return;
-			evstream_fail(s, n < 0 ? strerror(errno) : "short write");
+		if (n < 0 && errno == EAGAIN)
 			return;
-		}
-		/* No half-close: HAProxy would end the stream at the end of
-		 * its input. */
-		if (!s->connected)
-			LOG(LL_INFO, "health", "HAProxy event stream open", KVS("target", s->addr.name));
-		s->connected = 1;
-		s->connected_ms = clock_mono_ms();
-		s->connects++;
-		s->last_error[0] = '\0';
-		ev_io_stop(s->loop, &s->io);
-		ev_io_set(&s->io, s->fd, EV_READ);
-		ev_io_start(s->loop, &s->io);
+		evstream_fail(s, n < 0 ? hachan_error(s->ch) : "short write");
 		return;
 	}
-	if (revents & EV_READ)
+	/* No half-close: HAProxy would end the stream at the end of its
+	 * input. */
+	LOG(LL_INFO, "health", "HAProxy event stream open", KVS("target", s->addr.name),
+	    KVI("tls", hachan_is_tls(&s->addr)));
+	s->connected = 1;
+	s->connected_ms = clock_mono_ms();
+	s->connects++;
+	s->last_error[0] = '\0';
+	hachan_want(s->ch, EV_READ);
+	evstream_read(s);
+}
+
+static void evstream_on_io(void *arg, int events)
+{
+	struct evstream *s = arg;
+
+	if (events & HACHAN_ERROR) {
+		evstream_fail(s, hachan_error(s->ch));
+		return;
+	}
+	if (events & HACHAN_CONNECTED) {
+		hachan_want(s->ch, EV_WRITE);
+		evstream_write(s);
+		return;
+	}
+	if ((events & EV_WRITE) && !s->connected) {
+		evstream_write(s);
+		return;
+	}
+	if (events & EV_READ)
 		evstream_read(s);
 }
 
 static void evstream_connect(struct evstream *s)
 {
-	int one = 1;
+	char err[256];
 
 	s->sent = 0;
-	s->fd = socket(s->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->fd < 0) {
-		evstream_fail(s, strerror(errno));
-		return;
-	}
-	/* an HAProxy whose host vanished is noticed without traffic */
-	if (s->addr.ss.ss_family != AF_UNIX) {
-		int idle = 30, intvl = 10, cnt = 3;
-
-		setsockopt(s->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-		setsockopt(s->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-		setsockopt(s->fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
-		setsockopt(s->fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-	}
-	if (connect(s->fd, (const struct sockaddr *)&s->addr.ss, s->addr.len) < 0 &&
-	    errno != EINPROGRESS) {
-		evstream_fail(s, strerror(errno));
-		return;
-	}
-	ev_io_init(&s->io, evstream_on_io, s->fd, EV_WRITE);
-	ev_io_start(s->loop, &s->io);
+	s->ch = hachan_open(s->loop, &s->addr, evstream_on_io, s, err, sizeof(err));
+	if (!s->ch)
+		evstream_fail(s, err);
 }
 
 static void evstream_on_retry(struct ev_loop *loop, ev_timer *t, int revents)
@@ -213,7 +185,6 @@ struct evstream *evstream_new(struct ev_loop *loop, const struct haproxy_cli_add
 	if (!s)
 		return NULL;
 	s->loop = loop;
-	s->fd = -1;
 	s->addr = *addr;
 	s->on_line = on_line;
 	s->arg = arg;
@@ -229,10 +200,7 @@ void evstream_free(struct evstream *s)
 	if (!s)
 		return;
 	ev_timer_stop(s->loop, &s->retry);
-	if (s->fd >= 0) {
-		ev_io_stop(s->loop, &s->io);
-		close(s->fd);
-	}
+	hachan_close(s->ch);
 	free(s);
 }
 
