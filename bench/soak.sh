@@ -25,7 +25,8 @@
 #            listener: HAProxy's 80 and 443, each agent's SPOP port (12345),
 #            stats socket and metrics listener (from the agent's own network
 #            namespace), HAProxy's runtime API (9999, on the control
-#            network, from an agent's namespace); SOAK_ABUSE=0 turns it off
+#            network, from an agent's namespace; behind TLS unless
+#            SOAK_RUNTIME_TLS=0); SOAK_ABUSE=0 turns it off
 #
 # The host's dockerd and the multinode tests' sspmn-* swarm are never
 # touched: the host's dockerd only builds the images from this tree
@@ -162,7 +163,10 @@ mn_setup
 [ -n "${SOAK_IMAGES_TAR:-}" ] || rm -f "$MN_IMAGES_TAR"
 mn_docker 1 image inspect -f '{{index .RepoTags 0}} {{.Id}} {{.Created}}' "${MN_IMAGES[@]}" >"$TEST_WORK/images.txt"
 [ "${SOAK_KEEP:-0}" = 1 ] || on_exit soak_teardown
-mn_pair_deploy
+# HAProxy's runtime API behind TLS (docker/stack-runtime-tls.yml), unless
+# SOAK_RUNTIME_TLS=0: its plain TCP socket is what a client sending lines
+# over 8 KB locks up on HAProxy 2.6 (docs/security.md).
+MN_RUNTIME_TLS=${SOAK_RUNTIME_TLS:-1} mn_pair_deploy
 
 # service_settled <service>: no update under way, every task running.
 service_settled() {
@@ -287,7 +291,14 @@ HAPROXY_CTL=$(mn_docker 1 inspect -f "{{(index .NetworkSettings.Networks \"${MN_
 
 # haproxy_cli <command>: HAProxy's answer on its runtime API, asked from
 # the first agent's network namespace (the control network).
+# Over TLS with the agent's own certificate when the pair uses it.
 haproxy_cli() {
+	if [ "${SOAK_RUNTIME_TLS:-1}" = 1 ]; then
+		nsenter -t "$AGENT1_PID" -n -- timeout 10 sh -c \
+			'printf "%s\n" "$3" | openssl s_client -quiet -verify_quiet -connect "$1:9999" -cert "$2" 2>/dev/null' \
+			haproxy-cli "$HAPROXY_CTL" "/proc/$AGENT1_PID/root/run/secrets/swarm-spoa-runtime-agent.pem" "$1"
+		return
+	fi
 	nsenter -t "$AGENT1_PID" -n -- timeout 10 bash -c \
 		'exec 3<>"/dev/tcp/$1/9999" && printf "%s\n" "$2" >&3 && cat <&3' haproxy-cli "$HAPROXY_CTL" "$1"
 }
@@ -346,8 +357,8 @@ if [ "$ABUSE" = 1 ]; then
 		abuse "metrics-$key" "pid:$pid" --tcp "127.0.0.1:$METRICS_PORT" --proto http \
 			--idle 5 --slow 5 --flood 20 --flood-rate 20 --junk-rate 1 --max-conns 30
 	done <<<"$WATCHED0"
-	# HAProxy's runtime API holds 10 connections (its stats maxconn): the
-	# abuse keeps to 5, so that the agents' commands find a place.
+	# HAProxy's runtime API (or its TLS frontend) lets 100 connections in
+	# (stats maxconn, the frontend's maxconn); the abuse keeps to 5.
 	abuse haproxy-runtime "pid:$AGENT1_PID" --tcp "$HAPROXY_CTL:9999" --proto line \
 		--idle 1 --slow 1 --flood 3 --flood-rate 3 --junk-rate 0.5 --max-conns 5
 fi

@@ -5,14 +5,15 @@
 #     log in /var/log/swarm-spoa-dockerd.log);
 #   - makes this dockerd a single-node swarm when it is not in one;
 #   - builds the images (docker/build-images.sh);
-#   - creates the shared "swarm-spoa" overlay network, deploys the pair
-#     (docker/stack.yml, stack "swarm-spoa") and the demo apps
-#     (docker/demo-stack.yml, stack "demo");
+#   - creates the shared "swarm-spoa" overlay network and the secrets of
+#     HAProxy's runtime API behind TLS (docker/runtime-tls.sh), deploys the
+#     pair (docker/stack.yml with docker/stack-runtime-tls.yml, stack
+#     "swarm-spoa") and the demo apps (docker/demo-stack.yml, stack "demo");
 #   - sends requests through HAProxy on 127.0.0.1 and prints who answered,
 #     then the agent's "show routes".
 #
 # Usage: docker/demo.sh [--down]
-#   --down   remove the two stacks and the network
+#   --down   remove the two stacks, the network and the secrets
 #
 # SWARM_SPOA_HTTP_PORT / SWARM_SPOA_HTTPS_PORT choose HAProxy's host ports
 # (default 80 and 443).
@@ -49,6 +50,8 @@ down() {
 	log "waiting for the stacks' tasks to go"
 	until_ok 60 no_stack_containers || true
 	until_ok 30 "$DOCKER" network rm "$network" || true
+	"$DOCKER" secret rm swarm-spoa-runtime-ca swarm-spoa-runtime-haproxy \
+		swarm-spoa-runtime-agent >/dev/null 2>&1 || true
 	log "removed"
 }
 
@@ -89,8 +92,10 @@ if ! "$DOCKER" network inspect "$network" >/dev/null 2>&1; then
 	"$DOCKER" network create -d overlay --attachable "$network" >/dev/null
 fi
 
+DOCKER=$DOCKER "$here/runtime-tls.sh" swarm-spoa | sed 's/^/demo: /'
 log "deploying the pair (stack swarm-spoa, HTTP on port $SWARM_SPOA_HTTP_PORT) and the demo apps (stack demo)"
-"$DOCKER" stack deploy --resolve-image never -c "$here/stack.yml" swarm-spoa >/dev/null
+SWARM_SPOA_RUNTIME_TLS_PREFIX=swarm-spoa "$DOCKER" stack deploy --resolve-image never \
+	-c "$here/stack.yml" -c "$here/stack-runtime-tls.yml" swarm-spoa >/dev/null
 "$DOCKER" stack deploy --resolve-image never -c "$here/demo-stack.yml" demo >/dev/null
 
 url=http://127.0.0.1:$SWARM_SPOA_HTTP_PORT

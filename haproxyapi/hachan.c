@@ -237,6 +237,18 @@ static int hachan_curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
+/* The same keepalive as a plain channel's: libcurl sets the idle time and
+ * the interval, not the count. */
+static int hachan_curl_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	int cnt = 3;
+
+	(void)arg;
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	return CURL_SOCKOPT_OK;
+}
+
 static int hachan_tls_start(struct hachan *ch, const struct haproxy_cli_addr *a, char *err, size_t errlen)
 {
 	char host[INET6_ADDRSTRLEN], url[INET6_ADDRSTRLEN + 32];
@@ -284,6 +296,7 @@ static int hachan_tls_start(struct hachan *ch, const struct haproxy_cli_addr *a,
 	curl_easy_setopt(ch->easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(ch->easy, CURLOPT_TCP_KEEPIDLE, 30L);
 	curl_easy_setopt(ch->easy, CURLOPT_TCP_KEEPINTVL, 10L);
+	curl_easy_setopt(ch->easy, CURLOPT_SOCKOPTFUNCTION, hachan_curl_sockopt);
 	ev_io_init(&ch->curl_io, hachan_on_curl_io, 0, EV_READ);
 	ev_timer_init(&ch->curl_timer, hachan_on_curl_timer, 0.0, 0.0);
 	if (curl_multi_add_handle(ch->multi, ch->easy) != CURLM_OK) {

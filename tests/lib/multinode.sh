@@ -363,10 +363,20 @@ mn_pair_deploy() {
 		mn_docker 1 network create -d overlay --attachable \
 			${MN_NETWORK_SUBNET:+--subnet "$MN_NETWORK_SUBNET"} "$MN_NETWORK" >/dev/null ||
 		fail "cannot create the $MN_NETWORK network"
+	# MN_RUNTIME_TLS=1: HAProxy's runtime API behind TLS, as
+	# docker/stack-runtime-tls.yml deploys it
+	local extra=()
+	if [ "${MN_RUNTIME_TLS:-0}" = 1 ]; then
+		DOCKER=$DOCKER DOCKER_HOST="unix://$(mn_sock 1)" \
+			"$SWARM_SPOA_SRC/docker/runtime-tls.sh" "$MN_PAIR_STACK" >/dev/null ||
+			fail "docker/runtime-tls.sh failed"
+		extra=("$SWARM_SPOA_SRC/docker/stack-runtime-tls.yml")
+	fi
 	SWARM_SPOA_HTTP_PORT=80 SWARM_SPOA_HTTPS_PORT=443 SWARM_SPOA_TAG=$MN_TAG \
 		SWARM_SPOA_CONTROL_SUBNET=10.213.254.0/24 \
+		SWARM_SPOA_RUNTIME_TLS_PREFIX=$MN_PAIR_STACK \
 		SWARM_SPOA_LOG_LEVEL=${MN_AGENT_LOG_LEVEL:-info} STACK_DOCKER="mn_docker 1" \
-		pair_deploy "$MN_PAIR_STACK"
+		pair_deploy "$MN_PAIR_STACK" "${extra[@]}"
 	wait_until 180 mn_pair_ready
 	log "pair deployed and answering on every node in $(( $(now_ms) - t0 )) ms"
 }

@@ -26,20 +26,30 @@ stack_networks() {
 	stack_docker network ls -q --filter "label=$STACK_NS_LABEL=$1"
 }
 
-# stack_deploy <stack> <compose file>: `docker stack deploy` with the images
-# as they are here (never pulled), its output in
+# stack_deploy <stack> <compose file>...: `docker stack deploy` with the
+# images as they are here (never pulled), its output in
 # $TEST_WORK/deploy-<stack>.log. Returns its status.
 stack_deploy() {
-	stack_docker stack deploy --resolve-image never -c "$2" "$1" >"$TEST_WORK/deploy-$1.log" 2>&1
+	local stack=$1 f files=()
+	shift
+	for f in "$@"; do
+		files+=(-c "$f")
+	done
+	stack_docker stack deploy --resolve-image never "${files[@]}" "$stack" \
+		>"$TEST_WORK/deploy-$stack.log" 2>&1
 }
 
-# pair_deploy <stack>: docker/stack.yml, the HAProxy + agents pair as users
-# deploy it, as stack <stack>, set up by the SWARM_SPOA_* variables of the
-# environment (docker/stack.yml lists them). Fails the test when Docker
-# refuses it; waiting until it answers is the caller's (pair_answers).
+# pair_deploy <stack> [compose file...]: docker/stack.yml, the HAProxy +
+# agents pair as users deploy it, as stack <stack>, set up by the
+# SWARM_SPOA_* variables of the environment (docker/stack.yml lists them),
+# merged with the files given (docker/stack-runtime-tls.yml). Fails the
+# test when Docker refuses it; waiting until it answers is the caller's
+# (pair_answers).
 pair_deploy() {
-	stack_deploy "$1" "$SWARM_SPOA_SRC/docker/stack.yml" ||
-		fail "stack deploy of the pair $1 failed: $(cat "$TEST_WORK/deploy-$1.log")"
+	local stack=$1
+	shift
+	stack_deploy "$stack" "$SWARM_SPOA_SRC/docker/stack.yml" "$@" ||
+		fail "stack deploy of the pair $stack failed: $(cat "$TEST_WORK/deploy-$stack.log")"
 }
 
 # pair_label <stack>: puts the test label on the pair's two services (no

@@ -10,12 +10,15 @@
 #      only supplementary group, no capability (effective, permitted,
 #      bounding) and no_new_privs, and still route; the HAProxy tasks run as
 #      in 1;
-#   4. HAProxy's runtime API answers the agents on the control network and
-#      nothing on the apps network: a container there reaches HAProxy's
-#      port 80 on HAProxy's address in that network, and not its runtime
-#      port. (The control network's addresses are not routed from the apps
-#      network at all: the probe does not try them, its packets would leave
-#      the networks this test made.)
+#   4. HAProxy's runtime API, deployed with docker/stack-runtime-tls.yml
+#      (secrets by docker/runtime-tls.sh), answers the agents on the control
+#      network over TLS with their certificate, and nothing else: a plain
+#      connection gets no answer there, the agents stream its ring and read
+#      its table over TLS; on the apps network, a container reaches
+#      HAProxy's port 80 on HAProxy's address in that network, and not its
+#      runtime port. (The control network's addresses are not routed from
+#      the apps network at all: the probe does not try them, its packets
+#      would leave the networks this test made.)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
@@ -91,9 +94,12 @@ sock_gid=$(stat -c %g /var/run/docker.sock)
 unset SWARM_SPOA_AGENT_USER   # the default, as users deploy it
 "$DOCKER" network create -d overlay --attachable "${label[@]}" "$apps" >/dev/null
 on_exit stack_remove "$stack"
+DOCKER=$DOCKER "$SWARM_SPOA_SRC/docker/runtime-tls.sh" --label "$TEST_LABEL_KEY=$TEST_NAME" "$stack" \
+	>/dev/null || fail "docker/runtime-tls.sh failed"
 SWARM_SPOA_TAG=$tag SWARM_SPOA_NETWORK=$apps SWARM_SPOA_HTTP_PORT=$http_port \
 SWARM_SPOA_HTTPS_PORT=$https_port SWARM_SPOA_CONTROL_SUBNET=$subnet \
-	pair_deploy "$stack"
+SWARM_SPOA_RUNTIME_TLS_PREFIX=$stack \
+	pair_deploy "$stack" "$SWARM_SPOA_SRC/docker/stack-runtime-tls.yml"
 pair_label "$stack"
 "$DOCKER" service create -q --detach "${label[@]}" --name sppriv-web --network "$apps" \
 	--label com.docker.lb.hosts=web.priv.test --label com.docker.lb.port=8080 \
@@ -139,10 +145,38 @@ apps_ip=$(addr_on "$hc" "$apps")
 [ -n "$ctl_ip" ] && [ -n "$apps_ip" ] ||
 	fail "HAProxy's addresses: control '$ctl_ip', apps '$apps_ip'"
 agent1=$(head -1 <<<"$agents")
-info=$("$DOCKER" exec "$agent1" sh -c "echo 'show info' | socat -t3 stdio tcp:$ctl_ip:9999" 2>&1) ||
-	fail "the agent cannot reach HAProxy's runtime API on $ctl_ip:9999: $info"
-assert_contains "$info" "Name: HAProxy" "runtime API from an agent"
-log "an agent reaches the runtime API on $ctl_ip:9999 (control network)"
+secrets=/run/secrets/swarm-spoa-runtime
+info=$("$DOCKER" exec "$agent1" sh -c "echo 'show info' |
+	socat -t3 stdio openssl:$ctl_ip:9999,cert=$secrets-agent.pem,verify=0" 2>&1) ||
+	fail "the agent's certificate does not open HAProxy's runtime API on $ctl_ip:9999: $info"
+assert_contains "$info" "Name: HAProxy" "runtime API from an agent, over TLS"
+plain=$("$DOCKER" exec "$agent1" sh -c "echo 'show info' | socat -t3 stdio tcp:$ctl_ip:9999" 2>&1 || true)
+case "$plain" in
+	*"Name: HAProxy"*) fail "HAProxy's runtime API answers a plain connection on $ctl_ip:9999" ;;
+esac
+log "the runtime API on $ctl_ip:9999 (control network) answers the agents' certificate only"
+# the agents themselves: HAProxy's ring streamed, its table read, over TLS
+agent_health() {   # <container>: one line of "show health json" that says both
+	local c=$1 js
+	js=$("$DOCKER" exec "$c" sh -c "echo 'show health json' | socat -t3 stdio unix-connect:/run/swarm-spoa/stats.sock") ||
+		{ echo "no answer from the agent's stats socket"; return 1; }
+	python3 -c '
+import json, sys
+h = json.loads(sys.argv[1])
+ok = h["streams"] and all(s["connected"] for s in h["streams"]) and h["traffic"]["polls"] > 0 \
+    and not h["traffic"]["last_error"]
+print("streams %s, traffic polls %s" % ([(s["target"], s["connected"], s["last_error"]) for s in h["streams"]],
+                                        h["traffic"]["polls"]))
+sys.exit(0 if ok else 1)' "$js"
+}
+for c in $agents; do
+	wait_until 30 agent_health "$c"
+	log "agent $c: $(agent_health "$c")"
+	case "$("$DOCKER" logs "$c" 2>&1)" in
+		*"TLS to HAProxy's runtime API over TCP"*) ;;
+		*) fail "agent $c does not say it speaks TLS to the runtime API" ;;
+	esac
+done
 
 probe=$("$DOCKER" run --rm "${label[@]}" --network "$apps" --entrypoint bash "swarm-spoa/echo:$tag" -c "
 	try() { timeout 3 bash -c \"exec 3<>/dev/tcp/\$1/\$2\" 2>/dev/null && echo \"\$1:\$2 open\" || echo \"\$1:\$2 closed\"; }
