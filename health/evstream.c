@@ -39,7 +39,11 @@ static void evstream_connect(struct evstream *s);
 static void evstream_fail(struct evstream *s, const char *why)
 {
 	int64_t now = clock_mono_ms();
+	char reason[sizeof(s->last_error)];
 
+	/* <why> may be the channel's own error text */
+	snprintf(reason, sizeof(reason), "%s", why);
+	why = reason;
 	hachan_close(s->ch);
 	s->ch = NULL;
 	/* a connection that streamed a while was not a failing one */
