@@ -362,68 +362,63 @@ out_close:
 	return NULL;
 }
 
+/* What a TLS read or write returned, as read(2) and write(2) say it. */
+static ssize_t hachan_tls_result(struct hachan *ch, CURLcode rc, size_t n)
+{
+	if (rc == CURLE_OK)
+		return (ssize_t)n;
+	if (rc == CURLE_AGAIN) {
+		errno = EAGAIN;
+		return -1;
+	}
+	snprintf(ch->error, sizeof(ch->error), "TLS: %s",
+		 ch->curl_err[0] ? ch->curl_err : curl_easy_strerror(rc));
+	errno = EIO;
+	return -1;
+}
+
+/* The same for a plain socket's: EWOULDBLOCK as EAGAIN, the error kept.
+ * Returns 1 when interrupted (call again).
+ */
+static int hachan_plain_failed(struct hachan *ch)
+{
+	if (errno == EINTR)
+		return 1;
+	if (errno == EWOULDBLOCK)
+		errno = EAGAIN;
+	if (errno != EAGAIN)
+		snprintf(ch->error, sizeof(ch->error), "%s", strerror(errno));
+	return 0;
+}
+
 ssize_t hachan_read(struct hachan *ch, void *buf, size_t len)
 {
+	ssize_t n;
+
 	if (ch->easy) {
-		size_t n = 0;
-		CURLcode rc = curl_easy_recv(ch->easy, buf, len, &n);
+		size_t got = 0;
+		CURLcode rc = curl_easy_recv(ch->easy, buf, len, &got);
 
-		if (rc == CURLE_OK)
-			return (ssize_t)n;
-		if (rc == CURLE_AGAIN) {
-			errno = EAGAIN;
-			return -1;
-		}
-		snprintf(ch->error, sizeof(ch->error), "TLS: %s",
-			 ch->curl_err[0] ? ch->curl_err : curl_easy_strerror(rc));
-		errno = EIO;
-		return -1;
+		return hachan_tls_result(ch, rc, got);
 	}
-	for (;;) {
-		ssize_t n = read(ch->fd, buf, len);
-
-		if (n >= 0)
-			return n;
-		if (errno == EINTR)
-			continue;
-		if (errno == EWOULDBLOCK)
-			errno = EAGAIN;
-		if (errno != EAGAIN)
-			snprintf(ch->error, sizeof(ch->error), "%s", strerror(errno));
-		return -1;
-	}
+	while ((n = read(ch->fd, buf, len)) < 0 && hachan_plain_failed(ch))
+		;
+	return n;
 }
 
 ssize_t hachan_write(struct hachan *ch, const void *buf, size_t len)
 {
+	ssize_t n;
+
 	if (ch->easy) {
-		size_t n = 0;
-		CURLcode rc = curl_easy_send(ch->easy, buf, len, &n);
+		size_t put = 0;
+		CURLcode rc = curl_easy_send(ch->easy, buf, len, &put);
 
-		if (rc == CURLE_OK)
-			return (ssize_t)n;
-		if (rc == CURLE_AGAIN) {
-			errno = EAGAIN;
-			return -1;
-		}
-		snprintf(ch->error, sizeof(ch->error), "TLS: %s",
-			 ch->curl_err[0] ? ch->curl_err : curl_easy_strerror(rc));
-		errno = EIO;
-		return -1;
+		return hachan_tls_result(ch, rc, put);
 	}
-	for (;;) {
-		ssize_t n = write(ch->fd, buf, len);
-
-		if (n >= 0)
-			return n;
-		if (errno == EINTR)
-			continue;
-		if (errno == EWOULDBLOCK)
-			errno = EAGAIN;
-		if (errno != EAGAIN)
-			snprintf(ch->error, sizeof(ch->error), "%s", strerror(errno));
-		return -1;
-	}
+	while ((n = write(ch->fd, buf, len)) < 0 && hachan_plain_failed(ch))
+		;
+	return n;
 }
 
 void hachan_end_write(struct hachan *ch)
