@@ -142,7 +142,7 @@ CFG
 	wait_port "${AGENTHP_PORT[$v]}"
 	# Both must answer with the echo backend before anything is measured.
 	for p in ${STATIC_PORT[$v]} ${AGENTHP_PORT[$v]}; do
-		curl -fsS -H 'Host: bench.local' "http://127.0.0.1:$p/" | grep -q 'name=bench' ||
+		curl -fsS -H 'Host: bench.local' "http://127.0.0.1:$p/" | grep 'name=bench' >/dev/null ||
 			{ echo "HAProxy $v: port $p does not route to the backend" >&2; exit 1; }
 	done
 done

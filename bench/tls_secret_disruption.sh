@@ -65,7 +65,7 @@ pair_label "$stack"
 "$DOCKER" service create -q --detach "${label[@]}" --name sptlsb-tls --network "$apps" \
 	--label com.docker.lb.hosts=tls.test --label com.docker.lb.port=8080 \
 	--label com.docker.lb.network="$apps" "swarm-spoa/echo:$tag" --name tls >/dev/null
-http_ok() { curl -fsS --max-time 3 -H 'Host: web.test' "http://127.0.0.1:$http_port/" | grep -q 'name=web '; }
+http_ok() { curl -fsS --max-time 3 -H 'Host: web.test' "http://127.0.0.1:$http_port/" | grep 'name=web ' >/dev/null; }
 wait_until 180 http_ok
 
 updated() {   # <service>: no update under way

@@ -100,7 +100,7 @@ SWARM_SPOA_RUNTIME_TLS_PREFIX=swarm-spoa "$DOCKER" stack deploy --resolve-image 
 
 url=http://127.0.0.1:$SWARM_SPOA_HTTP_PORT
 routed() {
-	curl -fs --max-time 2 -H 'Host: demo.local' "$url/$1" | grep -q "name=demo_$2"
+	curl -fs --max-time 2 -H 'Host: demo.local' "$url/$1" | grep "name=demo_$2" >/dev/null
 }
 log "waiting for HAProxy to route demo.local"
 until_ok 120 routed "" whoami && until_ok 60 routed api/ api ||

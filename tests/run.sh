@@ -36,7 +36,7 @@ PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev
 install_packages() {
 	local missing=()
 	for p in "${PACKAGES[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep "ok installed" >/dev/null || missing+=("$p")
 	done
 	if ((${#missing[@]})); then
 		echo "== installing: ${missing[*]}"

@@ -102,7 +102,7 @@ swarm_ensure() {
 
 _swarm_node_ready() {
 	[ "$("$DOCKER" node ls -q --filter role=manager 2>/dev/null | wc -l)" -ge 1 ] &&
-		"$DOCKER" node ls --format '{{.Status}}' | grep -qx Ready
+		"$DOCKER" node ls --format '{{.Status}}' | grep -x Ready >/dev/null
 }
 
 # swarm_test_start: what a swarm test does first: dockerd answering, this

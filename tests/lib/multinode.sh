@@ -492,7 +492,7 @@ mn_check_moved() {
 		[ "$(mn_json "$late" 'd["names"].get(sys.argv[3], 0)' "$t")" -gt 0 ] ||
 			fail "task $t runs but answered no request at the end of the load: $late"
 	done
-	if mn_tasks "$via" "$svc" | grep -q " $(mn_name "$node") "; then
+	if mn_tasks "$via" "$svc" | grep " $(mn_name "$node") " >/dev/null; then
 		fail "tasks of $svc still on the $what node: $(mn_tasks "$via" "$svc")"
 	fi
 	wait_until 30 mn_tables_are "$via" "$svc" "$@"

@@ -130,7 +130,7 @@ for lib in libev4 libjansson4 libcurl4 adduser; do
 	assert_contains "$depends" "$lib" "Depends"
 done
 assert_contains "$(field Recommends)" haproxy "Recommends"
-in_root dpkg-query -W -f='${Status}' haproxy | grep -q "install ok installed" ||
+in_root dpkg-query -W -f='${Status}' haproxy | grep "install ok installed" >/dev/null ||
 	fail "haproxy (Recommends) was not installed"
 
 for f in /usr/sbin/swarm-spoa /usr/share/man/man8/swarm-spoa.8.gz "$UNIT" /etc/default/swarm-spoa \
@@ -145,7 +145,7 @@ for f in /usr/sbin/swarm-spoa /usr/share/man/man8/swarm-spoa.8.gz "$UNIT" /etc/d
 done
 [ -x "$ROOT/usr/sbin/swarm-spoa" ] || fail "/usr/sbin/swarm-spoa is not executable"
 assert_contains "$(in_root swarm-spoa --version)" "swarm-spoa $VERSION" "swarm-spoa --version"
-zcat "$ROOT/usr/share/man/man8/swarm-spoa.8.gz" | grep -q '^\.TH SWARM-SPOA 8' ||
+zcat "$ROOT/usr/share/man/man8/swarm-spoa.8.gz" | grep '^\.TH SWARM-SPOA 8' >/dev/null ||
 	fail "the man page is not swarm-spoa(8)"
 conffiles=$(field Conffiles)
 for f in /etc/default/swarm-spoa /etc/haproxy/swarm-spoa/haproxy.cfg \
@@ -191,7 +191,7 @@ assert_contains " $(status_of "$pid" Groups) " " $docker_gid " "agent groups (do
 [ "$(status_of "$pid" CapEff)" = 0000000000000000 ] || fail "agent CapEff $(status_of "$pid" CapEff)"
 sock=$(stat -c '%u %a' "/proc/$CPID/root/run/swarm-spoa/stats.sock")
 [ "$sock" = "$uid 600" ] || fail "stats socket owner and mode: $sock, expected $uid (swarm-spoa) 600"
-in_net curl -fsS http://127.0.0.1:9110/metrics | grep -q '^swarm_spoa_discovery_enabled 1' ||
+in_net curl -fsS http://127.0.0.1:9110/metrics | grep '^swarm_spoa_discovery_enabled 1' >/dev/null ||
 	fail "no metrics on 127.0.0.1:9110, or discovery not enabled"
 # ProtectSystem=strict: the agent's view of /etc is read-only.
 in_root nsenter -t "$pid" -m test -w /etc/default 2>/dev/null && fail "/etc is writable in the agent's view"
@@ -263,7 +263,7 @@ wait_until 15 agent_ready --route "pkg.test=127.0.0.1:$task_port" --skipped bad
 # Restarted by the new postinst, not stopped by the old prerm: the old
 # agent ran until the new files were in place.
 grep -q "deb-systemd-invoke stop" "$ROOT/var/lib/dpkg/info/swarm-spoa.prerm" &&
-	! grep -B2 "deb-systemd-invoke stop" "$ROOT/var/lib/dpkg/info/swarm-spoa.prerm" | grep -q '"$1" = remove' &&
+	! grep -B2 "deb-systemd-invoke stop" "$ROOT/var/lib/dpkg/info/swarm-spoa.prerm" | grep '"$1" = remove' >/dev/null &&
 	fail "the prerm stops the agent on upgrade"
 wait_until 20 in_net python3 "$HERE/pkg_check.py" http --port 80 --host pkg.test \
 	--expect "served by the task behind pkg.test"

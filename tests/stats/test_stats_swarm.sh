@@ -50,7 +50,7 @@ log "agent $agent, stats socket $sock, metrics on 127.0.0.1:$mport"
 
 synced() {
 	kill -0 "$agent" 2>/dev/null || { tail -20 "$TEST_WORK/agent.log" >&2; fail "agent exited"; }
-	stats "show info json" | grep -q '"docker_state":"synced"'
+	stats "show info json" | grep '"docker_state":"synced"' >/dev/null
 }
 wait_until 30 synced
 
@@ -90,7 +90,7 @@ log "resync: docker_syncs went from $before to $(syncs)"
 # --- a label change reaches the table ------------------------------------------
 "$DOCKER" service update -d --label-add "com.docker.lb.hosts=$host,new-$host" "$svc" >/dev/null
 routed() {
-	stats "show routes" | grep -q "^new-$host "
+	stats "show routes" | grep "^new-$host " >/dev/null
 }
 wait_until 15 routed
 log "label change visible in show routes"

@@ -106,7 +106,7 @@ pair_label "$stack"
 	--label com.docker.lb.network="$apps" \
 	"swarm-spoa/echo:$tag" --name web >/dev/null
 routed() {
-	curl -fsS --max-time 3 -H "Host: web.priv.test" "http://127.0.0.1:$http_port/" | grep -q "name=web "
+	curl -fsS --max-time 3 -H "Host: web.priv.test" "http://127.0.0.1:$http_port/" | grep "name=web " >/dev/null
 }
 wait_until 180 routed
 log "the pair routes web.priv.test"

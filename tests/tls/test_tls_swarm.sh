@@ -87,7 +87,7 @@ app() {   # <name> <labels...>
 		"swarm-spoa/echo:$tag" --name "$name" >/dev/null
 }
 http_ok() {   # <host>: routed to the service of that name
-	curl -fsS --max-time 3 -H "Host: $1.test" "http://127.0.0.1:$http_port/" | grep -q "name=$1 "
+	curl -fsS --max-time 3 -H "Host: $1.test" "http://127.0.0.1:$http_port/" | grep "name=$1 " >/dev/null
 }
 agent_updated() {   # the agents' service is not being updated
 	local st
@@ -226,7 +226,7 @@ wait_until 30 cert_is config:sptlsapp_cfg_pem config ok
 # the config's bare name is a secret's, and there is none
 app cfgbare --label com.docker.lb.ssl_cert=sptlsapp_cfg_pem
 wait_until 30 cert_is sptlsapp_cfg_pem - missing
-show_certs json | grep -q 'a Docker config is named config:sptlsapp_cfg_pem' ||
+show_certs json | grep 'a Docker config is named config:sptlsapp_cfg_pem' >/dev/null ||
 	fail "the reason of a bare config name does not say how to name a config"
 
 test_pass
