@@ -52,8 +52,8 @@
 #define DISC_RESYNC_NOEVENTS_MS 30000    /* the same without an event stream */
 #define DISC_DEBOUNCE_MS        10       /* a stack deploy is a burst of events */
 #define DISC_EVENTS_WAIT_MS     5000
-#define DISC_FILTER_MAX_IDS     20       /* above, fetch all tasks unfiltered: the daemon
-					    resolves each filtered service one by one */
+#define DISC_FILTER_MAX_IDS     20       /* routed services polled by ID at most, when that
+					    costs Docker less (it resolves each ID) */
 #define DISC_CONVERGE_MAX_IDS   100      /* converging services filtered by ID at most, when
 					    that costs Docker less than a full answer */
 #define DISC_SINGLE_MAX         8        /* above, refresh the whole service list */
@@ -91,7 +91,7 @@ struct disc_req {
 	char **ids;                 /* RK_TASKS: services it brings tasks for */
 	size_t nids;                /* 0: every routed service */
 	uint64_t path_hash;         /* RK_TASKS: which question, for the answer cache */
-	int by_id;                  /* RK_TASKS: filtered by service IDs */
+	size_t filter_ids;          /* RK_TASKS: service IDs in its filter, 0: unfiltered */
 };
 
 struct discovery {
@@ -141,9 +141,9 @@ struct discovery {
 	int64_t last_poll_ms;       /* monotonic, start of the last task poll */
 	int64_t last_full_poll_ms;
 	int64_t last_sync_mono_ms;
-	unsigned full_poll_ms[DISC_POLL_COST_SAMPLES]; /* how long the last full polls took */
-	unsigned full_polls;        /* full polls answered (counts <full_poll_ms>) */
-	unsigned sub_poll_ms[DISC_POLL_COST_SAMPLES];  /* the same for polls of a few services */
+	unsigned full_poll_ms[DISC_POLL_COST_SAMPLES]; /* how long the last unfiltered polls took */
+	unsigned full_polls;        /* unfiltered polls answered (counts <full_poll_ms>) */
+	unsigned sub_poll_ms[DISC_POLL_COST_SAMPLES];  /* the same for polls filtered by ID */
 	unsigned sub_poll_ids[DISC_POLL_COST_SAMPLES]; /* how many services each asked for */
 	unsigned sub_polls;
 	int64_t rate_mark_ms[2];    /* [0] the window before, [1] the current one (monotonic) */
@@ -349,7 +349,7 @@ static void disc_on_resp(void *arg, const struct dockerapi_resp *r)
 		t0 = clock_mono_ns();
 	disc_handle(q, r);
 	LOG(LL_DEBUG, "discovery", "Docker answer", KVS("request", kind_names[q->kind]),
-	    KVI("status", r->status), KVI("bytes", r->len), KVI("ms", r->duration_ns / 1000000),
+	    KVI("ids", q->filter_ids), KVI("status", r->status), KVI("bytes", r->len), KVI("ms", r->duration_ns / 1000000),
 	    KVI("parse_us", t0 ? (clock_mono_ns() - t0) / 1000 : 0));
 	disc_req_free(q);
 	if (d->nreqs == 0 && !d->waiting_events)
@@ -492,7 +492,7 @@ static void disc_on_tasks(struct discovery *d, struct disc_req *q, const struct 
 	uint64_t body;
 	char err[256];
 
-	if (!r->error && r->status == 404 && q->by_id) {
+	if (!r->error && r->status == 404 && q->filter_ids) {
 		/* a service of the filter was removed meanwhile: its event is
 		 * on its way; refresh the list to be sure */
 		d->dirty_all_services = 1;
@@ -500,11 +500,11 @@ static void disc_on_tasks(struct discovery *d, struct disc_req *q, const struct 
 	}
 	if (!disc_ok(d, q, r))
 		return;
-	if (!subset) {
+	if (!q->filter_ids) {
 		d->full_poll_ms[d->full_polls++ % DISC_POLL_COST_SAMPLES] =
 			(unsigned)(r->duration_ns / 1000000);
 	} else {
-		d->sub_poll_ids[d->sub_polls % DISC_POLL_COST_SAMPLES] = (unsigned)q->nids;
+		d->sub_poll_ids[d->sub_polls % DISC_POLL_COST_SAMPLES] = (unsigned)q->filter_ids;
 		d->sub_poll_ms[d->sub_polls++ % DISC_POLL_COST_SAMPLES] =
 			(unsigned)(r->duration_ns / 1000000);
 	}
@@ -602,8 +602,13 @@ static void disc_handle(struct disc_req *q, const struct dockerapi_resp *r)
 /* Jobs                                                                      */
 /* ------------------------------------------------------------------------ */
 
-/* Sends GET /tasks for services <ids> (NULL: every routed service). */
-static void disc_send_tasks(struct discovery *d, const char *const *ids, size_t nids)
+static int disc_unfiltered(const struct discovery *d, size_t nids);
+
+/* Sends GET /tasks for services <ids>, filtered by their IDs; or, with
+ * <ids> NULL, for every routed service: unfiltered when <all>, else by
+ * their IDs or not, whichever is expected to cost Docker less.
+ */
+static void disc_send_tasks(struct discovery *d, const char *const *ids, size_t nids, int all)
 {
 	struct disc_req *q = calloc(1, sizeof(*q));
 	struct sbuf filters = SBUF_INIT, path = SBUF_INIT;
@@ -615,13 +620,14 @@ static void disc_send_tasks(struct discovery *d, const char *const *ids, size_t 
 		return;
 	}
 	if (!ids) {
-		/* all routed: by ID when few, else everything that should run */
+		/* all routed: by ID when few and cheaper, else everything
+		 * that should run */
 		nrouted = swarm_routed(d->swarm, routed, DISC_FILTER_MAX_IDS);
 		if (nrouted == 0) {
 			free(q);   /* no routed service, no task to know */
 			return;
 		}
-		if (nrouted <= DISC_FILTER_MAX_IDS) {
+		if (!all && nrouted <= DISC_FILTER_MAX_IDS && !disc_unfiltered(d, nrouted)) {
 			ids = routed;
 			nids = nrouted;
 		} else {
@@ -639,7 +645,7 @@ static void disc_send_tasks(struct discovery *d, const char *const *ids, size_t 
 		}
 	}
 	sbuf_puts(&filters, "{\"desired-state\":{\"running\":true}");
-	q->by_id = nids > 0;
+	q->filter_ids = nids;
 	if (nids) {
 		sbuf_puts(&filters, ",\"service\":{");
 		for (size_t i = 0; i < nids; i++)
@@ -715,8 +721,10 @@ static void disc_sync_step(struct discovery *d)
 		break;
 	case STEP_TASKS:
 		if (d->mode == MODE_SWARM && swarm_routed(d->swarm, NULL, 0) > 0) {
+			/* unfiltered: also measures what that costs Docker,
+			 * against which every poll by ID is weighed */
 			d->last_poll_ms = d->last_full_poll_ms = clock_mono_ms();
-			disc_send_tasks(d, NULL, 0);
+			disc_send_tasks(d, NULL, 0, 1);
 		}
 		break;
 	case STEP_END:
@@ -812,24 +820,47 @@ static void disc_refresh_start(struct discovery *d)
  * ten times that wait would leave the tasks Swarm reschedules meanwhile
  * unseen for minutes.
  */
-static int64_t disc_slow_ms(const struct discovery *d)
+int discovery_poll_unfiltered(const unsigned *sub_ms, const unsigned *sub_ids, unsigned nsub,
+			      const unsigned *all_ms, unsigned nall, size_t nids)
 {
-	return discovery_poll_period(d->poll_slow_ms, DISC_SLOW_FACTOR, d->full_poll_ms, d->full_polls);
+	if (nids > DISC_CONVERGE_MAX_IDS)
+		return 1;
+	if (nall == 0)
+		return 1;   /* the next answer measures it */
+	if (nsub == 0)
+		return 0;   /* likewise */
+	return discovery_filtered_cost(sub_ms, sub_ids, nsub, nids) >
+	       discovery_poll_period(0, 1, all_ms, nall);
 }
 
-/* Whether the poll of <nconv> converging services asks for all tasks: past
- * DISC_FILTER_MAX_IDS, when filtering by their IDs is not expected to cost
- * Docker less than a full answer (it resolves each ID); always past
- * DISC_CONVERGE_MAX_IDS (the length of the request).
+/* Whether a poll of <nids> services asks for all tasks (see
+ * discovery_poll_unfiltered()).
  */
+static int disc_unfiltered(const struct discovery *d, size_t nids)
+{
+	return discovery_poll_unfiltered(d->sub_poll_ms, d->sub_poll_ids, d->sub_polls,
+					 d->full_poll_ms, d->full_polls, nids);
+}
+
+/* The slow period: the poll of every routed service costs Docker at most
+ * 1/DISC_SLOW_FACTOR of the time, by ID or unfiltered as disc_send_tasks()
+ * asks it.
+ */
+static int64_t disc_slow_ms(const struct discovery *d)
+{
+	size_t nrouted = d->mode == MODE_SWARM ? swarm_routed(d->swarm, NULL, 0) : 0;
+	unsigned cost;
+
+	if (nrouted == 0 || nrouted > DISC_FILTER_MAX_IDS || disc_unfiltered(d, nrouted))
+		return discovery_poll_period(d->poll_slow_ms, DISC_SLOW_FACTOR, d->full_poll_ms, d->full_polls);
+	cost = (unsigned)discovery_filtered_cost(d->sub_poll_ms, d->sub_poll_ids, d->sub_polls, nrouted);
+	return discovery_poll_period(d->poll_slow_ms, DISC_SLOW_FACTOR, &cost, 1);
+}
+
+/* Whether the poll of <nconv> converging services asks for all tasks. */
 static int disc_fast_full(const struct discovery *d, size_t nconv)
 {
-	if (nconv <= DISC_FILTER_MAX_IDS)
-		return 0;
-	if (nconv > DISC_CONVERGE_MAX_IDS || !d->full_polls)
-		return 1;
-	return discovery_filtered_cost(d->sub_poll_ms, d->sub_poll_ids, d->sub_polls, nconv) >=
-	       discovery_poll_period(0, 1, d->full_poll_ms, d->full_polls);
+	return disc_unfiltered(d, nconv);
 }
 
 /* The effective fast interval, for a poll of all tasks when <full>, else
@@ -908,9 +939,9 @@ static void disc_poll_start(struct discovery *d, int64_t now)
 			   now - d->last_full_poll_ms >= disc_slow_ms(d);
 	if (d->job_full_poll) {
 		d->last_full_poll_ms = now;
-		disc_send_tasks(d, NULL, 0);
+		disc_send_tasks(d, NULL, 0, 0);
 	} else {
-		disc_send_tasks(d, conv, nconv);
+		disc_send_tasks(d, conv, nconv, 0);
 	}
 }
 

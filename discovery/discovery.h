@@ -97,6 +97,18 @@ int64_t discovery_poll_period(unsigned base_ms, unsigned factor, const unsigned 
  */
 int64_t discovery_filtered_cost(const unsigned *cost_ms, const unsigned *ids, unsigned n, size_t nids);
 
+/* Whether a poll of <nids> services had better ask Docker for every task
+ * that should run than filter by their IDs (dockerd resolves each ID, one
+ * request to the manager each): when the recent filtered polls (<sub_ms>,
+ * <sub_ids>, <nsub>; see discovery_filtered_cost()) say it would cost more
+ * than the shortest of the last unfiltered answers (<all_ms>, <nall>).
+ * Without an unfiltered answer, unfiltered, then without a filtered one,
+ * filtered: the next answer measures it. Always unfiltered past 100 IDs
+ * (the length of the request).
+ */
+int discovery_poll_unfiltered(const unsigned *sub_ms, const unsigned *sub_ids, unsigned nsub,
+			      const unsigned *all_ms, unsigned nall, size_t nids);
+
 /* Stops every transfer and frees <d>. */
 void discovery_free(struct discovery *d);
 

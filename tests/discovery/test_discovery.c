@@ -37,7 +37,7 @@ struct daemon {
 	int info_forbidden;     /* a proxy refusing /info */
 	int events_forbidden;   /* a proxy refusing /events */
 	int garbage_tasks;
-	unsigned web_tasks_delay_ms; /* the next /tasks asking for web waits that long */
+	unsigned web_tasks_delay_ms; /* the next /tasks with web's tasks waits that long */
 	unsigned tasks_delay_ms;     /* every /tasks answer waits that long */
 	unsigned full_delay_ms;      /* every /tasks answer not filtered by service waits that long */
 	unsigned filtered_polls;     /* /tasks filtered by service, answered */
@@ -106,7 +106,7 @@ static void handler(void *arg, const char *method, const char *path, struct fake
 		answer(r, 200, dm.services);
 	else if (strncmp(path, "/v1.41/tasks", 12) == 0) {
 		answer(r, 200, dm.garbage_tasks ? "<html>500 Internal Server Error</html>" : dm.tasks);
-		if (strstr(path, WEB))
+		if (strstr(path, WEB) || !strstr(path, "%22service%22"))
 			r->delay_ms = __atomic_exchange_n(&dm.web_tasks_delay_ms, 0, __ATOMIC_SEQ_CST);
 		if (!r->delay_ms)
 			r->delay_ms = dm.tasks_delay_ms;
@@ -672,6 +672,34 @@ static void test_bad_options(void **state)
 	assert_non_null(strstr(err, "kubernetes"));
 }
 
+/* Filtered by ID or not: whichever the recent answers say costs Docker
+ * less, each kind measured once first; never past 100 IDs.
+ */
+static void test_poll_unfiltered(void **state)
+{
+	const unsigned sub_ms[] = { 120, 40, 400 }, sub_ids[] = { 10, 2, 40 };
+	const unsigned all_ms[] = { 300, 60, 900 }, tie_all[] = { 120 }, slow_all[] = { 500 };
+
+	(void)state;
+	/* nothing measured, or one kind only: the kind not measured yet */
+	assert_true(discovery_poll_unfiltered(NULL, NULL, 0, NULL, 0, 1));
+	assert_true(discovery_poll_unfiltered(sub_ms, sub_ids, 3, NULL, 0, 2));
+	assert_false(discovery_poll_unfiltered(NULL, NULL, 0, all_ms, 3, 10));
+	assert_false(discovery_poll_unfiltered(NULL, NULL, 0, all_ms, 3, 50));
+	/* a small swarm: 120 ms for 10 IDs against 60 ms for all tasks (the
+	 * shortest of three), all tasks; 40 ms for 2 IDs is less, filtered */
+	assert_true(discovery_poll_unfiltered(sub_ms, sub_ids, 3, all_ms, 3, 10));
+	assert_false(discovery_poll_unfiltered(sub_ms, sub_ids, 3, all_ms, 3, 2));
+	/* the same cost: filtered, the smaller answer */
+	assert_false(discovery_poll_unfiltered(sub_ms, sub_ids, 3, tie_all, 1, 10));
+	/* a big swarm, 500 ms for all tasks: 20 IDs (240 ms) filtered, 60
+	 * (600 ms, scaled from 40) not */
+	assert_false(discovery_poll_unfiltered(sub_ms, sub_ids, 3, slow_all, 1, 20));
+	assert_true(discovery_poll_unfiltered(sub_ms, sub_ids, 3, slow_all, 1, 60));
+	/* past 100 IDs, however cheap filtering looks */
+	assert_true(discovery_poll_unfiltered(sub_ms, sub_ids, 2, slow_all, 1, 101));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -686,6 +714,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
 		cmocka_unit_test(test_poll_period),
 		cmocka_unit_test(test_filtered_cost),
+		cmocka_unit_test(test_poll_unfiltered),
 		cmocka_unit_test_setup_teardown(test_many_converging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_step_filtered, setup, teardown),
 	};
