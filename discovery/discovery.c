@@ -349,7 +349,8 @@ static void disc_on_resp(void *arg, const struct dockerapi_resp *r)
 		t0 = clock_mono_ns();
 	disc_handle(q, r);
 	LOG(LL_DEBUG, "discovery", "Docker answer", KVS("request", kind_names[q->kind]),
-	    KVI("ids", q->filter_ids), KVI("status", r->status), KVI("bytes", r->len), KVI("ms", r->duration_ns / 1000000),
+	    KVI("ids", q->filter_ids), KVI("status", r->status), KVI("bytes", r->len),
+	    KVI("ms", r->duration_ns / 1000000),
 	    KVI("parse_us", t0 ? (clock_mono_ns() - t0) / 1000 : 0));
 	disc_req_free(q);
 	if (d->nreqs == 0 && !d->waiting_events)
@@ -811,15 +812,6 @@ static void disc_refresh_start(struct discovery *d)
 	disc_clear_dirty_services(d);
 }
 
-/* The effective slow interval: a big swarm's full answer is polled less
- * often, so that polling never takes more than 1/DISC_SLOW_FACTOR of the
- * time. The cost is the shortest of the last DISC_POLL_COST_SAMPLES full
- * polls: a big answer is slow every time, whereas one answer that waited
- * (a manager without a leader holds requests until a new one is elected,
- * tens of seconds) says nothing of the cost, and stretching the period by
- * ten times that wait would leave the tasks Swarm reschedules meanwhile
- * unseen for minutes.
- */
 int discovery_poll_unfiltered(const unsigned *sub_ms, const unsigned *sub_ids, unsigned nsub,
 			      const unsigned *all_ms, unsigned nall, size_t nids)
 {
@@ -842,9 +834,14 @@ static int disc_unfiltered(const struct discovery *d, size_t nids)
 					 d->full_poll_ms, d->full_polls, nids);
 }
 
-/* The slow period: the poll of every routed service costs Docker at most
- * 1/DISC_SLOW_FACTOR of the time, by ID or unfiltered as disc_send_tasks()
- * asks it.
+/* The effective slow interval: a big swarm's answer is polled less often,
+ * so that polling never takes more than 1/DISC_SLOW_FACTOR of the time; by
+ * ID or unfiltered, as disc_send_tasks() asks it. The cost is the shortest
+ * of the last DISC_POLL_COST_SAMPLES answers of that kind: a big answer is
+ * slow every time, whereas one answer that waited (a manager without a
+ * leader holds requests until a new one is elected, tens of seconds) says
+ * nothing of the cost, and stretching the period by ten times that wait
+ * would leave the tasks Swarm reschedules meanwhile unseen for minutes.
  */
 static int64_t disc_slow_ms(const struct discovery *d)
 {
