@@ -56,6 +56,7 @@
 					    costs Docker less (it resolves each ID) */
 #define DISC_CONVERGE_MAX_IDS   100      /* converging services filtered by ID at most, when
 					    that costs Docker less than a full answer */
+#define DISC_FILTER_MIN_FULL_MS 100      /* a full answer cheaper than that: never filter */
 #define DISC_SINGLE_MAX         8        /* above, refresh the whole service list */
 #define DISC_SLOW_FACTOR        10       /* a full poll at most 1/10 of the time */
 #define DISC_FAST_FACTOR        2        /* fast polls: Docker answers at most 1/2 of the time */
@@ -819,8 +820,10 @@ int discovery_poll_unfiltered(const unsigned *sub_ms, const unsigned *sub_ids, u
 		return 1;
 	if (nall == 0)
 		return 1;   /* the next answer measures it */
+	if (discovery_poll_period(0, 1, all_ms, nall) < DISC_FILTER_MIN_FULL_MS)
+		return 1;   /* nothing to save, and a busy manager resolves IDs slowly */
 	if (nsub == 0)
-		return 0;   /* likewise */
+		return 0;   /* the next answer measures it */
 	return discovery_filtered_cost(sub_ms, sub_ids, nsub, nids) >
 	       discovery_poll_period(0, 1, all_ms, nall);
 }
@@ -896,7 +899,7 @@ int64_t discovery_filtered_cost(const unsigned *cost_ms, const unsigned *ids, un
 
 		if (asked > most) {
 			most = asked;
-			widest = cost_ms[i];
+			widest = est;
 		}
 		if (asked * 2 >= nids && (best < 0 || est < best))
 			best = est;

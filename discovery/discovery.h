@@ -91,9 +91,10 @@ int64_t discovery_poll_period(unsigned base_ms, unsigned factor, const unsigned 
  * <ids>[i] services and took <cost_ms>[i]. The polls that asked for at
  * least half as many IDs count, scaled linearly to <nids> when that is
  * more (dockerd resolves each ID), unscaled when less; the least of them.
- * When none asked for that many, the one that asked for the most,
- * unscaled: a few IDs scaled up would count their fixed cost many times
- * over, and the next poll measures it. 0 without a poll.
+ * When none asked for that many, the one that asked for the most, scaled
+ * the same way: that counts its fixed cost several times over, but an
+ * estimate too high costs one unfiltered poll, one too low a filtered
+ * poll that a busy manager may take seconds to answer. 0 without a poll.
  */
 int64_t discovery_filtered_cost(const unsigned *cost_ms, const unsigned *ids, unsigned n, size_t nids);
 
@@ -104,7 +105,10 @@ int64_t discovery_filtered_cost(const unsigned *cost_ms, const unsigned *ids, un
  * than the shortest of the last unfiltered answers (<all_ms>, <nall>).
  * Without an unfiltered answer, unfiltered, then without a filtered one,
  * filtered: the next answer measures it. Always unfiltered past 100 IDs
- * (the length of the request).
+ * (the length of the request), and while the unfiltered answer takes less
+ * than 100 ms: there is little to save, and a manager busy creating
+ * services was seen taking 8 s to resolve 32 IDs (250 ms each) while it
+ * answered for all tasks in 54 ms.
  */
 int discovery_poll_unfiltered(const unsigned *sub_ms, const unsigned *sub_ids, unsigned nsub,
 			      const unsigned *all_ms, unsigned nall, size_t nids);

@@ -562,8 +562,8 @@ static void test_filtered_cost(void **state)
 	assert_int_equal(discovery_filtered_cost(ms, ids, 0, 50), 0);
 	/* 300 ms for 20 IDs: 450 ms for 30 (10 IDs are too few to scale) */
 	assert_int_equal(discovery_filtered_cost(ms, ids, 2, 30), 450);
-	/* none asked for 25 IDs or more: the widest one, unscaled */
-	assert_int_equal(discovery_filtered_cost(ms, ids, 2, 50), 300);
+	/* none asked for 25 IDs or more: the widest one, scaled */
+	assert_int_equal(discovery_filtered_cost(ms, ids, 2, 50), 750);
 	/* fewer IDs than asked before: not less than that answer took */
 	assert_int_equal(discovery_filtered_cost(ms, ids, 2, 5), 100);
 	/* 1 s for 100 IDs; 40 ms for one ID does not count for 50 */
@@ -673,12 +673,14 @@ static void test_bad_options(void **state)
 }
 
 /* Filtered by ID or not: whichever the recent answers say costs Docker
- * less, each kind measured once first; never past 100 IDs.
+ * less, each kind measured once first; never past 100 IDs, nor when all
+ * tasks take less than 100 ms.
  */
 static void test_poll_unfiltered(void **state)
 {
 	const unsigned sub_ms[] = { 120, 40, 400 }, sub_ids[] = { 10, 2, 40 };
-	const unsigned all_ms[] = { 300, 60, 900 }, tie_all[] = { 120 }, slow_all[] = { 500 };
+	const unsigned all_ms[] = { 300, 160, 900 }, cheap_all[] = { 400, 60 };
+	const unsigned tie_all[] = { 120 }, slow_all[] = { 500 };
 
 	(void)state;
 	/* nothing measured, or one kind only: the kind not measured yet */
@@ -686,9 +688,12 @@ static void test_poll_unfiltered(void **state)
 	assert_true(discovery_poll_unfiltered(sub_ms, sub_ids, 3, NULL, 0, 2));
 	assert_false(discovery_poll_unfiltered(NULL, NULL, 0, all_ms, 3, 10));
 	assert_false(discovery_poll_unfiltered(NULL, NULL, 0, all_ms, 3, 50));
-	/* a small swarm: 120 ms for 10 IDs against 60 ms for all tasks (the
-	 * shortest of three), all tasks; 40 ms for 2 IDs is less, filtered */
-	assert_true(discovery_poll_unfiltered(sub_ms, sub_ids, 3, all_ms, 3, 10));
+	/* all tasks in 60 ms (the shortest of two): never filtered */
+	assert_true(discovery_poll_unfiltered(NULL, NULL, 0, cheap_all, 2, 10));
+	assert_true(discovery_poll_unfiltered(sub_ms, sub_ids, 3, cheap_all, 2, 2));
+	/* 160 ms for all tasks: 20 IDs would take 240 ms (scaled from 10),
+	 * all tasks then; 2 IDs 40 ms, filtered */
+	assert_true(discovery_poll_unfiltered(sub_ms, sub_ids, 3, all_ms, 3, 20));
 	assert_false(discovery_poll_unfiltered(sub_ms, sub_ids, 3, all_ms, 3, 2));
 	/* the same cost: filtered, the smaller answer */
 	assert_false(discovery_poll_unfiltered(sub_ms, sub_ids, 3, tie_all, 1, 10));
@@ -696,6 +701,8 @@ static void test_poll_unfiltered(void **state)
 	 * (600 ms, scaled from 40) not */
 	assert_false(discovery_poll_unfiltered(sub_ms, sub_ids, 3, slow_all, 1, 20));
 	assert_true(discovery_poll_unfiltered(sub_ms, sub_ids, 3, slow_all, 1, 60));
+	/* only 10 IDs measured: 50 would take 600 ms (scaled), not 120 */
+	assert_true(discovery_poll_unfiltered(sub_ms, sub_ids, 1, slow_all, 1, 50));
 	/* past 100 IDs, however cheap filtering looks */
 	assert_true(discovery_poll_unfiltered(sub_ms, sub_ids, 2, slow_all, 1, 101));
 }
