@@ -573,7 +573,8 @@ int agent_run(const struct options *o)
 	conn_max_frame = o->max_frame_size;
 	conn_idle_timeout = o->idle_timeout_s;
 	listener_set_max_conns(o->max_conns);
-	worker_collect_us = o->spop_collect_us;
+	worker_collect_auto = o->spop_collect_us == OPTIONS_AUTO;
+	worker_collect_us = worker_collect_auto ? WORKER_COLLECT_AUTO_US : o->spop_collect_us;
 	nthreads = o->threads ? o->threads : cpu_count();
 
 	main_loop = ev_default_loop(EVFLAG_AUTO);

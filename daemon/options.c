@@ -14,6 +14,7 @@ enum opt_kind {
 	OPT_STR,
 	OPT_STR_LIST,     /* repeatable; the environment takes a comma list */
 	OPT_UINT,
+	OPT_UINT_AUTO,    /* a number, or 'auto' (OPTIONS_AUTO) */
 	OPT_OCTAL,
 	OPT_FLAG,
 };
@@ -51,10 +52,11 @@ static const struct opt_def defs[] = {
 	{ "max-conns", "SWARM_SPOA_MAX_CONNS", "N", OPT_UINT, OFF(max_conns), 0, 1000000,
 	  "SPOP connections open at once per --listen address; more are refused\n"
 	  "(default 10000; 0: no cap)" },
-	{ "spop-collect", "SWARM_SPOA_SPOP_COLLECT_US", "USEC", OPT_UINT, OFF(spop_collect_us), 0,
-	  10000, "a busy worker waits this long between two reads of its connections,\n"
-	  "so that frames sent one by one are read and answered together\n"
-	  "(default 0: read at once)" },
+	{ "spop-collect", "SWARM_SPOA_SPOP_COLLECT_US", "USEC", OPT_UINT_AUTO, OFF(spop_collect_us),
+	  0, 10000, "a busy worker waits this long between two reads of its connections,\n"
+	  "so that frames sent one by one are read and answered together; 0: read\n"
+	  "at once; auto (default): 500 while HAProxy sends frames one by one\n"
+	  "(3.1 and later), else 0" },
 	{ "docker", "SWARM_SPOA_DOCKER", "URL", OPT_STR, OFF(docker), 0, 0,
 	  "discover services from this Docker Engine: unix:///var/run/docker.sock,\n"
 	  "tcp://HOST:PORT, https://HOST:PORT, or 'auto' (DOCKER_HOST, DOCKER_CERT_PATH,\n"
@@ -210,6 +212,12 @@ static void set_value(struct options *o, const struct opt_def *d, const char *va
 		list[(*n)++] = val;
 		break;
 	}
+	case OPT_UINT_AUTO:
+		if (!strcasecmp(val, "auto")) {
+			*(unsigned *)(base + d->offset) = OPTIONS_AUTO;
+			break;
+		}
+		/* fall through */
 	case OPT_UINT:
 	case OPT_OCTAL:
 		errno = 0;
@@ -275,6 +283,7 @@ void options_parse(struct options *o, int argc, char **argv)
 	o->max_frame_size = SPOP_MAX_FRAME_SIZE;
 	o->idle_timeout_s = OPTIONS_IDLE_TIMEOUT;
 	o->max_conns = OPTIONS_MAX_CONNS;
+	o->spop_collect_us = OPTIONS_AUTO;
 	o->docker_mode = "auto";
 	o->poll_fast_ms = 150;
 	o->poll_slow_ms = 1000;

@@ -8,6 +8,7 @@
 #define OPTIONS_IDLE_TIMEOUT 600     /* --idle-timeout: see CONN_IDLE_TIMEOUT */
 #define OPTIONS_MAX_CONNS 10000      /* --max-conns */
 #define OPTIONS_TRAFFIC_INTERVAL 5   /* --traffic-interval, seconds */
+#define OPTIONS_AUTO (~0u)           /* an OPT_UINT_AUTO option set to 'auto' */
 
 struct options {
 	const char *listen[OPTIONS_MAX_LISTEN];
@@ -19,7 +20,7 @@ struct options {
 	unsigned max_frame_size;
 	unsigned idle_timeout_s;        /* SPOP connection without a frame; 0 = never */
 	unsigned max_conns;             /* SPOP connections per listener; 0 = no cap */
-	unsigned spop_collect_us;       /* a busy worker's wait between polls */
+	unsigned spop_collect_us;       /* a busy worker's wait between polls, or OPTIONS_AUTO */
 
 	const char *docker;             /* Docker Engine URL, "auto", or NULL: no discovery */
 	const char *docker_mode;        /* "auto", "swarm" or "containers" */

@@ -60,6 +60,10 @@ static const struct spopstats_field spopstats_fields[] = {
 	  "Times reading paused because HAProxy read the answers slowly."),
 	C(idle_timeouts, "idle_timeouts",
 	  "Connections closed after --idle-timeout without a complete frame."),
+	G(collect_on, "collecting_workers",
+	  "Worker threads now waiting --spop-collect between reads."),
+	C(collect_periods, "collect_periods",
+	  "Times --spop-collect auto set the interval (frames arriving one by one)."),
 };
 
 static const size_t spopstats_nfields = sizeof(spopstats_fields) / sizeof(spopstats_fields[0]);

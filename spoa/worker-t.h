@@ -42,6 +42,15 @@ struct worker_stats {
 	_Atomic uint64_t lat_hist[24];         /* NOTIFY processing time: bucket i < 2^(i+6) ns,
 						* the last one takes everything from 2^28 ns up */
 	_Atomic uint64_t lat_sum_ns;           /* sum of NOTIFY processing times */
+	_Atomic uint64_t collect_on;           /* 1 while the collect interval is set */
+	_Atomic uint64_t collect_periods;      /* times the adaptive interval was set */
+};
+
+/* The adaptive collect interval of a worker (see worker_collect_step()). */
+struct worker_collect {
+	int on;                    /* the interval is set */
+	int64_t since_ns;          /* start of the measuring window, or of the on period */
+	uint64_t frames0, reads0;  /* the counters at <since_ns> */
 };
 
 #define STAT_ADD(ws, field, n) \
@@ -133,6 +142,7 @@ struct worker {
 
 	int64_t last_wake_ns;
 	int64_t start_ns;
+	struct worker_collect collect; /* --spop-collect auto */
 	_Atomic unsigned nconns;   /* read by the acceptor to balance */
 
 	/* "show conns" request: the stats thread asks, the worker fills */

@@ -18,6 +18,7 @@
 static struct worker *workers;
 static unsigned nworkers;
 unsigned worker_collect_us;
+int worker_collect_auto;
 
 unsigned worker_count(void)
 {
@@ -33,6 +34,50 @@ struct worker *worker_get(unsigned idx)
  * Loop hooks: snapshot quiescence and load accounting
  * ------------------------------------------------------------------------ */
 
+static void worker_collect_window(struct worker_collect *s, int64_t now_ns, uint64_t frames,
+				  uint64_t reads)
+{
+	s->since_ns = now_ns;
+	s->frames0 = frames;
+	s->reads0 = reads;
+}
+
+int worker_collect_step(struct worker_collect *s, int64_t now_ns, uint64_t frames, uint64_t reads)
+{
+	uint64_t df = frames - s->frames0, dr = reads - s->reads0;
+
+	if (s->on) {
+		if (now_ns - s->since_ns < WORKER_COLLECT_ON_NS)
+			return 0;
+		s->on = 0;
+		worker_collect_window(s, now_ns, frames, reads);
+		return 1;
+	}
+	if (df < WORKER_COLLECT_WINDOW_FRAMES) {
+		if (now_ns - s->since_ns >= WORKER_COLLECT_WINDOW_MAX_NS)
+			worker_collect_window(s, now_ns, frames, reads);
+		return 0;
+	}
+	worker_collect_window(s, now_ns, frames, reads);
+	if (df >= dr * WORKER_COLLECT_FRAMES_PER_READ)
+		return 0;
+	s->on = 1;
+	return 1;
+}
+
+static void worker_collect_adapt(struct worker *w, int64_t now_ns)
+{
+	uint64_t frames = atomic_load_explicit(&w->stats.frames_in, memory_order_relaxed);
+	uint64_t reads = atomic_load_explicit(&w->stats.reads, memory_order_relaxed);
+
+	if (!worker_collect_step(&w->collect, now_ns, frames, reads))
+		return;
+	ev_set_io_collect_interval(w->loop, w->collect.on ? worker_collect_us / 1e6 : 0.);
+	atomic_store_explicit(&w->stats.collect_on, (uint64_t)w->collect.on, memory_order_relaxed);
+	if (w->collect.on)
+		STAT_INC(&w->stats, collect_periods);
+}
+
 static void worker_on_prepare(struct ev_loop *loop, ev_prepare *p, int revents)
 {
 	struct worker *w = p->data;
@@ -41,6 +86,8 @@ static void worker_on_prepare(struct ev_loop *loop, ev_prepare *p, int revents)
 	(void)loop;
 	(void)revents;
 	snapshot_reader_offline(w->reader);
+	if (worker_collect_auto && worker_collect_us)
+		worker_collect_adapt(w, now);
 	if (w->last_wake_ns)
 		STAT_ADD(&w->stats, busy_ns, (uint64_t)(now - w->last_wake_ns));
 	atomic_store_explicit(&w->stats.loop_ns, (uint64_t)(now - w->start_ns),
@@ -170,8 +217,10 @@ static int worker_init(struct worker *w, unsigned idx)
 {
 	w->idx = idx;
 	w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
-	if (w->loop && worker_collect_us)
+	if (w->loop && worker_collect_us && !worker_collect_auto) {
 		ev_set_io_collect_interval(w->loop, worker_collect_us / 1e6);
+		atomic_store_explicit(&w->stats.collect_on, 1, memory_order_relaxed);
+	}
 	w->rbuf_cap = WORKER_RBUF + conn_max_frame + SPOP_LEN_SIZE;
 	w->rbuf = malloc(w->rbuf_cap);
 	w->obuf_cap = WORKER_OBUF + conn_max_frame + SPOP_LEN_SIZE;

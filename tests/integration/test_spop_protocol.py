@@ -625,6 +625,46 @@ class CollectTest(unittest.TestCase):
             wd.stop_all()
 
 
+class CollectAutoTest(unittest.TestCase):
+    """--spop-collect auto (the default): a worker that reads NOTIFY frames
+    one by one, as HAProxy 3.1 and later send them to an agent that keeps
+    up, sets its collect interval; one that reads them in batches, as 2.6
+    and 3.0 send them, does not."""
+
+    FRAMES = 700   # over the 500 of a measuring window
+
+    def run_client(self, per_write):
+        wd = h.Workdir("collect-auto-%d" % per_write)
+        try:
+            agent = h.Agent(wd, routes=ROUTES, threads=1).start()
+            c = h.SpopClient(agent.port)
+            c.handshake()
+            fid = 0
+            while fid < self.FRAMES:
+                batch = b"".join(route_notify(1, fid + i + 1) for i in range(per_write))
+                c.send(batch)
+                for i in range(per_write):
+                    f = c.recv_frame()
+                    self.assertIsNotNone(f)
+                    self.assertEqual((f.type, f.fid), (h.ACK, fid + i + 1))
+                fid += per_write
+            total = stats_json(agent, "show stats")["total"]
+            c.close()
+            self.assertTrue(agent.alive())
+            return total
+        finally:
+            wd.stop_all()
+
+    def test_frame_by_frame_sets_the_interval(self):
+        # one window of 500 frames, then the rest read while collecting
+        self.assertEqual(self.run_client(1)["collect_periods"], 1)
+
+    def test_batches_leave_it_off(self):
+        total = self.run_client(20)
+        self.assertEqual(total["collect_periods"], 0)
+        self.assertEqual(total["collect_on"], 0)
+
+
 class GracefulStopTest(unittest.TestCase):
     def test_sigterm_disconnects_cleanly(self):
         wd = h.Workdir("stop")

@@ -307,9 +307,58 @@ static void test_stop_answers_then_disconnects(void **state)
 	wait_count(closed_total, 1 + MAX_CONNS);
 }
 
+/* --spop-collect auto: windows of frames read one by one turn the interval
+ * on for a period, batched frames (HAProxy 2.6's 10 or more per read) and
+ * a worker that is not busy leave it off; after the period it is off and
+ * measures again.
+ */
+static void test_collect_step(void **state)
+{
+	struct worker_collect s = { 0 };
+	int64_t t = 5000000000LL, ms = 1000000;
+	uint64_t f = 0, r = 0;
+
+	(void)state;
+	/* not busy: 499 frames in a second, one per read, then a new window */
+	assert_int_equal(worker_collect_step(&s, t, f, r), 0);   /* first window */
+	f += 499, r += 499;
+	assert_int_equal(worker_collect_step(&s, t + 999 * ms, f, r), 0);
+	assert_int_equal(worker_collect_step(&s, t + 1000 * ms, f, r), 0);
+	assert_int_equal(s.since_ns, t + 1000 * ms);
+	t += 1000 * ms;
+	/* batched: 600 frames in 50 reads, still off */
+	f += 600, r += 50;
+	assert_int_equal(worker_collect_step(&s, t + 10 * ms, f, r), 0);
+	assert_false(s.on);
+	t += 10 * ms;
+	/* at the bound: 4 frames per read is a batch */
+	f += 500, r += 125;
+	assert_int_equal(worker_collect_step(&s, t + 10 * ms, f, r), 0);
+	t += 10 * ms;
+	/* frame by frame (1.5 per read): on */
+	f += 600, r += 400;
+	assert_int_equal(worker_collect_step(&s, t + 10 * ms, f, r), 1);
+	assert_true(s.on);
+	t += 10 * ms;
+	/* on for the period whatever the reads show (collecting batches them) */
+	f += 6000, r += 100;
+	assert_int_equal(worker_collect_step(&s, t + WORKER_COLLECT_ON_NS - 1, f, r), 0);
+	assert_true(s.on);
+	assert_int_equal(worker_collect_step(&s, t + WORKER_COLLECT_ON_NS, f, r), 1);
+	assert_false(s.on);
+	t += WORKER_COLLECT_ON_NS;
+	/* measured again from there: HAProxy now batches, stays off */
+	f += 499, r += 499;   /* not a window yet */
+	assert_int_equal(worker_collect_step(&s, t + 5 * ms, f, r), 0);
+	f += 2001, r += 1;   /* 2,500 frames in 500 reads */
+	assert_int_equal(worker_collect_step(&s, t + 6 * ms, f, r), 0);
+	assert_false(s.on);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_collect_step),
 		cmocka_unit_test(test_dispatch_least_loaded),
 		cmocka_unit_test(test_connection_cap),
 		cmocka_unit_test(test_stop_answers_then_disconnects),
