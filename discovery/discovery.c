@@ -60,6 +60,8 @@
 #define DISC_SINGLE_MAX         8        /* above, refresh the whole service list */
 #define DISC_SLOW_FACTOR        10       /* a full poll at most 1/10 of the time */
 #define DISC_FAST_FACTOR        2        /* fast polls: Docker answers at most 1/2 of the time */
+#define DISC_HEDGE_FACTOR       2        /* a converging poll that takes twice the shortest
+					    recent answer is asked again */
 #define DISC_POLL_COST_SAMPLES  4        /* polls whose duration sets the period */
 #define DISC_RATE_WINDOW_MS     10000    /* the request rate shown is over 10-20 s */
 #define DISC_MAX_REQS           8
@@ -93,6 +95,9 @@ struct disc_req {
 	size_t nids;                /* 0: every routed service */
 	uint64_t path_hash;         /* RK_TASKS: which question, for the answer cache */
 	size_t filter_ids;          /* RK_TASKS: service IDs in its filter, 0: unfiltered */
+	char *path;                 /* RK_TASKS: the request's path, to ask it again */
+	int hedged;                 /* RK_TASKS: asked twice, the first good answer counts */
+	int hedge;                  /* the second of the two */
 };
 
 struct discovery {
@@ -113,6 +118,7 @@ struct discovery {
 
 	ev_timer work;
 	ev_timer events_wait;
+	ev_timer hedge;             /* a converging poll that waits too long is asked again */
 
 	/* the job in flight */
 	enum disc_job job;
@@ -161,6 +167,8 @@ struct discovery {
 	/* status */
 	enum discovery_state state;
 	uint64_t events_seen;
+	uint64_t hedged_polls;      /* polls asked a second time */
+	uint64_t hedge_wins;        /* of which the second answer came first */
 	uint64_t syncs;
 	uint64_t models;
 	int64_t last_sync_ms;
@@ -313,6 +321,7 @@ static void disc_req_free(struct disc_req *q)
 		free(q->ids[i]);
 	free(q->ids);
 	free(q->service_id);
+	free(q->path);
 	free(q);
 }
 
@@ -333,19 +342,50 @@ static void disc_job_fail(struct discovery *d, const char *fmt, ...)
 
 static void disc_handle(struct disc_req *q, const struct dockerapi_resp *r);
 
-static void disc_on_resp(void *arg, const struct dockerapi_resp *r)
+static void disc_req_forget(struct discovery *d, const struct disc_req *q)
 {
-	struct disc_req *q = arg;
-	struct discovery *d = q->d;
-	int64_t t0 = 0;
-
 	for (size_t i = 0; i < d->nreqs; i++) {
 		if (d->reqs[i] == q) {
 			d->reqs[i] = d->reqs[--d->nreqs];
 			break;
 		}
 	}
+}
+
+/* The other request of a hedged poll still in flight, or NULL. */
+static struct disc_req *disc_hedge_partner(const struct discovery *d)
+{
+	for (size_t i = 0; i < d->nreqs; i++)
+		if (d->reqs[i]->kind == RK_TASKS && d->reqs[i]->hedged)
+			return d->reqs[i];
+	return NULL;
+}
+
+static void disc_on_resp(void *arg, const struct dockerapi_resp *r)
+{
+	struct disc_req *q = arg;
+	struct discovery *d = q->d;
+	struct disc_req *partner = NULL;
+	int64_t t0 = 0;
+
+	disc_req_forget(d, q);
 	q->req = NULL;
+	if (q->hedged && (partner = disc_hedge_partner(d)) != NULL) {
+		if (r->error || r->status != 200) {
+			/* the other one, still in flight, answers for both */
+			LOG(LL_DEBUG, "discovery", "Docker answer dropped, the same poll is in flight",
+			    KVI("status", r->status), KVS("error", r->error));
+			disc_req_free(q);
+			return;
+		}
+		/* the first good answer counts: the other would be older news
+		 * (when it was asked first) or the same, later */
+		disc_req_forget(d, partner);
+		dockerapi_cancel(partner->req);
+		disc_req_free(partner);
+		if (q->hedge)
+			d->hedge_wins++;
+	}
 	if (log_enabled(LL_DEBUG))
 		t0 = clock_mono_ns();
 	disc_handle(q, r);
@@ -606,6 +646,18 @@ static void disc_handle(struct disc_req *q, const struct dockerapi_resp *r)
 
 static int disc_unfiltered(const struct discovery *d, size_t nids);
 
+/* Gives <q> copies of the service IDs <ids>. Returns 0, or -1 when out of
+ * memory (<q> then holds those copied so far).
+ */
+static int disc_req_set_ids(struct disc_req *q, const char *const *ids, size_t nids)
+{
+	q->ids = calloc(nids ? nids : 1, sizeof(*q->ids));
+	for (size_t i = 0; q->ids && i < nids; i++)
+		if ((q->ids[q->nids] = strdup(ids[i])))
+			q->nids++;
+	return q->ids && q->nids == nids ? 0 : -1;
+}
+
 /* Sends GET /tasks for services <ids>, filtered by their IDs; or, with
  * <ids> NULL, for every routed service: unfiltered when <all>, else by
  * their IDs or not, whichever is expected to cost Docker less.
@@ -635,16 +687,10 @@ static void disc_send_tasks(struct discovery *d, const char *const *ids, size_t 
 		} else {
 			nids = 0;
 		}
-	} else {
-		q->ids = calloc(nids, sizeof(*q->ids));
-		for (size_t i = 0; q->ids && i < nids; i++)
-			if ((q->ids[q->nids] = strdup(ids[i])))
-				q->nids++;
-		if (!q->ids || q->nids != nids) {
-			disc_req_free(q);
-			disc_job_fail(d, "out of memory");
-			return;
-		}
+	} else if (disc_req_set_ids(q, ids, nids) < 0) {
+		disc_req_free(q);
+		disc_job_fail(d, "out of memory");
+		return;
 	}
 	sbuf_puts(&filters, "{\"desired-state\":{\"running\":true}");
 	q->filter_ids = nids;
@@ -662,7 +708,13 @@ static void disc_send_tasks(struct discovery *d, const char *const *ids, size_t 
 		disc_job_fail(d, "out of memory");
 	} else {
 		q->path_hash = hash_str(1, path.buf);
-		disc_send(d, RK_TASKS, path.buf, 0, DISC_LIST_TIMEOUT_MS, q);
+		q->path = strdup(path.buf);
+		if (!q->path) {
+			disc_req_free(q);
+			disc_job_fail(d, "out of memory");
+		} else {
+			disc_send(d, RK_TASKS, q->path, 0, DISC_LIST_TIMEOUT_MS, q);
+		}
 	}
 	sbuf_free(&filters);
 	sbuf_free(&path);
@@ -921,6 +973,8 @@ int64_t discovery_poll_period(unsigned base_ms, unsigned factor, const unsigned 
 	return period;
 }
 
+static int64_t disc_hedge_ms(const struct discovery *d, size_t filter_ids);
+
 static void disc_poll_start(struct discovery *d, int64_t now)
 {
 	const char *conv[DISC_CONVERGE_MAX_IDS];
@@ -943,6 +997,62 @@ static void disc_poll_start(struct discovery *d, int64_t now)
 	} else {
 		disc_send_tasks(d, conv, nconv, 0);
 	}
+	if (nconv > 0 && d->nreqs == 1 && d->reqs[0]->kind == RK_TASKS) {
+		ev_timer_set(&d->hedge, (double)disc_hedge_ms(d, d->reqs[0]->filter_ids) / 1000.0, 0.0);
+		ev_timer_start(d->loop, &d->hedge);
+	}
+}
+
+/* How long a poll of converging services waits for its answer before it is
+ * asked again (<filter_ids> IDs, 0: unfiltered): DISC_HEDGE_FACTOR times
+ * what that question cost Docker recently, and at least the fast period.
+ * A busy manager answers the same question in 50 ms or in 8 s (measured
+ * while it creates services); every task stored meanwhile waits for that
+ * answer, then for the next poll.
+ */
+static int64_t disc_hedge_ms(const struct discovery *d, size_t filter_ids)
+{
+	int64_t cost = filter_ids ?
+		discovery_filtered_cost(d->sub_poll_ms, d->sub_poll_ids, d->sub_polls, filter_ids) :
+		discovery_poll_period(0, 1, d->full_poll_ms, d->full_polls);
+
+	cost *= DISC_HEDGE_FACTOR;
+	return cost > (int64_t)d->poll_fast_ms ? cost : (int64_t)d->poll_fast_ms;
+}
+
+/* The poll of converging services waited past disc_hedge_ms(): the same
+ * question again, at most two in flight; the first good answer counts and
+ * cancels the other (disc_on_resp()).
+ */
+static void disc_on_hedge(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct discovery *d = t->data;
+	struct disc_req *first, *q;
+
+	(void)loop;
+	(void)revents;
+	if (d->job != JOB_POLL || d->job_failed || d->nreqs != 1)
+		return;
+	first = d->reqs[0];
+	if (first->kind != RK_TASKS || first->hedged || !first->path)
+		return;
+	q = calloc(1, sizeof(*q));
+	if (!q || (first->ids && disc_req_set_ids(q, (const char *const *)first->ids, first->nids) < 0) ||
+	    !(q->path = strdup(first->path))) {
+		if (q)
+			disc_req_free(q);
+		return;   /* no second request; the first one is still in flight */
+	}
+	q->path_hash = first->path_hash;
+	q->filter_ids = first->filter_ids;
+	q->hedged = q->hedge = 1;
+	if (disc_send(d, RK_TASKS, q->path, 0, DISC_LIST_TIMEOUT_MS, q) < 0)
+		return;
+	first->hedged = 1;
+	d->hedged_polls++;
+	LOG(LL_DEBUG, "discovery", "Docker answers slowly, poll asked again",
+	    KVI("ids", first->filter_ids),
+	    KVI("waited_ms", (clock_mono_ns() - d->job_start_ns) / 1000000));
 }
 
 /* Rolls the request-rate window over every DISC_RATE_WINDOW_MS. */
@@ -966,6 +1076,7 @@ static void disc_job_end(struct discovery *d)
 
 	d->job = JOB_NONE;
 	ev_timer_stop(d->loop, &d->events_wait);
+	ev_timer_stop(d->loop, &d->hedge);
 	d->waiting_events = 0;
 	disc_rate_mark(d, now);
 	if (d->job_failed) {
@@ -1329,6 +1440,8 @@ struct discovery *discovery_new(struct ev_loop *loop, const struct discovery_opt
 	d->work.data = d;
 	ev_timer_init(&d->events_wait, disc_on_events_wait, 0.0, 0.0);
 	d->events_wait.data = d;
+	ev_timer_init(&d->hedge, disc_on_hedge, 0.0, 0.0);
+	d->hedge.data = d;
 	if (d->host.tls && !d->host.tls_verify)
 		LOG(LL_WARN, "discovery", "TLS to the Docker daemon without verifying its certificate, "
 		    "as SWARM_SPOA_DOCKER_TLS_INSECURE asks: anyone on the path can pose as the daemon",
@@ -1378,6 +1491,8 @@ void discovery_status(const struct discovery *d, struct discovery_status *st)
 	st->requests = as.requests;
 	st->request_failures = as.failures;
 	st->events = d->events_seen;
+	st->hedged_polls = d->hedged_polls;
+	st->hedge_wins = d->hedge_wins;
 	st->syncs = d->syncs;
 	st->reconnects = events_reconnects(d->events);
 	st->models = d->models;
@@ -1434,6 +1549,7 @@ void discovery_free(struct discovery *d)
 		return;
 	ev_timer_stop(d->loop, &d->work);
 	ev_timer_stop(d->loop, &d->events_wait);
+	ev_timer_stop(d->loop, &d->hedge);
 	events_free(d->events);
 	for (size_t i = 0; i < d->nreqs; i++) {
 		dockerapi_cancel(d->reqs[i]->req);

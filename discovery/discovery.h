@@ -62,6 +62,8 @@ struct discovery_status {
 	uint64_t full_poll_ms;      /* shortest of the last full /tasks answers */
 	uint64_t filtered_poll_ms;  /* the last /tasks answer filtered by service ID */
 	uint64_t filtered_poll_ids; /* how many IDs it asked for */
+	uint64_t hedged_polls;      /* converging polls asked again, their answer slow */
+	uint64_t hedge_wins;        /* of which the second request answered first */
 };
 
 /* Starts discovery on <loop>. Each time the model changes, <on_model> is

@@ -46,6 +46,8 @@ void discstats_info(const struct discovery *d, struct kvout *k)
 	kvout_u64(k, "docker_full_poll_ms", ds.full_poll_ms);
 	kvout_u64(k, "docker_filtered_poll_ms", ds.filtered_poll_ms);
 	kvout_u64(k, "docker_filtered_poll_ids", ds.filtered_poll_ids);
+	kvout_u64(k, "docker_hedged_polls", ds.hedged_polls);
+	kvout_u64(k, "docker_hedge_wins", ds.hedge_wins);
 	kvout_u64(k, "convergence_last_ms", ds.convergence_last_ms);
 	kvout_u64(k, "convergence_p50_ms", ds.convergence_p50_ms);
 	kvout_u64(k, "convergence_p99_ms", ds.convergence_p99_ms);
@@ -103,6 +105,11 @@ void discstats_metrics(const struct discovery *d, struct sbuf *out)
 			"Docker Engine API requests that failed (transport, HTTP status or bad body).",
 			ds.request_failures);
 	discstats_counter(out, "swarm_spoa_docker_events_total", "Docker events received.", ds.events);
+	discstats_counter(out, "swarm_spoa_docker_hedged_polls_total",
+			"Polls of converging services asked a second time, the first answer being slow.",
+			ds.hedged_polls);
+	discstats_counter(out, "swarm_spoa_docker_hedge_wins_total",
+			"Hedged polls whose second request answered first.", ds.hedge_wins);
 	discstats_counter(out, "swarm_spoa_docker_reconnects_total",
 			"Reconnections of the Docker event stream.", ds.reconnects);
 	discstats_counter(out, "swarm_spoa_docker_models_total",

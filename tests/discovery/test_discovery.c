@@ -634,6 +634,38 @@ static void test_many_converging(void **state)
 	assert_int_equal(st.poll_period_ms, 200);
 }
 
+/* 500 services converging; one poll's answer waits 3 s: the poll is asked
+ * again after twice the recent answer time (here the 50 ms fast period),
+ * the second answer ends it and cancels the first, and polling goes on
+ * meanwhile rather than waiting 3 s.
+ */
+static void test_hedged_poll(void **state)
+{
+	struct fixture *fx = *state;
+	struct discovery_status st;
+	unsigned polls;
+
+	many_services(500, "starting");
+	start(fx, "swarm");
+	assert_true(run(fx, has_model, 5000));
+	run(fx, NULL, 300);   /* fast answers measured */
+	discovery_status(fx->d, &st);
+	assert_int_equal(st.hedged_polls, 0);
+	__atomic_store_n(&dm.web_tasks_delay_ms, 3000, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&dm.web_tasks_delay_ms, __ATOMIC_SEQ_CST))
+		run(fx, NULL, 5);
+	/* the slow request is in flight from here */
+	polls = fakedocker_count(fx->fake, "/v1.41/tasks");
+	run(fx, NULL, 1000);
+	polls = fakedocker_count(fx->fake, "/v1.41/tasks") - polls;
+	assert_true(polls >= 4);
+	discovery_status(fx->d, &st);
+	assert_true(st.hedged_polls >= 1);
+	assert_true(st.hedge_wins >= 1);
+	assert_int_equal(st.state, DISCOVERY_SYNCED);
+	assert_int_equal(st.converging_services, 500);
+}
+
 /* 50 services converging (a scale step), full answers slow (300 ms),
  * filtered ones fast: once one filtered poll measured it, the polls stay
  * filtered by ID rather than asking for every task.
@@ -723,6 +755,7 @@ int main(void)
 		cmocka_unit_test(test_filtered_cost),
 		cmocka_unit_test(test_poll_unfiltered),
 		cmocka_unit_test_setup_teardown(test_many_converging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hedged_poll, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_step_filtered, setup, teardown),
 	};
 
