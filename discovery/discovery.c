@@ -57,6 +57,10 @@
 #define DISC_CONVERGE_MAX_IDS   100      /* converging services filtered by ID at most, when
 					    that costs Docker less than a full answer */
 #define DISC_FILTER_MIN_FULL_MS 100      /* a full answer cheaper than that: never filter */
+#define DISC_FOLLOW_MS          50       /* after a task's container event, a poll at once
+					    and then this often for DISC_FOLLOW_WINDOW_MS */
+#define DISC_FOLLOW_WINDOW_MS   250      /* the manager stores the task's new state up to
+					    150 ms after the event (it batches them) */
 #define DISC_SINGLE_MAX         8        /* above, refresh the whole service list */
 #define DISC_SLOW_FACTOR        10       /* a full poll at most 1/10 of the time */
 #define DISC_FAST_FACTOR        2        /* fast polls: Docker answers at most 1/2 of the time */
@@ -142,6 +146,7 @@ struct discovery {
 	int dirty_nodes;
 	int dirty_containers;
 	int poll_asap;
+	int64_t follow_until_ms;    /* monotonic: polled every DISC_FOLLOW_MS until then */
 	int warned_no_events;
 	int warned_mode;
 	int changed;                /* state changed since the last publish */
@@ -1174,8 +1179,18 @@ static int64_t disc_next_poll(struct discovery *d, int64_t now)
 	if (swarm_routed(d->swarm, NULL, 0) == 0)
 		return -1;
 	nconv = swarm_converging(d->swarm, now, NULL, 0);
-	if (nconv > 0)
-		return d->last_poll_ms + disc_fast_ms(d, nconv);
+	if (nconv > 0) {
+		at = d->last_poll_ms + disc_fast_ms(d, nconv);
+		if (d->last_poll_ms < d->follow_until_ms) {
+			/* after a container event, as Docker's answer times allow */
+			int64_t gap = disc_asap_gap_ms(d, nconv);
+			int64_t follow = d->last_poll_ms + (gap > DISC_FOLLOW_MS ? gap : DISC_FOLLOW_MS);
+
+			if (follow < at)
+				at = follow;
+		}
+		return at;
+	}
 	at = d->last_full_poll_ms + slow;
 	stuck = swarm_stuck_due(d->swarm, now);
 	return stuck >= 0 && stuck < at ? stuck : at;
@@ -1364,8 +1379,10 @@ static void disc_on_event(void *arg, const struct docker_event *ev)
 			d->dirty_nodes = 1;
 			swarm_converge_hint_all(d->swarm, now);
 		} else if (strcmp(ev->type, "container") == 0 && ev->service_id[0]) {
-			if (swarm_converge_hint(d->swarm, ev->service_id, now))
+			if (swarm_converge_hint(d->swarm, ev->service_id, now)) {
 				d->poll_asap = 1;
+				d->follow_until_ms = now + DISC_FOLLOW_WINDOW_MS;
+			}
 		}
 	} else if (d->mode == MODE_CONTAINERS) {
 		if (strcmp(ev->type, "container") == 0) {

@@ -583,7 +583,11 @@ int swarm_converge_hint(struct swarm *sw, const char *id, int64_t now_ms)
 {
 	struct swarm_service *svc = strmap_get(sw->services, id);
 
-	return svc && svc->routed && service_hint(svc, now_ms);
+	if (!svc || !svc->routed)
+		return 0;
+	if (service_hint(svc, now_ms))
+		return 1;
+	return !svc->tasks.converged && svc->tasks.until_ms > now_ms;
 }
 
 void swarm_converge(struct swarm *sw, const char *id, int64_t now_ms, int64_t ms)

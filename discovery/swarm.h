@@ -101,7 +101,8 @@ void swarm_converge(struct swarm *sw, const char *id, int64_t now_ms, int64_t ms
 
 /* A task of service <id> moved on its own (a container started, died or
  * changed health): poll it fast for SWARM_HINT_MS, unless that was done in
- * the last SWARM_HINT_COOLDOWN_MS. Returns 1 when a fast window opened.
+ * the last SWARM_HINT_COOLDOWN_MS. Returns 1 when the service is polled
+ * fast now (a window opened, or it was converging already), 0 when not.
  */
 int swarm_converge_hint(struct swarm *sw, const char *id, int64_t now_ms);
 

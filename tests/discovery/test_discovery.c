@@ -196,15 +196,21 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void start(struct fixture *fx, const char *mode)
+static void start_polling(struct fixture *fx, const char *mode, unsigned fast_ms, unsigned slow_ms)
 {
 	char url[128], err[256];
-	struct discovery_opts o = { .url = url, .mode = mode, .poll_fast_ms = 50, .poll_slow_ms = 200 };
+	struct discovery_opts o = { .url = url, .mode = mode, .poll_fast_ms = fast_ms,
+				    .poll_slow_ms = slow_ms };
 
 	snprintf(url, sizeof(url), "unix://%s", fx->sock);
 	fx->d = discovery_new(fx->loop, &o, on_model, &fx->seen, err, sizeof(err));
 	if (!fx->d)
 		fail_msg("discovery_new: %s", err);
+}
+
+static void start(struct fixture *fx, const char *mode)
+{
+	start_polling(fx, mode, 50, 200);
 }
 
 /* Runs the loop for <ms>, or until <pred> holds when given. */
@@ -634,6 +640,35 @@ static void test_many_converging(void **state)
 	assert_int_equal(st.poll_period_ms, 200);
 }
 
+/* A container event of a converging service's task: a poll at once, then
+ * every 50 ms for 250 ms (the manager stores the task's new state a little
+ * after the event), rather than at the next fast poll (here 1 s).
+ */
+static void test_container_event_follow_up(void **state)
+{
+	struct fixture *fx = *state;
+	unsigned polls;
+
+	many_services(5, "starting");
+	start_polling(fx, "swarm", 1000, 5000);
+	assert_true(run(fx, has_model, 5000));
+	/* just after a fast poll */
+	polls = fakedocker_count(fx->fake, "/v1.41/tasks");
+	while (fakedocker_count(fx->fake, "/v1.41/tasks") == polls)
+		run(fx, NULL, 1);
+	run(fx, NULL, 20);
+	polls = fakedocker_count(fx->fake, "/v1.41/tasks");
+	fakedocker_push(fx->fake, "{\"Type\":\"container\",\"Action\":\"health_status: healthy\","
+			"\"Actor\":{\"ID\":\"c1\",\"Attributes\":{\"com.docker.swarm.service.id\":"
+			"\"s0001\",\"name\":\"s0001.1.t0001\"}},\"scope\":\"local\",\"timeNano\":1}");
+	run(fx, NULL, 500);
+	polls = fakedocker_count(fx->fake, "/v1.41/tasks") - polls;
+	/* at 0, 50, 100, 150, 200 and 250 ms: one more or less at the edges
+	 * of the window on a loaded machine; none more until the second */
+	assert_true(polls >= 4);
+	assert_true(polls <= 7);
+}
+
 /* 500 services converging; one poll's answer waits 3 s: the poll is asked
  * again after twice the recent answer time (here the 50 ms fast period),
  * the second answer ends it and cancels the first, and polling goes on
@@ -756,6 +791,7 @@ int main(void)
 		cmocka_unit_test(test_poll_unfiltered),
 		cmocka_unit_test_setup_teardown(test_many_converging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hedged_poll, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_container_event_follow_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_step_filtered, setup, teardown),
 	};
 
