@@ -41,7 +41,7 @@ class CliTest(unittest.TestCase):
     def test_bad_options_exit_2(self):
         for args in (["--no-such-flag"], ["--threads", "abc"], ["--threads", "-1"],
                      ["--threads"], ["stray"], ["--max-frame-size", "100"],
-                     ["--spop-collect", "10001"]):
+                     ["--spop-collect", "10001"], ["--spop-collect", "sometimes"]):
             r = run(args)
             self.assertEqual(r.returncode, 2, args)
             self.assertIn("swarm-spoa", r.stderr)
