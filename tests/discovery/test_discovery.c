@@ -227,6 +227,15 @@ static int run(struct fixture *fx, int (*pred)(struct fixture *), int64_t ms)
 	return pred ? pred(fx) : 0;
 }
 
+/* How many /tasks requests the daemon saw while the loop ran for <ms>. */
+static unsigned tasks_polls_during(struct fixture *fx, int64_t ms)
+{
+	unsigned before = fakedocker_count(fx->fake, "/v1.41/tasks");
+
+	run(fx, NULL, ms);
+	return fakedocker_count(fx->fake, "/v1.41/tasks") - before;
+}
+
 static int has_model(struct fixture *fx)
 {
 	return fx->seen.models > 0;
@@ -607,9 +616,7 @@ static void test_many_converging(void **state)
 	many_services(500, "starting");
 	start(fx, "swarm");
 	assert_true(run(fx, has_model, 5000));
-	polls = fakedocker_count(fx->fake, "/v1.41/tasks");
-	run(fx, NULL, 1000);
-	polls = fakedocker_count(fx->fake, "/v1.41/tasks") - polls;
+	polls = tasks_polls_during(fx, 1000);
 	/* fast (50 ms; the slow period is 200 ms), one request each */
 	assert_true(polls >= 8);
 	assert_true(polls <= 1000 / 50 + 2);
@@ -623,9 +630,7 @@ static void test_many_converging(void **state)
 	/* a slow Docker: 100 ms per answer, polls 200 ms apart at least */
 	__atomic_store_n(&dm.tasks_delay_ms, 100, __ATOMIC_SEQ_CST);
 	run(fx, NULL, 1000);   /* the answer times of the last polls are all slow now */
-	polls = fakedocker_count(fx->fake, "/v1.41/tasks");
-	run(fx, NULL, 2000);
-	polls = fakedocker_count(fx->fake, "/v1.41/tasks") - polls;
+	polls = tasks_polls_during(fx, 2000);
 	assert_true(polls >= 4);
 	assert_true(polls <= 2000 / 200 + 1);
 	discovery_status(fx->d, &st);
@@ -652,17 +657,16 @@ static void test_container_event_follow_up(void **state)
 	many_services(5, "starting");
 	start_polling(fx, "swarm", 1000, 5000);
 	assert_true(run(fx, has_model, 5000));
-	/* just after a fast poll */
+	/* just after a fast poll (one a second) */
 	polls = fakedocker_count(fx->fake, "/v1.41/tasks");
-	while (fakedocker_count(fx->fake, "/v1.41/tasks") == polls)
+	for (int i = 0; i < 3000 && fakedocker_count(fx->fake, "/v1.41/tasks") == polls; i++)
 		run(fx, NULL, 1);
+	assert_true(fakedocker_count(fx->fake, "/v1.41/tasks") > polls);
 	run(fx, NULL, 20);
-	polls = fakedocker_count(fx->fake, "/v1.41/tasks");
 	fakedocker_push(fx->fake, "{\"Type\":\"container\",\"Action\":\"health_status: healthy\","
 			"\"Actor\":{\"ID\":\"c1\",\"Attributes\":{\"com.docker.swarm.service.id\":"
 			"\"s0001\",\"name\":\"s0001.1.t0001\"}},\"scope\":\"local\",\"timeNano\":1}");
-	run(fx, NULL, 500);
-	polls = fakedocker_count(fx->fake, "/v1.41/tasks") - polls;
+	polls = tasks_polls_during(fx, 500);
 	/* at 0, 50, 100, 150, 200 and 250 ms: one more or less at the edges
 	 * of the window on a loaded machine; none more until the second */
 	assert_true(polls >= 4);
@@ -678,7 +682,6 @@ static void test_hedged_poll(void **state)
 {
 	struct fixture *fx = *state;
 	struct discovery_status st;
-	unsigned polls;
 
 	many_services(500, "starting");
 	start(fx, "swarm");
@@ -690,10 +693,7 @@ static void test_hedged_poll(void **state)
 	while (__atomic_load_n(&dm.web_tasks_delay_ms, __ATOMIC_SEQ_CST))
 		run(fx, NULL, 5);
 	/* the slow request is in flight from here */
-	polls = fakedocker_count(fx->fake, "/v1.41/tasks");
-	run(fx, NULL, 1000);
-	polls = fakedocker_count(fx->fake, "/v1.41/tasks") - polls;
-	assert_true(polls >= 4);
+	assert_true(tasks_polls_during(fx, 1000) >= 4);
 	discovery_status(fx->d, &st);
 	assert_true(st.hedged_polls >= 1);
 	assert_true(st.hedge_wins >= 1);
