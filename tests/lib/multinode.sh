@@ -698,3 +698,35 @@ mn_local_agent_cmd() {
 	[ -n "$cid" ] || { echo "no agent container on node $1"; return 1; }
 	mn_docker "$1" exec "$cid" sh -c "echo '$2' | socat -t5 stdio unix:\$SWARM_SPOA_STATS_SOCKET"
 }
+
+# mn_agents_exclude <via> <service> <task name>: every agent (two at least)
+# excludes that task now (passive health), one line per agent.
+mn_agents_exclude() {
+	mn_agent_cmd "$1" "show tasks $2 json" |
+		python3 "$SWARM_SPOA_SRC/tests/multinode/mn_check.py" excluded --task "$3"
+}
+
+# mn_task_pid <node> <task name>: the host pid of the task's container (the
+# nodes' dockerds share the host's pid namespace).
+mn_task_pid() {
+	local cid
+	cid=$(mn_docker "$1" ps -q --filter "label=com.docker.swarm.task.id=${2##*.}")
+	[ -n "$cid" ] || { echo "no container of task $2 on node $1" >&2; return 1; }
+	mn_docker "$1" inspect -f '{{.State.Pid}}' "$cid"
+}
+
+# mn_task_hang <pid> on|off: the task's network namespace drops (on) or
+# again lets through (off) every new TCP connection to port 8080 that does
+# not come over its loopback: from the network it accepts nothing, as a
+# hung process or a broken path would, while its health check (curl on
+# 127.0.0.1) passes and Swarm keeps it running. The connections open to it
+# when it hangs are reset, so that every request from then on needs a new
+# one (HAProxy would otherwise go on using those it keeps idle).
+mn_task_hang() {
+	if [ "$2" = on ]; then
+		nsenter -t "$1" -n iptables -w -I INPUT ! -i lo -p tcp --dport 8080 --syn -j DROP
+		nsenter -t "$1" -n ss -K -t state established '( sport = :8080 )' >/dev/null
+	else
+		nsenter -t "$1" -n iptables -w -D INPUT ! -i lo -p tcp --dport 8080 --syn -j DROP
+	fi
+}

@@ -10,6 +10,13 @@ Reads the answers of every agent (each after a line "== agent <task> on
 at least --agents agents answered. Prints one line per agent; exits 1 on a
 mismatch.
 
+  ... mn_agent_cmd <node> "show tasks <service> json" | mn_check.py excluded \
+        --task web.1.abc [--agents 2]
+
+Prints, per agent, whether passive health excludes that task now (with the
+reason and the end); exits 1 unless at least --agents agents answered and
+every one of them excludes it.
+
   ... mn_agent_cmd <node> "show info json" | mn_check.py info --key docker_state
   ... mn_agent_cmd <node> "show stats json" | mn_check.py info --key total.healthchecks
 
@@ -63,6 +70,33 @@ def tables(args, text):
     return 0 if ok else 1
 
 
+def excluded(args, text):
+    want = args.task.rsplit(".", 1)[-1]
+    ok, answered = True, 0
+    for header, body in sections(text):
+        try:
+            doc = json.loads(body.strip())
+            tasks = {t["id"]: t for t in doc["tasks"]}
+        except (ValueError, KeyError, TypeError):
+            print("%s: no answer (%s)" % (header, body.strip()[:80]))
+            ok = False
+            continue
+        answered += 1
+        t = tasks.get(want)
+        if t is None:
+            print("%s: task %s not listed" % (header, want))
+            ok = False
+        elif not t["excluded"]:
+            print("%s: %s not excluded" % (header, want))
+            ok = False
+        else:
+            print("%s: excluded until %s: %s" % (header, t["excluded"]["until"], t["excluded"]["reason"]))
+    if answered < args.agents:
+        print("%d agents answered, expected %d" % (answered, args.agents))
+        ok = False
+    return 0 if ok else 1
+
+
 def info(args, text):
     for header, body in sections(text):
         try:
@@ -81,11 +115,14 @@ def main():
     t = sub.add_parser("tables")
     t.add_argument("--ready", required=True)
     t.add_argument("--agents", type=int, default=2)
+    e = sub.add_parser("excluded")
+    e.add_argument("--task", required=True)
+    e.add_argument("--agents", type=int, default=2)
     i = sub.add_parser("info")
     i.add_argument("--key", required=True)
     a = p.parse_args()
     text = sys.stdin.read()
-    sys.exit(tables(a, text) if a.cmd == "tables" else info(a, text))
+    sys.exit({"tables": tables, "excluded": excluded, "info": info}[a.cmd](a, text))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,12 @@
       and the last request each task answered), as JSON, for the requests
       that started within [T, T) (epoch seconds).
 
+  mn_load.py bursts load-1.jsonl ... [--gap S] [--from T] [--to T]
+      The failed requests grouped into bursts: two failures whose starts
+      are less than --gap seconds (1.0) apart are of one burst. A JSON list
+      of {"first": start of its first failure, "last": of its last,
+      "failed": count, "kinds": per kind}, in time order.
+
 Failure kinds:
   agent        503 "routing agent unavailable" / "routing error": no agent
                answered HAProxy (what an agent failover must never cause)
@@ -246,6 +252,19 @@ def read_records(paths, t_from=None, t_to=None):
                 yield r
 
 
+def bursts(records, gap):
+    """<records>: any iterable; the bursts of its failures (see above)."""
+    out = []
+    for t, kind in sorted((r["t"], r["kind"]) for r in records if r["kind"] != "ok"):
+        if not out or t - out[-1]["last"] >= gap:
+            out.append({"first": t, "last": t, "failed": 0, "kinds": {}})
+        b = out[-1]
+        b["last"] = t
+        b["failed"] += 1
+        b["kinds"][kind] = b["kinds"].get(kind, 0) + 1
+    return out
+
+
 def summary(args):
     print(json.dumps(summarize(read_records(args.files, args.t_from, args.t_to)), sort_keys=True))
 
@@ -273,8 +292,15 @@ def main():
     s.add_argument("files", nargs="+")
     s.add_argument("--from", dest="t_from", type=float)
     s.add_argument("--to", dest="t_to", type=float)
+    b = sub.add_parser("bursts")
+    b.add_argument("files", nargs="+")
+    b.add_argument("--gap", type=float, default=1.0)
+    b.add_argument("--from", dest="t_from", type=float)
+    b.add_argument("--to", dest="t_to", type=float)
     a = p.parse_args()
-    if a.cmd == "run":
+    if a.cmd == "bursts":
+        print(json.dumps(bursts(read_records(a.files, a.t_from, a.t_to), a.gap), sort_keys=True))
+    elif a.cmd == "run":
         if a.port is None:
             a.port = 443 if a.tls else 80
         if not 0 <= a.new_conn <= 1:
