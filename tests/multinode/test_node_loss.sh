@@ -2,9 +2,14 @@
 # Node loss under load: every process of a node that runs tasks of a routed
 # service (dockerd, containerd, the shims, the containers) is killed at once,
 # as when a machine dies, while the two other nodes' HAProxies carry 100
-# requests/s each. The node runs no agent, so this is about the tasks.
+# requests/s each. test_node_loss.sh follower | leader: the node lost is a
+# follower manager (one that runs no agent when there is one) or the raft
+# leader. When it runs an agent, that agent dies with it and the HAProxies
+# ask the other one (multinode_manager_failover: no request lost to that).
 #   - Swarm declares the node down (its dispatcher heartbeat, 5 s by default,
-#     decides how soon) and reschedules its tasks on the other nodes;
+#     decides how soon: 13 s for a follower, 45-50 s for the leader, whose
+#     successor first gives every node a longer grace) and reschedules its
+#     tasks on the other nodes;
 #   - requests sent to the lost tasks in the first moments fail (HAProxy
 #     cannot reach them): they are counted and reported; their connect
 #     timeouts make the agents exclude the lost tasks (passive health), and
@@ -13,6 +18,7 @@
 #     starts later than 2 s after the loss fails;
 #   - no request that starts later than 1 s (the convergence bound) after the
 #     node is declared down fails: none is sent to a task of the lost node;
+#   - no request fails for want of an agent;
 #   - every task running at the end answers in the last 5 s of the load;
 #   - both agents list exactly the running tasks, none on the lost node.
 # The node is started again at the end and rejoins the swarm.
@@ -25,7 +31,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/dockerd.sh"
 . "$here/../lib/multinode.sh"
 
-test_init multinode_node_loss
+role=${1:-follower}
+case "$role" in follower|leader) ;; *) echo "usage: $0 follower|leader" >&2; exit 2 ;; esac
+test_init "multinode_node_loss_$role"
 mn_require
 on_exit mn_test_cleanup
 
@@ -39,15 +47,22 @@ via=$(mn_via)
 mn_service "$svc" "$host" 6
 wait_until 90 mn_converged "$via" "$svc" 6 3
 agents=" $(mn_agent_nodes "$via" | tr '\n' ' ')"
+leader=$(mn_leader "$via")
+[ -n "$leader" ] || fail "no raft leader"
 victim=
-for (( n = MN_NODES; n >= 1; n-- )); do
-	case "$agents" in *" $n "*) ;; *) victim=$n; break ;; esac
-done
-[ -n "$victim" ] || fail "every node runs an agent (agents on:$agents)"
+if [ "$role" = leader ]; then
+	victim=$leader
+else
+	for (( n = MN_NODES; n >= 1; n-- )); do
+		[ "$n" != "$leader" ] || continue
+		case "$agents" in *" $n "*) [ -n "$victim" ] || victim=$n ;; *) victim=$n; break ;; esac
+	done
+fi
+[ -n "$victim" ] || fail "no $role to lose (leader: node $leader)"
+case "$agents" in *" $victim "*) victim_agent=yes ;; *) victim_agent=no ;; esac
 others=()
 for (( n = 1; n <= MN_NODES; n++ )); do [ "$n" = "$victim" ] || others+=("$n"); done
 via=${others[0]}
-leader=$(mn_leader "$via")
 mapfile -t names < <(mn_running_names "$via" "$svc")
 mapfile -t victim_tasks < <(mn_tasks "$via" "$svc" | awk -v v="$(mn_name "$victim")" '$2 == v {print $1}')
 [ ${#victim_tasks[@]} -gt 0 ] || fail "no task of $svc on node $victim"
@@ -60,7 +75,7 @@ for n in "${others[@]}"; do wait_until 30 mn_routes_all "$n" "$host" "${names[@]
 # plus 5 s to see routing whole; its duration is only an upper bound.
 if [ "$leader" = "$victim" ]; then down_wait=60; else down_wait=20; fi
 duration=$(( 4 + down_wait + 100 ))
-log "node $victim (no agent, ${#victim_tasks[@]} tasks of $svc; leader: node $leader) will be lost; load through nodes ${others[*]} for $duration s"
+log "node $victim ($role, agent: $victim_agent, ${#victim_tasks[@]} tasks of $svc; leader: node $leader) will be lost; load through nodes ${others[*]} for $duration s"
 
 t0=$(date +%s.%N)
 for n in "${others[@]}"; do mn_load_start "$n" "n$n" "$host" "$rate" "$duration"; done
