@@ -82,12 +82,15 @@ agents_pids() {
 	done
 }
 
-# agents_sample: one line per agent: node pid cpu_ticks rss_kb docker_requests
+# agents_sample: one line per agent: node pid cpu_ticks rss_kb
+# docker_requests tasks_answers tasks_answers_over_1s tasks_answer_total_ms
 agents_sample() {
-	local n pid req
+	local n pid info
 	while read -r n pid; do
-		req=$(mn_local_agent_cmd "$n" "show info" | awk -F': *' '$1 == "docker_requests" {print $2}')
-		echo "$n $pid $(proc_cpu_ticks "$pid") $(proc_rss_kb "$pid") ${req:-0}"
+		info=$(mn_local_agent_cmd "$n" "show info")
+		echo "$n $pid $(proc_cpu_ticks "$pid") $(proc_rss_kb "$pid")" $(for k in docker_requests \
+			docker_tasks_answers docker_tasks_answers_over_1s docker_tasks_answer_total_ms; do
+			v=$(awk -F': *' -v k="$k" '$1 == k {print $2}' <<<"$info"); echo "${v:-0}"; done)
 	done < <(agents_pids)
 }
 
@@ -162,8 +165,12 @@ for n, a in sorted(after.items()):
         continue
     cpu = (int(a[2]) - int(b[2])) / hz
     req = int(a[4]) - int(b[4])
+    ans, slow, ms = (int(a[i]) - int(b[i]) for i in (5, 6, 7))
     print("    agent on node %s: CPU %.2f s (%.1f%% of a core), %d Docker API requests (%.2f/s), RSS %.1f MiB"
           % (n, cpu, 100 * cpu / secs, req, req / secs, int(a[3]) / 1024.0))
+    if ans:
+        print("      Docker answered its %d /tasks polls in %.0f ms on average, %d of them (%.1f%%) in more than 1 s"
+              % (ans, ms / ans, slow, 100.0 * slow / ans))
 ' "$1" "$2" "$3" "$HZ"
 }
 

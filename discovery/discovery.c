@@ -89,6 +89,13 @@ static const char *const kind_names[] = {
 	[RK_SERVICE] = "/services/{id}", [RK_TASKS] = "/tasks", [RK_CONTAINERS] = "/containers/json",
 };
 
+_Static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == DISCOVERY_REQUEST_KINDS,
+	       "one answer histogram per kind of request");
+
+const unsigned discovery_answer_bounds_ms[DISCOVERY_ANSWER_BUCKETS - 1] = {
+	5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
+};
+
 /* One request of the current job. */
 struct disc_req {
 	struct discovery *d;
@@ -174,6 +181,8 @@ struct discovery {
 	uint64_t events_seen;
 	uint64_t hedged_polls;      /* polls asked a second time */
 	uint64_t hedge_wins;        /* of which the second answer came first */
+	uint64_t answer_buckets[DISCOVERY_REQUEST_KINDS][DISCOVERY_ANSWER_BUCKETS];
+	uint64_t answer_sum_us[DISCOVERY_REQUEST_KINDS];
 	uint64_t syncs;
 	uint64_t models;
 	int64_t last_sync_ms;
@@ -357,6 +366,17 @@ static void disc_req_forget(struct discovery *d, const struct disc_req *q)
 	}
 }
 
+/* Counts one answer of Docker (or failure) in the histogram of its kind. */
+static void disc_answer_time(struct discovery *d, enum disc_kind kind, uint64_t ns)
+{
+	unsigned b = 0;
+
+	while (b < DISCOVERY_ANSWER_BUCKETS - 1 && ns > discovery_answer_bounds_ms[b] * UINT64_C(1000000))
+		b++;
+	d->answer_buckets[kind][b]++;
+	d->answer_sum_us[kind] += ns / 1000;
+}
+
 /* The other request of a hedged poll still in flight, or NULL. */
 static struct disc_req *disc_hedge_partner(const struct discovery *d)
 {
@@ -375,6 +395,7 @@ static void disc_on_resp(void *arg, const struct dockerapi_resp *r)
 
 	disc_req_forget(d, q);
 	q->req = NULL;
+	disc_answer_time(d, q->kind, r->duration_ns);
 	if (q->hedged && (partner = disc_hedge_partner(d)) != NULL) {
 		if (r->error || r->status != 200) {
 			/* the other one, still in flight, answers for both */
@@ -1510,6 +1531,15 @@ void discovery_status(const struct discovery *d, struct discovery_status *st)
 	st->events = d->events_seen;
 	st->hedged_polls = d->hedged_polls;
 	st->hedge_wins = d->hedge_wins;
+	for (unsigned k = 0; k < DISCOVERY_REQUEST_KINDS; k++) {
+		struct discovery_answers *a = &st->answers[k];
+
+		a->request = kind_names[k];
+		memcpy(a->buckets, d->answer_buckets[k], sizeof(a->buckets));
+		for (unsigned b = 0; b < DISCOVERY_ANSWER_BUCKETS; b++)
+			a->count += a->buckets[b];
+		a->sum_us = d->answer_sum_us[k];
+	}
 	st->syncs = d->syncs;
 	st->reconnects = events_reconnects(d->events);
 	st->models = d->models;

@@ -26,6 +26,23 @@ enum discovery_state {
 	DISCOVERY_DEGRADED,         /* daemon unreachable or answering badly: last good model kept */
 };
 
+/* How long Docker took to answer, one histogram per kind of request: an
+ * answer counts in the first bucket whose bound (ms) it did not exceed,
+ * the last bucket holding the rest. Requests that failed count too, with
+ * the time they took to fail; a request cancelled (the slower of a hedged
+ * poll) does not.
+ */
+#define DISCOVERY_ANSWER_BUCKETS 12
+#define DISCOVERY_REQUEST_KINDS  9
+extern const unsigned discovery_answer_bounds_ms[DISCOVERY_ANSWER_BUCKETS - 1];
+
+struct discovery_answers {
+	const char *request;        /* "/tasks", "/services/{id}"... */
+	uint64_t buckets[DISCOVERY_ANSWER_BUCKETS];
+	uint64_t count;
+	uint64_t sum_us;
+};
+
 struct discovery_status {
 	enum discovery_state state;
 	const char *state_name;     /* "connecting", "synced", "degraded" */
@@ -64,6 +81,7 @@ struct discovery_status {
 	uint64_t filtered_poll_ids; /* how many IDs it asked for */
 	uint64_t hedged_polls;      /* converging polls asked again, their answer slow */
 	uint64_t hedge_wins;        /* of which the second request answered first */
+	struct discovery_answers answers[DISCOVERY_REQUEST_KINDS];
 };
 
 /* Starts discovery on <loop>. Each time the model changes, <on_model> is

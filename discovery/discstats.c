@@ -4,6 +4,7 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/clock.h"
 #include "common/kvout.h"
@@ -11,6 +12,16 @@
 #include "common/sbuf.h"
 #include "discovery/discovery.h"
 #include "discovery/discstats.h"
+
+/* The answer times of <request> ("/tasks"...) in <ds>. */
+static const struct discovery_answers *discstats_answers(const struct discovery_status *ds,
+							   const char *request)
+{
+	for (unsigned i = 0; i < DISCOVERY_REQUEST_KINDS; i++)
+		if (strcmp(ds->answers[i].request, request) == 0)
+			return &ds->answers[i];
+	return &ds->answers[0];
+}
 
 void discstats_info(const struct discovery *d, struct kvout *k)
 {
@@ -48,6 +59,18 @@ void discstats_info(const struct discovery *d, struct kvout *k)
 	kvout_u64(k, "docker_filtered_poll_ids", ds.filtered_poll_ids);
 	kvout_u64(k, "docker_hedged_polls", ds.hedged_polls);
 	kvout_u64(k, "docker_hedge_wins", ds.hedge_wins);
+	{
+		const struct discovery_answers *a = discstats_answers(&ds, "/tasks");
+		uint64_t slow = 0;
+
+		/* bucket b holds the answers over bound b - 1 */
+		for (unsigned b = 1; b < DISCOVERY_ANSWER_BUCKETS; b++)
+			if (discovery_answer_bounds_ms[b - 1] >= 1000)
+				slow += a->buckets[b];
+		kvout_u64(k, "docker_tasks_answers", a->count);
+		kvout_u64(k, "docker_tasks_answers_over_1s", slow);
+		kvout_u64(k, "docker_tasks_answer_total_ms", a->sum_us / 1000);
+	}
 	kvout_u64(k, "convergence_last_ms", ds.convergence_last_ms);
 	kvout_u64(k, "convergence_p50_ms", ds.convergence_p50_ms);
 	kvout_u64(k, "convergence_p99_ms", ds.convergence_p99_ms);
@@ -67,6 +90,32 @@ static void discstats_counter(struct sbuf *out, const char *name, const char *he
 {
 	prom_family(out, name, PROM_COUNTER, help);
 	prom_sample_u64(out, name, NULL, NULL, 0, v);
+}
+
+/* One histogram series per kind of request Docker answered at least once. */
+static void discstats_answer_histogram(struct sbuf *out, const struct discovery_status *ds)
+{
+	static const char name[] = "swarm_spoa_docker_request_duration_seconds";
+
+	prom_family(out, name, PROM_HISTOGRAM,
+		    "Time Docker took to answer a request (or to fail it), by request.");
+	for (unsigned i = 0; i < DISCOVERY_REQUEST_KINDS; i++) {
+		const struct discovery_answers *a = &ds->answers[i];
+		struct prom_label l[2] = { { "request", a->request }, { "le", NULL } };
+		char le[PROM_F64_LEN];
+		uint64_t cumul = 0;
+
+		if (!a->count)
+			continue;
+		for (unsigned b = 0; b < DISCOVERY_ANSWER_BUCKETS; b++) {
+			cumul += a->buckets[b];
+			l[1].value = b < DISCOVERY_ANSWER_BUCKETS - 1 ?
+				     prom_f64(discovery_answer_bounds_ms[b] / 1000.0, le) : "+Inf";
+			prom_sample_u64(out, name, "_bucket", l, 2, cumul);
+		}
+		prom_sample_f64(out, name, "_sum", l, 1, (double)a->sum_us / 1e6);
+		prom_sample_u64(out, name, "_count", l, 1, a->count);
+	}
 }
 
 void discstats_metrics(const struct discovery *d, struct sbuf *out)
@@ -110,6 +159,7 @@ void discstats_metrics(const struct discovery *d, struct sbuf *out)
 			ds.hedged_polls);
 	discstats_counter(out, "swarm_spoa_docker_hedge_wins_total",
 			"Hedged polls whose second request answered first.", ds.hedge_wins);
+	discstats_answer_histogram(out, &ds);
 	discstats_counter(out, "swarm_spoa_docker_reconnects_total",
 			"Reconnections of the Docker event stream.", ds.reconnects);
 	discstats_counter(out, "swarm_spoa_docker_models_total",

@@ -6,7 +6,7 @@
  * garbage answers, plain containers mode, a socket proxy that refuses
  * /info and /events, and the load of fast polling: one request per period
  * for 500 converging services, a period that stretches with Docker's
- * answer time.
+ * answer time; the histograms of Docker's answer times.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,10 +22,12 @@
 #include "common/clock.h"
 #include "common/sbuf.h"
 #include "discovery/discovery.h"
+#include "discovery/discstats.h"
 #include "dockerapi/dockerapi.h"
 #include "routing/model.h"
 #include "tests/lib/fakedocker.h"
 #include "tests/lib/fixture.h"
+#include "tests/lib/promcheck.h"
 
 #define WEB "n39a93ol26f5fclwtv4a7udo8"
 #define NODE "jsv3tv3qsf8o18ua87itudgay"
@@ -426,6 +428,71 @@ static void test_slow_answer_once(void **state)
 	assert_true(clock_mono_ms() - t0 < 5000);
 }
 
+/* The answer histograms: Docker answering /tasks in 1.2 s for a while
+ * (every request: a hedged poll's second one is as slow), then at once;
+ * the status and the metrics page hold the slow answers in the bucket of
+ * 1-2.5 s and the others below, with their sum.
+ */
+static const struct discovery_answers *tasks_answers(struct fixture *fx, struct discovery_status *st)
+{
+	discovery_status(fx->d, st);
+	for (unsigned i = 0; i < DISCOVERY_REQUEST_KINDS; i++)
+		if (strcmp(st->answers[i].request, "/tasks") == 0)
+			return &st->answers[i];
+	fail_msg("no histogram of /tasks answers");
+	return NULL;
+}
+
+static int slow_tasks_answered(struct fixture *fx)
+{
+	struct discovery_status st;
+
+	return tasks_answers(fx, &st)->buckets[8] >= 1;
+}
+
+static void test_answer_times(void **state)
+{
+	struct fixture *fx = *state;
+	struct discovery_status st;
+	const struct discovery_answers *a;
+	struct sbuf page = SBUF_INIT;
+	uint64_t sum = 0, fast = 0, slow;
+	const char *bad;
+
+	start(fx, "swarm");
+	assert_true(run(fx, has_model, 5000));
+	assert_int_equal(discovery_answer_bounds_ms[7], 1000);
+	assert_int_equal(discovery_answer_bounds_ms[8], 2500);
+	assert_int_equal(tasks_answers(fx, &st)->buckets[8], 0);
+	__atomic_store_n(&dm.tasks_delay_ms, 1200, __ATOMIC_SEQ_CST);
+	assert_true(run(fx, slow_tasks_answered, 5000));
+	__atomic_store_n(&dm.tasks_delay_ms, 0, __ATOMIC_SEQ_CST);
+	run(fx, NULL, 3000);    /* a poll still in flight waits up to 1.2 s */
+
+	a = tasks_answers(fx, &st);
+	for (unsigned b = 0; b < DISCOVERY_ANSWER_BUCKETS; b++)
+		sum += a->buckets[b];
+	for (unsigned b = 0; b <= 4; b++)
+		fast += a->buckets[b];
+	slow = a->buckets[8];
+	assert_int_equal(sum, a->count);
+	assert_true(slow >= 1 && slow <= 3);
+	assert_true(fast >= 4);
+	assert_int_equal(fast + slow, a->count);
+	assert_true(a->sum_us >= slow * 1200000 && a->sum_us < slow * 1300000 + fast * 100000);
+
+	discstats_metrics(fx->d, &page);
+	assert_false(page.oom);
+	bad = check_exposition(page.buf);
+	if (bad)
+		fail_msg("%s", bad);
+	assert_non_null(strstr(page.buf, "\nswarm_spoa_docker_request_duration_seconds_bucket"
+				     "{request=\"/tasks\",le=\"1\"} "));
+	assert_non_null(strstr(page.buf, "\nswarm_spoa_docker_request_duration_seconds_count"
+				     "{request=\"/version\"} 1\n"));
+	sbuf_free(&page);
+}
+
 static void test_daemon_away_and_back(void **state)
 {
 	struct fixture *fx = *state;
@@ -791,6 +858,7 @@ int main(void)
 		cmocka_unit_test(test_poll_unfiltered),
 		cmocka_unit_test_setup_teardown(test_many_converging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hedged_poll, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_answer_times, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_container_event_follow_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_step_filtered, setup, teardown),
 	};

@@ -21,7 +21,9 @@ struct checker {
 	size_t nfamilies;
 	char *series[CHECK_MAX_SERIES];
 	size_t nseries;
-	/* histogram state of the current family */
+	/* histogram state of the current series of the family (its labels
+	 * other than le: each label set has its own buckets, _sum, _count) */
+	char hist_labels[1024];
 	double last_le;
 	double last_bucket;
 	double inf_bucket;
@@ -85,6 +87,7 @@ static int check_comment(struct checker *c, const char *line)
 			snprintf(c->family, sizeof(c->family), "%s", name);
 			snprintf(c->seen_families[c->nfamilies++], 128, "%s", name);
 			c->type[0] = '\0';
+			c->hist_labels[0] = '\0';
 			c->has_inf = 0;
 			c->last_le = -INFINITY;
 			c->last_bucket = 0;
@@ -107,7 +110,7 @@ static int check_comment(struct checker *c, const char *line)
 static int check_sample(struct checker *c, const char *line)
 {
 	const char *p = line;
-	char name[128], labels[1024] = "", le[64] = "", value[64];
+	char name[128], labels[1024] = "", others[1024] = "", le[64] = "", value[64];
 	size_t n = 0, ln = 0;
 	double v;
 
@@ -122,6 +125,7 @@ static int check_sample(struct checker *c, const char *line)
 
 		p++;
 		while (*p != '}') {
+			const char *lstart = p;
 			char lname[64];
 			size_t k = 0, vs;
 
@@ -151,6 +155,11 @@ static int check_sample(struct checker *c, const char *line)
 			if (!strcmp(lname, "le"))
 				le[vs] = '\0';
 			p++;
+			if (strcmp(lname, "le") != 0 &&
+			    strlen(others) + (size_t)(p - lstart) + 2 < sizeof(others)) {
+				strncat(others, lstart, (size_t)(p - lstart));
+				strcat(others, ",");
+			}
 			if (*p == ',')
 				p++;
 			else if (*p != '}')
@@ -170,6 +179,15 @@ static int check_sample(struct checker *c, const char *line)
 
 		if (strncmp(name, c->family, fl) != 0)
 			return check_fail(c, line, "sample outside its family");
+		if (strcmp(others, c->hist_labels) != 0) {
+			/* the next series: the one before must be whole */
+			if (c->hist_labels[0] && !c->has_inf)
+				return check_fail(c, line, "histogram series without a +Inf bucket");
+			snprintf(c->hist_labels, sizeof(c->hist_labels), "%s", others);
+			c->has_inf = 0;
+			c->last_le = -INFINITY;
+			c->last_bucket = 0;
+		}
 		if (!strcmp(name + fl, "_bucket")) {
 			double bound;
 

@@ -120,6 +120,12 @@ static void test_checker_refuses_bad_pages(void **state)
 		"# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_count 2\n",  /* no +Inf */
 		"# HELP h x\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_count 3\n", /* count */
 		"# HELP a x\n# TYPE a wat\na 1\n",                                    /* type */
+		("# HELP h x\n# TYPE h histogram\nh_bucket{r=\"a\",le=\"1\"} 2\n"
+		 "h_bucket{r=\"b\",le=\"1\"} 1\nh_bucket{r=\"b\",le=\"+Inf\"} 1\n"
+		 "h_count{r=\"b\"} 1\n"),                                              /* series a unended */
+		("# HELP h x\n# TYPE h histogram\nh_bucket{r=\"a\",le=\"+Inf\"} 2\n"
+		 "h_count{r=\"a\"} 2\nh_bucket{r=\"b\",le=\"+Inf\"} 1\n"
+		 "h_count{r=\"b\"} 2\n"),                                              /* count of b */
 	};
 
 	(void)state;
@@ -128,6 +134,12 @@ static void test_checker_refuses_bad_pages(void **state)
 			fail_msg("checker accepted bad page %zu", i);
 	assert_null(check_exposition("# HELP h x\n# TYPE h histogram\nh_bucket{le=\"0.5\"} 1\n"
 				     "h_bucket{le=\"+Inf\"} 2\nh_count 2\n"));
+	/* one series per label set, each with its buckets, _sum and _count */
+	assert_null(check_exposition("# HELP h x\n# TYPE h histogram\n"
+				     "h_bucket{r=\"a\",le=\"0.5\"} 1\nh_bucket{r=\"a\",le=\"+Inf\"} 2\n"
+				     "h_sum{r=\"a\"} 1.5\nh_count{r=\"a\"} 2\n"
+				     "h_bucket{r=\"b\",le=\"0.5\"} 0\nh_bucket{r=\"b\",le=\"+Inf\"} 1\n"
+				     "h_sum{r=\"b\"} 3\nh_count{r=\"b\"} 1\n"));
 }
 
 /************************************************************************/
